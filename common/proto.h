@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control-channel framing (see include/arca/abi.h). Pure code: no syscalls,
+ * used by arca-vmm (decode guest frames) and arca-init (encode them).
+ * Error convention: functions return 0 / a positive count on success and a
+ * negative errno on failure (-EPROTO malformed stream, -EMSGSIZE too large,
+ * -ENOSPC output buffer too small).
+ */
+#ifndef ARCA_PROTO_H
+#define ARCA_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arca/abi.h"
+
+struct arca_msg {
+	uint16_t type;
+	uint32_t len;
+	uint8_t payload[ARCA_MSG_MAX_PAYLOAD];
+};
+
+/* Encode one frame into out[0..cap). Returns bytes written or -errno. */
+int proto_encode(uint8_t *out, size_t cap, uint16_t type,
+		 const void *payload, uint32_t len);
+
+/* Convenience encoders for the guest side. */
+int proto_encode_hello(uint8_t *out, size_t cap);
+int proto_encode_exit(uint8_t *out, size_t cap, uint32_t kind, uint32_t value);
+int proto_encode_error(uint8_t *out, size_t cap, uint32_t code, const char *text);
+
+/* Incremental decoder: feed arbitrary chunks, get whole frames. */
+struct proto_decoder {
+	uint8_t buf[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+	size_t have;
+	int broken; /* sticky: once a stream is malformed it stays rejected */
+};
+
+void proto_decoder_init(struct proto_decoder *d);
+
+/*
+ * Consume bytes from data[0..len). Stops after one complete frame: returns
+ * the number of bytes consumed (>= 0) and sets *got to 1 with the frame in
+ * *msg, or consumes everything and sets *got to 0. Call again with the rest.
+ * Returns -EPROTO (sticky) on a malformed stream.
+ */
+int proto_decoder_feed(struct proto_decoder *d, const uint8_t *data, size_t len,
+		       struct arca_msg *msg, int *got);
+
+/* Payload accessors: return 0 or -EPROTO if the payload is too short. */
+int proto_get_le32(const struct arca_msg *m, size_t off, uint32_t *v);
+
+static inline void proto_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void proto_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint16_t proto_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t proto_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-run spec codec (see include/arca/abi.h). Pure code: the launcher
+ * encodes, arca-init decodes. Negative errno on failure (-EINVAL bad value,
+ * -EPROTO malformed input, -E2BIG over the limits, -ENOMEM).
+ */
+#ifndef ARCA_SPEC_H
+#define ARCA_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arca/abi.h"
+
+struct arca_spec {
+	char **argv;    /* NULL-terminated, argc >= 1 */
+	size_t argc;
+	char **env;     /* NULL-terminated "KEY=VALUE" */
+	size_t envc;
+	char *workdir;  /* NULL: "/" */
+	uint32_t flags; /* ARCA_SPEC_F_* */
+};
+
+/* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
+ * NUL (they are C strings, so they cannot) and at most ARCA_SPEC_MAX_STRING
+ * bytes each. */
+int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
+
+/* Decode buf[0..len) into *s; all strings are freshly allocated and
+ * NUL-terminated. Rejects bad magic/version, truncated records, NUL inside
+ * strings, unknown tags, zero argv entries, duplicate WORKDIR/FLAGS. */
+int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
+
+void spec_free(struct arca_spec *s);
+
+#endif

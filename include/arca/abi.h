@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arca host <-> guest ABI, shared by arca (launcher), arca-vmm and arca-init.
+ *
+ * This is the only header the guest init and the host share. It defines:
+ *   1. the names of the virtio-console ports that carry the command's stdio
+ *      and the control channel;
+ *   2. the framing of the control channel (guest -> host and host -> guest);
+ *   3. the per-run spec that the launcher appends to the initrd as /arca/spec.
+ *
+ * Everything on the wire is little-endian with explicit sizes; structs are
+ * never copied onto the wire as a whole, the codecs in common/ encode fields
+ * one by one so padding and host endianness never leak into the protocol.
+ * Bump ARCA_ABI_VERSION on any incompatible change: arca-init refuses a spec
+ * of another version and arca-vmm refuses a HELLO of another version.
+ *
+ * Only <stdint.h> may be included: arca-init is built with musl, which has no
+ * kernel uapi headers.
+ */
+#ifndef ARCA_ABI_H
+#define ARCA_ABI_H
+
+#include <stdint.h>
+
+#define ARCA_ABI_VERSION 1u
+
+/* ---- virtio-console ports (multiport device, one port each) ---------- */
+/* Port ids are fixed; the guest finds them by name in
+ * /sys/class/virtio-ports/vport*p* /name because vportNpM's N depends on the
+ * order in which virtio devices were probed. */
+#define ARCA_PORT_STDIN   0u
+#define ARCA_PORT_STDOUT  1u
+#define ARCA_PORT_STDERR  2u
+#define ARCA_PORT_CONTROL 3u
+#define ARCA_NR_PORTS     4u
+
+#define ARCA_PORT_NAME_STDIN   "arca.stdin"
+#define ARCA_PORT_NAME_STDOUT  "arca.stdout"
+#define ARCA_PORT_NAME_STDERR  "arca.stderr"
+#define ARCA_PORT_NAME_CONTROL "arca.control"
+
+/* ---- control channel framing ------------------------------------------ */
+/*
+ * A frame is a 12-byte header followed by `len` payload bytes:
+ *   le32 magic  = ARCA_MSG_MAGIC
+ *   le16 type   = enum arca_msg_type
+ *   le16 flags  = 0 (reserved, must be 0)
+ *   le32 len    = payload length, at most ARCA_MSG_MAX_PAYLOAD
+ * The stream is byte-oriented (virtio-console delivers arbitrary chunks);
+ * the decoder reassembles frames across chunk boundaries.  A bad magic, a
+ * non-zero flags field or an oversized length makes the stream unusable:
+ * the host treats it as a guest protocol error (exit 125), never as a crash.
+ */
+#define ARCA_MSG_MAGIC        0x41435241u /* bytes "ARCA" */
+#define ARCA_MSG_HDR_SIZE     12u
+#define ARCA_MSG_MAX_PAYLOAD  4096u
+
+enum arca_msg_type {
+	/* guest -> host */
+	ARCA_MSG_HELLO = 1, /* payload: le32 abi version */
+	ARCA_MSG_EXIT  = 2, /* payload: le32 kind (enum arca_exit_kind), le32 value */
+	ARCA_MSG_ERROR = 3, /* payload: le32 exit code, then UTF-8 text (no NUL) */
+	ARCA_MSG_LOG   = 4, /* payload: UTF-8 text: init diagnostics for --verbose */
+	/* host -> guest: reserved for signals and terminal size */
+	ARCA_MSG_SIGNAL = 64, /* payload: le32 signal number */
+	ARCA_MSG_WINSIZE = 65, /* payload: le16 rows, le16 cols */
+};
+
+enum arca_exit_kind {
+	ARCA_EXIT_CODE   = 0, /* value: exit code 0..255 */
+	ARCA_EXIT_SIGNAL = 1, /* value: signal number 1..64 */
+};
+
+/* ---- per-run spec (/arca/spec in the appended initrd archive) ---------- */
+/*
+ * le32 magic = ARCA_SPEC_MAGIC, le32 version = ARCA_ABI_VERSION,
+ * then records until the end of the file:
+ *   le16 tag (enum arca_spec_tag), le32 len, len bytes of value.
+ * Strings are not NUL-terminated on the wire and must not contain NUL.
+ * ARGV records appear in order, at least one; ENV records are "KEY=VALUE".
+ * Unknown tags are an error (the host and guest are built together).
+ */
+#define ARCA_SPEC_MAGIC   0x43505341u /* bytes "ASPC" */
+#define ARCA_SPEC_PATH    "/arca/spec"
+#define ARCA_MODULES_PATH "/arca/modules" /* one module file name per line, load order */
+#define ARCA_SPEC_MAX_SIZE (16u << 20)
+#define ARCA_SPEC_MAX_STRING (1u << 20)
+
+enum arca_spec_tag {
+	ARCA_SPEC_ARGV    = 1,
+	ARCA_SPEC_ENV     = 2,
+	ARCA_SPEC_WORKDIR = 3,
+	ARCA_SPEC_FLAGS   = 4, /* le32 bit set of ARCA_SPEC_F_* */
+};
+
+#define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
+
+#endif /* ARCA_ABI_H */
