@@ -34,6 +34,7 @@ LDFLAGS  := $(SAN)
 LIBS     :=
 
 # ---- objects ---------------------------------------------------------------
+COMMON_OBJS += common/err.o
 COMMON_OBJS += common/proto.o
 COMMON_OBJS += common/spec.o
 
