@@ -56,13 +56,14 @@ VMM_OBJS += vmm/vcpu.o
 VMM_OBJS += vmm/pio.o
 VMM_OBJS += vmm/serial.o
 VMM_OBJS += vmm/virtq.o
+VMM_OBJS += vmm/virtio.o
 VMM_OBJS += vmm/virtio_mmio.o
 VMM_OBJS += vmm/virtio_console.o
 VMM_OBJS += vmm/evloop.o
 VMM_OBJS += vmm/ctl.o
 VMM_OBJS += vmm/opts.o
 
-INIT_SRCS := initrd/init.c common/proto.c common/spec.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c common/proto.c common/spec.c common/err.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -74,7 +75,8 @@ all: $(BIN) kernel initrd
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON_OBJS))
 	@rm -f $@; ar rcs $@ $^
@@ -90,8 +92,10 @@ arca-vmm: $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 # arca-init is the guest's PID 1: static, musl, no uapi headers (abi.h only).
-arca-init: $(INIT_SRCS) include/arca/abi.h common/proto.h common/spec.h
-	$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
+arca-init: $(INIT_SRCS) $(wildcard initrd/*.h) include/arca/abi.h common/proto.h common/spec.h \
+		common/cleanup.h common/err.h
+	@echo "  MUSLCC  $@"
+	@$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
 		-o $@ $(INIT_SRCS)
 
 # ---- guest kernel: Debian's linux-image-cloud-amd64, unpacked, never installed

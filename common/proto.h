@@ -28,6 +28,10 @@ int proto_encode(uint8_t *out, size_t cap, uint16_t type,
 int proto_encode_hello(uint8_t *out, size_t cap);
 int proto_encode_exit(uint8_t *out, size_t cap, uint32_t kind, uint32_t value);
 int proto_encode_error(uint8_t *out, size_t cap, uint32_t code, const char *text);
+/* ERROR (code 0..255) and LOG clip text longer than a frame at a UTF-8
+ * character boundary instead of failing. EXIT checks kind and value range
+ * (-EINVAL). */
+int proto_encode_log(uint8_t *out, size_t cap, const char *text);
 
 /* Incremental decoder: feed arbitrary chunks, get whole frames. */
 struct proto_decoder {
@@ -49,6 +53,7 @@ int proto_decoder_feed(struct proto_decoder *d, const uint8_t *data, size_t len,
 
 /* Payload accessors: return 0 or -EPROTO if the payload is too short. */
 int proto_get_le32(const struct arca_msg *m, size_t off, uint32_t *v);
+int proto_get_le16(const struct arca_msg *m, size_t off, uint16_t *v);
 
 static inline void proto_put_le16(uint8_t *p, uint16_t v)
 {

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arca-init: the guest's PID 1 (static, musl).
+ *
+ *   mount filesystems -> load modules -> open the virtio-console ports by
+ *   name -> HELLO -> read /arca/spec -> fork+exec the command on the stdio
+ *   ports -> reap everything -> EXIT -> power off.
+ *
+ * Exit codes reported to the host (docker's convention):
+ *   125  arca-init itself failed before the command ran (mount, module,
+ *        ports, spec, fork, stdio setup)
+ *   126  the command could not be started: its workdir cannot be entered,
+ *        or exec failed with anything but ENOENT (EACCES, ENOEXEC, ...)
+ *   127  exec failed with ENOENT (not found in the command's PATH)
+ * Each of these is sent as ERROR (code + one line) followed by EXIT (code),
+ * so the host only ever has to wait for EXIT.
+ *
+ * PID 1 must never return: the kernel panics when init exits. Every path
+ * ends in power_off().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "init.h"
+#include "proto.h"
+#include "spec.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static struct {
+	int console_fd;
+	int port[ARCA_NR_PORTS];
+	int ctl_open; /* port[ARCA_PORT_CONTROL] is usable */
+	int verbose;  /* -1: not known yet (spec unread) */
+} g = { .console_fd = 2, .port = { -1, -1, -1, -1 }, .verbose = -1 };
+
+/* ---- control channel ------------------------------------------------------ */
+
+/* Virtio-console writes may be partial (the driver caps one write at
+ * 32 KiB-ish and at the free buffers). Only init writes the control port,
+ * and it writes whole frames from one thread, so frames never interleave. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static uint8_t frame[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+
+static void ctl_send(int n)
+{
+	if (n > 0 && g.ctl_open)
+		(void)write_all(g.port[ARCA_PORT_CONTROL], frame, (size_t)n);
+}
+
+/* ---- step log ----------------------------------------------------------- */
+
+/* Lines logged before we know whether the run is verbose ('\n'-separated). */
+static char early_log[2048];
+static size_t early_len;
+
+void init_log(const char *fmt, ...)
+{
+	char line[256];
+	struct timespec ts;
+	va_list ap;
+
+	if (g.verbose == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int n = snprintf(line, sizeof(line), "[%5lld.%06ld] ", (long long)ts.tv_sec,
+			 ts.tv_nsec / 1000);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+
+	if (g.verbose > 0 && g.ctl_open) {
+		ctl_send(proto_encode_log(frame, sizeof(frame), line));
+		return;
+	}
+	size_t l = strlen(line);
+	if (early_len + l + 1 <= sizeof(early_log)) {
+		memcpy(early_log + early_len, line, l);
+		early_log[early_len + l] = '\n';
+		early_len += l + 1;
+	}
+}
+
+/* Called once the spec is read: sends or drops what init_log buffered. */
+static void log_flush(int verbose)
+{
+	g.verbose = verbose;
+	if (verbose && g.ctl_open) {
+		for (size_t off = 0; off < early_len;) {
+			char *nl = memchr(early_log + off, '\n', early_len - off);
+			*nl = '\0'; /* every buffered line ends in '\n' */
+			ctl_send(proto_encode_log(frame, sizeof(frame), early_log + off));
+			off = (size_t)(nl - early_log) + 1;
+		}
+	}
+	early_len = 0;
+}
+
+/* ---- the end ---------------------------------------------------------------- */
+
+static __attribute__((noreturn)) void power_off(void)
+{
+	sync();
+	/* The VMM implements the ACPI sleep register, so this stops the VM. */
+	reboot(RB_POWER_OFF);
+	/* Fallback: the cmdline has reboot=k, i.e. an i8042 reset. */
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+static void console_line(const char *msg)
+{
+	char line[600];
+	int n = snprintf(line, sizeof(line), "arca-init: %s\n", msg);
+	if (n > 0)
+		(void)write_all(g.console_fd, line,
+				(size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void send_exit(uint32_t kind, uint32_t value)
+{
+	ctl_send(proto_encode_exit(frame, sizeof(frame), kind, value));
+}
+
+/* Reports a failure that prevents the command from running: console line,
+ * ERROR + EXIT on the control port when it is open, power off. */
+static __attribute__((noreturn)) void fail(uint32_t code, const char *msg)
+{
+	char line[600];
+
+	console_line(msg);
+	snprintf(line, sizeof(line), "arca-init: %s", msg);
+	ctl_send(proto_encode_error(frame, sizeof(frame), code, line));
+	send_exit(ARCA_EXIT_CODE, code);
+	power_off();
+}
+
+static __attribute__((noreturn)) void fail_err(const struct arca_err *e)
+{
+	fail(125, e->msg);
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+/* What the child reports over the CLOEXEC pipe when it cannot exec. */
+enum { STAGE_SETUP = 1, STAGE_CHDIR = 2, STAGE_EXEC = 3 };
+struct exec_report {
+	int32_t stage;
+	int32_t err;
+};
+
+static size_t key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/*
+ * Environment: PATH and HOME defaults, then the spec's entries; a later
+ * entry replaces an earlier one with the same key (so the spec overrides
+ * the defaults and, within the spec, the last one wins). Quadratic in the
+ * entry count, which the launcher keeps to a command line's worth.
+ */
+static char **build_env(const struct arca_spec *s)
+{
+	static char def_path[] = "PATH=" DEFAULT_PATH;
+	static char def_home[] = "HOME=/root";
+	size_t n = 0;
+	char **env = calloc(s->envc + 3, sizeof(char *));
+
+	if (!env)
+		return NULL;
+	env[n++] = def_path;
+	env[n++] = def_home;
+	for (size_t i = 0; i < s->envc; i++) {
+		size_t k = key_len(s->env[i]), j;
+		for (j = 0; j < n; j++)
+			if (key_len(env[j]) == k && !memcmp(env[j], s->env[i], k))
+				break;
+		env[j] = s->env[i];
+		if (j == n)
+			n++;
+	}
+	env[n] = NULL;
+	return env;
+}
+
+static const char *env_get(char *const env[], const char *key)
+{
+	size_t k = strlen(key);
+	for (; *env; env++)
+		if (!strncmp(*env, key, k) && (*env)[k] == '=')
+			return *env + k + 1;
+	return NULL;
+}
+
+/*
+ * execvp with the *command's* PATH (not init's): returns the errno to
+ * report. Like the shells: ENOENT/ENOTDIR move on to the next directory,
+ * EACCES is remembered, anything else (ENOEXEC, E2BIG, ...) is final. No
+ * "run it with /bin/sh" fallback on ENOEXEC: runc does not do it either,
+ * and a script without a #! line should fail loudly.
+ */
+static int exec_search(char *const argv[], char *const env[])
+{
+	const char *file = argv[0];
+
+	if (strchr(file, '/')) {
+		execve(file, argv, env);
+		return errno;
+	}
+	const char *path = env_get(env, "PATH");
+	if (!path)
+		path = DEFAULT_PATH;
+	size_t flen = strlen(file);
+	int seen_eacces = 0, too_long = 0;
+	char buf[4096];
+
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		if (dlen + 1 + flen + 1 > sizeof(buf)) {
+			too_long = 1;
+		} else {
+			/* An empty entry means the current directory (POSIX). */
+			size_t o = 0;
+			if (dlen) {
+				memcpy(buf, p, dlen);
+				o = dlen;
+				buf[o++] = '/';
+			}
+			memcpy(buf + o, file, flen + 1);
+			execve(buf, argv, env);
+			if (errno == EACCES)
+				seen_eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return errno;
+		}
+		if (!*end)
+			break;
+		p = end;
+	}
+	return seen_eacces ? EACCES : too_long ? ENAMETOOLONG : ENOENT;
+}
+
+/* Puts the port on fd `to`, without O_CLOEXEC. dup2(x, x) would keep the
+ * flag, hence the special case (cannot happen after sysinit_std_fds, but
+ * costs nothing). */
+static int move_fd(int from, int to)
+{
+	if (from == to)
+		return fcntl(to, F_SETFD, 0);
+	return dup2(from, to) < 0 ? -1 : 0;
+}
+
+static __attribute__((noreturn)) void child(const struct arca_spec *s, char **env,
+					    int report_fd)
+{
+	struct exec_report rep = { STAGE_SETUP, 0 };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Own session and process group: at the end init kills the group,
+	 * and the command is not tied to init's console. */
+	if (setsid() < 0 || move_fd(g.port[ARCA_PORT_STDIN], 0) < 0 ||
+	    move_fd(g.port[ARCA_PORT_STDOUT], 1) < 0 ||
+	    move_fd(g.port[ARCA_PORT_STDERR], 2) < 0) {
+		rep.err = errno;
+		goto report;
+	}
+	rep.stage = STAGE_CHDIR;
+	if (chdir(s->workdir ? s->workdir : "/") < 0) {
+		rep.err = errno;
+		goto report;
+	}
+	rep.stage = STAGE_EXEC;
+	rep.err = exec_search(s->argv, env);
+report:
+	(void)write_all(report_fd, &rep, sizeof(rep));
+	_exit(127);
+}
+
+/* Forks the command. Returns its pid; on a failure to start it, reports
+ * ERROR and sets *code (the child is reaped by the caller's wait loop). */
+static pid_t spawn(const struct arca_spec *s, int *code)
+{
+	int pfd[2];
+	char msg[512];
+	_cleanup_free_ char **env = build_env(s);
+
+	*code = -1;
+	if (!env)
+		fail(125, "out of memory");
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
+		fail(125, msg);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
+		fail(125, msg);
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		child(s, env, pfd[1]);
+	}
+	close(pfd[1]);
+
+	/* EOF: exec succeeded and closed the write end. */
+	struct exec_report rep;
+	ssize_t n;
+	do
+		n = read(pfd[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n != (ssize_t)sizeof(rep)) {
+		init_log("exec %s: pid %d", s->argv[0], (int)pid);
+		return pid;
+	}
+
+	switch (rep.stage) {
+	case STAGE_CHDIR:
+		*code = 126;
+		snprintf(msg, sizeof(msg), "arca-init: workdir %s: %s", s->workdir,
+			 strerror(rep.err));
+		break;
+	case STAGE_EXEC:
+		*code = rep.err == ENOENT ? 127 : 126;
+		snprintf(msg, sizeof(msg), "%s: %s", s->argv[0], strerror(rep.err));
+		break;
+	default:
+		*code = 125;
+		snprintf(msg, sizeof(msg), "arca-init: setting up stdio: %s",
+			 strerror(rep.err));
+		break;
+	}
+	ctl_send(proto_encode_error(frame, sizeof(frame), (uint32_t)*code, msg));
+	return pid;
+}
+
+/* Reaps children until the command's main process is gone; orphans that
+ * the kernel re-parented to us are reaped along the way. */
+static int wait_main(pid_t main_pid)
+{
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-1, &st, 0);
+		if (p == main_pid)
+			return st;
+		if (p < 0 && errno != EINTR)
+			return 0; /* ECHILD: cannot happen while main_pid lives */
+	}
+}
+
+/* Kills whatever the command left behind and reaps it, so nothing writes
+ * to stdout/stderr after EXIT. Bounded: a process stuck in D state (not
+ * writing anything) must not keep the VM up. */
+static void kill_rest(pid_t main_pid)
+{
+	kill(-main_pid, SIGKILL);
+	kill(-1, SIGKILL); /* everything but PID 1 and kernel threads */
+	long long spins = 0;
+	for (;;) {
+		pid_t p = waitpid(-1, NULL, WNOHANG);
+		if (p > 0)
+			continue;
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0 || ++spins > 5000) /* ECHILD, or ~1 s */
+			break;
+		struct timespec ts = { 0, 200 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static __attribute__((noreturn)) void finish(pid_t main_pid, int status, int code)
+{
+	uint32_t kind = ARCA_EXIT_CODE, value = (uint32_t)code;
+
+	if (code < 0) {
+		if (WIFSIGNALED(status)) {
+			kind = ARCA_EXIT_SIGNAL;
+			value = (uint32_t)WTERMSIG(status);
+		} else {
+			value = (uint32_t)WEXITSTATUS(status);
+		}
+	}
+	init_log("command exited: %s %u", kind == ARCA_EXIT_SIGNAL ? "signal" : "code",
+		 value);
+	kill_rest(main_pid);
+	/* Our copies go last: closing a port tells the host the guest side
+	 * is done with it. The control port stays open for EXIT. */
+	for (unsigned i = 0; i < ARCA_NR_PORTS; i++)
+		if (i != ARCA_PORT_CONTROL && g.port[i] >= 0) {
+			close(g.port[i]);
+			g.port[i] = -1;
+		}
+	sync();
+	init_log("exit sent");
+	send_exit(kind, value);
+	power_off();
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void read_spec(struct arca_spec *s)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	char msg[300];
+
+	int r = init_read_file(ARCA_SPEC_PATH, ARCA_SPEC_MAX_SIZE, &buf, &len);
+	if (r == 0)
+		r = spec_decode((const uint8_t *)buf, len, s);
+	if (r == 0)
+		return;
+	snprintf(msg, sizeof(msg), "%s: %s", ARCA_SPEC_PATH,
+		 r == -EPROTO ? "malformed spec" :
+		 r == -EPROTONOSUPPORT ? "spec version mismatch (launcher and init differ)" :
+		 strerror(-r));
+	fail(125, msg);
+}
+
+int main(void)
+{
+	struct arca_err e = { 0 };
+	struct arca_spec spec;
+	int code;
+
+	/* Refuse to "boot" a host: everything below mounts over /dev and
+	 * ends in reboot(2). */
+	if (getpid() != 1) {
+		fprintf(stderr, "arca-init: must run as PID 1 inside an arca guest\n");
+		return 125;
+	}
+	init_log("arca-init started");
+
+	if (sysinit_mounts(&e) < 0)
+		fail_err(&e);
+	sysinit_std_fds();
+	int con = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (con >= 0)
+		g.console_fd = con;
+
+	if (sysinit_modules(&e) < 0)
+		fail_err(&e);
+	int r = sysinit_open_ports(g.port, &e);
+	g.ctl_open = g.port[ARCA_PORT_CONTROL] >= 0;
+	if (r < 0)
+		fail_err(&e);
+	ctl_send(proto_encode_hello(frame, sizeof(frame)));
+
+	read_spec(&spec);
+	log_flush(!!(spec.flags & ARCA_SPEC_F_VERBOSE));
+
+	pid_t pid = spawn(&spec, &code);
+	int status = wait_main(pid);
+	finish(pid, status, code);
+}

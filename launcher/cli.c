@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `arca` command-line parser. Pure: no I/O, no syscalls besides getenv().
+ *
+ * Not getopt_long(): getopt permutes argv (it would take `ls -l`'s -l as an
+ * arca option), accepts abbreviations (`--mem` today breaks when `--memfd`
+ * is added tomorrow) and keeps global state that tests cannot reset. The
+ * rules here follow docker's: the first non-option argument, or everything
+ * after `--`, is the command; long options are exact, as `--opt V` or
+ * `--opt=V`; short ones as `-o V`, `-oV` or `-o=V`; a repeated option's
+ * last value wins, except -e which accumulates.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cleanup.h"
+#include "cli.h"
+
+#define CMD_BIT(c)  (1u << (c))
+#define CMDS_RUN    CMD_BIT(ARCA_CMD_RUN)
+#define CMDS_PREP   CMD_BIT(ARCA_CMD_PREPARE)
+#define CMDS_ALL    (CMD_BIT(ARCA_CMD_RUN) | CMD_BIT(ARCA_CMD_PREPARE) | \
+		     CMD_BIT(ARCA_CMD_VERSION) | CMD_BIT(ARCA_CMD_HELP))
+
+struct cli_option;
+
+/* An option handler stores `val` (NULL for options without a value) into
+ * *o. Returns 0, CLI_STOP to end parsing successfully (--help), or a
+ * negative errno with *e filled. */
+typedef int (*cli_handler)(struct arca_opts *o, const struct cli_option *opt,
+			   const char *val, struct arca_err *e);
+#define CLI_STOP 1
+
+struct cli_option {
+	const char *name;    /* long name without "--" */
+	char short_name;     /* 0: none */
+	unsigned cmds;       /* CMD_BIT()s of the commands that accept it */
+	const char *metavar; /* NULL: a flag without a value */
+	const char *help;    /* NULL: not listed per command (--help) */
+	cli_handler handler;
+	size_t off;          /* field of struct arca_opts for generic handlers */
+	unsigned min, max;   /* range for opt_uint */
+};
+
+/* ---- value quoting for error messages ---------------------------------- */
+
+/* Error messages must stay one line and must not carry terminal escapes
+ * from argv into the user's terminal: show bytes outside printable ASCII as
+ * \xNN and cut long values. */
+#define QUOTE_MAX 80
+struct quoted {
+	char s[QUOTE_MAX * 4 + 4];
+};
+
+static const char *quoten(struct quoted *q, const char *v, size_t len)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < len && v[i] && i < QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			q->s[n++] = (char)c;
+		} else {
+			snprintf(q->s + n, sizeof(q->s) - n, "\\x%02x", c);
+			n += 4;
+		}
+	}
+	if (i < len && v[i]) {
+		memcpy(q->s + n, "...", 3);
+		n += 3;
+	}
+	q->s[n] = '\0';
+	return q->s;
+}
+
+static const char *quote(struct quoted *q, const char *v)
+{
+	return quoten(q, v, SIZE_MAX);
+}
+
+/* ---- strict number parsing --------------------------------------------- */
+
+/* Decimal digits only: no sign, no whitespace, no base prefix (strtoul
+ * accepts all three and wraps "-1" to ULONG_MAX). Stops at the first
+ * non-digit; *end points there. -EINVAL without digits, -ERANGE on
+ * overflow. */
+static int parse_dec(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return -ERANGE;
+	}
+	if (p == s)
+		return -EINVAL;
+	*out = v;
+	*end = p;
+	return 0;
+}
+
+static unsigned *field_uint(struct arca_opts *o, const struct cli_option *opt)
+{
+	return (unsigned *)((char *)o + opt->off);
+}
+
+/* ---- generic handlers -------------------------------------------------- */
+
+static int opt_flag(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	*(bool *)((char *)o + opt->off) = true;
+	return 0;
+}
+
+static int opt_uint(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	const char *end;
+	uint64_t v;
+
+	if (parse_dec(val, &v, &end) < 0 || *end || v < opt->min || v > opt->max)
+		return arca_error(e, EINVAL,
+				  "invalid --%s value '%s': must be an integer from %u to %u",
+				  opt->name, quote(&q, val), opt->min, opt->max);
+	*field_uint(o, opt) = (unsigned)v;
+	return 0;
+}
+
+static int opt_string(struct arca_opts *o, const struct cli_option *opt,
+		      const char *val, struct arca_err *e)
+{
+	if (!*val)
+		return arca_error(e, EINVAL, "--%s must not be empty", opt->name);
+	*(const char **)((char *)o + opt->off) = val;
+	return 0;
+}
+
+static int opt_help(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	o->cmd = ARCA_CMD_HELP;
+	return CLI_STOP;
+}
+
+/* ---- option-specific handlers ------------------------------------------ */
+
+/* MiB, with "M"/"MiB" or "G"/"GiB" (any case) accepted for convenience;
+ * both are binary units, as in docker's --memory. */
+static int opt_memory(struct arca_opts *o, const struct cli_option *opt,
+		      const char *val, struct arca_err *e)
+{
+	static const struct { const char *sfx; unsigned mul; } units[] = {
+		{ "", 1 }, { "m", 1 }, { "mib", 1 }, { "g", 1024 }, { "gib", 1024 },
+	};
+	struct quoted q;
+	const char *end;
+	uint64_t v;
+	size_t i;
+
+	if (parse_dec(val, &v, &end) < 0)
+		goto bad;
+	for (i = 0; i < ARRAY_SIZE(units); i++)
+		if (!strcasecmp(end, units[i].sfx))
+			break;
+	if (i == ARRAY_SIZE(units) ||
+	    __builtin_mul_overflow(v, units[i].mul, &v) ||
+	    v < ARCA_MEMORY_MIN_MIB || v > ARCA_MEMORY_MAX_MIB)
+		goto bad;
+	o->memory_mib = (unsigned)v;
+	return 0;
+bad:
+	return arca_error(e, EINVAL,
+			  "invalid --memory value '%s': must be an integer number of MiB from %u to %u (or with a G suffix)",
+			  quote(&q, val), ARCA_MEMORY_MIN_MIB, ARCA_MEMORY_MAX_MIB);
+}
+
+/* Seconds as "N" or "N.F" with up to three decimals, stored as ms. Not
+ * strtod(): it takes "inf", "nan", "1e9", hex floats and the locale's
+ * decimal point, and binary floats cannot hold 0.1 exactly. */
+static int opt_timeout(struct arca_opts *o, const struct cli_option *opt,
+		       const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	const char *end, *frac;
+	uint64_t sec, ms = 0;
+	unsigned scale = 100, digits = 0;
+
+	if (parse_dec(val, &sec, &end) < 0 || sec > ARCA_TIMEOUT_MAX_S)
+		goto bad;
+	if (*end == '.') {
+		for (frac = end + 1; *frac >= '0' && *frac <= '9'; frac++) {
+			if (++digits > 3)
+				goto bad;
+			ms += (uint64_t)(*frac - '0') * scale;
+			scale /= 10;
+		}
+		if (!digits)
+			goto bad;
+		end = frac;
+	}
+	if (*end)
+		goto bad;
+	/* sec <= 2^31 - 1, so this cannot overflow 64 bits. */
+	ms += sec * 1000;
+	if (!ms)
+		goto bad;
+	o->timeout_ms = ms;
+	return 0;
+bad:
+	return arca_error(e, EINVAL,
+			  "invalid --timeout value '%s': must be a number of seconds from 0.001 to %llu, at most 3 decimals",
+			  quote(&q, val), (unsigned long long)ARCA_TIMEOUT_MAX_S);
+}
+
+static int opt_workdir(struct arca_opts *o, const struct cli_option *opt,
+		       const char *val, struct arca_err *e)
+{
+	struct quoted q;
+
+	/* Relative paths would be resolved against whatever cwd init happens
+	 * to have, which is not the host's: refuse instead of guessing. */
+	if (val[0] != '/')
+		return arca_error(e, EINVAL, "--workdir must be an absolute path: '%s'",
+				  quote(&q, val));
+	if (strlen(val) > ARCA_WORKDIR_MAX)
+		return arca_error(e, EINVAL, "--workdir is longer than %u bytes: '%s'",
+				  ARCA_WORKDIR_MAX, quote(&q, val));
+	o->workdir = val;
+	return 0;
+}
+
+/* POSIX portable environment name: [A-Za-z_][A-Za-z0-9_]*. Stricter than
+ * what execve() allows, but a name with '=' or a leading digit cannot be
+ * read back by a shell and is almost always a typo. */
+static bool env_name_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Take ownership of `kv` ("NAME=VALUE", name `nlen` bytes): replace an
+ * earlier entry for the same name, else append. */
+static int env_put(struct arca_opts *o, char *kv, size_t nlen, struct arca_err *e)
+{
+	char **env;
+	size_t i;
+
+	for (i = 0; i < o->envc; i++) {
+		if (!strncmp(o->env[i], kv, nlen) && o->env[i][nlen] == '=') {
+			free(o->env[i]);
+			o->env[i] = kv;
+			return 0;
+		}
+	}
+	/* envc + 2: the new entry and the terminating NULL. */
+	env = reallocarray(o->env, o->envc + 2, sizeof(*env));
+	if (!env) {
+		free(kv);
+		return arca_error(e, ENOMEM, "out of memory");
+	}
+	env[o->envc++] = kv;
+	env[o->envc] = NULL;
+	o->env = env;
+	return 0;
+}
+
+static int opt_env(struct arca_opts *o, const struct cli_option *opt,
+		   const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	const char *eq = strchr(val, '='), *hostval = NULL;
+	size_t nlen = eq ? (size_t)(eq - val) : strlen(val), vlen, size;
+	char *kv;
+
+	if (!env_name_valid(val, nlen))
+		return arca_error(e, EINVAL,
+				  "invalid --env value '%s': must be NAME=VALUE or NAME, NAME made of letters, digits and '_', not starting with a digit",
+				  quote(&q, val));
+	if (!eq) {
+		/* docker: `-e NAME` passes the host's value, and nothing at
+		 * all when the host has none. */
+		hostval = getenv(val);
+		if (!hostval)
+			return 0;
+		vlen = strlen(hostval);
+	} else {
+		vlen = strlen(eq + 1);
+	}
+	/* name '=' value NUL */
+	if (__builtin_add_overflow(nlen, vlen, &size) ||
+	    __builtin_add_overflow(size, 2, &size))
+		return arca_error(e, ENOMEM, "--env value too long");
+	kv = malloc(size);
+	if (!kv)
+		return arca_error(e, ENOMEM, "out of memory");
+	memcpy(kv, val, nlen);
+	kv[nlen] = '=';
+	memcpy(kv + nlen + 1, eq ? eq + 1 : hostval, vlen);
+	kv[nlen + 1 + vlen] = '\0';
+	return env_put(o, kv, nlen, e);
+}
+
+/* ---- the option table: one entry per option ----------------------------- */
+
+#define FIELD(f) offsetof(struct arca_opts, f)
+
+static const struct cli_option options[] = {
+	{ "cpus", 0, CMDS_RUN, "N",
+	  "number of vCPUs, 1 to 64 (default 1)",
+	  opt_uint, FIELD(cpus), ARCA_CPUS_MIN, ARCA_CPUS_MAX },
+	{ "memory", 0, CMDS_RUN, "MiB",
+	  "guest RAM in MiB, 64 to 65536; 1G = 1024 (default 512)",
+	  opt_memory, 0, 0, 0 },
+	{ "env", 'e', CMDS_RUN, "K=V",
+	  "set a variable, repeatable; -e K copies the host's K",
+	  opt_env, 0, 0, 0 },
+	{ "workdir", 'w', CMDS_RUN, "DIR",
+	  "absolute working directory of CMD (default /)",
+	  opt_workdir, 0, 0, 0 },
+	{ "timeout", 0, CMDS_RUN, "SECONDS",
+	  "stop the VM after SECONDS, e.g. 0.5 (default none)",
+	  opt_timeout, 0, 0, 0 },
+	{ "kernel", 0, CMDS_RUN | CMDS_PREP, "PATH",
+	  "guest kernel image (default: the one 'make' fetched)",
+	  opt_string, FIELD(kernel), 0, 0 },
+	{ "verbose", 0, CMDS_RUN, NULL,
+	  "show the guest kernel log and init diagnostics",
+	  opt_flag, FIELD(verbose), 0, 0 },
+	{ "console", 0, CMDS_RUN, NULL,
+	  "show the guest serial console (kernel messages) only",
+	  opt_flag, FIELD(console), 0, 0 },
+	{ "help", 'h', CMDS_ALL, NULL, NULL, opt_help, 0, 0, 0 },
+};
+
+/* ---- commands ---------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	enum arca_cmd cmd;
+} commands[] = {
+	{ "run", ARCA_CMD_RUN },
+	{ "prepare", ARCA_CMD_PREPARE },
+	{ "version", ARCA_CMD_VERSION },
+	{ "--version", ARCA_CMD_VERSION },
+	{ "help", ARCA_CMD_HELP },
+	{ "--help", ARCA_CMD_HELP },
+	{ "-h", ARCA_CMD_HELP },
+};
+
+static const char *cmd_name(enum arca_cmd c)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (commands[i].cmd == c)
+			return commands[i].name;
+	return "?";
+}
+
+static const struct cli_option *find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (strlen(options[i].name) == len &&
+		    !memcmp(options[i].name, name, len))
+			return &options[i];
+	return NULL;
+}
+
+static const struct cli_option *find_short(char c)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (options[i].short_name && options[i].short_name == c)
+			return &options[i];
+	return NULL;
+}
+
+/*
+ * Handle the option in argv[*i] (which starts with '-' and is not "-" or
+ * "--"), consuming its value from argv[*i + 1] when it is separate.
+ */
+static int parse_option(int argc, char *const argv[], int *i,
+			struct arca_opts *o, struct arca_err *e)
+{
+	const char *arg = argv[*i], *val = NULL, *shown;
+	const struct cli_option *opt;
+	bool attached = false;
+	size_t arglen = strlen(arg);
+	struct quoted q;
+	char spelled[8];
+
+	if (arg[1] == '-') {
+		const char *name = arg + 2, *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+		opt = find_long(name, len);
+		arglen = len + 2; /* name the option, not its value */
+		if (eq) {
+			val = eq + 1;
+			attached = true;
+		}
+		shown = NULL; /* "--name" */
+	} else {
+		opt = find_short(arg[1]);
+		if (opt && arg[2]) {
+			/* -eK=V, or pflag's -e=K=V */
+			val = arg + 2 + (arg[2] == '=');
+			attached = true;
+			/* -hx is not -h with a value: there is no bundling. */
+			if (!opt->metavar)
+				opt = NULL;
+		}
+		snprintf(spelled, sizeof(spelled), "-%c", arg[1]);
+		shown = spelled;
+	}
+	if (!opt)
+		return arca_error(e, EINVAL, "unknown option '%s' (see 'arca help')",
+				  quoten(&q, arg, arglen));
+	if (!(opt->cmds & CMD_BIT(o->cmd)))
+		return arca_error(e, EINVAL, "option '%s%s' is not valid for 'arca %s'",
+				  shown ? shown : "--", shown ? "" : opt->name,
+				  cmd_name(o->cmd));
+	if (!opt->metavar && attached)
+		return arca_error(e, EINVAL, "option '--%s' takes no value", opt->name);
+	if (opt->metavar && !attached) {
+		if (*i + 1 >= argc)
+			return arca_error(e, EINVAL, "option '%s%s' needs a value",
+					  shown ? shown : "--", shown ? "" : opt->name);
+		val = argv[++*i];
+	}
+	return opt->handler(o, opt, val, e);
+}
+
+static void opts_init(struct arca_opts *o)
+{
+	*o = (struct arca_opts){
+		.cmd = ARCA_CMD_HELP,
+		.cpus = ARCA_CPUS_DEFAULT,
+		.memory_mib = ARCA_MEMORY_DEFAULT_MIB,
+	};
+}
+
+/* A positional argument for a command other than run: only `help` takes
+ * one, the name of a command (all share one help text). */
+static int parse_positional(const char *arg, struct arca_opts *o,
+			    bool *seen, struct arca_err *e)
+{
+	struct quoted q;
+
+	if (o->cmd == ARCA_CMD_HELP && !*seen) {
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+			if (!strcmp(commands[i].name, arg)) {
+				*seen = true;
+				return 0;
+			}
+		}
+		return arca_error(e, EINVAL, "unknown command '%s' (see 'arca help')",
+				  quote(&q, arg));
+	}
+	return arca_error(e, EINVAL, "unexpected argument '%s' after 'arca %s'",
+			  quote(&q, arg), cmd_name(o->cmd));
+}
+
+static int parse(int argc, char *const argv[], struct arca_opts *o,
+		 struct arca_err *e)
+{
+	struct quoted q;
+	bool seen = false, dashdash = false;
+	size_t c;
+	int i, r;
+
+	if (argc < 2 || !argv[1])
+		return arca_error(e, EINVAL,
+				  "missing command: try 'arca run [OPTIONS] CMD [ARG...]' or 'arca help'");
+	for (c = 0; c < ARRAY_SIZE(commands); c++)
+		if (!strcmp(argv[1], commands[c].name))
+			break;
+	if (c == ARRAY_SIZE(commands))
+		return arca_error(e, EINVAL, "unknown %s '%s' (see 'arca help')",
+				  argv[1][0] == '-' ? "option" : "command",
+				  quote(&q, argv[1]));
+	o->cmd = commands[c].cmd;
+
+	for (i = 2; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!dashdash && !strcmp(arg, "--")) {
+			dashdash = true;
+			continue;
+		}
+		if (!dashdash && arg[0] == '-' && arg[1]) {
+			r = parse_option(argc, argv, &i, o, e);
+			if (r == CLI_STOP)
+				return 0;
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (o->cmd == ARCA_CMD_RUN) {
+			/* The first non-option argument starts CMD; the rest
+			 * are CMD's, options included. */
+			if (!arg[0])
+				return arca_error(e, EINVAL,
+						  "empty command name after 'arca run'");
+			o->argv = &argv[i];
+			o->argc = (size_t)(argc - i);
+			return 0;
+		}
+		r = parse_positional(arg, o, &seen, e);
+		if (r < 0)
+			return r;
+	}
+	if (o->cmd == ARCA_CMD_RUN)
+		return arca_error(e, EINVAL, "missing command after 'arca run'");
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], struct arca_opts *o,
+	      struct arca_err *e)
+{
+	int r;
+
+	opts_init(o);
+	r = parse(argc, argv, o, e);
+	if (r < 0) {
+		cli_free(o);
+		opts_init(o);
+	}
+	return r < 0 ? r : 0;
+}
+
+void cli_free(struct arca_opts *o)
+{
+	for (size_t i = 0; i < o->envc; i++)
+		free(o->env[i]);
+	free(o->env);
+	o->env = NULL;
+	o->envc = 0;
+}
+
+/* ---- help text ---------------------------------------------------------- */
+
+struct textbuf {
+	char *p;
+	size_t size, len;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+tb_printf(struct textbuf *tb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (tb->len >= tb->size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(tb->p + tb->len, tb->size - tb->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		tb->len += (size_t)n; /* may pass size: truncation is sticky */
+}
+
+static void usage_options(struct textbuf *tb, enum arca_cmd cmd)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct cli_option *opt = &options[i];
+		char left[64];
+
+		if (!opt->help || !(opt->cmds & CMD_BIT(cmd)))
+			continue;
+		/* "-e, --env K=V" and "    --cpus N": long names aligned */
+		if (opt->short_name)
+			snprintf(left, sizeof(left), "-%c, ", opt->short_name);
+		else
+			snprintf(left, sizeof(left), "    ");
+		snprintf(left + 4, sizeof(left) - 4, "--%s%s%s", opt->name,
+			 opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
+		tb_printf(tb, "  %-22s %s\n", left, opt->help);
+	}
+}
+
+const char *cli_usage(void)
+{
+	static char text[4096];
+	struct textbuf tb = { text, sizeof(text), 0 };
+
+	if (text[0])
+		return text;
+	tb_printf(&tb,
+		  "Usage:\n"
+		  "  arca run [OPTIONS] [--] CMD [ARG...]  run CMD in a new microVM\n"
+		  "  arca prepare [OPTIONS]                build the cached base initrd\n"
+		  "  arca version | --version              print the version\n"
+		  "  arca help | --help | -h               print this help\n"
+		  "\n"
+		  "The first argument that is not an option, or everything after '--',\n"
+		  "is CMD. Options take their value as '--opt V' or '--opt=V'.\n"
+		  "\n"
+		  "Options for 'arca run':\n");
+	usage_options(&tb, ARCA_CMD_RUN);
+	tb_printf(&tb, "\nOptions for 'arca prepare':\n");
+	usage_options(&tb, ARCA_CMD_PREPARE);
+	tb_printf(&tb,
+		  "\n"
+		  "Exit status:\n"
+		  "  125      arca itself failed (bad option, VM could not start)\n"
+		  "  128+N    CMD was killed by signal N\n"
+		  "  other    the exit status of CMD\n");
+	return text;
+}

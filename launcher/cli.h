@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `arca` command line: a pure parser (its only outside input is getenv()
+ * for `-e NAME` without a value) so every rule is covered by cmocka tests.
+ *
+ *   arca run [OPTIONS] [--] CMD [ARG...]
+ *   arca prepare [--kernel PATH]
+ *   arca version | arca --version
+ *   arca help [COMMAND] | arca --help | arca -h | arca COMMAND --help
+ *
+ * Options are declared in one table in cli.c; adding an option is one entry
+ * there (name, short letter, commands that accept it, value name, help text,
+ * handler) plus, where it stores something new, a field below.
+ */
+#ifndef ARCA_CLI_H
+#define ARCA_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum arca_cmd {
+	ARCA_CMD_RUN,
+	ARCA_CMD_PREPARE,
+	ARCA_CMD_VERSION,
+	ARCA_CMD_HELP,
+};
+
+/* Limits enforced by cli_parse() (also quoted in the help text). */
+#define ARCA_CPUS_MIN        1u
+#define ARCA_CPUS_MAX        64u
+#define ARCA_CPUS_DEFAULT    1u
+#define ARCA_MEMORY_MIN_MIB  64u
+#define ARCA_MEMORY_MAX_MIB  65536u
+#define ARCA_MEMORY_DEFAULT_MIB 512u
+#define ARCA_TIMEOUT_MAX_S   2147483647ull /* 2^31 - 1 seconds */
+#define ARCA_WORKDIR_MAX     4095u         /* PATH_MAX - 1 bytes */
+
+/*
+ * The parsed command line. Only fields meaningful for `cmd` are set; the rest
+ * keep their defaults. Strings other than env[] point into the caller's argv
+ * and live as long as it does.
+ */
+struct arca_opts {
+	enum arca_cmd cmd;
+	unsigned cpus;          /* --cpus, 1..64, default 1 */
+	unsigned memory_mib;    /* --memory, 64..65536 MiB, default 512 */
+	char **env;             /* -e/--env "NAME=VALUE", owned (cli_free), in
+				 * command-line order with one entry per NAME (a
+				 * later -e NAME replaces the earlier value in
+				 * place); NULL-terminated; NULL when envc == 0 */
+	size_t envc;
+	const char *workdir;    /* -w/--workdir, absolute; NULL = "/" */
+	uint64_t timeout_ms;    /* --timeout in milliseconds; 0 = none.
+				 * Integer ms so the caller can arm a timer
+				 * without float rounding. */
+	const char *kernel;     /* --kernel PATH, non-empty; NULL = default */
+	bool verbose;           /* --verbose: kernel log + init diagnostics */
+	bool console;           /* --console: guest serial console only */
+	char *const *argv;      /* ARCA_CMD_RUN: CMD and its args, pointing into
+				 * the caller's argv (NULL-terminated when the
+				 * caller's is, as main()'s is); argc >= 1 */
+	size_t argc;
+};
+
+/*
+ * Parse argv (argv[0] is the program name and is ignored). Returns 0 and
+ * fills *o, or a negative errno (-EINVAL for a bad command line, -ENOMEM) and
+ * fills *e with one line naming the bad argument; the caller prints
+ * "arca: <msg>" and exits 125. *o is always left safe for cli_free(): on
+ * error it holds nothing that needs freeing. `arca` with no arguments is an
+ * error (the message points to 'arca help'); the caller may also print
+ * cli_usage() to stderr in that case (argc < 2).
+ */
+int cli_parse(int argc, char *const argv[], struct arca_opts *o,
+	      struct arca_err *e);
+
+/* Free what cli_parse() allocated; idempotent. */
+void cli_free(struct arca_opts *o);
+
+/* The help text (usage, commands, options with defaults, exit codes), built
+ * from the option table on first use; ends with a newline. */
+const char *cli_usage(void);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's initramfs comes in two concatenated newc archives:
+ *   base: /init (arca-init), busybox and its applet links, the directory
+ *         skeleton, /etc/passwd and /etc/group, the kernel modules arca-init
+ *         loads (/lib/modules/NAME.ko) and their load order (/arca/modules).
+ *         It depends only on the kernel and the host's files, so it is built
+ *         once and cached per kernel version.
+ *   spec: /arca/spec, the per-run spec, built in memory for every run.
+ */
+#ifndef ARCA_INITRD_H
+#define ARCA_INITRD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "kernel.h"
+#include "paths.h"
+#include "spec.h"
+
+/* Bump when the base archive's layout changes: it is part of the cache key. */
+#define INITRD_FORMAT "arca-base-initrd-1"
+
+/*
+ * Open (building and caching it first if needed) the base initrd for kernel
+ * k with the wanted modules and their dependencies. The cache file is
+ * CACHE_DIR/base-KVER-KEY.cpio, KEY a 64-bit FNV-1a hash of INITRD_FORMAT,
+ * the kernel version, the wanted module names and the size, mtime and inode
+ * of arca-init, busybox and every module file. A new archive is written to a
+ * temporary file and renamed into place (concurrent runs are safe: each
+ * writes the same bytes), then older base-KVER-*.cpio files are removed.
+ * Returns an O_RDONLY|O_CLOEXEC fd, or -errno with e set.
+ */
+int initrd_base_open(const struct arca_paths *p, const struct arca_kernel *k,
+		     const char *const *modules, size_t nmodules, struct arca_err *e);
+
+/*
+ * The per-run archive holding /arca/spec (spec_encode() of s), in a sealed
+ * memfd (no writes, no resizing, no further seals): the VMM can map it
+ * without fearing that it changes underneath. Returns the fd, offset 0, or
+ * -errno with e set.
+ */
+int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e);
+
+/* Pure: 64-bit FNV-1a, chainable (start with INITRD_FNV_OFFSET). */
+#define INITRD_FNV_OFFSET 0xcbf29ce484222325ull
+uint64_t initrd_fnv1a(uint64_t h, const void *data, size_t len);
+
+#endif

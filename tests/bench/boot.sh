@@ -1,0 +1,127 @@
+#!/bin/sh
+# Boot benchmark payload (POSIX sh, runs under busybox): wall time of `arca run -- true`
+# against QEMU microvm booting the same kernel to a busybox init that runs `true`, plus each
+# VMM's peak RSS. Driven by tests/bench/boot, natively or inside the nested test host.
+#
+#   boot.sh [-n RUNS]
+#   env: ARCA, BENCH_QEMU, BENCH_KERNEL, BENCH_MICROVM_INITRD, BENCH_MEM (MiB, default 512)
+#
+# Times come from /proc/uptime (10 ms resolution): busybox date has no sub-second format.
+
+N=5
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n) N=$2; shift 2 ;;
+	*) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+	esac
+done
+case "$N" in '' | *[!0-9]* | 0) echo "boot.sh: -n wants a positive integer" >&2; exit 2 ;; esac
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ARCA=${ARCA:-/opt/arca/arca}
+QEMU=${BENCH_QEMU:-qemu-system-x86_64}
+KERNEL=${BENCH_KERNEL:-/opt/arca/build/kernel/vmlinuz}
+INITRD=${BENCH_MICROVM_INITRD:-$HERE/microvm.cpio}
+MEM=${BENCH_MEM:-512}
+T=$(mktemp -d /tmp/arca-bench.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+FAILED=0
+
+now() { read -r _u _ </proc/uptime; echo "$_u"; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# stats FILE: "median min max" of one number per line.
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "- - -"; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }'
+}
+
+qemu_true() {
+	timeout 120 "$QEMU" -M microvm,acpi=on -accel kvm -cpu host -m "$MEM" -smp 1 \
+		-nodefaults -no-user-config -nographic -no-reboot -serial stdio \
+		-kernel "$KERNEL" -initrd "$INITRD" \
+		-append "console=ttyS0 quiet reboot=k panic=-1" </dev/null >"$T/qemu.log" 2>&1
+}
+arca_true() {
+	timeout 120 "$ARCA" run --memory "$MEM" -- true </dev/null >"$T/arca.log" 2>&1
+}
+
+# sample_rss PID: until PID exits, print "VmHWM_kB outside_kB" where outside_kB is the peak
+# of RSS outside the guest-RAM mapping (any mapping at least as large as the guest RAM);
+# guest RAM is only partly touched by a short boot, so VmHWM alone understates nothing and
+# overstates the VMM by whatever the guest touched.
+sample_rss() {
+	_hwm=0 _out=0
+	while :; do
+		_h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+		[ -n "$_h" ] || break
+		_o=$(awk -v ram=$((MEM * 1024)) '
+			/^Size:/ { sz = $2 } /^Rss:/ { if (sz < ram) o += $2 } END { print o + 0 }' \
+			"/proc/$1/smaps" 2>/dev/null)
+		[ "$_h" -gt "$_hwm" ] && _hwm=$_h
+		[ -n "$_o" ] && [ "$_o" -gt "$_out" ] && _out=$_o
+		sleep 0.05
+	done
+	echo "$_hwm $_out"
+}
+
+# bench NAME LABEL FN PROC: N timed runs of FN, then one run sampling the RSS of the process
+# named PROC (pidof). Appends one table row.
+bench() {
+	_name=$1 _label=$2 _fn=$3 _proc=$4
+	: >"$T/$_name.times"
+	_i=0
+	while [ "$_i" -lt "$N" ]; do
+		_t0=$(now)
+		"$_fn"
+		_rc=$?
+		_t1=$(now)
+		if [ "$_rc" -ne 0 ]; then
+			echo "bench: $_name run $((_i + 1)) failed (status $_rc); last output:" >&2
+			tail -n 15 "$T/$_name.log" | sed 's/^/  | /' >&2
+			FAILED=1
+			printf '%-24s %s\n' "$_label" "FAILED (status $_rc)" >>"$T/table"
+			return 1
+		fi
+		if [ "$_name" = qemu ] && ! grep -q 'bench-guest: true ran' "$T/qemu.log"; then
+			echo "bench: qemu guest did not report running true; output:" >&2
+			tail -n 15 "$T/qemu.log" | sed 's/^/  | /' >&2
+			FAILED=1
+			return 1
+		fi
+		sub "$_t0" "$_t1" >>"$T/$_name.times"
+		echo >>"$T/$_name.times"
+		_i=$((_i + 1))
+	done
+	"$_fn" &
+	_bg=$!
+	_pid=
+	# FN runs in a subshell (and under timeout), so find the VMM by name while it runs.
+	while [ -z "$_pid" ] && kill -0 "$_bg" 2>/dev/null; do
+		_pid=$(pidof "$_proc" | awk '{ print $1 }')
+		[ -n "$_pid" ] || sleep 0.02
+	done
+	_rss="0 0"
+	[ -n "$_pid" ] && _rss=$(sample_rss "$_pid")
+	wait "$_bg"
+	# shellcheck disable=SC2046,SC2086 # word splitting wanted: five numbers
+	set -- $(stats "$T/$_name.times") $_rss
+	awk -v n="$_label" -v med="$1" -v mn="$2" -v mx="$3" -v h="$4" -v o="$5" 'BEGIN {
+		printf "%-24s %7s %7s %7s %9.1f %11.1f\n", n, med, mn, mx, h / 1024, o / 1024 }' >>"$T/table"
+}
+
+[ -c /dev/kvm ] || { echo "bench: no /dev/kvm" >&2; exit 1; }
+if [ -x "$ARCA" ]; then
+	bench arca "arca run -- true" arca_true arca-vmm
+else
+	printf '%-24s %s\n' "arca run -- true" "n/a ($ARCA not built)" >>"$T/table"
+fi
+bench qemu "qemu microvm true" qemu_true "$(basename "$QEMU")"
+
+echo "boot benchmark: $N runs each, guest RAM $MEM MiB, kernel $(basename "$(readlink -f "$KERNEL")")"
+printf '%-24s %7s %7s %7s %9s %11s\n' "" "median" "min" "max" "VmHWM" "RSS-non-RAM"
+printf '%-24s %7s %7s %7s %9s %11s\n' "(wall time: s, RSS: MiB)" "s" "s" "s" "MiB" "MiB"
+cat "$T/table"
+exit "$FAILED"

@@ -1,0 +1,195 @@
+# shellcheck shell=bash
+# Shared by tests/e2e/run and tests/bench/boot (bash, sourced; runs on the outer machine).
+#
+# Without usable /dev/kvm we boot a "test host": QEMU TCG with -cpu max (which exposes SVM)
+# running the same Debian cloud kernel as arca's guests, with kvm-amd loaded from its
+# modules. The test host's initramfs carries busybox, the arca tree under /opt/arca, the
+# payload script and anything else the caller asks for. Its init prints the payload's output
+# between two marker lines on the serial console and powers off. See NESTED-KVM.md in the
+# shared notes for the measurements behind the timeouts.
+
+NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$NESTED_DIR/../../.." && pwd)
+
+NESTED_BEGIN='=== arca-e2e BEGIN ==='
+NESTED_END='=== arca-e2e END'
+
+# kvm_usable: /dev/kvm exists and this user can open it read-write.
+kvm_usable() {
+	[ -c /dev/kvm ] || return 1
+	# Opening is the only real test (ACLs, groups, LSMs); the subshell keeps the fd local.
+	( exec 3<>/dev/kvm ) 2>/dev/null
+}
+
+# nested_kernel_dir: sets KDIR (root holding boot/ and lib/modules/VER/), KVER, KIMG.
+# build/kernel (what `make` fetches) wins; $ARCA_TEST_KERNEL_DIR overrides; /tmp/k/root is
+# a development fallback only.
+nested_kernel_dir() {
+	local d
+	for d in "${ARCA_TEST_KERNEL_DIR:-}" "$REPO/build/kernel" /tmp/k/root; do
+		[ -n "$d" ] && [ -d "$d/lib/modules" ] || continue
+		KDIR=$d
+		break
+	done
+	if [ -z "${KDIR:-}" ]; then
+		echo "nested: no guest kernel (run make, or set ARCA_TEST_KERNEL_DIR)" >&2
+		return 1
+	fi
+	if [ -e "$KDIR/vmlinuz" ]; then
+		KIMG=$(readlink -f "$KDIR/vmlinuz")
+	else
+		KIMG=$(ls "$KDIR"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+	fi
+	KVER=${KIMG##*/vmlinuz-}
+	if [ ! -f "$KIMG" ] || [ ! -d "$KDIR/lib/modules/$KVER/kernel" ]; then
+		echo "nested: kernel image or modules for '$KVER' missing under $KDIR" >&2
+		return 1
+	fi
+	[ "$KDIR" = /tmp/k/root ] && echo "nested: note: using development kernel $KIMG" >&2
+	return 0
+}
+
+# Module subtrees (relative to lib/modules/VER/kernel) packed into the test host: what the
+# test host needs (kvm) plus what arca's guests load (virtio, console, blk, fuse, net).
+NESTED_MODULES=(
+	virt/lib
+	arch/x86/kvm
+	drivers/virtio
+	drivers/char/virtio_console.ko
+	drivers/block/virtio_blk.ko
+	fs/fuse
+	drivers/net/virtio_net.ko
+	net/core/failover.ko
+	drivers/net/net_failover.ko
+)
+
+# copy_with_libs STAGE FILE DEST: copy an executable to STAGE/DEST plus every shared library
+# ldd names for it (at the same absolute path), dynamic loader included.
+copy_with_libs() {
+	local stage=$1 src=$2 dst=$3 lib
+	mkdir -p "$stage/$(dirname "$dst")"
+	cp -L "$src" "$stage/$dst"
+	# ldd prints "name => /path (addr)" for libraries and "/path (addr)" for the loader;
+	# "statically linked" / vdso lines have no absolute path and are skipped.
+	for lib in $(ldd "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		[ -e "$stage/$lib" ] && continue
+		mkdir -p "$stage/$(dirname "$lib")"
+		cp -L "$lib" "$stage/$lib"
+	done
+}
+
+# sh_quote WORD: one single-quoted shell word, safe for eval in busybox sh.
+sh_quote() {
+	local s=${1//\'/\'\\\'\'}
+	printf "'%s' " "$s"
+}
+
+# nested_pack OUT PAYLOAD [ARG...]: build the test host initramfs.
+# Env knobs: NESTED_WITH_QEMU=1 packs QEMU (+ microvm firmware);
+#            NESTED_EXTRA="src:dst ..." extra files; NESTED_ENV="K=V ..." exported in the host.
+nested_pack() {
+	local out=$1 payload=$2
+	shift 2
+	local stage m f
+	stage=$(mktemp -d "${TMPDIR:-/tmp}/arca-nested.XXXXXX") || return 1
+	# shellcheck disable=SC2064
+	trap "rm -rf '$stage'" RETURN
+
+	mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,newroot,opt/arca,opt/e2e,usr/bin,usr/sbin}
+	cp -L /bin/busybox "$stage/bin/busybox"
+	cp "$NESTED_DIR/init" "$stage/init"
+	chmod 755 "$stage/init"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
+	printf 'root:x:0:\n' >"$stage/etc/group"
+
+	# The arca tree, laid out as arca expects relative to its own executable.
+	local A=$stage/opt/arca
+	for f in arca arca-vmm; do
+		[ -x "$REPO/$f" ] && copy_with_libs "$stage" "$REPO/$f" "/opt/arca/$f"
+	done
+	[ -x "$REPO/arca-init" ] && cp "$REPO/arca-init" "$A/arca-init"
+	mkdir -p "$A/build/kernel/boot" "$A/build/kernel/lib/modules/$KVER/kernel"
+	cp "$KIMG" "$A/build/kernel/boot/vmlinuz-$KVER"
+	ln -s "boot/vmlinuz-$KVER" "$A/build/kernel/vmlinuz"
+	for m in "$KDIR/lib/modules/$KVER"/modules.*; do
+		[ -f "$m" ] && cp "$m" "$A/build/kernel/lib/modules/$KVER/"
+	done
+	for m in "${NESTED_MODULES[@]}"; do
+		[ -e "$KDIR/lib/modules/$KVER/kernel/$m" ] || continue
+		mkdir -p "$A/build/kernel/lib/modules/$KVER/kernel/$(dirname "$m")"
+		cp -r "$KDIR/lib/modules/$KVER/kernel/$m" "$A/build/kernel/lib/modules/$KVER/kernel/$m"
+	done
+	[ -d "$REPO/build/cache" ] && cp -r "$REPO/build/cache" "$A/build/cache"
+
+	if [ "${NESTED_WITH_QEMU:-0}" = 1 ]; then
+		copy_with_libs "$stage" "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+		mkdir -p "$stage/usr/share/qemu"
+		cp -L /usr/share/qemu/bios-microvm.bin "$stage/usr/share/qemu/"
+	fi
+	local spec src dst
+	for spec in ${NESTED_EXTRA:-}; do
+		src=${spec%%:*} dst=${spec#*:}
+		mkdir -p "$stage/$(dirname "$dst")"
+		cp -rL "$src" "$stage/$dst"
+	done
+
+	cp "$payload" "$stage/opt/e2e/payload"
+	{
+		printf 'NESTED_KVER=%s\n' "$(sh_quote "$KVER")"
+		printf 'set -- '
+		for f in "$@"; do sh_quote "$f"; done
+		printf '\n'
+		for f in ${NESTED_ENV:-}; do
+			printf 'export %s=%s\n' "${f%%=*}" "$(sh_quote "${f#*=}")"
+		done
+	} >"$stage/opt/e2e/env"
+
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out"
+}
+
+# nested_boot INITRD LOG TIMEOUT: boot the test host. Streams the payload's output (the lines
+# between the markers, \r stripped) to stdout while the whole console goes to LOG. Returns the
+# payload's exit status, or 255 when the end marker never appeared (timeout, panic, stall).
+# Sets NESTED_WALL (seconds, outer wall time) and NESTED_HOST_BOOT (test host uptime at init).
+NESTED_QEMU_SMP=${NESTED_QEMU_SMP:-2}
+nested_boot() {
+	local initrd=$1 log=$2 limit=$3 t0 t1 qrc
+	: >"$log"
+	t0=$(date +%s.%N)
+	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+		-smp "$NESTED_QEMU_SMP" -m 3072 -nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$KIMG" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1" </dev/null 2>&1 |
+		awk -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
+			{ sub(/\r$/, ""); print >> lf; fflush(lf) }
+			index($0, e) { inb = 0 }
+			inb { print; fflush() }
+			index($0, b) { inb = 1 }'
+	qrc=${PIPESTATUS[0]}
+	t1=$(date +%s.%N)
+	NESTED_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	NESTED_HOST_BOOT=$(sed -n 's/.*arca-e2e: test host init at uptime \([0-9.]*\).*/\1/p' "$log" | head -n 1)
+	local endline
+	endline=$(grep -a "$NESTED_END rc=" "$log" | tail -n 1)
+	if [ -z "$endline" ]; then
+		if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+			echo "nested: test host timed out after ${limit}s without the end marker (log: $log)" >&2
+		else
+			echo "nested: test host exited (qemu status $qrc) without the end marker (log: $log)" >&2
+		fi
+		echo "nested: last console lines:" >&2
+		tail -n 25 "$log" | sed 's/^/  | /' >&2
+		return 255
+	fi
+	local rc=${endline##*rc=}
+	rc=${rc%% *}
+	return "$rc"
+}
+
+# nested_output LOG: the payload's output (lines between the markers) from a console log.
+nested_output() {
+	awk -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
+		index($0, e) { inb = 0 }
+		inb { print }
+		index($0, b) { inb = 1 }' "$1"
+}

@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: MIT */
+/* cmocka tests for launcher/cli.c: the `arca` command line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+
+/* cli_parse() keeps pointers into argv, so the test argv (mutable copies of
+ * the literals) lives until the next parse or the end of the test. */
+static char *g_argv[64];
+static int g_argc;
+static struct arca_opts g_o;
+static struct arca_err g_e;
+
+static void reset(void)
+{
+	cli_free(&g_o);
+	cli_free(&g_o); /* idempotent */
+	for (int i = 0; i < g_argc; i++)
+		free(g_argv[i]);
+	memset(g_argv, 0, sizeof(g_argv));
+	g_argc = 0;
+	memset(&g_e, 0, sizeof(g_e));
+}
+
+static int do_parse(const char *const *args)
+{
+	reset();
+	while (args[g_argc]) {
+		assert_true(g_argc < 63);
+		g_argv[g_argc] = strdup(args[g_argc]);
+		assert_non_null(g_argv[g_argc]);
+		g_argc++;
+	}
+	g_argv[g_argc] = NULL;
+	/* Poison so a field cli_parse forgets to set shows up. */
+	memset(&g_o, 0xa5, sizeof(g_o));
+	g_o.env = NULL;
+	g_o.envc = 0;
+	return cli_parse(g_argc, g_argv, &g_o, &g_e);
+}
+
+#define PARSE(...) do_parse((const char *const[]){ "arca", __VA_ARGS__, NULL })
+
+static int teardown(void **state)
+{
+	reset();
+	return 0;
+}
+
+/* Parse must succeed. */
+#define OK(...) do { \
+	int r_ = PARSE(__VA_ARGS__); \
+	if (r_) fail_msg("unexpected error %d: %s", r_, g_e.msg); \
+} while (0)
+
+/* Parse must fail with -EINVAL and exactly this message. */
+#define ERR(want_, ...) do { \
+	int r_ = PARSE(__VA_ARGS__); \
+	assert_int_equal(r_, -EINVAL); \
+	assert_int_equal(g_e.code, EINVAL); \
+	assert_string_equal(g_e.msg, want_); \
+	assert_null(g_o.env); \
+	assert_int_equal(g_o.envc, 0); \
+} while (0)
+
+static void assert_cmd(const char *const *want)
+{
+	size_t n = 0;
+
+	assert_int_equal(g_o.cmd, ARCA_CMD_RUN);
+	while (want[n]) {
+		assert_true(n < g_o.argc);
+		assert_string_equal(g_o.argv[n], want[n]);
+		n++;
+	}
+	assert_int_equal(g_o.argc, n);
+	assert_null(g_o.argv[n]); /* main()'s argv is NULL-terminated */
+}
+#define CMD_IS(...) assert_cmd((const char *const[]){ __VA_ARGS__, NULL })
+
+/* ---- defaults and forms ------------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+	OK("run", "ls");
+	CMD_IS("ls");
+	assert_int_equal(g_o.cpus, 1);
+	assert_int_equal(g_o.memory_mib, 512);
+	assert_null(g_o.env);
+	assert_int_equal(g_o.envc, 0);
+	assert_null(g_o.workdir);
+	assert_true(g_o.timeout_ms == 0);
+	assert_null(g_o.kernel);
+	assert_false(g_o.verbose);
+	assert_false(g_o.console);
+	/* argv points into the caller's array, not a copy */
+	assert_ptr_equal(g_o.argv, &g_argv[2]);
+}
+
+static void test_cpus(void **state)
+{
+	OK("run", "--cpus", "2", "true");
+	assert_int_equal(g_o.cpus, 2);
+	CMD_IS("true");
+	OK("run", "--cpus=64", "true");
+	assert_int_equal(g_o.cpus, 64);
+	OK("run", "--cpus=1", "true");
+	assert_int_equal(g_o.cpus, 1);
+	OK("run", "--cpus", "007", "true"); /* decimal, not octal */
+	assert_int_equal(g_o.cpus, 7);
+	OK("run", "--cpus", "2", "--cpus=3", "true"); /* last wins */
+	assert_int_equal(g_o.cpus, 3);
+}
+
+static void test_memory(void **state)
+{
+	OK("run", "--memory", "1024", "true");
+	assert_int_equal(g_o.memory_mib, 1024);
+	OK("run", "--memory=64", "true");
+	assert_int_equal(g_o.memory_mib, 64);
+	OK("run", "--memory=65536", "true");
+	assert_int_equal(g_o.memory_mib, 65536);
+	OK("run", "--memory", "512M", "true");
+	assert_int_equal(g_o.memory_mib, 512);
+	OK("run", "--memory", "256m", "true");
+	assert_int_equal(g_o.memory_mib, 256);
+	OK("run", "--memory", "128MiB", "true");
+	assert_int_equal(g_o.memory_mib, 128);
+	OK("run", "--memory=1G", "true");
+	assert_int_equal(g_o.memory_mib, 1024);
+	OK("run", "--memory=2g", "true");
+	assert_int_equal(g_o.memory_mib, 2048);
+	OK("run", "--memory=64GiB", "true");
+	assert_int_equal(g_o.memory_mib, 65536);
+}
+
+static void test_timeout(void **state)
+{
+	OK("run", "--timeout", "30", "true");
+	assert_true(g_o.timeout_ms == 30000);
+	OK("run", "--timeout=0.5", "true");
+	assert_true(g_o.timeout_ms == 500);
+	OK("run", "--timeout=1.25", "true");
+	assert_true(g_o.timeout_ms == 1250);
+	OK("run", "--timeout=0.001", "true");
+	assert_true(g_o.timeout_ms == 1);
+	OK("run", "--timeout=2.10", "true");
+	assert_true(g_o.timeout_ms == 2100);
+	OK("run", "--timeout=2147483647.999", "true");
+	assert_true(g_o.timeout_ms == 2147483647999ull);
+}
+
+static void test_workdir(void **state)
+{
+	OK("run", "-w", "/tmp", "pwd");
+	assert_string_equal(g_o.workdir, "/tmp");
+	OK("run", "-w/srv", "pwd");
+	assert_string_equal(g_o.workdir, "/srv");
+	OK("run", "-w=/opt", "pwd");
+	assert_string_equal(g_o.workdir, "/opt");
+	OK("run", "--workdir", "/a b", "pwd");
+	assert_string_equal(g_o.workdir, "/a b");
+	OK("run", "--workdir=/", "pwd");
+	assert_string_equal(g_o.workdir, "/");
+	CMD_IS("pwd");
+}
+
+static void test_kernel_and_flags(void **state)
+{
+	OK("run", "--kernel", "/boot/vmlinuz", "true");
+	assert_string_equal(g_o.kernel, "/boot/vmlinuz");
+	OK("run", "--kernel=k", "--verbose", "true");
+	assert_string_equal(g_o.kernel, "k");
+	assert_true(g_o.verbose);
+	assert_false(g_o.console);
+	OK("run", "--console", "true");
+	assert_true(g_o.console);
+	assert_false(g_o.verbose);
+	/* a value that looks like an option is still the value, as getopt */
+	OK("run", "--kernel", "--verbose", "true");
+	assert_string_equal(g_o.kernel, "--verbose");
+	assert_false(g_o.verbose);
+}
+
+static void test_all_together(void **state)
+{
+	OK("run", "--cpus=4", "--memory", "2G", "-e", "A=1", "-eB=2",
+	   "--env=C=3", "-w", "/w", "--timeout", "1.5", "--kernel", "/k",
+	   "--verbose", "--console", "--", "sh", "-c", "echo $A");
+	assert_int_equal(g_o.cpus, 4);
+	assert_int_equal(g_o.memory_mib, 2048);
+	assert_int_equal(g_o.envc, 3);
+	assert_string_equal(g_o.env[0], "A=1");
+	assert_string_equal(g_o.env[1], "B=2");
+	assert_string_equal(g_o.env[2], "C=3");
+	assert_null(g_o.env[3]);
+	assert_string_equal(g_o.workdir, "/w");
+	assert_true(g_o.timeout_ms == 1500);
+	assert_string_equal(g_o.kernel, "/k");
+	assert_true(g_o.verbose && g_o.console);
+	CMD_IS("sh", "-c", "echo $A");
+}
+
+/* ---- where CMD starts -------------------------------------------------- */
+
+static void test_dashdash(void **state)
+{
+	OK("run", "--", "--cpus", "2");
+	CMD_IS("--cpus", "2");
+	assert_int_equal(g_o.cpus, 1);
+
+	OK("run", "--cpus", "3", "--", "ls", "--", "-x");
+	assert_int_equal(g_o.cpus, 3);
+	CMD_IS("ls", "--", "-x");
+
+	/* "-" is not an option */
+	OK("run", "-");
+	CMD_IS("-");
+
+	ERR("missing command after 'arca run'", "run", "--cpus", "2", "--");
+	ERR("missing command after 'arca run'", "run", "--");
+}
+
+static void test_first_nonoption_starts_cmd(void **state)
+{
+	OK("run", "ls", "-l");
+	CMD_IS("ls", "-l");
+
+	OK("run", "--cpus", "2", "ls", "-l", "--cpus", "9", "-e", "X=1", "--help");
+	assert_int_equal(g_o.cpus, 2);
+	assert_int_equal(g_o.envc, 0);
+	CMD_IS("ls", "-l", "--cpus", "9", "-e", "X=1", "--help");
+}
+
+/* ---- -e ---------------------------------------------------------------- */
+
+static void test_env_forms(void **state)
+{
+	OK("run", "-e", "K=V", "-eL=W", "-e=M=X", "--env", "N=Y", "--env=O=Z", "true");
+	assert_int_equal(g_o.envc, 5);
+	assert_string_equal(g_o.env[0], "K=V");
+	assert_string_equal(g_o.env[1], "L=W");
+	assert_string_equal(g_o.env[2], "M=X");
+	assert_string_equal(g_o.env[3], "N=Y");
+	assert_string_equal(g_o.env[4], "O=Z");
+	assert_null(g_o.env[5]);
+
+	/* empty value, '=' inside the value, underscore and digits */
+	OK("run", "-e", "EMPTY=", "-e", "_A1=a=b=", "-e", "x=  sp  ", "true");
+	assert_int_equal(g_o.envc, 3);
+	assert_string_equal(g_o.env[0], "EMPTY=");
+	assert_string_equal(g_o.env[1], "_A1=a=b=");
+	assert_string_equal(g_o.env[2], "x=  sp  ");
+}
+
+static void test_env_replace(void **state)
+{
+	OK("run", "-e", "A=1", "-e", "B=2", "-e", "A=3", "-e", "AB=4", "true");
+	assert_int_equal(g_o.envc, 3);
+	assert_string_equal(g_o.env[0], "A=3");
+	assert_string_equal(g_o.env[1], "B=2");
+	assert_string_equal(g_o.env[2], "AB=4");
+	assert_null(g_o.env[3]);
+
+	/* a name that is a prefix of an earlier one is a different name */
+	OK("run", "-e", "AB=1", "-e", "A=2", "-e", "ABC=3", "true");
+	assert_int_equal(g_o.envc, 3);
+	assert_string_equal(g_o.env[0], "AB=1");
+	assert_string_equal(g_o.env[1], "A=2");
+	assert_string_equal(g_o.env[2], "ABC=3");
+}
+
+static void test_env_from_host(void **state)
+{
+	assert_int_equal(setenv("ARCA_TEST_SET", "from host=1", 1), 0);
+	assert_int_equal(setenv("ARCA_TEST_EMPTY", "", 1), 0);
+	assert_int_equal(unsetenv("ARCA_TEST_UNSET"), 0);
+
+	OK("run", "-e", "ARCA_TEST_SET", "-eARCA_TEST_UNSET",
+	   "--env=ARCA_TEST_EMPTY", "true");
+	assert_int_equal(g_o.envc, 2);
+	assert_string_equal(g_o.env[0], "ARCA_TEST_SET=from host=1");
+	assert_string_equal(g_o.env[1], "ARCA_TEST_EMPTY=");
+	assert_null(g_o.env[2]);
+
+	/* only the unset one: nothing at all */
+	OK("run", "-e", "ARCA_TEST_UNSET", "true");
+	assert_int_equal(g_o.envc, 0);
+	assert_null(g_o.env);
+
+	/* the host value replaces an explicit one for the same name */
+	OK("run", "-e", "ARCA_TEST_SET=x", "-e", "ARCA_TEST_SET", "true");
+	assert_int_equal(g_o.envc, 1);
+	assert_string_equal(g_o.env[0], "ARCA_TEST_SET=from host=1");
+
+	unsetenv("ARCA_TEST_SET");
+	unsetenv("ARCA_TEST_EMPTY");
+}
+
+static void test_env_many(void **state)
+{
+	/* grows the array past any small initial size */
+	const char *args[64] = { "arca", "run" };
+	char names[29][32];
+	int n = 2;
+
+	for (unsigned i = 0; i < 29; i++) {
+		snprintf(names[i], sizeof(names[i]), "V%u=%u", i, i);
+		args[n++] = "-e";
+		args[n++] = names[i];
+	}
+	args[n++] = "true";
+	args[n] = NULL;
+	assert_int_equal(do_parse(args), 0);
+	assert_int_equal(g_o.envc, 29);
+	assert_string_equal(g_o.env[0], "V0=0");
+	assert_string_equal(g_o.env[g_o.envc - 1], names[g_o.envc - 1]);
+	assert_null(g_o.env[g_o.envc]);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void test_err_cpus(void **state)
+{
+#define CPUS_ERR(v) "invalid --cpus value '" v "': must be an integer from 1 to 64"
+	ERR(CPUS_ERR("0"), "run", "--cpus", "0", "true");
+	ERR(CPUS_ERR("65"), "run", "--cpus=65", "true");
+	ERR(CPUS_ERR("99999999999999999999"), "run", "--cpus", "99999999999999999999", "true");
+	/* 2^64 + 2 must not wrap to 2 */
+	ERR(CPUS_ERR("18446744073709551618"), "run", "--cpus", "18446744073709551618", "true");
+	/* 2^32 + 2 must not truncate to 2 */
+	ERR(CPUS_ERR("4294967298"), "run", "--cpus", "4294967298", "true");
+	ERR(CPUS_ERR("-1"), "run", "--cpus", "-1", "true");
+	ERR(CPUS_ERR("-1"), "run", "--cpus=-1", "true");
+	ERR(CPUS_ERR("+2"), "run", "--cpus", "+2", "true");
+	ERR(CPUS_ERR("2x"), "run", "--cpus", "2x", "true");
+	ERR(CPUS_ERR("0x2"), "run", "--cpus", "0x2", "true");
+	ERR(CPUS_ERR(" 2"), "run", "--cpus", " 2", "true");
+	ERR(CPUS_ERR("2 "), "run", "--cpus", "2 ", "true");
+	ERR(CPUS_ERR("2.0"), "run", "--cpus", "2.0", "true");
+	ERR(CPUS_ERR(""), "run", "--cpus", "", "true");
+	ERR(CPUS_ERR(""), "run", "--cpus=", "true");
+	ERR("option '--cpus' needs a value", "run", "--cpus");
+#undef CPUS_ERR
+}
+
+static void test_err_memory(void **state)
+{
+#define MEM_ERR(v) "invalid --memory value '" v "': must be an integer number of MiB from 64 to 65536 (or with a G suffix)"
+	ERR(MEM_ERR("63"), "run", "--memory", "63", "true");
+	ERR(MEM_ERR("65537"), "run", "--memory", "65537", "true");
+	ERR(MEM_ERR("65G"), "run", "--memory", "65G", "true");
+	ERR(MEM_ERR("0G"), "run", "--memory", "0G", "true");
+	ERR(MEM_ERR("1T"), "run", "--memory", "1T", "true");
+	ERR(MEM_ERR("1GB"), "run", "--memory", "1GB", "true");
+	ERR(MEM_ERR("G"), "run", "--memory", "G", "true");
+	ERR(MEM_ERR("-512"), "run", "--memory", "-512", "true");
+	ERR(MEM_ERR("512.5"), "run", "--memory", "512.5", "true");
+	ERR(MEM_ERR(""), "run", "--memory=", "true");
+	/* the G multiplication must not wrap */
+	ERR(MEM_ERR("18014398509481985G"), "run", "--memory", "18014398509481985G", "true");
+	ERR(MEM_ERR("99999999999999999999"), "run", "--memory", "99999999999999999999", "true");
+	ERR("option '--memory' needs a value", "run", "--memory");
+#undef MEM_ERR
+}
+
+static void test_err_timeout(void **state)
+{
+#define TO_ERR(v) "invalid --timeout value '" v "': must be a number of seconds from 0.001 to 2147483647, at most 3 decimals"
+	ERR(TO_ERR("0"), "run", "--timeout", "0", "true");
+	ERR(TO_ERR("0.000"), "run", "--timeout", "0.000", "true");
+	ERR(TO_ERR("0.0001"), "run", "--timeout", "0.0001", "true");
+	ERR(TO_ERR("1.0001"), "run", "--timeout", "1.0001", "true");
+	ERR(TO_ERR("1.5000"), "run", "--timeout", "1.5000", "true");
+	ERR(TO_ERR("-1"), "run", "--timeout", "-1", "true");
+	ERR(TO_ERR("1e3"), "run", "--timeout", "1e3", "true");
+	ERR(TO_ERR("inf"), "run", "--timeout", "inf", "true");
+	ERR(TO_ERR("nan"), "run", "--timeout", "nan", "true");
+	ERR(TO_ERR("5."), "run", "--timeout", "5.", "true");
+	ERR(TO_ERR(".5"), "run", "--timeout", ".5", "true");
+	ERR(TO_ERR("1,5"), "run", "--timeout", "1,5", "true");
+	ERR(TO_ERR("10s"), "run", "--timeout", "10s", "true");
+	ERR(TO_ERR("2147483648"), "run", "--timeout", "2147483648", "true");
+	ERR(TO_ERR("99999999999999999999"), "run", "--timeout", "99999999999999999999", "true");
+	ERR(TO_ERR(""), "run", "--timeout=", "true");
+	ERR("option '--timeout' needs a value", "run", "--timeout");
+#undef TO_ERR
+}
+
+static void test_err_workdir(void **state)
+{
+	ERR("--workdir must be an absolute path: 'tmp'", "run", "-w", "tmp", "true");
+	ERR("--workdir must be an absolute path: './x'", "run", "--workdir=./x", "true");
+	ERR("--workdir must be an absolute path: ''", "run", "--workdir", "", "true");
+	ERR("--workdir must be an absolute path: ''", "run", "-w=", "true");
+	ERR("option '-w' needs a value", "run", "-w");
+	ERR("option '--workdir' needs a value", "run", "--workdir");
+
+	char *big = malloc(5000);
+	assert_non_null(big);
+	big[0] = '/';
+	memset(big + 1, 'a', 4998);
+	big[4999] = '\0';
+	int r = do_parse((const char *const[]){ "arca", "run", "-w", big, "true", NULL });
+	free(big);
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(g_e.msg, "--workdir is longer than 4095 bytes: '/aaaa"));
+	/* the value is cut in the message */
+	assert_non_null(strstr(g_e.msg, "aaa...'"));
+	assert_true(strlen(g_e.msg) < 200);
+}
+
+static void test_err_env(void **state)
+{
+#define ENV_ERR(v) "invalid --env value '" v "': must be NAME=VALUE or NAME, NAME made of letters, digits and '_', not starting with a digit"
+	ERR(ENV_ERR("1A=b"), "run", "-e", "1A=b", "true");
+	ERR(ENV_ERR("=V"), "run", "-e", "=V", "true");
+	ERR(ENV_ERR(""), "run", "-e", "", "true");
+	ERR(ENV_ERR(""), "run", "--env=", "true");
+	ERR(ENV_ERR("A-B=c"), "run", "-e", "A-B=c", "true");
+	ERR(ENV_ERR("A B"), "run", "-e", "A B", "true");
+	ERR(ENV_ERR("9"), "run", "-e9", "true");
+	ERR("option '-e' needs a value", "run", "-e");
+	ERR("option '--env' needs a value", "run", "--env");
+	/* an error after a good -e frees it and leaves nothing behind */
+	ERR(ENV_ERR("=x"), "run", "-e", "A=1", "-e", "B=2", "-e", "=x", "true");
+#undef ENV_ERR
+}
+
+static void test_err_options(void **state)
+{
+	ERR("unknown option '--bogus' (see 'arca help')", "run", "--bogus", "true");
+	ERR("unknown option '--bogus' (see 'arca help')", "run", "--bogus=3", "true");
+	ERR("unknown option '-x' (see 'arca help')", "run", "-x", "true");
+	/* no abbreviations: --cpu is not --cpus */
+	ERR("unknown option '--cpu' (see 'arca help')", "run", "--cpu", "2", "true");
+	/* no bundling of flags */
+	ERR("unknown option '-hx' (see 'arca help')", "run", "-hx", "true");
+	ERR("unknown option '--' (see 'arca help')", "run", "--=x", "true");
+	ERR("option '--verbose' takes no value", "run", "--verbose=1", "true");
+	ERR("option '--console' takes no value", "run", "--console=", "true");
+	ERR("--kernel must not be empty", "run", "--kernel=", "true");
+	ERR("--kernel must not be empty", "prepare", "--kernel", "");
+	ERR("option '--kernel' needs a value", "prepare", "--kernel");
+	ERR("empty command name after 'arca run'", "run", "", "x");
+	ERR("missing command after 'arca run'", "run");
+	ERR("missing command after 'arca run'", "run", "--verbose");
+	/* run-only options are refused elsewhere, by name */
+	ERR("option '--cpus' is not valid for 'arca prepare'", "prepare", "--cpus", "2");
+	ERR("option '-e' is not valid for 'arca prepare'", "prepare", "-e", "A=1");
+	ERR("option '--verbose' is not valid for 'arca version'", "--version", "--verbose");
+}
+
+static void test_err_commands(void **state)
+{
+	ERR("unknown command 'frobnicate' (see 'arca help')", "frobnicate");
+	ERR("unknown command 'Run' (see 'arca help')", "Run", "ls");
+	ERR("unknown option '--cpus' (see 'arca help')", "--cpus", "2", "run", "ls");
+	ERR("unknown command '' (see 'arca help')", "");
+	ERR("unexpected argument 'extra' after 'arca version'", "version", "extra");
+	ERR("unexpected argument 'x' after 'arca prepare'", "prepare", "x");
+	ERR("unexpected argument 'x' after 'arca prepare'", "prepare", "--", "x");
+	ERR("unknown command 'bogus' (see 'arca help')", "help", "bogus");
+	ERR("unexpected argument 'prepare' after 'arca help'", "help", "run", "prepare");
+
+	/* no arguments at all */
+	int r = do_parse((const char *const[]){ "arca", NULL });
+	assert_int_equal(r, -EINVAL);
+	assert_string_equal(g_e.msg,
+			    "missing command: try 'arca run [OPTIONS] CMD [ARG...]' or 'arca help'");
+	r = cli_parse(0, (char *const[]){ NULL }, &g_o, &g_e);
+	assert_int_equal(r, -EINVAL);
+}
+
+static void test_err_message_one_line(void **state)
+{
+	/* control characters and terminal escapes never reach the message raw */
+	ERR("invalid --cpus value '1\\x0a2': must be an integer from 1 to 64",
+	    "run", "--cpus", "1\n2", "true");
+	ERR("unknown command '\\x1b[31mred' (see 'arca help')", "\x1b[31mred");
+	ERR("--workdir must be an absolute path: 'a\\x5cb\\xff'", "run", "-w", "a\\b\xff", "x");
+
+	char big[400];
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	int r = do_parse((const char *const[]){ "arca", big, NULL });
+	assert_int_equal(r, -EINVAL);
+	assert_null(strchr(g_e.msg, '\n'));
+	assert_non_null(strstr(g_e.msg, "zzz...'"));
+	assert_true(strlen(g_e.msg) < 200);
+}
+
+/* ---- other commands ---------------------------------------------------- */
+
+static void test_version_help_prepare(void **state)
+{
+	OK("--version");
+	assert_int_equal(g_o.cmd, ARCA_CMD_VERSION);
+	OK("version");
+	assert_int_equal(g_o.cmd, ARCA_CMD_VERSION);
+
+	static const char *const help[][4] = {
+		{ "help" }, { "--help" }, { "-h" }, { "run", "--help" }, { "run", "-h" },
+		{ "run", "--cpus", "2", "--help" }, { "prepare", "--help" },
+		{ "help", "run" }, { "help", "prepare" }, { "version", "--help" },
+		{ "run", "--help", "--bogus" }, /* help stops parsing */
+	};
+	for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) {
+		const char *args[6] = { "arca" };
+		memcpy(args + 1, help[i], sizeof(help[i]));
+		assert_int_equal(do_parse(args), 0);
+		assert_int_equal(g_o.cmd, ARCA_CMD_HELP);
+	}
+
+	OK("prepare");
+	assert_int_equal(g_o.cmd, ARCA_CMD_PREPARE);
+	assert_null(g_o.kernel);
+	OK("prepare", "--kernel", "/boot/k");
+	assert_int_equal(g_o.cmd, ARCA_CMD_PREPARE);
+	assert_string_equal(g_o.kernel, "/boot/k");
+	OK("prepare", "--kernel=/x", "--");
+	assert_string_equal(g_o.kernel, "/x");
+
+	/* after CMD starts, --help is CMD's */
+	OK("run", "ls", "--help");
+	CMD_IS("ls", "--help");
+}
+
+static void test_usage(void **state)
+{
+	const char *u = cli_usage();
+	static const char *const want[] = {
+		"arca run [OPTIONS] [--] CMD [ARG...]", "arca prepare", "--version",
+		"--help", "\n      --cpus N ", "default 1)", "\n      --memory MiB ",
+		"default 512)", "\n  -e, --env K=V ", "\n  -w, --workdir DIR ",
+		"\n      --timeout SECONDS ", "\n      --kernel PATH ",
+		"\n      --verbose ", "\n      --console ",
+		"Options for 'arca prepare':\n      --kernel PATH ", "125", "128+N",
+	};
+
+	assert_non_null(u);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(u, want[i]))
+			fail_msg("usage lacks '%s':\n%s", want[i], u);
+	/* not truncated, and stable across calls */
+	assert_true(strlen(u) > 0 && u[strlen(u) - 1] == '\n');
+	assert_non_null(strstr(u, "the exit status of CMD\n"));
+	assert_ptr_equal(cli_usage(), u);
+	/* prepare does not list run-only options */
+	assert_null(strstr(strstr(u, "Options for 'arca prepare'"), "--cpus"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_defaults, teardown),
+		cmocka_unit_test_teardown(test_cpus, teardown),
+		cmocka_unit_test_teardown(test_memory, teardown),
+		cmocka_unit_test_teardown(test_timeout, teardown),
+		cmocka_unit_test_teardown(test_workdir, teardown),
+		cmocka_unit_test_teardown(test_kernel_and_flags, teardown),
+		cmocka_unit_test_teardown(test_all_together, teardown),
+		cmocka_unit_test_teardown(test_dashdash, teardown),
+		cmocka_unit_test_teardown(test_first_nonoption_starts_cmd, teardown),
+		cmocka_unit_test_teardown(test_env_forms, teardown),
+		cmocka_unit_test_teardown(test_env_replace, teardown),
+		cmocka_unit_test_teardown(test_env_from_host, teardown),
+		cmocka_unit_test_teardown(test_env_many, teardown),
+		cmocka_unit_test_teardown(test_err_cpus, teardown),
+		cmocka_unit_test_teardown(test_err_memory, teardown),
+		cmocka_unit_test_teardown(test_err_timeout, teardown),
+		cmocka_unit_test_teardown(test_err_workdir, teardown),
+		cmocka_unit_test_teardown(test_err_env, teardown),
+		cmocka_unit_test_teardown(test_err_options, teardown),
+		cmocka_unit_test_teardown(test_err_commands, teardown),
+		cmocka_unit_test_teardown(test_err_message_one_line, teardown),
+		cmocka_unit_test_teardown(test_version_help_prepare, teardown),
+		cmocka_unit_test_teardown(test_usage, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

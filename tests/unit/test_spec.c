@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-run spec codec: round trips and every way a spec can be malformed. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+#include "spec.h"
+
+/* A writable string (struct arca_spec holds char *, and -Wwrite-strings
+ * rightly refuses to point those at literals). */
+#define S(lit) ((char[]){ lit })
+
+/* ---- a tiny hand encoder, independent of spec_encode -------------------- */
+
+struct wire {
+	uint8_t buf[4096];
+	size_t len;
+};
+
+static void w_init(struct wire *w, uint32_t magic, uint32_t version)
+{
+	proto_put_le32(w->buf, magic);
+	proto_put_le32(w->buf + 4, version);
+	w->len = 8;
+}
+
+static void w_rec(struct wire *w, uint16_t tag, const void *val, uint32_t len)
+{
+	assert_true(w->len + 6 + len <= sizeof(w->buf));
+	proto_put_le16(w->buf + w->len, tag);
+	proto_put_le32(w->buf + w->len + 2, len);
+	if (len)
+		memcpy(w->buf + w->len + 6, val, len);
+	w->len += 6 + len;
+}
+
+static void w_str(struct wire *w, uint16_t tag, const char *s)
+{
+	w_rec(w, tag, s, (uint32_t)strlen(s));
+}
+
+static void w_flags(struct wire *w, uint32_t flags)
+{
+	uint8_t f[4];
+	proto_put_le32(f, flags);
+	w_rec(w, ARCA_SPEC_FLAGS, f, 4);
+}
+
+/* A valid minimal spec: magic, version, argv "true". */
+static void w_minimal(struct wire *w)
+{
+	w_init(w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_str(w, ARCA_SPEC_ARGV, "true");
+}
+
+static void expect_decode_error(const struct wire *w, int err)
+{
+	struct arca_spec s;
+
+	memset(&s, 0xA5, sizeof(s));
+	assert_int_equal(spec_decode(w->buf, w->len, &s), err);
+	/* Left zeroed: nothing leaks, nothing to free. */
+	assert_null(s.argv);
+	assert_null(s.env);
+	assert_null(s.workdir);
+	assert_int_equal(s.argc, 0);
+	spec_free(&s);
+}
+
+/* ---- round trips ---------------------------------------------------------- */
+
+static void test_roundtrip_full(void **state)
+{
+	char *argv[] = { S("sh"), S("-c"), S("echo \"$X\" é"), S(""), NULL };
+	char *env[] = { S("X=1"), S("PATH=/bin"), S("EMPTY="), S("A=b=c"), NULL };
+	struct arca_spec in = {
+		.argv = argv, .argc = 4, .env = env, .envc = 4,
+		.workdir = S("/tmp/w d"), .flags = ARCA_SPEC_F_VERBOSE,
+	};
+	struct arca_spec out;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_non_null(buf);
+	assert_int_equal(proto_le32(buf), ARCA_SPEC_MAGIC);
+	assert_int_equal(proto_le32(buf + 4), ARCA_ABI_VERSION);
+
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.argc, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(out.argv[i], argv[i]);
+	assert_null(out.argv[4]);
+	assert_int_equal(out.envc, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(out.env[i], env[i]);
+	assert_null(out.env[4]);
+	assert_string_equal(out.workdir, "/tmp/w d");
+	assert_int_equal(out.flags, ARCA_SPEC_F_VERBOSE);
+	spec_free(&out);
+	assert_null(out.argv);
+	spec_free(&out); /* idempotent */
+	free(buf);
+}
+
+static void test_roundtrip_minimal(void **state)
+{
+	char *argv[] = { S("/bin/true"), NULL };
+	struct arca_spec in = { .argv = argv, .argc = 1 };
+	struct arca_spec out;
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	/* header + ARGV record + FLAGS record */
+	assert_int_equal(len, 8 + 6 + 9 + 6 + 4);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.argc, 1);
+	assert_string_equal(out.argv[0], "/bin/true");
+	assert_int_equal(out.envc, 0);
+	assert_non_null(out.env);
+	assert_null(out.env[0]);
+	assert_null(out.workdir);
+	assert_int_equal(out.flags, 0);
+	spec_free(&out);
+	free(buf);
+}
+
+/* Hand-made: no FLAGS record means 0; record order is free except argv's. */
+static void test_decode_handmade(void **state)
+{
+	struct wire w;
+	struct arca_spec s;
+
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_str(&w, ARCA_SPEC_ENV, "K=v");
+	w_str(&w, ARCA_SPEC_ARGV, "a");
+	w_str(&w, ARCA_SPEC_WORKDIR, "/");
+	w_str(&w, ARCA_SPEC_ARGV, "b");
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_int_equal(s.argc, 2);
+	assert_string_equal(s.argv[0], "a");
+	assert_string_equal(s.argv[1], "b");
+	assert_string_equal(s.env[0], "K=v");
+	assert_string_equal(s.workdir, "/");
+	assert_int_equal(s.flags, 0);
+	spec_free(&s);
+}
+
+/* ---- encoder refusals ----------------------------------------------------- */
+
+static void test_encode_refuses(void **state)
+{
+	char *argv[] = { S("x"), NULL };
+	char *empty0[] = { S(""), NULL };
+	char *badenv[] = { S("NOEQUALS"), NULL };
+	char *emptykey[] = { S("=v"), NULL };
+	char *nullarg[] = { NULL, NULL };
+	struct arca_spec s = { .argv = argv, .argc = 1 };
+	uint8_t *buf = (uint8_t *)0x1;
+	size_t len = 7;
+
+	s.argc = 0;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.argc = 1;
+	s.argv = NULL;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.argv = empty0;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.argv = nullarg;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.argv = argv;
+	s.env = badenv;
+	s.envc = 1;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.env = emptykey;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.env = NULL;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.envc = 0;
+	s.workdir = S("");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.workdir = NULL;
+	s.flags = 0x80000000u;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	assert_int_equal(spec_encode(NULL, &buf, &len), -EINVAL);
+	/* Outputs untouched on failure. */
+	assert_ptr_equal(buf, (uint8_t *)0x1);
+	assert_int_equal(len, 7);
+}
+
+static void test_encode_too_large(void **state)
+{
+	/* One string over the per-string limit. */
+	size_t n = ARCA_SPEC_MAX_STRING + 1;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	char *argv[] = { big, NULL };
+	struct arca_spec s = { .argv = argv, .argc = 1 };
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(spec_encode(&s, &buf, &len), -E2BIG);
+	/* Exactly at the limit is fine. */
+	big[ARCA_SPEC_MAX_STRING] = '\0';
+	assert_int_equal(spec_encode(&s, &buf, &len), 0);
+	free(buf);
+
+	/* Many strings at the limit: the total passes ARCA_SPEC_MAX_SIZE. */
+	size_t count = ARCA_SPEC_MAX_SIZE / ARCA_SPEC_MAX_STRING + 1;
+	char **many = calloc(count + 1, sizeof(char *));
+	assert_non_null(many);
+	for (size_t i = 0; i < count; i++)
+		many[i] = big;
+	s.argv = many;
+	s.argc = count;
+	assert_int_equal(spec_encode(&s, &buf, &len), -E2BIG);
+	free(many);
+	free(big);
+}
+
+/* ---- decoder refusals ----------------------------------------------------- */
+
+static void test_decode_bad_header(void **state)
+{
+	struct wire w;
+
+	w_minimal(&w);
+	proto_put_le32(w.buf, ARCA_MSG_MAGIC);
+	expect_decode_error(&w, -EPROTO);
+
+	w_minimal(&w);
+	proto_put_le32(w.buf + 4, ARCA_ABI_VERSION + 1);
+	expect_decode_error(&w, -EPROTONOSUPPORT);
+
+	/* Shorter than the header, at every length. */
+	w_minimal(&w);
+	for (size_t n = 0; n < 8; n++) {
+		w.len = n;
+		expect_decode_error(&w, -EPROTO);
+	}
+
+	/* Header only: valid framing but no argv. */
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	expect_decode_error(&w, -EPROTO);
+
+	struct arca_spec s;
+	assert_int_equal(spec_decode(NULL, 10, &s), -EINVAL);
+	assert_int_equal(spec_decode(w.buf, w.len, NULL), -EINVAL);
+}
+
+static void test_decode_oversized_file(void **state)
+{
+	struct arca_spec s;
+	/* The size check comes before any byte is read, so a short buffer
+	 * with a huge claimed length is safe to pass here. */
+	struct wire w;
+	w_minimal(&w);
+	assert_int_equal(spec_decode(w.buf, (size_t)ARCA_SPEC_MAX_SIZE + 1, &s), -E2BIG);
+	assert_null(s.argv);
+}
+
+/* Every strict prefix of a valid spec longer than the header is truncated
+ * inside a record (or leaves no argv) and must be rejected. */
+static void test_decode_every_truncation(void **state)
+{
+	struct wire w;
+
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_str(&w, ARCA_SPEC_ARGV, "echo");
+	w_str(&w, ARCA_SPEC_ARGV, "hi");
+	w_str(&w, ARCA_SPEC_ENV, "A=B");
+	w_str(&w, ARCA_SPEC_WORKDIR, "/x");
+	w_flags(&w, ARCA_SPEC_F_VERBOSE);
+	size_t full = w.len;
+
+	/* Record boundaries: prefixes ending there are valid specs. */
+	size_t bounds[] = { 8 + 10, 8 + 10 + 8, 8 + 10 + 8 + 9, 8 + 10 + 8 + 9 + 8, full };
+	for (size_t n = 8; n <= full; n++) {
+		int at_boundary = 0;
+		for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++)
+			at_boundary |= (n == bounds[b]);
+		w.len = n;
+		if (at_boundary) {
+			struct arca_spec s;
+			assert_int_equal(spec_decode(w.buf, n, &s), 0);
+			spec_free(&s);
+		} else {
+			expect_decode_error(&w, -EPROTO);
+		}
+	}
+}
+
+static void test_decode_length_overflow(void **state)
+{
+	struct wire w;
+
+	w_minimal(&w);
+	/* A record claiming more bytes than remain, up to values that wrap
+	 * "offset + len" on 32-bit arithmetic. */
+	uint32_t lens[] = { 1, 0x7FFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFAu, 0xFFFFFFF0u };
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		w_minimal(&w);
+		proto_put_le16(w.buf + w.len, ARCA_SPEC_ENV);
+		proto_put_le32(w.buf + w.len + 2, lens[i]);
+		w.len += 6;
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* The first record's own length one past the end. */
+	w_minimal(&w);
+	proto_put_le32(w.buf + 8 + 2, 5);
+	expect_decode_error(&w, -EPROTO);
+}
+
+static void test_decode_nul_inside_strings(void **state)
+{
+	struct wire w;
+	const uint16_t tags[] = { ARCA_SPEC_ARGV, ARCA_SPEC_ENV, ARCA_SPEC_WORKDIR };
+
+	for (size_t i = 0; i < 3; i++) {
+		w_minimal(&w);
+		w_rec(&w, tags[i], "A=b\0c", 5);
+		expect_decode_error(&w, -EPROTO);
+		/* A trailing NUL is just as wrong: strings are not terminated. */
+		w_minimal(&w);
+		w_rec(&w, tags[i], "A=b\0", 4);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* In argv[0] itself. */
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_rec(&w, ARCA_SPEC_ARGV, "/bin/true\0rm", 12);
+	expect_decode_error(&w, -EPROTO);
+}
+
+static void test_decode_unknown_tag(void **state)
+{
+	struct wire w;
+	const uint16_t tags[] = { 0, 5, 0xFFFF };
+
+	for (size_t i = 0; i < 3; i++) {
+		w_minimal(&w);
+		w_rec(&w, tags[i], "", 0);
+		expect_decode_error(&w, -EPROTO);
+	}
+}
+
+static void test_decode_bad_values(void **state)
+{
+	struct wire w;
+
+	/* Empty argv[0] (later empty arguments are fine). */
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_str(&w, ARCA_SPEC_ARGV, "");
+	expect_decode_error(&w, -EPROTO);
+
+	/* Environment entries must be KEY=VALUE with a key. */
+	w_minimal(&w);
+	w_str(&w, ARCA_SPEC_ENV, "NOEQUALS");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_str(&w, ARCA_SPEC_ENV, "=value");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_str(&w, ARCA_SPEC_ENV, "");
+	expect_decode_error(&w, -EPROTO);
+
+	/* Empty workdir. */
+	w_minimal(&w);
+	w_str(&w, ARCA_SPEC_WORKDIR, "");
+	expect_decode_error(&w, -EPROTO);
+
+	/* FLAGS of the wrong size or with unknown bits. */
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_FLAGS, "\1\0\0", 3);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_FLAGS, "\1\0\0\0\0", 5);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_flags(&w, 0x2);
+	expect_decode_error(&w, -EPROTO);
+}
+
+static void test_decode_duplicates(void **state)
+{
+	struct wire w;
+
+	w_minimal(&w);
+	w_str(&w, ARCA_SPEC_WORKDIR, "/a");
+	w_str(&w, ARCA_SPEC_WORKDIR, "/a");
+	expect_decode_error(&w, -EPROTO);
+
+	w_minimal(&w);
+	w_flags(&w, 0);
+	w_flags(&w, 0);
+	expect_decode_error(&w, -EPROTO);
+
+	/* Repeated ENV keys are allowed (last one wins in the guest). */
+	struct arca_spec s;
+	w_minimal(&w);
+	w_str(&w, ARCA_SPEC_ENV, "A=1");
+	w_str(&w, ARCA_SPEC_ENV, "A=2");
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_int_equal(s.envc, 2);
+	spec_free(&s);
+}
+
+static void test_decode_string_limit(void **state)
+{
+	size_t n = ARCA_SPEC_MAX_STRING + 1;
+	size_t len = 8 + 6 + 1 + 6 + n;
+	uint8_t *buf = malloc(len);
+	struct arca_spec s;
+
+	assert_non_null(buf);
+	proto_put_le32(buf, ARCA_SPEC_MAGIC);
+	proto_put_le32(buf + 4, ARCA_ABI_VERSION);
+	proto_put_le16(buf + 8, ARCA_SPEC_ARGV);
+	proto_put_le32(buf + 10, 1);
+	buf[14] = 'x';
+	proto_put_le16(buf + 15, ARCA_SPEC_ARGV);
+	proto_put_le32(buf + 17, (uint32_t)n);
+	memset(buf + 21, 'y', n);
+	assert_int_equal(spec_decode(buf, len, &s), -E2BIG);
+	assert_null(s.argv);
+
+	/* One byte less is accepted. */
+	proto_put_le32(buf + 17, (uint32_t)(n - 1));
+	assert_int_equal(spec_decode(buf, len - 1, &s), 0);
+	assert_int_equal(s.argc, 2);
+	assert_int_equal(strlen(s.argv[1]), ARCA_SPEC_MAX_STRING);
+	spec_free(&s);
+	free(buf);
+}
+
+/* Pseudo-random byte flips of a valid spec must never crash or leak (ASan
+ * build) and must yield either an error or a well-formed result. */
+static void test_decode_mutations(void **state)
+{
+	struct wire base, w;
+	uint32_t seed = 12345;
+
+	w_init(&base, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_str(&base, ARCA_SPEC_ARGV, "sh");
+	w_str(&base, ARCA_SPEC_ARGV, "-c");
+	w_str(&base, ARCA_SPEC_ENV, "HOME=/x");
+	w_str(&base, ARCA_SPEC_WORKDIR, "/w");
+	w_flags(&base, 1);
+
+	for (int iter = 0; iter < 20000; iter++) {
+		w = base;
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t pos = (seed >> 8) % w.len;
+			seed = seed * 1103515245u + 12345u;
+			w.buf[pos] = (uint8_t)(seed >> 16);
+		}
+		struct arca_spec s;
+		int r = spec_decode(w.buf, w.len, &s);
+		if (r == 0) {
+			assert_true(s.argc >= 1);
+			assert_non_null(s.argv[0]);
+			assert_true(s.argv[0][0] != '\0');
+			assert_null(s.argv[s.argc]);
+			assert_null(s.env[s.envc]);
+			for (size_t i = 0; i < s.envc; i++)
+				assert_non_null(strchr(s.env[i], '='));
+			spec_free(&s);
+		} else {
+			assert_true(r == -EPROTO || r == -EPROTONOSUPPORT || r == -E2BIG);
+			assert_null(s.argv);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_full),
+		cmocka_unit_test(test_roundtrip_minimal),
+		cmocka_unit_test(test_decode_handmade),
+		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_encode_too_large),
+		cmocka_unit_test(test_decode_bad_header),
+		cmocka_unit_test(test_decode_oversized_file),
+		cmocka_unit_test(test_decode_every_truncation),
+		cmocka_unit_test(test_decode_length_overflow),
+		cmocka_unit_test(test_decode_nul_inside_strings),
+		cmocka_unit_test(test_decode_unknown_tag),
+		cmocka_unit_test(test_decode_bad_values),
+		cmocka_unit_test(test_decode_duplicates),
+		cmocka_unit_test(test_decode_string_limit),
+		cmocka_unit_test(test_decode_mutations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+void ctl_init(struct ctl *c, bool verbose, void (*on_exit)(void *), void *opaque)
+{
+	memset(c, 0, sizeof(*c));
+	proto_decoder_init(&c->dec);
+	c->verbose = verbose;
+	c->on_exit = on_exit;
+	c->opaque = opaque;
+}
+
+void ctl_sanitize(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	size_t n = 0;
+	if (cap == 0)
+		return;
+	while (len > 0 && (in[len - 1] == '\n' || in[len - 1] == '\r'))
+		len--;
+	for (size_t i = 0; i < len && n + 1 < cap; i++) {
+		uint8_t ch = in[i];
+		out[n++] = (ch >= 0x20 && ch != 0x7f) || ch == '\t' ? (char)ch : '?';
+	}
+	out[n] = 0;
+}
+
+static void fail(struct ctl *c, const char *why)
+{
+	if (!c->failed)
+		fprintf(stderr, "arca: guest control channel: %s\n", why);
+	c->failed = true;
+	if (c->on_exit)
+		c->on_exit(c->opaque);
+}
+
+static void handle(struct ctl *c, const struct arca_msg *m)
+{
+	uint32_t a, b;
+	char text[ARCA_MSG_MAX_PAYLOAD + 1];
+
+	switch (m->type) {
+	case ARCA_MSG_HELLO:
+		if (proto_get_le32(m, 0, &a) < 0 || a != ARCA_ABI_VERSION)
+			return fail(c, "arca-init speaks another protocol version");
+		c->hello = true;
+		break;
+	case ARCA_MSG_EXIT:
+		if (c->have_exit)
+			return; /* first report wins */
+		if (proto_get_le32(m, 0, &a) < 0 || proto_get_le32(m, 4, &b) < 0)
+			return fail(c, "short EXIT message");
+		if (a == ARCA_EXIT_CODE && b <= 255)
+			c->exit_code = (int)b;
+		else if (a == ARCA_EXIT_SIGNAL && b >= 1 && b <= 64)
+			c->exit_code = 128 + (int)b;
+		else
+			return fail(c, "EXIT message with an invalid status");
+		c->have_exit = true;
+		if (c->on_exit)
+			c->on_exit(c->opaque);
+		break;
+	case ARCA_MSG_ERROR:
+		if (m->len < 4)
+			return fail(c, "short ERROR message");
+		ctl_sanitize(m->payload + 4, m->len - 4, text, sizeof(text));
+		fprintf(stderr, "arca: %s\n", text);
+		break;
+	case ARCA_MSG_LOG:
+		if (c->verbose) {
+			ctl_sanitize(m->payload, m->len, text, sizeof(text));
+			fprintf(stderr, "arca-init: %s\n", text);
+		}
+		break;
+	default:
+		/* Unknown types are ignored: a newer init may send more. */
+		break;
+	}
+}
+
+void ctl_feed(void *opaque, const uint8_t *data, size_t len)
+{
+	struct ctl *c = opaque;
+	struct arca_msg m;
+
+	while (len > 0 && !c->failed) {
+		int got = 0;
+		int r = proto_decoder_feed(&c->dec, data, len, &m, &got);
+		if (r < 0)
+			return fail(c, "malformed frame");
+		data += r;
+		len -= (size_t)r;
+		if (got)
+			handle(c, &m);
+		else if (r == 0)
+			break;
+	}
+}

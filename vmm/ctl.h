@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Host end of the control channel: decodes the guest's frames (hostile
+ * input: common/proto.c rejects malformed streams) and records the
+ * command's fate. */
+#ifndef ARCA_CTL_H
+#define ARCA_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct ctl {
+	struct proto_decoder dec;
+	bool hello;
+	bool have_exit;
+	int exit_code;     /* 0..255, 128+N for signal N */
+	bool failed;       /* protocol error: exit 125 */
+	bool verbose;      /* print LOG frames */
+	void (*on_exit)(void *opaque);
+	void *opaque;
+};
+
+void ctl_init(struct ctl *c, bool verbose, void (*on_exit)(void *), void *opaque);
+/* Feed bytes from the control port (console_control_cb). */
+void ctl_feed(void *opaque, const uint8_t *data, size_t len);
+/* Copy guest text into out, replacing control characters (a hostile guest
+ * must not drive the user's terminal through our error messages). */
+void ctl_sanitize(const uint8_t *in, size_t len, char *out, size_t cap);
+
+#endif

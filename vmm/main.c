@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arca-vmm: boots one microVM from file descriptors prepared by `arca`, runs
+ * until the guest reports its command's exit status, and exits with it.
+ *
+ * Exit status: the command's (0..255, 128+N for signal N); 125 when the VMM
+ * itself fails or the guest stops without reporting. The main thread is the
+ * device thread (event loop); each vCPU has its own thread.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "boot.h"
+#include "cleanup.h"
+#include "ctl.h"
+#include "opts.h"
+#include "virtio_console.h"
+#include "vm.h"
+
+#define EXIT_ARCA 125
+
+static struct vm vm;
+static struct virtio_console console;
+static struct ctl ctl;
+
+static void serial_irq(void *opaque)
+{
+	vm_raise_irq(opaque, SERIAL_COM1_GSI);
+}
+
+static void serial_out(void *opaque, uint8_t b)
+{
+	struct vm *v = opaque;
+	if (v->serial_fd >= 0)
+		(void)!write(v->serial_fd, &b, 1);
+}
+
+static void on_stop(void *opaque, uint32_t events)
+{
+	struct vm *v = opaque;
+	uint64_t n;
+	(void)!read(v->stop_fd, &n, sizeof(n));
+	evloop_stop(&v->loop);
+}
+
+static void on_ctl_exit(void *opaque)
+{
+	/* The command is gone and init has synced: nothing the guest does
+	 * from now on matters, so stop without waiting for its power-off. */
+	vm_request_stop(opaque, VM_POWEROFF, NULL);
+}
+
+static int read_all(int fd, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1ll << 30))
+		return -EINVAL;
+	uint8_t *buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	size_t done = 0;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			free(buf);
+			return -err;
+		}
+		done += (size_t)n;
+	}
+	*out = buf;
+	*len = done;
+	return 0;
+}
+
+/* Place the initrd pieces back to back (each 4-byte aligned: the kernel
+ * reads concatenated cpio archives) at the address the boot protocol
+ * allows, reading straight into guest RAM. */
+static int load_initrds(const struct vmm_opts *o, const uint8_t *kernel, size_t klen,
+			uint64_t *gpa, uint32_t *size)
+{
+	uint64_t sizes[VMM_MAX_INITRDS], total = 0;
+	for (unsigned i = 0; i < o->ninitrd; i++) {
+		struct stat st;
+		if (fstat(o->initrd_fd[i], &st) < 0)
+			return -errno;
+		sizes[i] = (uint64_t)st.st_size;
+		total = (total + 3) & ~3ull;
+		total += sizes[i];
+		if (total > (1ull << 31))
+			return -E2BIG;
+	}
+	*size = (uint32_t)total;
+	if (total == 0) {
+		*gpa = 0;
+		return 0;
+	}
+	int r = boot_initrd_gpa(&vm.gm, kernel, klen, total, gpa);
+	if (r < 0)
+		return r;
+	uint64_t off = 0;
+	for (unsigned i = 0; i < o->ninitrd; i++) {
+		off = (off + 3) & ~3ull;
+		uint8_t *dst = gm_ptr(&vm.gm, *gpa + off, sizes[i]);
+		if (!dst)
+			return -EFAULT;
+		size_t done = 0;
+		while (done < sizes[i]) {
+			ssize_t n = pread(o->initrd_fd[i], dst + done, sizes[i] - done, (off_t)done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			done += (size_t)n;
+		}
+		off += sizes[i];
+	}
+	return 0;
+}
+
+static int setup(const struct vmm_opts *o)
+{
+	int r;
+	_cleanup_free_ uint8_t *kernel = NULL;
+	size_t klen = 0;
+
+	if ((r = vm_create(&vm, o->kvm_fd, o->memory_mib << 20, o->cpus)) < 0) {
+		fprintf(stderr, "arca: creating the VM failed: %s\n", strerror(-r));
+		return r;
+	}
+	if (o->console)
+		vm.serial_fd = STDERR_FILENO;
+	serial_init(&vm.serial, serial_irq, serial_out, &vm);
+
+	/* Devices first: the DSDT lists them. */
+	uint64_t base;
+	uint32_t gsi;
+	struct virtio_mmio *t = vm_add_mmio(&vm, &base, &gsi);
+	ctl_init(&ctl, o->verbose, on_ctl_exit, &vm);
+	if ((r = virtio_console_init(&console, &vm.gm, &vm.loop, STDIN_FILENO, STDOUT_FILENO,
+				     STDERR_FILENO, ctl_feed, &ctl)) < 0 ||
+	    (r = virtio_mmio_setup(t, &console.dev, base, gsi, vm.vm_fd, &vm.loop)) < 0) {
+		fprintf(stderr, "arca: setting up the console device failed: %s\n", strerror(-r));
+		return r;
+	}
+
+	struct acpi_mmio_dev mmio[VM_MAX_MMIO];
+	for (unsigned i = 0; i < vm.nmmio; i++)
+		mmio[i] = (struct acpi_mmio_dev){ .base = vm.mmio[i].base,
+						  .size = VIRTIO_MMIO_SIZE,
+						  .gsi = vm.mmio[i].gsi };
+	struct acpi_config acfg = {
+		.ncpus = o->cpus,
+		.lapic_addr = (uint32_t)GM_LAPIC_ADDR,
+		.ioapic_addr = (uint32_t)GM_IOAPIC_ADDR,
+		.ioapic_id = (uint8_t)o->cpus,
+		.mmio = mmio,
+		.nmmio = vm.nmmio,
+		.serial_port = SERIAL_COM1_BASE,
+		.serial_gsi = SERIAL_COM1_GSI,
+		.sleep_ctl_port = PM_SLEEP_CTL_PORT,
+		.sleep_sts_port = PM_SLEEP_STS_PORT,
+		.reset_port = PM_RESET_PORT,
+		.reset_value = PM_RESET_VALUE,
+	};
+	uint8_t *acpi = gm_ptr(&vm.gm, GM_ACPI_START, GM_ACPI_SIZE);
+	if (!acpi || (r = acpi_build(acpi, GM_ACPI_SIZE, GM_ACPI_START, &acfg)) < 0) {
+		fprintf(stderr, "arca: building ACPI tables failed\n");
+		return r < 0 ? r : -EFAULT;
+	}
+
+	if ((r = read_all(o->kernel_fd, &kernel, &klen)) < 0) {
+		fprintf(stderr, "arca: reading the kernel failed: %s\n", strerror(-r));
+		return r;
+	}
+	uint64_t initrd_gpa = 0;
+	uint32_t initrd_size = 0;
+	if ((r = load_initrds(o, kernel, klen, &initrd_gpa, &initrd_size)) < 0) {
+		fprintf(stderr, "arca: loading the initrd failed: %s\n", strerror(-r));
+		return r;
+	}
+	struct boot_config bc = {
+		.kernel = kernel,
+		.kernel_len = klen,
+		.initrd_gpa = initrd_gpa,
+		.initrd_size = initrd_size,
+		.cmdline = o->cmdline,
+		.rsdp_gpa = GM_ACPI_START,
+	};
+	struct boot_entry entry;
+	if ((r = boot_load_kernel(&vm.gm, &bc, &entry)) < 0) {
+		fprintf(stderr, "arca: loading the kernel failed: %s\n", strerror(-r));
+		return r;
+	}
+
+	for (unsigned i = 0; i < o->cpus; i++) {
+		if ((r = vcpu_create(&vm, i)) < 0) {
+			fprintf(stderr, "arca: creating vCPU %u failed: %s\n", i, strerror(-r));
+			return r;
+		}
+	}
+	if ((r = vcpu_setup_bsp(&vm.vcpus[0], &entry)) < 0) {
+		fprintf(stderr, "arca: setting up the boot vCPU failed: %s\n", strerror(-r));
+		return r;
+	}
+	return evloop_add(&vm.loop, vm.stop_fd, EPOLLIN, on_stop, &vm);
+}
+
+int main(int argc, char *argv[])
+{
+	struct vmm_opts o;
+	struct arca_err e = { 0 };
+
+	if (vmm_opts_parse(argc, argv, &o, &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return EXIT_ARCA;
+	}
+	/* A closed stdout/stderr reader must not kill the VMM: the console
+	 * device sees EPIPE and drops that stream. */
+	signal(SIGPIPE, SIG_IGN);
+	virtio_verbose = o.verbose;
+
+	if (setup(&o) < 0)
+		return EXIT_ARCA;
+	for (unsigned i = 0; i < o.cpus; i++) {
+		int r = vcpu_start(&vm.vcpus[i]);
+		if (r < 0) {
+			fprintf(stderr, "arca: starting vCPU %u failed: %s\n", i, strerror(-r));
+			return EXIT_ARCA;
+		}
+	}
+	int r = evloop_run(&vm.loop);
+	if (r < 0) {
+		fprintf(stderr, "arca: event loop failed: %s\n", strerror(-r));
+		return EXIT_ARCA;
+	}
+
+	/* Everything the command wrote was queued before init reported its
+	 * exit: hand it out before leaving. */
+	virtio_console_drain(&console);
+	int stop = __atomic_load_n(&vm.stop, __ATOMIC_SEQ_CST);
+	if (ctl.failed)
+		return EXIT_ARCA;
+	if (stop == VM_FAILED) {
+		fprintf(stderr, "arca: %s\n", vm.stop_msg);
+		return EXIT_ARCA;
+	}
+	if (ctl.have_exit)
+		return ctl.exit_code;
+
+	fprintf(stderr, "arca: the guest stopped without reporting an exit status%s%s\n",
+		vm.stop_msg[0] ? ": " : "", vm.stop_msg);
+	if (!o.console) {
+		static char tail[SERIAL_TAIL + 1];
+		pthread_mutex_lock(&vm.pio_lock);
+		size_t n = serial_tail(&vm.serial, tail, sizeof(tail));
+		pthread_mutex_unlock(&vm.pio_lock);
+		if (n) {
+			fprintf(stderr, "arca: last guest console output:\n");
+			fwrite(tail, 1, n, stderr);
+			if (tail[n - 1] != '\n')
+				fputc('\n', stderr);
+		} else {
+			fprintf(stderr, "arca: (no console output; rerun with --verbose)\n");
+		}
+	}
+	return EXIT_ARCA;
+}

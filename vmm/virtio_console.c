@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+
+#include "proto.h"
+#include "virtio_console.h"
+
+#define CTRL_RXQ 2u
+#define CTRL_TXQ 3u
+#define NQUEUES  (2u * (ARCA_NR_PORTS + 1u))
+
+static unsigned port_rxq(unsigned id)
+{
+	return id == 0 ? 0 : 2 * id + 2;
+}
+
+static unsigned port_txq(unsigned id)
+{
+	return port_rxq(id) + 1;
+}
+
+static unsigned queue_port(unsigned q)
+{
+	return q < 2 ? 0 : q / 2 - 1;
+}
+
+static struct virtio_console *to_con(struct virtio_dev *d)
+{
+	return d->priv;
+}
+
+static void con_config_read(struct virtio_dev *d, uint32_t off, void *buf, uint32_t len)
+{
+	uint8_t cfg[12] = { 0 };
+	/* cols, rows = 0 (no size yet); max_nr_ports; emerg_wr unused. */
+	proto_put_le32(&cfg[4], ARCA_NR_PORTS);
+	memcpy(buf, cfg + off, len); /* off+len <= 12 checked by the transport */
+}
+
+/* ---- control messages to the guest ------------------------------------ */
+
+static void ctrl_flush(struct virtio_console *c)
+{
+	struct virtio_dev *d = &c->dev;
+	struct virtq *vq = &d->vqs[CTRL_RXQ];
+	bool pushed = false;
+
+	while (c->pend_count) {
+		struct virtq_elem e;
+		int r = virtq_pop(vq, &e);
+		if (r < 0) {
+			virtio_dev_fail(d, vq->why_broken);
+			return;
+		}
+		if (r == 0)
+			break; /* no buffer yet: sent on the next kick of CTRL_RXQ */
+		unsigned i = c->pend_head;
+		size_t n = virtq_copy_to_in(&e, 0, c->pending[i].buf, c->pending[i].len);
+		virtq_push(vq, &e, (uint32_t)n);
+		pushed = true;
+		c->pend_head = (c->pend_head + 1) % CONSOLE_CTRL_PENDING;
+		c->pend_count--;
+	}
+	if (pushed)
+		virtio_dev_notify(d, CTRL_RXQ);
+}
+
+static void ctrl_send(struct virtio_console *c, uint32_t id, uint16_t event,
+		      uint16_t value, const char *name)
+{
+	if (c->pend_count == CONSOLE_CTRL_PENDING) {
+		/* Bounded by the few messages per port we ever send; reaching
+		 * this means the guest never posts control buffers. */
+		virtio_dev_fail(&c->dev, "control receive queue never drained");
+		return;
+	}
+	unsigned i = (c->pend_head + c->pend_count) % CONSOLE_CTRL_PENDING;
+	uint8_t *b = c->pending[i].buf;
+	proto_put_le32(b, id);
+	proto_put_le16(b + 4, event);
+	proto_put_le16(b + 6, value);
+	uint32_t len = 8;
+	if (name) {
+		size_t n = strlen(name);
+		if (n > sizeof(c->pending[i].buf) - 8)
+			n = sizeof(c->pending[i].buf) - 8;
+		memcpy(b + 8, name, n);
+		len += (uint32_t)n;
+	}
+	c->pending[i].len = len;
+	c->pend_count++;
+	ctrl_flush(c);
+}
+
+/* ---- host input (stdin) ------------------------------------------------ */
+
+static void on_input(void *opaque, uint32_t events);
+
+static void input_arm(struct virtio_console *c, struct console_port *p, bool on)
+{
+	if (!p->pollable || p->armed == on)
+		return;
+	/* Disarm by removing the fd: a hung-up pipe reports EPOLLHUP even
+	 * with an empty event mask, which would spin the loop. */
+	if (on) {
+		if (evloop_add(c->loop, p->fd, EPOLLIN, on_input, c) == 0)
+			p->armed = true;
+	} else {
+		evloop_del(c->loop, p->fd);
+		p->armed = false;
+	}
+}
+
+static void input_eof(struct virtio_console *c, unsigned id)
+{
+	struct console_port *p = &c->ports[id];
+	p->eof = true;
+	p->host_open = false;
+	input_arm(c, p, false);
+	/* Buffers already filled were pushed before this message, so the
+	 * guest reads all data first and then 0 (EOF). */
+	if (p->guest_ready)
+		ctrl_send(c, id, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+}
+
+static void input_pump(struct virtio_console *c, unsigned id)
+{
+	struct console_port *p = &c->ports[id];
+	struct virtio_dev *d = &c->dev;
+	struct virtq *vq = &d->vqs[port_rxq(id)];
+	bool pushed = false;
+
+	while (!p->eof) {
+		if (p->pollable) {
+			/* The fd is blocking (it is the user's stdin; we do not
+			 * flip O_NONBLOCK on a shared file description), so
+			 * check readiness first and never block this thread. */
+			struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+			if (poll(&pfd, 1, 0) <= 0) {
+				input_arm(c, p, true);
+				break;
+			}
+		}
+		struct virtq_elem e;
+		int r = virtq_pop(vq, &e);
+		if (r < 0) {
+			virtio_dev_fail(d, vq->why_broken);
+			return;
+		}
+		if (r == 0) {
+			/* No guest buffers: stop reading the host until the
+			 * guest posts more (backpressure). */
+			input_arm(c, p, false);
+			if (!virtq_enable_kick(vq))
+				break;
+			continue;
+		}
+		ssize_t n = readv(p->fd, &e.iov[e.nout], (int)e.nin);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			virtq_unpop(vq);
+			if (errno == EAGAIN) {
+				input_arm(c, p, true);
+				break;
+			}
+			continue;
+		}
+		if (n <= 0) {
+			if (n < 0)
+				fprintf(stderr, "arca: reading stdin: %s\n", strerror(errno));
+			virtq_unpop(vq);
+			if (pushed)
+				virtio_dev_notify(d, port_rxq(id));
+			pushed = false;
+			input_eof(c, id);
+			break;
+		}
+		virtq_push(vq, &e, (uint32_t)n);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_notify(d, port_rxq(id));
+}
+
+static void on_input(void *opaque, uint32_t events)
+{
+	struct virtio_console *c = opaque;
+	pthread_mutex_lock(&c->dev.lock);
+	if (virtio_dev_running(&c->dev))
+		input_pump(c, ARCA_PORT_STDIN);
+	else
+		input_arm(c, &c->ports[ARCA_PORT_STDIN], false);
+	pthread_mutex_unlock(&c->dev.lock);
+}
+
+/* ---- guest output ------------------------------------------------------- */
+
+static void sink_write(struct console_port *p, struct virtq_elem *e)
+{
+	if (p->sink_broken || e->nout == 0)
+		return;
+	struct iovec *iov = e->iov;
+	int cnt = (int)e->nout;
+	while (cnt > 0) {
+		ssize_t n = writev(p->fd, iov, cnt);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+				poll(&pfd, 1, -1);
+				continue;
+			}
+			/* The reader went away (EPIPE) or the sink failed:
+			 * keep consuming the guest's output so it never
+			 * blocks, but drop it. */
+			p->sink_broken = true;
+			return;
+		}
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			/* Partial write: advance inside this segment. The
+			 * iovec is ours (a copy in e), not guest memory. */
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+}
+
+static void handle_guest_ctrl(struct virtio_console *c, const struct virtq_elem *e)
+{
+	uint8_t m[8];
+	if (virtq_copy_from_out(e, 0, m, sizeof(m)) != sizeof(m))
+		return; /* short message: ignore it */
+	uint32_t id = proto_le32(m);
+	uint16_t event = proto_le16(m + 4), value = proto_le16(m + 6);
+
+	switch (event) {
+	case VIRTIO_CONSOLE_DEVICE_READY:
+		if (value != 1) {
+			virtio_dev_fail(&c->dev, "guest failed to initialise the console");
+			return;
+		}
+		for (unsigned i = 0; i < ARCA_NR_PORTS; i++)
+			ctrl_send(c, i, VIRTIO_CONSOLE_PORT_ADD, 0, NULL);
+		break;
+	case VIRTIO_CONSOLE_PORT_READY:
+		if (id >= ARCA_NR_PORTS || value != 1 || c->ports[id].guest_ready)
+			return;
+		c->ports[id].guest_ready = true;
+		/* PORT_OPEN before PORT_NAME: arca-init waits for the name to
+		 * appear, and must then see the port's real connection state
+		 * (a read on a "disconnected" port returns EOF at once). */
+		ctrl_send(c, id, VIRTIO_CONSOLE_PORT_OPEN, c->ports[id].host_open, NULL);
+		ctrl_send(c, id, VIRTIO_CONSOLE_PORT_NAME, 0, c->ports[id].name);
+		break;
+	case VIRTIO_CONSOLE_PORT_OPEN:
+	default:
+		/* Guest open/close of a port changes nothing on our side. */
+		break;
+	}
+}
+
+static void output_drain(struct virtio_console *c, unsigned q)
+{
+	struct virtio_dev *d = &c->dev;
+	struct virtq *vq = &d->vqs[q];
+	bool pushed = false;
+
+	for (;;) {
+		struct virtq_elem e;
+		int r;
+		while ((r = virtq_pop(vq, &e)) > 0) {
+			if (q == CTRL_TXQ) {
+				handle_guest_ctrl(c, &e);
+			} else {
+				unsigned id = queue_port(q);
+				if (id == ARCA_PORT_CONTROL) {
+					for (unsigned i = 0; i < e.nout; i++)
+						c->on_control(c->control_opaque, e.iov[i].iov_base,
+							      e.iov[i].iov_len);
+				} else if (id < ARCA_NR_PORTS && !c->ports[id].input) {
+					sink_write(&c->ports[id], &e);
+				}
+			}
+			virtq_push(vq, &e, 0);
+			pushed = true;
+		}
+		if (r < 0) {
+			virtio_dev_fail(d, vq->why_broken);
+			return;
+		}
+		if (!virtq_enable_kick(vq))
+			break;
+	}
+	if (pushed)
+		virtio_dev_notify(d, q);
+}
+
+static void con_queue_kick(struct virtio_dev *d, unsigned q)
+{
+	struct virtio_console *c = to_con(d);
+	if (q == CTRL_RXQ)
+		ctrl_flush(c);
+	else if (q & 1)
+		output_drain(c, q);
+	else if (queue_port(q) < ARCA_NR_PORTS && c->ports[queue_port(q)].input)
+		input_pump(c, queue_port(q));
+}
+
+static void con_reset(struct virtio_dev *d)
+{
+	struct virtio_console *c = to_con(d);
+	for (unsigned i = 0; i < ARCA_NR_PORTS; i++) {
+		c->ports[i].guest_ready = false;
+		if (c->ports[i].input)
+			input_arm(c, &c->ports[i], false);
+	}
+	c->pend_head = c->pend_count = 0;
+}
+
+static const struct virtio_dev_ops console_ops = {
+	.name = "console",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
+		    (1ull << VIRTIO_CONSOLE_F_MULTIPORT),
+	.nqueues = NQUEUES,
+	.queue_max = 256,
+	.config_size = 12,
+	.config_read = con_config_read,
+	.queue_kick = con_queue_kick,
+	.reset = con_reset,
+};
+
+int virtio_console_init(struct virtio_console *c, const struct guest_mem *gm,
+			struct evloop *loop, int in_fd, int out_fd, int err_fd,
+			console_control_cb on_control, void *opaque)
+{
+	memset(c, 0, sizeof(*c));
+	int r = virtio_dev_init(&c->dev, &console_ops, c, gm);
+	if (r < 0)
+		return r;
+	c->loop = loop;
+	c->on_control = on_control;
+	c->control_opaque = opaque;
+	static const char *const names[ARCA_NR_PORTS] = {
+		[ARCA_PORT_STDIN] = ARCA_PORT_NAME_STDIN,
+		[ARCA_PORT_STDOUT] = ARCA_PORT_NAME_STDOUT,
+		[ARCA_PORT_STDERR] = ARCA_PORT_NAME_STDERR,
+		[ARCA_PORT_CONTROL] = ARCA_PORT_NAME_CONTROL,
+	};
+	int fds[ARCA_NR_PORTS] = { in_fd, out_fd, err_fd, -1 };
+	for (unsigned i = 0; i < ARCA_NR_PORTS; i++) {
+		c->ports[i] = (struct console_port){
+			.name = names[i], .fd = fds[i], .host_open = true,
+			.input = i == ARCA_PORT_STDIN,
+		};
+	}
+	struct console_port *in = &c->ports[ARCA_PORT_STDIN];
+	if (in->fd < 0) {
+		in->eof = true;
+		in->host_open = false;
+	} else {
+		/* Regular files and /dev/null cannot be polled (EPERM): they
+		 * are always readable and never block for long. */
+		r = evloop_add(loop, in->fd, EPOLLIN, on_input, c);
+		if (r == 0) {
+			in->pollable = true;
+			evloop_del(loop, in->fd);
+		} else if (r != -EPERM) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+void virtio_console_drain(struct virtio_console *c)
+{
+	pthread_mutex_lock(&c->dev.lock);
+	if (virtio_dev_running(&c->dev)) {
+		output_drain(c, port_txq(ARCA_PORT_STDOUT));
+		output_drain(c, port_txq(ARCA_PORT_STDERR));
+		output_drain(c, port_txq(ARCA_PORT_CONTROL));
+	}
+	pthread_mutex_unlock(&c->dev.lock);
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+
+#include "virtio_mmio.h"
+
+#define VIRT_MAGIC   0x74726976u /* "virt" */
+#define VIRT_VENDOR  0x41524341u /* "ACRA" — any value; drivers ignore it */
+
+static void mmio_signal_used(struct virtio_dev *d)
+{
+	struct virtio_mmio *t = d->transport;
+	__atomic_or_fetch(&t->isr, VIRTIO_MMIO_INT_VRING, __ATOMIC_SEQ_CST);
+	uint64_t one = 1;
+	/* An eventfd write only fails on counter overflow, which needs 2^64
+	 * unconsumed signals: not reachable. */
+	(void)!write(t->irqfd, &one, sizeof(one));
+}
+
+static void mmio_signal_config(struct virtio_dev *d)
+{
+	struct virtio_mmio *t = d->transport;
+	__atomic_or_fetch(&t->isr, VIRTIO_MMIO_INT_CONFIG, __ATOMIC_SEQ_CST);
+	t->config_gen++;
+	uint64_t one = 1;
+	(void)!write(t->irqfd, &one, sizeof(one));
+}
+
+static const struct virtio_transport_ops mmio_tops = {
+	.signal_used = mmio_signal_used,
+	.signal_config = mmio_signal_config,
+};
+
+struct kick_ctx {
+	struct virtio_mmio *t;
+	unsigned q;
+};
+
+static struct kick_ctx kick_ctxs[64];
+static unsigned nkick_ctxs;
+
+static void on_kick(void *opaque, uint32_t events)
+{
+	struct kick_ctx *k = opaque;
+	struct virtio_dev *d = k->t->dev;
+	uint64_t v;
+	(void)!read(k->t->kickfd[k->q], &v, sizeof(v));
+	pthread_mutex_lock(&d->lock);
+	if (virtio_dev_running(d) && d->vqs[k->q].ready)
+		d->ops->queue_kick(d, k->q);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_mmio_setup(struct virtio_mmio *t, struct virtio_dev *dev, uint64_t base,
+		      uint32_t gsi, int vmfd, struct evloop *loop)
+{
+	memset(t, 0, sizeof(*t));
+	t->dev = dev;
+	t->base = base;
+	t->gsi = gsi;
+	dev->tops = &mmio_tops;
+	dev->transport = t;
+
+	t->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->irqfd < 0)
+		return -errno;
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)t->irqfd, .gsi = gsi };
+	if (ioctl(vmfd, KVM_IRQFD, &irqfd) < 0)
+		return -errno;
+
+	for (unsigned q = 0; q < dev->ops->nqueues; q++) {
+		if (nkick_ctxs >= sizeof(kick_ctxs) / sizeof(kick_ctxs[0]))
+			return -ENOSPC;
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			return -errno;
+		t->kickfd[q] = fd;
+		/* The driver writes the queue index to QueueNotify (no
+		 * VIRTIO_F_NOTIFICATION_DATA), so one eventfd per queue
+		 * matched on that value. */
+		struct kvm_ioeventfd io = {
+			.datamatch = q,
+			.addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.len = 4,
+			.fd = fd,
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+		if (ioctl(vmfd, KVM_IOEVENTFD, &io) < 0)
+			return -errno;
+		struct kick_ctx *k = &kick_ctxs[nkick_ctxs++];
+		k->t = t;
+		k->q = q;
+		int r = evloop_add(loop, fd, EPOLLIN, on_kick, k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void reset_device(struct virtio_mmio *t)
+{
+	struct virtio_dev *d = t->dev;
+	for (unsigned q = 0; q < d->ops->nqueues; q++)
+		virtq_reset(&d->vqs[q]);
+	d->driver_features = 0;
+	d->status = 0;
+	d->failed = false;
+	t->queue_sel = 0;
+	t->dev_features_sel = t->drv_features_sel = 0;
+	__atomic_store_n(&t->isr, 0, __ATOMIC_SEQ_CST);
+	if (d->ops->reset)
+		d->ops->reset(d);
+}
+
+static struct virtq *cur_vq(struct virtio_mmio *t)
+{
+	if (t->queue_sel >= t->dev->ops->nqueues)
+		return NULL;
+	return &t->dev->vqs[t->queue_sel];
+}
+
+static void set_status(struct virtio_mmio *t, uint32_t v)
+{
+	struct virtio_dev *d = t->dev;
+	if (v == 0) {
+		reset_device(t);
+		return;
+	}
+	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(d->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		/* Accept only a subset of what we offered, and only modern
+		 * drivers: legacy layouts are not implemented. */
+		uint64_t f = d->driver_features;
+		if ((f & ~d->ops->features) || !(f & (1ull << VIRTIO_F_VERSION_1)))
+			v &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+	}
+	if ((v & VIRTIO_CONFIG_S_DRIVER_OK) && !(d->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		d->status = v;
+		if (d->ops->activate && !d->failed)
+			d->ops->activate(d);
+		return;
+	}
+	d->status = v | (d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+void virtio_mmio_read(struct virtio_mmio *t, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct virtio_dev *d = t->dev;
+	uint32_t v = 0;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&d->lock);
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		uint64_t c = off - VIRTIO_MMIO_CONFIG;
+		if (c < d->ops->config_size && len <= d->ops->config_size - c && d->ops->config_read)
+			d->ops->config_read(d, (uint32_t)c, data, len);
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	/* 4.2.2.2: registers below the config space are 32-bit only. */
+	if (len != 4 || (off & 3)) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	struct virtq *vq = cur_vq(t);
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC_VALUE: v = VIRT_MAGIC; break;
+	case VIRTIO_MMIO_VERSION: v = 2; break;
+	case VIRTIO_MMIO_DEVICE_ID: v = d->ops->device_id; break;
+	case VIRTIO_MMIO_VENDOR_ID: v = VIRT_VENDOR; break;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		v = t->dev_features_sel == 0 ? (uint32_t)d->ops->features
+		  : t->dev_features_sel == 1 ? (uint32_t)(d->ops->features >> 32) : 0;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: v = vq ? d->ops->queue_max : 0; break;
+	case VIRTIO_MMIO_QUEUE_READY: v = vq ? vq->ready : 0; break;
+	case VIRTIO_MMIO_INTERRUPT_STATUS: v = __atomic_load_n(&t->isr, __ATOMIC_SEQ_CST); break;
+	case VIRTIO_MMIO_STATUS: v = d->status; break;
+	case VIRTIO_MMIO_CONFIG_GENERATION: v = t->config_gen; break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW: v = vq ? (uint32_t)vq->desc_gpa : 0; break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH: v = vq ? (uint32_t)(vq->desc_gpa >> 32) : 0; break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: v = vq ? (uint32_t)vq->avail_gpa : 0; break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: v = vq ? (uint32_t)(vq->avail_gpa >> 32) : 0; break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW: v = vq ? (uint32_t)vq->used_gpa : 0; break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: v = vq ? (uint32_t)(vq->used_gpa >> 32) : 0; break;
+	default: v = 0; break;
+	}
+	pthread_mutex_unlock(&d->lock);
+	memcpy(data, &v, 4);
+}
+
+static void set_addr(uint64_t *a, uint32_t v, bool high)
+{
+	if (high)
+		*a = (*a & 0xffffffffull) | ((uint64_t)v << 32);
+	else
+		*a = (*a & ~0xffffffffull) | v;
+}
+
+void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	struct virtio_dev *d = t->dev;
+	uint32_t v;
+
+	pthread_mutex_lock(&d->lock);
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		uint64_t c = off - VIRTIO_MMIO_CONFIG;
+		if (c < d->ops->config_size && len <= d->ops->config_size - c && d->ops->config_write)
+			d->ops->config_write(d, (uint32_t)c, data, len);
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	if (len != 4 || (off & 3)) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	memcpy(&v, data, 4);
+	struct virtq *vq = cur_vq(t);
+	/* Queue layout registers may only change while the queue is not
+	 * ready (4.2.2.3); later writes are ignored so the device thread
+	 * never sees rings move under it. */
+	bool vq_writable = vq && !vq->ready;
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: t->dev_features_sel = v; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: t->drv_features_sel = v; break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		if (d->status & VIRTIO_CONFIG_S_FEATURES_OK)
+			break;
+		if (t->drv_features_sel == 0)
+			d->driver_features = (d->driver_features & ~0xffffffffull) | v;
+		else if (t->drv_features_sel == 1)
+			d->driver_features = (d->driver_features & 0xffffffffull) | ((uint64_t)v << 32);
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL: t->queue_sel = v; break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+		if (vq_writable)
+			vq->num = v > 0xffff ? 0 : (uint16_t)v;
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		if (!vq)
+			break;
+		if (v == 1 && !vq->ready) {
+			vq->event_idx = virtio_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX);
+			if (vq->num > d->ops->queue_max || virtq_activate(vq, d->gm) < 0) {
+				virtio_dev_fail(d, "queue set up with a bad size or ring address");
+				break;
+			}
+			vq->ready = true;
+		} else if (v == 0) {
+			virtq_reset(vq);
+		}
+		break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		/* Normally consumed by the ioeventfd in the kernel; if it gets
+		 * here, hand it to the device thread the same way. */
+		if (v < d->ops->nqueues) {
+			uint64_t one = 1;
+			(void)!write(t->kickfd[v], &one, sizeof(one));
+		}
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		__atomic_and_fetch(&t->isr, ~v, __ATOMIC_SEQ_CST);
+		break;
+	case VIRTIO_MMIO_STATUS: set_status(t, v); break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW: if (vq_writable) set_addr(&vq->desc_gpa, v, false); break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH: if (vq_writable) set_addr(&vq->desc_gpa, v, true); break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: if (vq_writable) set_addr(&vq->avail_gpa, v, false); break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: if (vq_writable) set_addr(&vq->avail_gpa, v, true); break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW: if (vq_writable) set_addr(&vq->used_gpa, v, false); break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: if (vq_writable) set_addr(&vq->used_gpa, v, true); break;
+	default: break;
+	}
+	pthread_mutex_unlock(&d->lock);
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+/* Just below 4 GiB, inside the MMIO hole and away from the IOAPIC/LAPIC
+ * pages: VMX needs three pages for the real-mode TSS and one for the
+ * identity-map page table, KVM never lets the guest see them as RAM. */
+#define KVM_TSS_ADDR      0xfffbd000ull
+#define KVM_IDENTMAP_ADDR 0xfffbc000ull
+
+static int check_caps(int kvm_fd)
+{
+	static const struct { int cap; const char *name; } need[] = {
+		{ KVM_CAP_IRQCHIP, "IRQCHIP" },
+		{ KVM_CAP_IRQFD, "IRQFD" },
+		{ KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+		{ KVM_CAP_PIT2, "PIT2" },
+		{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+		{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
+		{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
+	};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
+			fprintf(stderr, "arca: KVM lacks the %s capability\n", need[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static int get_cpuid(struct vm *vm)
+{
+	for (unsigned n = 128; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->cpuid = c;
+			return 0;
+		}
+		int err = errno;
+		free(c);
+		if (err != E2BIG)
+			return -err;
+	}
+	return -E2BIG;
+}
+
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus)
+{
+	int r;
+
+	vm->kvm_fd = kvm_fd;
+	vm->ncpus = ncpus;
+	vm->serial_fd = -1;
+	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		fprintf(stderr, "arca: unsupported KVM API version\n");
+		return -ENOTSUP;
+	}
+	if ((r = check_caps(kvm_fd)) < 0)
+		return r;
+	int max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max > 0 && ncpus > (unsigned)max) {
+		fprintf(stderr, "arca: --cpus %u exceeds KVM's limit of %d\n", ncpus, max);
+		return -EINVAL;
+	}
+	if ((r = get_cpuid(vm)) < 0)
+		return r;
+
+	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return -errno;
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0)
+		return -errno;
+	uint64_t ident = KVM_IDENTMAP_ADDR;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
+		return -errno;
+	/* In-kernel LAPICs, IOAPIC and PIC: interrupts (irqfd) and IPIs
+	 * between vCPUs never exit to userspace. */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return -errno;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return -errno;
+
+	if ((r = gm_alloc(&vm->gm, mem_bytes)) < 0)
+		return r;
+	for (unsigned i = 0; i < vm->gm.nr; i++) {
+		struct kvm_userspace_memory_region reg = {
+			.slot = i,
+			.guest_phys_addr = vm->gm.r[i].gpa,
+			.memory_size = vm->gm.r[i].size,
+			.userspace_addr = (uintptr_t)vm->gm.r[i].host,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
+			return -errno;
+	}
+
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0)
+		return -errno;
+	if ((r = evloop_init(&vm->loop)) < 0)
+		return r;
+	return -pthread_mutex_init(&vm->pio_lock, NULL);
+}
+
+struct virtio_mmio *vm_add_mmio(struct vm *vm, uint64_t *base, uint32_t *gsi)
+{
+	if (vm->nmmio >= VM_MAX_MMIO)
+		return NULL;
+	*base = GM_MMIO_BASE + vm->nmmio * GM_MMIO_STRIDE;
+	*gsi = VM_MMIO_GSI_BASE + vm->nmmio;
+	return &vm->mmio[vm->nmmio++];
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop why, const char *fmt, ...)
+{
+	int expected = VM_RUNNING;
+	if (__atomic_compare_exchange_n(&vm->stop, &expected, (int)why, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		if (fmt) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
+			va_end(ap);
+		}
+	}
+	uint64_t one = 1;
+	(void)!write(vm->stop_fd, &one, sizeof(one));
+}
+
+void vm_raise_irq(struct vm *vm, uint32_t gsi)
+{
+	/* Edge: assert then deassert. */
+	struct kvm_irq_level l = { .irq = gsi, .level = 1 };
+	ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+	l.level = 0;
+	ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
