@@ -140,7 +140,7 @@ static void input_pump(struct virtio_console *c, unsigned id)
 	struct virtq *vq = &d->vqs[port_rxq(id)];
 	bool pushed = false;
 
-	while (!p->eof) {
+	while (!p->eof && p->guest_open) {
 		if (p->pollable) {
 			/* The fd is blocking (it is the user's stdin; we do not
 			 * flip O_NONBLOCK on a shared file description), so
@@ -268,8 +268,19 @@ static void handle_guest_ctrl(struct virtio_console *c, const struct virtq_elem 
 		ctrl_send(c, id, VIRTIO_CONSOLE_PORT_NAME, 0, c->ports[id].name);
 		break;
 	case VIRTIO_CONSOLE_PORT_OPEN:
+		if (id >= ARCA_NR_PORTS)
+			return;
+		c->ports[id].guest_open = value == 1;
+		/* The guest driver discards data that arrives on a port
+		 * nobody has open, so input flows only while it is open. */
+		if (c->ports[id].input) {
+			if (c->ports[id].guest_open)
+				input_pump(c, id);
+			else
+				input_arm(c, &c->ports[id], false);
+		}
+		break;
 	default:
-		/* Guest open/close of a port changes nothing on our side. */
 		break;
 	}
 }
@@ -310,6 +321,14 @@ static void output_drain(struct virtio_console *c, unsigned q)
 		virtio_dev_notify(d, q);
 }
 
+/* Everything the guest queued for output, in stream order per port. */
+static void drain_outputs(struct virtio_console *c)
+{
+	output_drain(c, port_txq(ARCA_PORT_STDOUT));
+	output_drain(c, port_txq(ARCA_PORT_STDERR));
+	output_drain(c, port_txq(ARCA_PORT_CONTROL));
+}
+
 static void con_queue_kick(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_console *c = to_con(d);
@@ -324,8 +343,14 @@ static void con_queue_kick(struct virtio_dev *d, unsigned q)
 static void con_reset(struct virtio_dev *d)
 {
 	struct virtio_console *c = to_con(d);
+	/* A guest that shuts down resets its devices (Linux's
+	 * virtio_dev_shutdown): what it queued for output before that —
+	 * the command's last bytes, the EXIT frame — still goes out. */
+	if (virtio_dev_running(d))
+		drain_outputs(c);
 	for (unsigned i = 0; i < ARCA_NR_PORTS; i++) {
 		c->ports[i].guest_ready = false;
+		c->ports[i].guest_open = false;
 		if (c->ports[i].input)
 			input_arm(c, &c->ports[i], false);
 	}
@@ -390,10 +415,7 @@ int virtio_console_init(struct virtio_console *c, const struct guest_mem *gm,
 void virtio_console_drain(struct virtio_console *c)
 {
 	pthread_mutex_lock(&c->dev.lock);
-	if (virtio_dev_running(&c->dev)) {
-		output_drain(c, port_txq(ARCA_PORT_STDOUT));
-		output_drain(c, port_txq(ARCA_PORT_STDERR));
-		output_drain(c, port_txq(ARCA_PORT_CONTROL));
-	}
+	if (virtio_dev_running(&c->dev))
+		drain_outputs(c);
 	pthread_mutex_unlock(&c->dev.lock);
 }

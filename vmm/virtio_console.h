@@ -29,6 +29,7 @@ struct console_port {
 	bool input;      /* host -> guest */
 	bool host_open;  /* what we told (or will tell) the guest */
 	bool guest_ready;
+	bool guest_open;  /* the guest has the port open */
 	bool eof;
 	bool pollable, armed;
 	bool sink_broken; /* host side closed (EPIPE): discard */

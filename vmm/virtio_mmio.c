@@ -109,6 +109,9 @@ int virtio_mmio_setup(struct virtio_mmio *t, struct virtio_dev *dev, uint64_t ba
 static void reset_device(struct virtio_mmio *t)
 {
 	struct virtio_dev *d = t->dev;
+	/* The device sees the reset while its queues are still intact. */
+	if (d->ops->reset)
+		d->ops->reset(d);
 	for (unsigned q = 0; q < d->ops->nqueues; q++)
 		virtq_reset(&d->vqs[q]);
 	d->driver_features = 0;
@@ -117,8 +120,6 @@ static void reset_device(struct virtio_mmio *t)
 	t->queue_sel = 0;
 	t->dev_features_sel = t->drv_features_sel = 0;
 	__atomic_store_n(&t->isr, 0, __ATOMIC_SEQ_CST);
-	if (d->ops->reset)
-		d->ops->reset(d);
 }
 
 static struct virtq *cur_vq(struct virtio_mmio *t)
