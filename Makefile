@@ -63,7 +63,7 @@ VMM_OBJS += vmm/evloop.o
 VMM_OBJS += vmm/ctl.o
 VMM_OBJS += vmm/opts.o
 
-INIT_SRCS := initrd/init.c initrd/sysinit.c common/proto.c common/spec.c common/err.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c common/proto.c common/spec.c common/err.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

@@ -3,8 +3,9 @@
  * arca-init: the guest's PID 1 (static, musl).
  *
  *   mount filesystems -> load modules -> open the virtio-console ports by
- *   name -> HELLO -> read /arca/spec -> fork+exec the command on the stdio
- *   ports -> reap everything -> EXIT -> power off.
+ *   name -> HELLO -> read /arca/spec -> fork+exec the command on stdio
+ *   pipes -> relay pipes <-> ports and reap until the command exits ->
+ *   kill what it left -> drain its output -> EXIT -> power off.
  *
  * Exit codes reported to the host (docker's convention):
  *   125  arca-init itself failed before the command ran (mount, module,
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +46,19 @@ static struct {
 	int ctl_open; /* port[ARCA_PORT_CONTROL] is usable */
 	int verbose;  /* -1: not known yet (spec unread) */
 } g = { .console_fd = 2, .port = { -1, -1, -1, -1 }, .verbose = -1 };
+
+/* The command's pipes, sized up from the default 64 KiB so a chatty
+ * command and the relay trade fewer, larger chunks. 1 MiB is the default
+ * /proc/sys/fs/pipe-max-size. */
+#define STDIO_PIPE_SIZE (1 << 20)
+
+/* How long the output pipes may stay open after the command's main process
+ * exited and everything else was killed. Only a process that SIGKILL cannot
+ * end (uninterruptible sleep) holds them longer; it must not keep the VM
+ * up for ever. */
+#define DRAIN_MS 5000
+
+static struct relay relay;
 
 /* ---- control channel ------------------------------------------------------ */
 
@@ -272,7 +287,7 @@ static int exec_search(char *const argv[], char *const env[])
 	return seen_eacces ? EACCES : too_long ? ENAMETOOLONG : ENOENT;
 }
 
-/* Puts the port on fd `to`, without O_CLOEXEC. dup2(x, x) would keep the
+/* Puts the pipe end on fd `to`, without O_CLOEXEC. dup2(x, x) would keep the
  * flag, hence the special case (cannot happen after sysinit_std_fds, but
  * costs nothing). */
 static int move_fd(int from, int to)
@@ -283,18 +298,21 @@ static int move_fd(int from, int to)
 }
 
 static __attribute__((noreturn)) void child(const struct arca_spec *s, char **env,
-					    int report_fd)
+					    const int stdio[3], int report_fd)
 {
 	struct exec_report rep = { STAGE_SETUP, 0 };
 	sigset_t none;
 
+	/* init blocks SIGCHLD (it reads a signalfd) and ignores SIGPIPE (a
+	 * command that closed its stdin must not matter); a mask and an
+	 * ignored disposition survive execve, the command expects neither. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	/* Own session and process group: at the end init kills the group,
 	 * and the command is not tied to init's console. */
-	if (setsid() < 0 || move_fd(g.port[ARCA_PORT_STDIN], 0) < 0 ||
-	    move_fd(g.port[ARCA_PORT_STDOUT], 1) < 0 ||
-	    move_fd(g.port[ARCA_PORT_STDERR], 2) < 0) {
+	if (setsid() < 0 || move_fd(stdio[0], 0) < 0 || move_fd(stdio[1], 1) < 0 ||
+	    move_fd(stdio[2], 2) < 0) {
 		rep.err = errno;
 		goto report;
 	}
@@ -310,9 +328,10 @@ report:
 	_exit(127);
 }
 
-/* Forks the command. Returns its pid; on a failure to start it, reports
- * ERROR and sets *code (the child is reaped by the caller's wait loop). */
-static pid_t spawn(const struct arca_spec *s, int *code)
+/* Forks the command with stdio[0..2] as its fds 0..2 (closed here once it
+ * has them). Returns its pid; on a failure to start it, reports ERROR and
+ * sets *code (the child is reaped by the caller's loop). */
+static pid_t spawn(const struct arca_spec *s, int stdio[3], int *code)
 {
 	int pfd[2];
 	char msg[512];
@@ -332,9 +351,15 @@ static pid_t spawn(const struct arca_spec *s, int *code)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		child(s, env, pfd[1]);
+		child(s, env, stdio, pfd[1]);
 	}
 	close(pfd[1]);
+	/* Only the command's processes may hold the write ends of the
+	 * output pipes, or they would never reach EOF. */
+	for (int i = 0; i < 3; i++) {
+		close(stdio[i]);
+		stdio[i] = -1;
+	}
 
 	/* EOF: exec succeeded and closed the write end. */
 	struct exec_report rep;
@@ -368,42 +393,95 @@ static pid_t spawn(const struct arca_spec *s, int *code)
 	return pid;
 }
 
-/* Reaps children until the command's main process is gone; orphans that
- * the kernel re-parented to us are reaped along the way. */
-static int wait_main(pid_t main_pid)
+/* Reaps every child that exited (orphans re-parented to us included).
+ * Returns 1 when one of them was main_pid, with its wait status. */
+static int reap(pid_t main_pid, int *status)
 {
-	for (;;) {
-		int st;
-		pid_t p = waitpid(-1, &st, 0);
-		if (p == main_pid)
-			return st;
-		if (p < 0 && errno != EINTR)
-			return 0; /* ECHILD: cannot happen while main_pid lives */
-	}
-}
+	int found = 0, st;
 
-/* Kills whatever the command left behind and reaps it, so nothing writes
- * to stdout/stderr after EXIT. Bounded: a process stuck in D state (not
- * writing anything) must not keep the VM up. */
-static void kill_rest(pid_t main_pid)
-{
-	kill(-main_pid, SIGKILL);
-	kill(-1, SIGKILL); /* everything but PID 1 and kernel threads */
-	long long spins = 0;
 	for (;;) {
-		pid_t p = waitpid(-1, NULL, WNOHANG);
-		if (p > 0)
-			continue;
+		pid_t p = waitpid(-1, &st, WNOHANG);
 		if (p < 0 && errno == EINTR)
 			continue;
-		if (p < 0 || ++spins > 5000) /* ECHILD, or ~1 s */
-			break;
-		struct timespec ts = { 0, 200 * 1000 };
-		nanosleep(&ts, NULL);
+		if (p <= 0) /* 0: the rest still run; ECHILD: none left */
+			return found;
+		if (p == main_pid) {
+			*status = st;
+			found = 1;
+		}
 	}
 }
 
-static __attribute__((noreturn)) void finish(pid_t main_pid, int status, int code)
+static void drain_signalfd(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+}
+
+/*
+ * The loop while the command runs: relays stdio and reaps children until
+ * the main process exits, then kills everything else and relays until
+ * both output pipes reach EOF and are flushed. Returns the main process's
+ * wait status.
+ */
+static int supervise(pid_t main_pid, int sfd)
+{
+	struct pollfd pfd[RELAY_NR_POLL + 1];
+	int status = 0, exited = 0, abandoned = 0, check = 1;
+	long long deadline = 0;
+
+	for (;;) {
+		if (check && reap(main_pid, &status)) {
+			exited = 1;
+			init_log("main process %d exited; draining output", (int)main_pid);
+			/* Nothing may write stdout/stderr after EXIT: kill the
+			 * command's process group, then everything else
+			 * (daemons that left the group with setsid); kill(-1)
+			 * spares PID 1 and kernel threads. Their output that
+			 * is already in the pipes still goes out. */
+			kill(-main_pid, SIGKILL);
+			kill(-1, SIGKILL);
+			relay_stop_input(&relay);
+			deadline = init_now_ms() + DRAIN_MS;
+		}
+		check = 0;
+		if (exited && relay_done(&relay))
+			return status;
+
+		long long now = init_now_ms();
+		if (exited && !abandoned && now >= deadline) {
+			init_log("output not drained %d ms after the main process exited; "
+				 "no longer waiting for the pipes' writers", DRAIN_MS);
+			kill(-1, SIGKILL);
+			relay_abandon(&relay);
+			abandoned = 1;
+			continue;
+		}
+		int timeout = relay_prepare(&relay, pfd, now);
+		if (exited && !abandoned && (timeout < 0 || deadline - now < timeout))
+			timeout = (int)(deadline - now);
+		pfd[RELAY_NR_POLL] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+
+		int n = poll(pfd, RELAY_NR_POLL + 1, timeout);
+		if (n < 0) {
+			/* EINTR cannot happen (every signal init gets is
+			 * blocked or ignored); ENOMEM may pass. Do not spin. */
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		/* Also on a timeout: abandoned sources are read every round. */
+		relay_dispatch(&relay, pfd, init_now_ms());
+		if (pfd[RELAY_NR_POLL].revents) {
+			drain_signalfd(sfd);
+			check = 1;
+		}
+	}
+}
+
+static __attribute__((noreturn)) void finish(int status, int code)
 {
 	uint32_t kind = ARCA_EXIT_CODE, value = (uint32_t)code;
 
@@ -417,14 +495,12 @@ static __attribute__((noreturn)) void finish(pid_t main_pid, int status, int cod
 	}
 	init_log("command exited: %s %u", kind == ARCA_EXIT_SIGNAL ? "signal" : "code",
 		 value);
-	kill_rest(main_pid);
-	/* Our copies go last: closing a port tells the host the guest side
-	 * is done with it. The control port stays open for EXIT. */
-	for (unsigned i = 0; i < ARCA_NR_PORTS; i++)
-		if (i != ARCA_PORT_CONTROL && g.port[i] >= 0) {
-			close(g.port[i]);
-			g.port[i] = -1;
-		}
+	init_log("relayed stdin %llu, stdout %llu, stderr %llu bytes",
+		 relay.s[RELAY_IN].written, relay.s[RELAY_OUT].written,
+		 relay.s[RELAY_ERR].written);
+	/* The relay has closed the stdio ports by now (closing a port
+	 * tells the host the guest side is done with it); the control port
+	 * stays open for EXIT. */
 	sync();
 	init_log("exit sent");
 	send_exit(kind, value);
@@ -432,6 +508,84 @@ static __attribute__((noreturn)) void finish(pid_t main_pid, int status, int cod
 }
 
 /* ---- main ------------------------------------------------------------------ */
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* One pipe for one of the command's stdio fds. init's end is O_NONBLOCK
+ * for the relay; the command's end stays blocking, which is what programs
+ * expect of stdio (O_NONBLOCK lives in the open file description, and the
+ * two ends of a pipe are two descriptions). Both are O_CLOEXEC; the child
+ * dup2()s its end onto 0/1/2. */
+static void stdio_pipe(int input, int *mine, int *theirs)
+{
+	int p[2];
+	char msg[128];
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
+		fail(125, msg);
+	}
+	/* Best effort: a smaller pipe only costs more context switches. */
+	(void)fcntl(p[0], F_SETPIPE_SZ, STDIO_PIPE_SIZE);
+	*mine = input ? p[1] : p[0];
+	*theirs = input ? p[0] : p[1];
+	int r = set_nonblock(*mine);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "pipe: O_NONBLOCK: %s", strerror(-r));
+		fail(125, msg);
+	}
+}
+
+/* Creates the command's stdio pipes (stdio[] gets its ends) and hands the
+ * stdio ports, made non-blocking, to the relay. */
+static void stdio_setup(int stdio[3])
+{
+	int mine[3];
+	char msg[128];
+
+	for (unsigned i = ARCA_PORT_STDIN; i <= ARCA_PORT_STDERR; i++) {
+		int r = set_nonblock(g.port[i]);
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "port %u: O_NONBLOCK: %s", i, strerror(-r));
+			fail(125, msg);
+		}
+	}
+	stdio_pipe(1, &mine[0], &stdio[0]);
+	stdio_pipe(0, &mine[1], &stdio[1]);
+	stdio_pipe(0, &mine[2], &stdio[2]);
+	relay_init(&relay, g.port[ARCA_PORT_STDIN], mine[0], mine[1], g.port[ARCA_PORT_STDOUT],
+		   mine[2], g.port[ARCA_PORT_STDERR]);
+	for (unsigned i = ARCA_PORT_STDIN; i <= ARCA_PORT_STDERR; i++)
+		g.port[i] = -1; /* the relay owns them now */
+}
+
+/* SIGCHLD arrives on a signalfd, so reaping is one more fd in the relay's
+ * poll loop; SIGPIPE is ignored so a command that closed its stdin turns
+ * the relay's write into EPIPE. (As PID 1 the kernel would drop SIGPIPE's
+ * default action anyway; this says so.) */
+static int signals_setup(void)
+{
+	sigset_t chld;
+	char msg[128];
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = -1;
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) == 0)
+		sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		snprintf(msg, sizeof(msg), "signalfd: %s", strerror(errno));
+		fail(125, msg);
+	}
+	return sfd;
+}
 
 static void read_spec(struct arca_spec *s)
 {
@@ -483,7 +637,9 @@ int main(void)
 	read_spec(&spec);
 	log_flush(!!(spec.flags & ARCA_SPEC_F_VERBOSE));
 
-	pid_t pid = spawn(&spec, &code);
-	int status = wait_main(pid);
-	finish(pid, status, code);
+	int sfd = signals_setup(), stdio[3];
+	stdio_setup(stdio);
+	pid_t pid = spawn(&spec, stdio, &code);
+	int status = supervise(pid, sfd);
+	finish(status, code);
 }

@@ -7,7 +7,9 @@
 #ifndef ARCA_INIT_H
 #define ARCA_INIT_H
 
+#include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arca/abi.h"
 #include "err.h"
@@ -16,6 +18,9 @@
  * Buffered until the control port is open and the spec said whether the
  * run is verbose; dropped otherwise. */
 void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long long init_now_ms(void);
 
 /* Read a regular file of at most max bytes into a NUL-terminated malloc'ed
  * buffer. */
@@ -40,5 +45,74 @@ int sysinit_modules(struct arca_err *e);
  * still carry the ERROR. */
 #define PORT_WAIT_MS 10000
 int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e);
+
+/*
+ * relay.c: the command's stdio. The command gets pipes, not the ports: the
+ * guest's virtio_console driver allows one open() per port (a second one
+ * fails with EBUSY), so `echo x > /dev/stderr`, `tee /dev/stdout` or
+ * anything else that reopens /proc/self/fd/N would fail on a port, while a
+ * pipe can be reopened any number of times. init copies between them:
+ *   RELAY_IN:  stdin port  -> pipe the command reads as fd 0
+ *   RELAY_OUT: pipe (fd 1) -> stdout port
+ *   RELAY_ERR: pipe (fd 2) -> stderr port
+ * Each stream has its own bounded buffer and every fd on init's side is
+ * O_NONBLOCK, so a slow host on one stream never stalls the others, and a
+ * stream's bytes leave in the order they came in. Plain read/write, no
+ * splice: the port is a character device and correctness comes first.
+ */
+#define RELAY_BUF_SIZE (64u * 1024)
+/* Read again only when at least this much room is free, so a slow
+ * destination does not turn into many tiny reads. */
+#define RELAY_MIN_READ (16u * 1024)
+/* A destination that reports POLLHUP (the host side of a port is not
+ * connected) is polled again this often rather than in a busy loop. */
+#define RELAY_HUP_RETRY_MS 20
+
+enum { RELAY_IN, RELAY_OUT, RELAY_ERR, RELAY_NR };
+#define RELAY_NR_POLL (2 * RELAY_NR) /* a source and a destination each */
+
+struct relay_stream {
+	int src, dst;          /* O_NONBLOCK; -1 once closed */
+	size_t off, len;       /* pending bytes: buf[off, off + len) */
+	int src_eof;           /* read returned 0 or failed: nothing more comes */
+	int src_abandoned;     /* EAGAIN counts as EOF (writers unkillable) */
+	int dst_dead;          /* write failed for good (EPIPE, EIO, ...) */
+	int dst_hup;           /* dst said POLLHUP, or write returned 0 */
+	int drain_if_dead;     /* dst dead: keep reading src, drop the data */
+	long long retry_at_ms; /* dst hung up: do not poll it before then */
+	unsigned long long written; /* bytes handed to dst (for --verbose) */
+	uint8_t buf[RELAY_BUF_SIZE];
+};
+
+struct relay {
+	struct relay_stream s[RELAY_NR];
+};
+
+/* Takes ownership of the six fds (each already O_NONBLOCK | O_CLOEXEC). */
+void relay_init(struct relay *r, int in_port, int in_pipe, int out_pipe, int out_port,
+		int err_pipe, int err_port);
+
+/* Fills pfd[0, RELAY_NR_POLL) with what each stream waits for (fd -1 for
+ * nothing: a hung-up fd reports POLLHUP even with no events asked, which
+ * would spin the loop). Returns the poll timeout it needs in ms, -1 for
+ * none. */
+int relay_prepare(struct relay *r, struct pollfd *pfd, long long now_ms);
+
+/* Moves data according to what poll() reported in pfd. */
+void relay_dispatch(struct relay *r, const struct pollfd *pfd, long long now_ms);
+
+/* The command is gone: stop feeding it input. */
+void relay_stop_input(struct relay *r);
+
+/* The final drain timed out: whatever still holds an output pipe cannot be
+ * killed. Read what is in the pipes now and stop there, and give up on a
+ * port whose host side is not connected (data for it is dropped). A port
+ * that is connected but slow is still waited for: output is never cut
+ * short because the host reads it slowly. */
+void relay_abandon(struct relay *r);
+
+/* Both outputs reached EOF and everything read was written (or dropped
+ * because its destination failed). */
+int relay_done(const struct relay *r);
 
 #endif

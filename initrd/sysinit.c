@@ -185,7 +185,7 @@ static const char *const port_names[ARCA_NR_PORTS] = {
 	[ARCA_PORT_CONTROL] = ARCA_PORT_NAME_CONTROL,
 };
 
-static long long now_ms(void)
+long long init_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -250,7 +250,7 @@ static void sleep_2ms(void)
 int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e)
 {
 	char dev[ARCA_NR_PORTS][NAME_MAX + 8];
-	long long deadline = now_ms() + PORT_WAIT_MS;
+	long long deadline = init_now_ms() + PORT_WAIT_MS;
 	unsigned polls = 0;
 
 	memset(dev, 0, sizeof(dev));
@@ -277,7 +277,7 @@ int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e)
 		}
 		if (opened == (int)ARCA_NR_PORTS)
 			break;
-		if (now_ms() >= deadline) {
+		if (init_now_ms() >= deadline) {
 			char missing[128] = "";
 			for (unsigned i = 0; i < ARCA_NR_PORTS; i++)
 				if (fds[i] < 0) {
