@@ -6,9 +6,9 @@
 
 #include "evloop.h"
 
-/* Registrations live until the VMM exits; they are few (one per queue and
- * host fd), so a small leak-free list is not worth it: each one is a heap
- * cell whose pointer is the epoll cookie. */
+/* Registrations are few (one per queue and host fd) and live as long as
+ * the loop: a short list whose cells are the epoll cookies. A cell is kept
+ * when its fd is removed, so a later re-add reuses it. */
 struct evloop_reg {
 	int fd;
 	evloop_cb cb;
@@ -16,11 +16,10 @@ struct evloop_reg {
 	struct evloop_reg *next;
 };
 
-static struct evloop_reg *regs;
-
 int evloop_init(struct evloop *l)
 {
 	l->stop = false;
+	l->regs = NULL;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return l->epfd < 0 ? -errno : 0;
 }
@@ -30,16 +29,16 @@ void evloop_fini(struct evloop *l)
 	if (l->epfd >= 0)
 		close(l->epfd);
 	l->epfd = -1;
-	while (regs) {
-		struct evloop_reg *n = regs->next;
-		free(regs);
-		regs = n;
+	while (l->regs) {
+		struct evloop_reg *n = l->regs->next;
+		free(l->regs);
+		l->regs = n;
 	}
 }
 
-static struct evloop_reg *find(int fd)
+static struct evloop_reg *find(struct evloop *l, int fd)
 {
-	for (struct evloop_reg *r = regs; r; r = r->next)
+	for (struct evloop_reg *r = l->regs; r; r = r->next)
 		if (r->fd == fd)
 			return r;
 	return NULL;
@@ -47,14 +46,14 @@ static struct evloop_reg *find(int fd)
 
 int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *opaque)
 {
-	struct evloop_reg *r = find(fd);
+	struct evloop_reg *r = find(l, fd);
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
 		r->fd = fd;
-		r->next = regs;
-		regs = r;
+		r->next = l->regs;
+		l->regs = r;
 	}
 	r->cb = cb;
 	r->opaque = opaque;
@@ -66,7 +65,7 @@ int evloop_add(struct evloop *l, int fd, uint32_t events, evloop_cb cb, void *op
 
 int evloop_mod(struct evloop *l, int fd, uint32_t events)
 {
-	struct evloop_reg *r = find(fd);
+	struct evloop_reg *r = find(l, fd);
 	if (!r)
 		return -ENOENT;
 	struct epoll_event ev = { .events = events, .data.ptr = r };

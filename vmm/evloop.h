@@ -8,9 +8,14 @@
 
 typedef void (*evloop_cb)(void *opaque, uint32_t events);
 
+struct evloop_reg;
+
+/* One loop per thread that waits on fds: the main (device) thread and each
+ * virtio-fs thread. A loop is only used by its own thread after set-up. */
 struct evloop {
 	int epfd;
 	volatile bool stop;
+	struct evloop_reg *regs;
 };
 
 int evloop_init(struct evloop *l);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "opts.h"
 
@@ -18,10 +19,46 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* --fs=FD,tag=NAME[,ro][,ids=passthrough] */
+static int parse_fs(const char *val, struct vmm_fs_opt *f)
+{
+	char buf[128];
+	if (strlen(val) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, val);
+	memset(f, 0, sizeof(*f));
+	f->dir_fd = -1;
+	char *save = NULL;
+	bool first = true;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		if (first) {
+			if (parse_uint(tok, 1 << 20, &v) < 0)
+				return -EINVAL;
+			f->dir_fd = (int)v;
+			first = false;
+		} else if (!strncmp(tok, "tag=", 4)) {
+			size_t n = strlen(tok + 4);
+			if (n == 0 || n > 36)
+				return -EINVAL;
+			memcpy(f->tag, tok + 4, n + 1);
+		} else if (!strcmp(tok, "ro")) {
+			f->read_only = true;
+		} else if (!strcmp(tok, "ids=passthrough")) {
+			f->ids_passthrough = true;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return f->dir_fd >= 0 && f->tag[0] ? 0 : -EINVAL;
+}
+
 int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca_err *e)
 {
 	memset(o, 0, sizeof(*o));
-	o->kvm_fd = o->kernel_fd = -1;
+	o->kvm_fd = o->kernel_fd = o->proc_fd = -1;
+	o->host_uid = (uint32_t)getuid();
+	o->host_gid = (uint32_t)getgid();
 	o->cpus = 1;
 	o->memory_mib = 512;
 
@@ -51,6 +88,16 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 				o->initrd_fd[o->ninitrd++] = (int)v;
 			else
 				return arca_error(e, E2BIG, "arca-vmm: too many initrds");
+		} else if (IS("--fs")) {
+			if (o->nfs >= VMM_MAX_FS)
+				return arca_error(e, E2BIG, "arca-vmm: too many --fs devices");
+			if (parse_fs(val, &o->fs[o->nfs]) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --fs '%s'", val);
+			o->nfs++;
+		} else if (IS("--proc-fd")) {
+			if (parse_uint(val, 1 << 20, &v) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --proc-fd '%s'", val);
+			o->proc_fd = (int)v;
 		} else if (IS("--cpus")) {
 			if (parse_uint(val, 64, &v) < 0 || v == 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --cpus '%s'", val);

@@ -13,6 +13,16 @@
 #include "err.h"
 
 #define VMM_MAX_INITRDS 4
+#define VMM_MAX_FS 8
+
+/* One virtio-fs device: a share's root directory (O_PATH|O_DIRECTORY,
+ * opened by the launcher) served under a tag. */
+struct vmm_fs_opt {
+	int dir_fd;
+	char tag[37];
+	bool read_only;
+	bool ids_passthrough;
+};
 
 struct vmm_opts {
 	int kvm_fd;
@@ -22,6 +32,10 @@ struct vmm_opts {
 	const char *cmdline;
 	unsigned cpus;
 	uint64_t memory_mib;
+	struct vmm_fs_opt fs[VMM_MAX_FS];
+	unsigned nfs;
+	int proc_fd;  /* O_PATH /proc/self/fd of this process, or -1 */
+	uint32_t host_uid, host_gid; /* owner of files the guest creates */
 	bool console; /* guest serial -> stderr */
 	bool verbose; /* + init's log */
 };

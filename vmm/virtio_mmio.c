@@ -40,17 +40,9 @@ static const struct virtio_transport_ops mmio_tops = {
 	.signal_config = mmio_signal_config,
 };
 
-struct kick_ctx {
-	struct virtio_mmio *t;
-	unsigned q;
-};
-
-static struct kick_ctx kick_ctxs[64];
-static unsigned nkick_ctxs;
-
 static void on_kick(void *opaque, uint32_t events)
 {
-	struct kick_ctx *k = opaque;
+	struct virtio_mmio_kick *k = opaque;
 	struct virtio_dev *d = k->t->dev;
 	uint64_t v;
 	(void)!read(k->t->kickfd[k->q], &v, sizeof(v));
@@ -78,8 +70,6 @@ int virtio_mmio_setup(struct virtio_mmio *t, struct virtio_dev *dev, uint64_t ba
 		return -errno;
 
 	for (unsigned q = 0; q < dev->ops->nqueues; q++) {
-		if (nkick_ctxs >= sizeof(kick_ctxs) / sizeof(kick_ctxs[0]))
-			return -ENOSPC;
 		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (fd < 0)
 			return -errno;
@@ -96,7 +86,7 @@ int virtio_mmio_setup(struct virtio_mmio *t, struct virtio_dev *dev, uint64_t ba
 		};
 		if (ioctl(vmfd, KVM_IOEVENTFD, &io) < 0)
 			return -errno;
-		struct kick_ctx *k = &kick_ctxs[nkick_ctxs++];
+		struct virtio_mmio_kick *k = &t->kick[q];
 		k->t = t;
 		k->q = q;
 		int r = evloop_add(loop, fd, EPOLLIN, on_kick, k);

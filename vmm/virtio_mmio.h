@@ -15,8 +15,16 @@
 
 #define VIRTIO_MMIO_SIZE 0x200u
 
+struct virtio_mmio;
+
+struct virtio_mmio_kick {
+	struct virtio_mmio *t;
+	unsigned q;
+};
+
 struct virtio_mmio {
 	struct virtio_dev *dev;
+	struct virtio_mmio_kick kick[16];
 	uint64_t base;
 	uint32_t gsi;
 	int irqfd;

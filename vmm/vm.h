@@ -15,7 +15,7 @@
 #include "virtio_mmio.h"
 
 #define VM_MAX_CPUS 64
-#define VM_MAX_MMIO 8
+#define VM_MAX_MMIO 16 /* GSIs 5..20 of the IOAPIC's 24 */
 #define VM_MMIO_GSI_BASE 5 /* GSIs 5.. for virtio-mmio (4 is COM1) */
 
 /* ACPI fixed-hardware replacements (FADT, hardware-reduced). */
