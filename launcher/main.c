@@ -1,15 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /* arca: the command-line front end. Only this file prints errors and picks
  * arca's own exit code (125, as docker does). */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "run.h"
+
+/*
+ * Before anything else: 0-2 open (else the first file we open would become
+ * someone's stdout), and every inherited fd above them close-on-exec, so
+ * nothing our caller leaked can reach the VMM (CVE-2024-21626: a leaked
+ * host directory fd let a container walk out of its root).
+ */
+static void fd_hygiene(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			_exit(125);
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		/* Before Linux 5.11: one fcntl per possible fd. */
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	}
+}
 
 int main(int argc, char *argv[])
 {
 	struct arca_opts o;
 	struct arca_err e = { 0 };
+
+	fd_hygiene();
 
 	if (cli_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "arca: %s\n", e.msg);
@@ -28,6 +51,9 @@ int main(int argc, char *argv[])
 		break;
 	case ARCA_CMD_RUN:
 		r = run_command(&o, &e);
+		break;
+	case ARCA_CMD_GC:
+		r = run_gc(&o, &e);
 		break;
 	}
 	cli_free(&o);

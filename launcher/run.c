@@ -1,29 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
+#include "elfdeps.h"
 #include "initrd.h"
+#include "jail.h"
 #include "kernel.h"
 #include "paths.h"
+#include "privsep.h"
 #include "run.h"
 #include "spec.h"
 
 /* Modules arca-init loads, dependencies resolved by the initrd builder. */
 static const char *const guest_modules[] = { "virtio_mmio", "virtio_console" };
 
-/* Fixed fd numbers in the VMM (after stdio). */
-enum { VMM_FD_KVM = 3, VMM_FD_KERNEL, VMM_FD_INITRD_BASE, VMM_FD_INITRD_SPEC, VMM_FD_END };
 
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 {
@@ -56,27 +60,133 @@ static int open_kvm(struct arca_err *e)
 	return arca_error_errno(e, err, "cannot open /dev/kvm");
 }
 
-static void child_exec(const char *vmm, int fds[VMM_FD_END], char *const argv[],
-		       const sigset_t *oldmask)
+int run_vmm_argv(const struct arca_opts *o, const char *cmdline, struct run_argv *ra)
 {
-	/* Move the fds out of the way first, then onto their fixed numbers,
-	 * so no dup2() clobbers a source that sits on a target number. */
-	int high[VMM_FD_END];
-	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++) {
-		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
-		if (high[i] < 0)
+	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console";
+	int n, ac = 0;
+
+	/* The buffers are sized for any int/unsigned value. */
+	snprintf(ra->kvm, sizeof(ra->kvm), "--kvm-fd=%d", VMM_FD_KVM);
+	snprintf(ra->kernel, sizeof(ra->kernel), "--kernel-fd=%d", VMM_FD_KERNEL);
+	snprintf(ra->base, sizeof(ra->base), "--initrd-fd=%d", VMM_FD_INITRD_BASE);
+	snprintf(ra->spec, sizeof(ra->spec), "--initrd-fd=%d", VMM_FD_INITRD_SPEC);
+	snprintf(ra->cpus, sizeof(ra->cpus), "--cpus=%u", o->cpus);
+	snprintf(ra->mem, sizeof(ra->mem), "--memory-mib=%u", o->memory_mib);
+	n = snprintf(ra->cmdline, sizeof(ra->cmdline), "--cmdline=%s", cmdline);
+	if (n < 0 || (size_t)n >= sizeof(ra->cmdline))
+		return -E2BIG;
+	ra->argv[ac++] = name;
+	ra->argv[ac++] = ra->kvm;
+	ra->argv[ac++] = ra->kernel;
+	ra->argv[ac++] = ra->base;
+	ra->argv[ac++] = ra->spec;
+	ra->argv[ac++] = ra->cpus;
+	ra->argv[ac++] = ra->mem;
+	ra->argv[ac++] = ra->cmdline;
+	if (o->verbose)
+		ra->argv[ac++] = verbose;
+	else if (o->console)
+		ra->argv[ac++] = console;
+	ra->argv[ac] = NULL;
+	return ac;
+}
+
+/* ---- a dynamically linked arca-vmm: what its jail must hold --------------------------- */
+
+/* Where the loader looks without /etc/ld.so.cache (which the jail lacks):
+ * Debian's multiarch directories first, as its ld.so does. */
+static const char *const lib_dirs[] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+	"/lib", "/usr/lib",
+};
+
+static void binds_free(struct jail_bind *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].src);
+		free(b[i].dst);
+	}
+}
+
+static int bind_add(struct jail_bind *b, size_t *n, const char *dst, struct arca_err *e)
+{
+	if (*n == JAIL_MAX_BINDS)
+		return arca_error(e, E2BIG, "arca-vmm needs too many libraries");
+	/* Root-owned and not writable by others, like every privileged input. */
+	int fd = jail_open_input(dst, "library", (uid_t)-1, e);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	b[*n].src = realpath(dst, NULL);
+	b[*n].dst = strdup(dst);
+	if (!b[*n].src || !b[*n].dst) {
+		free(b[*n].src);
+		free(b[*n].dst);
+		return arca_error(e, ENOMEM, "out of memory");
+	}
+	(*n)++;
+	return 0;
+}
+
+/*
+ * A static arca-vmm (the intended build) needs nothing in its jail. A
+ * dynamic one needs its loader and the libraries it names, bind-mounted
+ * read-only one file each; still no directory of the host.
+ */
+static int vmm_binds(int vmm_fd, struct jail_bind *b, size_t *n, struct arca_err *e)
+{
+	struct stat st;
+	struct elf_deps d;
+
+	*n = 0;
+	if (fstat(vmm_fd, &st) < 0)
+		return arca_error_errno(e, errno, "cannot stat arca-vmm");
+	if (st.st_size < 64 || st.st_size > (64 << 20))
+		return arca_error(e, ENOEXEC, "arca-vmm is not an executable of a plausible size");
+	if (!(st.st_mode & S_IXUSR))
+		return arca_error(e, EACCES, "arca-vmm is not executable");
+	size_t len = (size_t)st.st_size;
+	_cleanup_free_ uint8_t *buf = malloc(len);
+	if (!buf)
+		return arca_error(e, ENOMEM, "out of memory");
+	for (size_t have = 0; have < len;) {
+		ssize_t r = pread(vmm_fd, buf + have, len - have, (off_t)have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return arca_error_errno(e, r < 0 ? errno : EIO, "cannot read arca-vmm");
+		have += (size_t)r;
+	}
+	int r = elf_deps_parse(buf, len, &d);
+	if (r < 0)
+		return arca_error(e, -r, "arca-vmm is not a 64-bit x86 ELF executable arca can jail");
+	if (!d.interp[0])
+		return 0;
+	if ((r = bind_add(b, n, d.interp, e)) < 0)
+		goto fail;
+	for (size_t i = 0; i < d.nneeded; i++) {
+		char path[PATH_MAX];
+		size_t k;
+		for (k = 0; k < ARRAY_SIZE(lib_dirs); k++) {
+			snprintf(path, sizeof(path), "%s/%s", lib_dirs[k], d.needed[i]);
+			if (access(path, F_OK) == 0)
+				break;
+		}
+		if (k == ARRAY_SIZE(lib_dirs)) {
+			r = arca_error(e, ENOENT, "library %s of arca-vmm not found", d.needed[i]);
+			goto fail;
+		}
+		if ((r = bind_add(b, n, path, e)) < 0)
 			goto fail;
 	}
-	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
-		if (dup2(high[i], i) < 0) /* dup2 clears FD_CLOEXEC on i */
-			goto fail;
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	execv(vmm, argv);
+	return 0;
 fail:
-	fprintf(stderr, "arca: cannot start %s: %s\n", vmm, strerror(errno));
-	_exit(ARCA_EXIT_ERROR);
+	binds_free(b, *n);
+	*n = 0;
+	return r;
 }
+
+/* ---- supervision ------------------------------------------------------------------------ */
 
 static uint64_t now_ms(void)
 {
@@ -85,81 +195,158 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Wait for the VMM; forward termination signals; enforce the timeout. */
-static int supervise(pid_t pid, int sfd, uint64_t timeout_ms, struct arca_err *e)
+/* After forwarding a termination signal, how long the VMM has to stop. */
+#define RUN_KILL_GRACE_MS 2000
+
+static int poll_ms(uint64_t deadline)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0;
-	int forwarded = 0;
+	if (!deadline)
+		return -1;
+	uint64_t t = now_ms();
+	if (t >= deadline)
+		return 0;
+	return deadline - t > 1000000000 ? 1000000000 : (int)(deadline - t);
+}
+
+/*
+ * Wait for the VMM; forward termination signals; enforce the timeout. The
+ * VMM is PID 1 of its pid namespace, and the kernel delivers to such a
+ * process only the signals it has a handler for (SIGKILL excepted): a
+ * forwarded SIGTERM/SIGINT it does not handle is dropped. So a forwarded
+ * signal is followed by SIGKILL after RUN_KILL_GRACE_MS, and the run still
+ * reports 128 + the signal arca received.
+ */
+static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, struct arca_err *e)
+{
+	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0;
+	int forwarded = 0, timed_out = 0;
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
 				       { .fd = pidfd, .events = POLLIN } };
-		int wait_ms = -1;
-		if (deadline) {
-			uint64_t t = now_ms();
-			wait_ms = t >= deadline ? 0 : (int)(deadline - t > 1000000000 ? 1000000000 : deadline - t);
-		}
-		/* Without a pidfd (old kernel), SIGCHLD on the signalfd wakes us. */
-		int n = poll(p, pidfd >= 0 ? 2 : 1, wait_ms);
+		uint64_t next = deadline && (!kill_at || deadline < kill_at) ? deadline : kill_at;
+		int n = poll(p, 2, poll_ms(next));
 		if (n < 0 && errno != EINTR)
 			return arca_error_errno(e, errno, "poll");
-		if (n == 0 && deadline) {
+		uint64_t t = now_ms();
+		if (deadline && t >= deadline && !timed_out) {
+			timed_out = 1;
 			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			if (pidfd >= 0)
-				close(pidfd);
+		}
+		if (kill_at && t >= kill_at) {
+			kill(pid, SIGKILL);
+			kill_at = 0;
+		}
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					continue;
+				forwarded = (int)si.ssi_signo;
+				kill(pid, forwarded);
+				if (!kill_at)
+					kill_at = now_ms() + RUN_KILL_GRACE_MS;
+			}
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) != pid)
+			continue;
+		if (timed_out) {
 			fprintf(stderr, "arca: timed out after %llu.%03llu s; the VM was killed\n",
 				(unsigned long long)(timeout_ms / 1000),
 				(unsigned long long)(timeout_ms % 1000));
 			return ARCA_EXIT_TIMEOUT;
 		}
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo != SIGCHLD) {
-					forwarded = (int)si.ssi_signo;
-					kill(pid, (int)si.ssi_signo);
-				}
-			}
-		}
-		int st;
-		pid_t w = waitpid(pid, &st, WNOHANG);
-		if (w == pid) {
-			if (pidfd >= 0)
-				close(pidfd);
-			if (WIFEXITED(st))
-				return WEXITSTATUS(st);
-			int sig = WTERMSIG(st);
-			if (sig == forwarded)
-				return 128 + sig;
-			fprintf(stderr, "arca: arca-vmm died of signal %d (%s)\n", sig, strsignal(sig));
-			return ARCA_EXIT_ERROR;
-		}
+		if (WIFEXITED(st))
+			return WEXITSTATUS(st);
+		int sig = WTERMSIG(st);
+		if (forwarded && (sig == forwarded || sig == SIGKILL))
+			return 128 + forwarded;
+		fprintf(stderr, "arca: arca-vmm died of signal %d (%s)\n", sig, strsignal(sig));
+		return ARCA_EXIT_ERROR;
 	}
+}
+
+/* ---- arca run ----------------------------------------------------------------------------- */
+
+/* Who the VMM runs as; see privsep_pick_ids() and the README. */
+static int pick_ids(const struct arca_opts *o, bool rootless, struct privsep_ids *ids,
+		    struct arca_err *e)
+{
+	if (rootless) {
+		if (o->vmm_uid)
+			return arca_error(e, EPERM,
+					  "--vmm-user needs arca to run as root (it runs as uid %u)",
+					  (unsigned)geteuid());
+		*ids = (struct privsep_ids){ getuid(), getgid(), PRIVSEP_SRC_SELF };
+		return 0;
+	}
+	privsep_pick_ids(o->vmm_uid, o->vmm_gid, getenv("SUDO_UID"), getenv("SUDO_GID"), ids);
+	return 0;
+}
+
+/* Inputs read while (possibly) privileged, before their users open them. */
+static int check_inputs(const struct arca_paths *p, uid_t extra, struct arca_err *e)
+{
+	const char *paths[] = { p->init, p->busybox }, *what[] = { "arca-init", "busybox" };
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (access(paths[i], F_OK) < 0)
+			continue; /* the initrd builder reports it, if it needs it */
+		int fd = jail_open_input(paths[i], what[i], extra, e);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
 }
 
 int run_command(const struct arca_opts *o, struct arca_err *e)
 {
 	struct arca_paths paths = { 0 };
 	struct arca_kernel kernel = { 0 };
+	struct arca_cgroup cg = { .dirfd = -1 };
+	struct jail_bind binds[JAIL_MAX_BINDS];
+	struct privsep_ids ids;
+	struct privsep_limits lim;
+	struct run_argv ra;
+	size_t nbinds = 0;
 	int fds[VMM_FD_END] = { -1, -1, -1, -1, -1, -1, -1 };
-	int r, sfd = -1;
+	int r, sfd = -1, vmm_fd = -1, pidfd = -1;
+	bool rootless = geteuid() != 0, masked = false;
+	sigset_t mask, old;
 	char cmdline[512];
+
+	/* Step 1: decide and validate everything before touching anything. */
+	if ((r = pick_ids(o, rootless, &ids, e)) < 0)
+		return r;
+	if ((r = privsep_limits(o->cpus, o->memory_mib, &lim)) < 0)
+		return arca_error(e, -r, "invalid VM size");
+	uid_t extra_owner = ids.src == PRIVSEP_SRC_SUDO ? ids.uid : (uid_t)-1;
+	/* What a run killed with SIGKILL left behind. */
+	cgroup_gc();
 
 	if ((r = paths_resolve(&paths, e)) < 0)
 		goto out;
 	if ((r = kernel_locate(o->kernel, paths.exe_dir, &kernel, e)) < 0)
 		goto out;
+	if ((r = check_inputs(&paths, extra_owner, e)) < 0)
+		goto out;
+
+	/* Step 2: acquire every resource while privileged; all close-on-exec,
+	 * the jail moves exactly these onto the VMM's fd numbers. */
 	if ((r = fds[VMM_FD_KVM] = open_kvm(e)) < 0)
 		goto out;
-	fds[VMM_FD_KERNEL] = open(kernel.path, O_RDONLY | O_CLOEXEC);
-	if (fds[VMM_FD_KERNEL] < 0) {
-		r = arca_error_errno(e, errno, "cannot open kernel %s", kernel.path);
+	if ((r = fds[VMM_FD_KERNEL] = jail_open_input(kernel.path, "kernel", extra_owner, e)) < 0)
 		goto out;
-	}
 	if ((r = fds[VMM_FD_INITRD_BASE] = initrd_base_open(&paths, &kernel, guest_modules,
 							     ARRAY_SIZE(guest_modules), e)) < 0)
+		goto out;
+	if ((r = jail_check_input_fd(fds[VMM_FD_INITRD_BASE], paths.cache_dir, "cached initrd in",
+				     extra_owner, e)) < 0)
+		goto out;
+	if ((r = vmm_fd = jail_open_input(paths.vmm, "arca-vmm", extra_owner, e)) < 0)
+		goto out;
+	if ((r = vmm_binds(vmm_fd, binds, &nbinds, e)) < 0)
 		goto out;
 
 	/* spec_encode() only reads the spec; its struct is shared with the
@@ -174,39 +361,18 @@ int run_command(const struct arca_opts *o, struct arca_err *e)
 	memcpy(&spec.workdir, &o->workdir, sizeof(spec.workdir));
 	if ((r = fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0)
 		goto out;
-	if ((r = run_kernel_cmdline(o, cmdline, sizeof(cmdline))) < 0) {
+	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
+	    run_vmm_argv(o, cmdline, &ra) < 0) {
 		r = arca_error(e, E2BIG, "kernel command line too long");
 		goto out;
 	}
 
-	char a_kvm[32], a_kernel[32], a_base[32], a_spec[32], a_cpus[32], a_mem[32], a_cmd[600];
-	snprintf(a_kvm, sizeof(a_kvm), "--kvm-fd=%d", VMM_FD_KVM);
-	snprintf(a_kernel, sizeof(a_kernel), "--kernel-fd=%d", VMM_FD_KERNEL);
-	snprintf(a_base, sizeof(a_base), "--initrd-fd=%d", VMM_FD_INITRD_BASE);
-	snprintf(a_spec, sizeof(a_spec), "--initrd-fd=%d", VMM_FD_INITRD_SPEC);
-	snprintf(a_cpus, sizeof(a_cpus), "--cpus=%u", o->cpus);
-	snprintf(a_mem, sizeof(a_mem), "--memory-mib=%u", o->memory_mib);
-	snprintf(a_cmd, sizeof(a_cmd), "--cmdline=%s", cmdline);
-	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console";
-	char *argv[12];
-	int ac = 0;
-	argv[ac++] = name;
-	argv[ac++] = a_kvm;
-	argv[ac++] = a_kernel;
-	argv[ac++] = a_base;
-	argv[ac++] = a_spec;
-	argv[ac++] = a_cpus;
-	argv[ac++] = a_mem;
-	argv[ac++] = a_cmd;
-	if (o->verbose)
-		argv[ac++] = verbose;
-	else if (o->console)
-		argv[ac++] = console;
-	argv[ac] = NULL;
+	/* Step 4 (set up from here): the cgroup the VMM is born into. */
+	if ((r = cgroup_create(&lim, &cg, e)) < 0)
+		goto out;
 
 	/* Termination signals are taken through a signalfd and forwarded to
-	 * the VMM, so arca outlives it and reports its status. */
-	sigset_t mask, old;
+	 * the VMM, so arca outlives it, reports its status and cleans up. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -214,36 +380,62 @@ int run_command(const struct arca_opts *o, struct arca_err *e)
 	sigaddset(&mask, SIGQUIT);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
+	masked = true;
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		r = arca_error_errno(e, errno, "signalfd");
-		goto out_mask;
+		goto out;
 	}
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		r = arca_error_errno(e, errno, "fork");
-		goto out_mask;
-	}
-	if (pid == 0)
-		child_exec(paths.vmm, fds, argv, &old);
 
+	/* Steps 3, 5, 6 happen in the child: namespaces, jail, drop, exec. */
+	struct jail_spec js = {
+		.vmm_fd = vmm_fd,
+		.argv = ra.argv,
+		.rootless = rootless,
+		.uid = ids.uid,
+		.gid = ids.gid,
+		.nofile = lim.nofile,
+		.cgroup_fd = cg.dirfd,
+		.binds = binds,
+		.nbinds = nbinds,
+		.child_mask = &old,
+	};
+	memcpy(js.fds, fds, sizeof(fds));
+	pid_t pid = jail_spawn(&js, &pidfd, e);
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
 	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++) {
 		close(fds[i]);
 		fds[i] = -1;
 	}
-	r = supervise(pid, sfd, o->timeout_ms, e);
-out_mask:
+	/* Step 7: supervise, then remove what we created. */
+	r = supervise(pid, pidfd, sfd, o->timeout_ms, e);
+out:
+	cgroup_destroy(&cg);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (sfd >= 0)
 		close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-out:
+	if (masked)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (vmm_fd >= 0)
+		close(vmm_fd);
+	binds_free(binds, nbinds);
 	kernel_free(&kernel);
 	paths_free(&paths);
 	return r;
+}
+
+int run_gc(const struct arca_opts *o, struct arca_err *e)
+{
+	int n = cgroup_gc();
+	printf("arca: removed %d leftover run%s\n", n, n == 1 ? "" : "s");
+	return 0;
 }
 
 int run_prepare(const struct arca_opts *o, struct arca_err *e)

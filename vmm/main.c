@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "ctl.h"
 #include "opts.h"
+#include "seccomp_thread.h"
 #include "virtio_console.h"
 #include "vm.h"
 
@@ -220,9 +221,11 @@ static int setup(const struct vmm_opts *o)
 int main(int argc, char *argv[])
 {
 	struct vmm_opts o;
+	struct seccomp_opts so;
 	struct arca_err e = { 0 };
 
-	if (vmm_opts_parse(argc, argv, &o, &e) < 0) {
+	if (seccomp_opts_take(&argc, argv, &so, &e) < 0 ||
+	    vmm_opts_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return EXIT_ARCA;
 	}
@@ -231,14 +234,32 @@ int main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	virtio_verbose = o.verbose;
 
+	/* Before any thread exists: no_new_privs and the SIGSYS reporter are
+	 * inherited, and the barrier counts every vCPU plus this thread. */
+	if (seccomp_prepare(&so, o.cpus + 1, &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return EXIT_ARCA;
+	}
 	if (setup(&o) < 0)
 		return EXIT_ARCA;
+	/* Each vCPU thread confines itself before its first KVM_RUN and then
+	 * waits for this thread's filter (seccomp_enter). */
 	for (unsigned i = 0; i < o.cpus; i++) {
 		int r = vcpu_start(&vm.vcpus[i]);
 		if (r < 0) {
 			fprintf(stderr, "arca: starting vCPU %u failed: %s\n", i, strerror(-r));
 			return EXIT_ARCA;
 		}
+	}
+	/* Setup is over and every thread exists (so none inherits this
+	 * filter, and this thread never needs clone): confine the device
+	 * thread. From here on policy/vmm-main.policy is all it may do. */
+	const char *failed_class = NULL;
+	int failed_err = 0;
+	if (seccomp_enter(SECCOMP_MAIN, &failed_class, &failed_err) < 0) {
+		fprintf(stderr, "arca: installing the seccomp filter of the %s thread failed: %s; "
+			"not running the guest\n", failed_class, strerror(failed_err));
+		return EXIT_ARCA;
 	}
 	int r = evloop_run(&vm.loop);
 	if (r < 0) {

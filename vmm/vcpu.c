@@ -13,6 +13,7 @@
 
 #include "boot.h"
 #include "cpuid.h"
+#include "seccomp_thread.h"
 #include "vm.h"
 
 /* LAPIC register offsets (SDM vol. 3, 11.4.1) and LVT delivery modes. */
@@ -150,6 +151,12 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct kvm_run *run = v->run;
+
+	/* Confine this thread before it runs any guest code, and wait until
+	 * every other thread is confined too; on failure the main thread
+	 * reports it and exits 125. */
+	if (seccomp_enter(SECCOMP_VCPU, NULL, NULL) < 0)
+		return NULL;
 
 	for (;;) {
 		if (__atomic_load_n(&vm->stop, __ATOMIC_SEQ_CST) != VM_RUNNING)

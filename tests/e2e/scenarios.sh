@@ -192,9 +192,230 @@ sc_timeout() {
 	[ -s "$T/err" ] || { echo "no message on stderr"; return 1; }
 }
 
+# ---- arca-vmm's seccomp confinement (policy/, vmm/seccomp_thread.c) -----------------------
+
+# status_field FILE NAME: the value of "NAME:\tVALUE" in a /proc status file.
+status_field() { sed -n "s/^$2:[[:space:]]*//p" "$1" 2>/dev/null | head -n 1; }
+
+# A running VM's VMM: no_new_privs, and every thread (main + each vCPU) in seccomp filter
+# mode with the same number of filters, i.e. the vCPUs did not inherit the main thread's.
+sc_vmm_seccomp() {
+	timeout "$LIMIT" "$ARCA" run --cpus 2 -- sh -c 'echo up; sleep 6' \
+		</dev/null >"$T/out" 2>"$T/err" &
+	_apid=$!
+	# "up" on stdout means guest code runs, so every filter is in (the barrier).
+	_i=0
+	while ! grep -q up "$T/out" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 900 ] || { kill "$_apid"; echo "guest never printed up: $(cat "$T/err")"; return 1; }
+		sleep 0.1
+	done
+	_vpid=$(pidof arca-vmm | awk '{ print $1 }')
+	[ -n "$_vpid" ] || { echo "no arca-vmm process while the VM runs"; return 1; }
+	_st=/proc/$_vpid/status
+	_sc=$(status_field "$_st" Seccomp)
+	_nnp=$(status_field "$_st" NoNewPrivs)
+	_nf=$(status_field "$_st" Seccomp_filters)
+	_bad=
+	_ntask=0
+	for _t in /proc/"$_vpid"/task/*; do
+		_ntask=$((_ntask + 1))
+		[ "$(status_field "$_t/status" Seccomp)" = 2 ] || _bad="$_bad ${_t##*/}:seccomp=$(status_field "$_t/status" Seccomp)"
+		[ "$(status_field "$_t/status" Seccomp_filters)" = "$_nf" ] ||
+			_bad="$_bad ${_t##*/}:filters=$(status_field "$_t/status" Seccomp_filters)/$_nf"
+	done
+	wait "$_apid"
+	RC=$?
+	[ "$_sc" = 2 ] || { echo "Seccomp: '$_sc', want 2"; return 1; }
+	[ "$_nnp" = 1 ] || { echo "NoNewPrivs: '$_nnp', want 1"; return 1; }
+	[ "$_ntask" = 3 ] || { echo "$_ntask threads, want 3 (main + 2 vCPUs)"; return 1; }
+	[ -z "$_bad" ] || { echo "threads not confined alike:$_bad"; return 1; }
+	[ "$RC" = 0 ] || { why; return 1; }
+}
+
+# Test builds of arca-vmm (ARCA_TEST_HOOKS) make a forbidden call on purpose right after the
+# filters go in: build/test/trap-{main,vcpu}/arca-vmm through arca (ARCA_LIBEXEC points at a
+# copy; ARCA_CACHE_DIR keeps the base initrd, keyed by the arca-init path, out of the shared
+# cache): arca exits 125 and its one stderr line names the call and the thread. Then
+# build/test/arca-vmm by hand with --no-seccomp: the same call goes through, with a warning.
+sc_vmm_seccomp_trap() {
+	_top=$(cd "$(dirname "$ARCA")" && pwd)
+	for _c in main vcpu; do
+		_tv=$_top/build/test/trap-$_c/arca-vmm
+		[ -x "$_tv" ] || { echo "SKIP: $_tv not built (make e2e builds it)"; return 77; }
+		mkdir -p "$T/libexec-$_c" || return 1
+		cp "$_tv" "$T/libexec-$_c/arca-vmm" && cp "$_top/arca-init" "$T/libexec-$_c/" || return 1
+		ARCA_LIBEXEC=$T/libexec-$_c ARCA_CACHE_DIR=$T/cache arca run -- echo hi </dev/null
+		[ "$RC" = 125 ] || { echo "$_c: $(why)"; return 1; }
+		grep -q "^arca: arca-vmm made a forbidden system call: socket (nr 41) in the $_c thread\$" "$T/err" ||
+			{ echo "$_c: $(why)"; return 1; }
+		one_line_error || { echo "$_c"; return 1; }
+	done
+	_tv=$_top/build/test/arca-vmm
+	[ -x "$_tv" ] || { echo "SKIP: $_tv not built (make e2e builds it)"; return 77; }
+	timeout 3 "$_tv" --no-seccomp --test-forbidden-syscall=vcpu --kvm-fd=3 --kernel-fd=4 \
+		--cmdline=console=ttyS0 3<>/dev/kvm 4<"$_top/build/kernel/vmlinuz" >"$T/out" 2>"$T/err" </dev/null
+	grep -q "warning: --no-seccomp" "$T/err" || { echo "--no-seccomp: no warning: $(head -c 300 "$T/err")"; return 1; }
+	grep -q "socket() in the vcpu thread was not stopped" "$T/err" ||
+		{ echo "--no-seccomp: hook did not run: $(head -c 300 "$T/err")"; return 1; }
+	! grep -q "forbidden system call" "$T/err" || { echo "--no-seccomp: still confined"; return 1; }
+}
+
 # Order: cheap option checks first, then one VM boot each.
-NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel"
-NEEDS_VM="exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout"
+# ---- privilege separation (launcher/jail.c, cgroup.c, privsep.c) ---------------------------
+
+# vmm_of PID: the arca-vmm process whose parent is PID (after its exec: argv[0] arca-vmm).
+vmm_of() {
+	for _p in /proc/[0-9]*; do
+		[ "$(cut -d' ' -f4 "$_p/stat" 2>/dev/null)" = "$1" ] || continue
+		[ "$(head -c 8 "$_p/cmdline" 2>/dev/null)" = arca-vmm ] && { echo "${_p#/proc/}"; return 0; }
+	done
+	return 1
+}
+
+# wait_vmm PID: wait (up to 90 s) for PID's arca-vmm; sets VMM.
+wait_vmm() {
+	_i=0
+	while ! VMM=$(vmm_of "$1"); do
+		_i=$((_i + 1))
+		[ "$_i" -lt 900 ] && kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	echo "SKIP: needs root (simulates sudo with SUDO_UID)"
+	return 77
+}
+
+# As root with SUDO_UID/SUDO_GID (what sudo sets), the VMM of a running VM: runs as 1000:1000
+# with no groups, no capability in any set, no_new_privs; sees an empty root (or, for a
+# dynamically linked arca-vmm, only its loader and libraries); has its own mount/pid/net/ipc/
+# uts namespaces; holds no fd but stdio, its four inputs and anonymous inodes it made itself;
+# lives in a cgroup with the computed limits. Afterwards nothing is left behind.
+sc_privsep() {
+	need_root || return $?
+	_mounts=$(wc -l </proc/mounts)
+	SUDO_UID=1000 SUDO_GID=1000 "$ARCA" run -- sleep 3 </dev/null >"$T/out" 2>"$T/err" &
+	_a=$!
+	wait_vmm "$_a" || { kill -9 "$_a" 2>/dev/null; echo "no arca-vmm appeared: $(head -c 200 "$T/err")"; return 1; }
+	_s=/proc/$VMM/status
+	_bad=
+	[ "$(status_field "$_s" Uid)" = "$(printf '1000\t1000\t1000\t1000')" ] || _bad="$_bad Uid=$(status_field "$_s" Uid)"
+	[ "$(status_field "$_s" Gid)" = "$(printf '1000\t1000\t1000\t1000')" ] || _bad="$_bad Gid=$(status_field "$_s" Gid)"
+	[ -z "$(status_field "$_s" Groups)" ] || _bad="$_bad Groups=$(status_field "$_s" Groups)"
+	for _f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(status_field "$_s" $_f)" = 0000000000000000 ] || _bad="$_bad $_f=$(status_field "$_s" $_f)"
+	done
+	[ "$(status_field "$_s" NoNewPrivs)" = 1 ] || _bad="$_bad NoNewPrivs=$(status_field "$_s" NoNewPrivs)"
+	for _n in mnt pid net ipc uts cgroup; do
+		[ "$(readlink /proc/$VMM/ns/$_n)" != "$(readlink /proc/self/ns/$_n)" ] || _bad="$_bad same-$_n-ns"
+	done
+	# The root: nothing but (for a dynamic arca-vmm) ld-linux and lib*.so* files under lib dirs.
+	for _e in $(ls -A /proc/$VMM/root/); do
+		case "$_e" in lib | lib64 | usr) ;; *) _bad="$_bad root-has-$_e" ;; esac
+	done
+	for _e in $(find /proc/$VMM/root/ -mindepth 1 ! -type d); do
+		case "${_e##*/}" in ld-linux*.so* | lib*.so*) ;; *) _bad="$_bad root-file-${_e#/proc/$VMM/root}" ;; esac
+	done
+	touch /proc/$VMM/root/x 2>/dev/null && _bad="$_bad root-writable"
+	[ "$(readlink /proc/$VMM/fd/3)" = /dev/kvm ] || _bad="$_bad fd3=$(readlink /proc/$VMM/fd/3)"
+	for _fd in /proc/$VMM/fd/*; do
+		_n=${_fd##*/}
+		[ "$_n" -le 6 ] && continue
+		case "$(readlink "$_fd")" in anon_inode:*) ;; *) _bad="$_bad fd$_n=$(readlink "$_fd")" ;; esac
+	done
+	_cg=$(sed -n 's/^0:://p' /proc/$VMM/cgroup)
+	if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+		[ "$_cg" = "/arca/run-$_a" ] || _bad="$_bad cgroup=$_cg"
+		[ "$(cat /sys/fs/cgroup/arca/run-$_a/memory.max 2>/dev/null)" = $(((512 + 256) * 1048576)) ] ||
+			_bad="$_bad memory.max=$(cat /sys/fs/cgroup/arca/run-$_a/memory.max 2>&1)"
+		[ "$(cat /sys/fs/cgroup/arca/run-$_a/pids.max 2>/dev/null)" = 9 ] ||
+			_bad="$_bad pids.max=$(cat /sys/fs/cgroup/arca/run-$_a/pids.max 2>&1)"
+	fi
+	wait "$_a"
+	RC=$?
+	[ -z "$_bad" ] || { echo "VMM $VMM:$_bad"; return 1; }
+	[ "$RC" = 0 ] || { why; return 1; }
+	[ ! -e "/sys/fs/cgroup/arca/run-$_a" ] || { echo "cgroup run-$_a left behind"; return 1; }
+	[ "$(wc -l </proc/mounts)" = "$_mounts" ] || { echo "mounts changed: $(grep -c . /proc/mounts) vs $_mounts"; return 1; }
+	! grep -q arca-jail /proc/mounts || { echo "a jail mount is visible on the host"; return 1; }
+}
+
+# arca killed with SIGKILL mid-run: the VMM dies with it (PDEATHSIG), its cgroup stays until
+# the next run removes it; no mount is ever left on the host. `arca gc` finds nothing then.
+sc_kill9_cleanup() {
+	need_root || return $?
+	"$ARCA" run -- sleep 60 </dev/null >/dev/null 2>&1 &
+	_a=$!
+	wait_vmm "$_a" || { kill -9 "$_a" 2>/dev/null; echo "no arca-vmm appeared"; return 1; }
+	kill -9 "$_a"
+	wait "$_a" 2>/dev/null
+	_i=0
+	while [ -d "/proc/$VMM" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 50 ] || { echo "arca-vmm $VMM outlived its arca"; kill -9 "$VMM"; return 1; }
+		sleep 0.1
+	done
+	_cgfs=$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)
+	if [ "$_cgfs" = cgroup2fs ]; then
+		[ -d "/sys/fs/cgroup/arca/run-$_a" ] || { echo "no stale cgroup to clean (test is moot)"; return 1; }
+	fi
+	arca run -- true </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	[ ! -e "/sys/fs/cgroup/arca/run-$_a" ] || { echo "the next run left run-$_a behind"; return 1; }
+	_left=$(ls /sys/fs/cgroup/arca 2>/dev/null | grep '^run-')
+	[ -z "$_left" ] || { echo "cgroups left: $_left"; return 1; }
+	! grep -q arca-jail /proc/mounts || { echo "a jail mount is visible on the host"; return 1; }
+	arca gc </dev/null
+	[ "$RC" = 0 ] && grep -q "removed 0 " "$T/out" || { echo "gc: $(why) out: $(cat "$T/out")"; return 1; }
+}
+
+# SIGTERM to arca: forwarded; the VMM (PID 1 of its namespace, no handler) is SIGKILLed after
+# the grace period; arca exits 128+15 and removes the cgroup.
+sc_sigterm() {
+	"$ARCA" run -- sleep 60 </dev/null >"$T/out" 2>"$T/err" &
+	_a=$!
+	wait_vmm "$_a" || { kill -9 "$_a" 2>/dev/null; echo "no arca-vmm appeared"; return 1; }
+	_t0=$(now)
+	kill -TERM "$_a"
+	wait "$_a"
+	RC=$?
+	_dt=$(awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%d", b - a }')
+	[ "$RC" = 143 ] || { why; return 1; }
+	[ "$_dt" -lt 15 ] || { echo "took ${_dt}s to stop"; return 1; }
+	[ ! -e "/sys/fs/cgroup/arca/run-$_a" ] || { echo "cgroup run-$_a left behind"; return 1; }
+}
+
+# as_user CMD...: run a shell command line as the test host's ordinary user (uid 1000).
+have_user() {
+	[ "$(id -u)" = 0 ] && id user >/dev/null 2>&1 && return 0
+	echo "SKIP: needs root and a user named 'user' (the nested test host has one)"
+	return 77
+}
+
+# Rootless: an ordinary user in the kvm group runs arca without sudo (user namespace).
+sc_rootless() {
+	have_user || return $?
+	su -s /bin/sh user -c "'$ARCA' run -- sh -c 'id -u; exit 3'" </dev/null >"$T/out" 2>"$T/err"
+	RC=$?
+	[ "$RC" = 3 ] || { why; return 1; }
+	[ "$(cat "$T/out")" = 0 ] || { echo "guest id -u: $(cat "$T/out")"; return 1; }
+}
+
+# Rootless, a privileged-only option is a clear one-line error, not a crash.
+sc_rootless_vmm_user() {
+	have_user || return $?
+	su -s /bin/sh user -c "'$ARCA' run --vmm-user 5 -- true" </dev/null >"$T/out" 2>"$T/err"
+	RC=$?
+	[ "$RC" = 125 ] || { why; return 1; }
+	grep -q -- "--vmm-user needs arca to run as root" "$T/err" || { why; return 1; }
+	one_line_error
+}
+
+NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user"
+NEEDS_VM="exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm rootless"
 
 report() { # NAME STATUS REASON
 	case "$2" in

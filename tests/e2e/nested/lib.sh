@@ -63,25 +63,127 @@ NESTED_MODULES=(
 	drivers/net/net_failover.ko
 )
 
+# usr_path PATH: where PATH lives in a merged-/usr tree (/lib/x -> /usr/lib/x, /bin/x -> ...).
+usr_path() {
+	case "$1" in
+	/lib/* | /lib64/* | /bin/* | /sbin/*) printf '/usr%s\n' "$1" ;;
+	*) printf '%s\n' "$1" ;;
+	esac
+}
+
+# copy_file STAGE SRC DEST: copy a file (symlinks followed) to STAGE/DEST unless something is
+# already there; the launcher insists on root-owned, not group/world-writable inputs, so the
+# mode is normalised to 0755 (executable) or 0644 (cpio -R 0:0 makes everything root's).
+copy_file() {
+	local stage=$1 src=$2 dst=$3
+	[ -e "$stage/$dst" ] || [ -L "$stage/$dst" ] && return 0
+	mkdir -p "$stage/$(dirname "$dst")"
+	cp -L "$src" "$stage/$dst" || return 1
+	if [ -x "$src" ]; then chmod 0755 "$stage/$dst"; else chmod 0644 "$stage/$dst"; fi
+}
+
 # copy_with_libs STAGE FILE DEST: copy an executable to STAGE/DEST plus every shared library
-# ldd names for it (at the same absolute path), dynamic loader included.
+# ldd names for it, at its merged-/usr path (/lib/x86_64-linux-gnu/libc.so.6 lands in
+# /usr/lib/x86_64-linux-gnu; /lib -> usr/lib in the stage makes the old path work too).
 copy_with_libs() {
 	local stage=$1 src=$2 dst=$3 lib
-	mkdir -p "$stage/$(dirname "$dst")"
-	cp -L "$src" "$stage/$dst"
+	copy_file "$stage" "$src" "$dst" || return 1
 	# ldd prints "name => /path (addr)" for libraries and "/path (addr)" for the loader;
-	# "statically linked" / vdso lines have no absolute path and are skipped.
+	# "statically linked" / vdso lines have no absolute path and are skipped. The loader
+	# itself is packed by nested_pack (its /usr/lib64 path is a symlink, as on Debian).
 	for lib in $(ldd "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
-		[ -e "$stage/$lib" ] && continue
-		mkdir -p "$stage/$(dirname "$lib")"
-		cp -L "$lib" "$stage/$lib"
+		case "$lib" in */ld-linux-x86-64.so.2) continue ;; esac
+		copy_file "$stage" "$lib" "$(usr_path "$lib")" || return 1
 	done
 }
+
+# pack_debian_pkg STAGE PKG...: the regular files and symlinks an installed Debian package
+# lists (dpkg -L), minus documentation; for Python sources also the byte code Debian compiled
+# at install time (__pycache__ is not in the package list), so a read-only /usr starts fast.
+pack_debian_pkg() {
+	local stage=$1 p f dst pyc
+	shift
+	for p in "$@"; do
+		dpkg -L "$p" >/dev/null 2>&1 || { echo "nested: package $p is not installed" >&2; return 1; }
+		while IFS= read -r f; do
+			case "$f" in /usr/share/doc/* | /usr/share/man/* | /usr/share/lintian/*) continue ;; esac
+			dst=$(usr_path "$f")
+			if [ -L "$f" ]; then
+				[ -e "$stage/$dst" ] || [ -L "$stage/$dst" ] && continue
+				mkdir -p "$stage/$(dirname "$dst")"
+				ln -s "$(readlink "$f")" "$stage/$dst"
+			elif [ -f "$f" ]; then
+				copy_file "$stage" "$f" "$dst" || return 1
+				case "$f" in
+				*.py)
+					pyc=$(dirname "$f")/__pycache__/$(basename "$f" .py).cpython-*.pyc
+					for pyc in $pyc; do
+						[ -f "$pyc" ] && copy_file "$stage" "$pyc" "$(usr_path "$pyc")"
+					done ;;
+				esac
+			fi
+		done < <(dpkg -L "$p")
+	done
+}
+
+# Interpreters packed into the test host's /usr (the guest's default root is that /usr):
+# perl from perl-base always; python3 when its minimal packages are installed here.
+NESTED_PERL_PKGS=(perl-base)
+NESTED_PYTHON_PKGS=(python3.11-minimal libpython3.11-minimal)
 
 # sh_quote WORD: one single-quoted shell word, safe for eval in busybox sh.
 sh_quote() {
 	local s=${1//\'/\'\\\'\'}
 	printf "'%s' " "$s"
+}
+
+# nested_userland STAGE: a merged-/usr layout like Debian 12's: /bin, /sbin, /lib, /lib64 are
+# links into /usr; libraries in /usr/lib/x86_64-linux-gnu with the loader reached through
+# /usr/lib64/ld-linux-x86-64.so.2; busybox and its applet links in /usr/bin and /usr/sbin;
+# perl (and python3 where installed); /etc/ld.so.cache made by ldconfig for this tree.
+nested_userland() {
+	local stage=$1 a d ld
+	mkdir -p "$stage"/usr/{bin,sbin,lib/x86_64-linux-gnu,lib64} "$stage"/etc/ld.so.conf.d
+	ln -s usr/bin "$stage/bin"
+	ln -s usr/sbin "$stage/sbin"
+	ln -s usr/lib "$stage/lib"
+	ln -s usr/lib64 "$stage/lib64"
+	ld=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+	copy_file "$stage" "$ld" /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 || return 1
+	ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$stage/usr/lib64/ld-linux-x86-64.so.2"
+	copy_file "$stage" /bin/busybox /usr/bin/busybox || return 1
+
+	pack_debian_pkg "$stage" "${NESTED_PERL_PKGS[@]}" || return 1
+	copy_with_libs "$stage" /usr/bin/perl /usr/bin/perl || return 1
+	NESTED_HAVE_PYTHON=0
+	if dpkg -L "${NESTED_PYTHON_PKGS[@]}" >/dev/null 2>&1 && [ -x /usr/bin/python3.11 ]; then
+		pack_debian_pkg "$stage" "${NESTED_PYTHON_PKGS[@]}" || return 1
+		copy_with_libs "$stage" /usr/bin/python3.11 /usr/bin/python3.11 || return 1
+		ln -sfn python3.11 "$stage/usr/bin/python3"
+		NESTED_HAVE_PYTHON=1
+	fi
+
+	# Applet links (relative, so they work wherever this /usr is mounted) where no real
+	# program took the name; busybox's own bin/ sbin/ usr/bin/ usr/sbin/ all map into /usr.
+	for a in $(/bin/busybox --list-full); do
+		case "$a" in
+		bin/* | usr/bin/*) d=usr/bin ;;
+		sbin/* | usr/sbin/*) d=usr/sbin ;;
+		*) continue ;;
+		esac
+		[ -e "$stage/$d/${a##*/}" ] || [ -L "$stage/$d/${a##*/}" ] && continue
+		if [ "$d" = usr/bin ]; then
+			ln -s busybox "$stage/$d/${a##*/}"
+		else
+			ln -s ../bin/busybox "$stage/$d/${a##*/}"
+		fi
+	done
+
+	printf 'include /etc/ld.so.conf.d/*.conf\n' >"$stage/etc/ld.so.conf"
+	printf '/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' \
+		>"$stage/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
+	ldconfig -r "$stage" 2>/dev/null || /sbin/ldconfig -r "$stage" ||
+		{ echo "nested: ldconfig -r failed" >&2; return 1; }
 }
 
 # nested_pack OUT PAYLOAD [ARG...]: build the test host initramfs.
@@ -94,9 +196,10 @@ nested_pack() {
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/arca-nested.XXXXXX") || return 1
 	# shellcheck disable=SC2064
 	trap "rm -rf '$stage'" RETURN
+	chmod 0755 "$stage"
 
-	mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,newroot,opt/arca,opt/e2e,usr/bin,usr/sbin}
-	cp -L /bin/busybox "$stage/bin/busybox"
+	mkdir -p "$stage"/{etc,proc,sys,dev,tmp,run,root,home,newroot,opt/arca,opt/e2e}
+	nested_userland "$stage" || return 1
 	cp "$NESTED_DIR/init" "$stage/init"
 	chmod 755 "$stage/init"
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
@@ -104,10 +207,12 @@ nested_pack() {
 
 	# The arca tree, laid out as arca expects relative to its own executable.
 	local A=$stage/opt/arca
-	for f in arca arca-vmm; do
-		[ -x "$REPO/$f" ] && copy_with_libs "$stage" "$REPO/$f" "/opt/arca/$f"
+	for f in arca arca-vmm arca-fuse-host build/test/arca-vmm build/test/trap-main/arca-vmm build/test/trap-vcpu/arca-vmm; do
+		[ -x "$REPO/$f" ] && { copy_with_libs "$stage" "$REPO/$f" "/opt/arca/$f" || return 1; }
 	done
-	[ -x "$REPO/arca-init" ] && cp "$REPO/arca-init" "$A/arca-init"
+	[ -x "$REPO/arca-init" ] && copy_file "$stage" "$REPO/arca-init" /opt/arca/arca-init
+	# The static guest-side test binary (tests/probe) for the share scenarios.
+	[ -x "$REPO/tests/probe/probe" ] && copy_file "$stage" "$REPO/tests/probe/probe" /opt/arca/probe
 	mkdir -p "$A/build/kernel/boot" "$A/build/kernel/lib/modules/$KVER/kernel"
 	cp "$KIMG" "$A/build/kernel/boot/vmlinuz-$KVER"
 	ln -s "boot/vmlinuz-$KVER" "$A/build/kernel/vmlinuz"
@@ -122,9 +227,13 @@ nested_pack() {
 	[ -d "$REPO/build/cache" ] && cp -r "$REPO/build/cache" "$A/build/cache"
 
 	if [ "${NESTED_WITH_QEMU:-0}" = 1 ]; then
-		copy_with_libs "$stage" "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+		copy_with_libs "$stage" "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64 || return 1
 		mkdir -p "$stage/usr/share/qemu"
 		cp -L /usr/share/qemu/bios-microvm.bin "$stage/usr/share/qemu/"
+		# -M pc/q35 peers (tests/bench/fs) need SeaBIOS, its option ROMs and the keymaps dir.
+		for f in bios-256k.bin bios.bin kvmvapic.bin linuxboot_dma.bin linuxboot.bin efi-virtio.rom vgabios-stdvga.bin; do
+			[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/"
+		done
 	fi
 	local spec src dst
 	for spec in ${NESTED_EXTRA:-}; do
@@ -136,6 +245,8 @@ nested_pack() {
 	cp "$payload" "$stage/opt/e2e/payload"
 	{
 		printf 'NESTED_KVER=%s\n' "$(sh_quote "$KVER")"
+		printf 'NESTED_HAVE_PYTHON=%s\n' "$NESTED_HAVE_PYTHON"
+		printf 'export NESTED_HAVE_PYTHON\n'
 		printf 'set -- '
 		for f in "$@"; do sh_quote "$f"; done
 		printf '\n'
@@ -144,6 +255,9 @@ nested_pack() {
 		done
 	} >"$stage/opt/e2e/env"
 
+	# Nothing group/world-writable (the launcher refuses such inputs as root); /tmp is a
+	# fresh tmpfs in the test host anyway.
+	find "$stage" -mindepth 1 ! -type l -perm /022 -exec chmod go-w {} +
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out"
 }
 

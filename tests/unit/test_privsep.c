@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/* cmocka tests for the pure parts of the privilege separation:
+ * launcher/privsep.c (ids, limits, cgroup names, id maps),
+ * launcher/elfdeps.c (what a dynamic arca-vmm needs in its jail) and
+ * run_vmm_argv() (the VMM's command line). */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+#include "elfdeps.h"
+#include "jail.h"
+#include "privsep.h"
+#include "run.h"
+
+static void test_parse_id(void **state)
+{
+	uint32_t v = 7;
+
+	assert_int_equal(privsep_parse_id("0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(privsep_parse_id("1000", &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(privsep_parse_id("4294967294", &v), 0);
+	assert_true(v == 4294967294u);
+	/* (uid_t)-1 means "leave unchanged" to setresuid: never an id */
+	assert_int_equal(privsep_parse_id("4294967295", &v), -ERANGE);
+	assert_int_equal(privsep_parse_id("99999999999999999999999", &v), -ERANGE);
+	v = 7;
+	assert_int_equal(privsep_parse_id("", &v), -EINVAL);
+	assert_int_equal(privsep_parse_id(NULL, &v), -EINVAL);
+	assert_int_equal(privsep_parse_id("-1", &v), -EINVAL);
+	assert_int_equal(privsep_parse_id("+5", &v), -EINVAL);
+	assert_int_equal(privsep_parse_id(" 5", &v), -EINVAL);
+	assert_int_equal(privsep_parse_id("5 ", &v), -EINVAL);
+	assert_int_equal(privsep_parse_id("0x10", &v), -EINVAL);
+	assert_int_equal(privsep_parse_id("10a", &v), -EINVAL);
+	assert_int_equal(v, 7); /* untouched on error */
+}
+
+static void test_parse_user(void **state)
+{
+	uint32_t u = 1, g = 1;
+
+	assert_int_equal(privsep_parse_user("1000", &u, &g), 0);
+	assert_int_equal(u, 1000);
+	assert_int_equal(g, 1000); /* GID defaults to UID */
+	assert_int_equal(privsep_parse_user("1000:100", &u, &g), 0);
+	assert_int_equal(u, 1000);
+	assert_int_equal(g, 100);
+	u = g = 5;
+	assert_int_equal(privsep_parse_user("0", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user("0:100", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user("1000:0", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user(":100", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user("1000:", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user("1000:100:1", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user("nobody", &u, &g), -EINVAL);
+	assert_int_equal(privsep_parse_user("12345678901234567890:1", &u, &g), -ERANGE);
+	assert_int_equal(privsep_parse_user("4294967295", &u, &g), -ERANGE);
+	assert_int_equal(u, 5);
+	assert_int_equal(g, 5);
+}
+
+static void test_pick_ids(void **state)
+{
+	struct privsep_ids ids;
+
+	/* --vmm-user wins over sudo */
+	privsep_pick_ids(2000, 2001, "1000", "1000", &ids);
+	assert_int_equal(ids.uid, 2000);
+	assert_int_equal(ids.gid, 2001);
+	assert_int_equal(ids.src, PRIVSEP_SRC_OPTION);
+	/* sudo from a user */
+	privsep_pick_ids(0, 0, "1000", "1001", &ids);
+	assert_int_equal(ids.uid, 1000);
+	assert_int_equal(ids.gid, 1001);
+	assert_int_equal(ids.src, PRIVSEP_SRC_SUDO);
+	/* plain root, sudo from root, or anything half-set or malformed:
+	 * nobody, never root and never half-trusted */
+	const char *bad[][2] = { { NULL, NULL }, { "0", "0" }, { "1000", NULL },
+				 { NULL, "1000" }, { "1000", "0" }, { "0", "1000" },
+				 { "1000x", "1000" }, { "-1", "1000" }, { "", "" },
+				 { "4294967295", "1000" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		privsep_pick_ids(0, 0, bad[i][0], bad[i][1], &ids);
+		assert_int_equal(ids.uid, PRIVSEP_NOBODY);
+		assert_int_equal(ids.gid, PRIVSEP_NOBODY);
+		assert_int_equal(ids.src, PRIVSEP_SRC_NOBODY);
+	}
+}
+
+static void test_limits(void **state)
+{
+	struct privsep_limits l;
+
+	assert_int_equal(privsep_limits(1, 512, &l), 0);
+	assert_true(l.memory_max == (512ull + 256) << 20);
+	assert_int_equal(l.pids_max, 1 + PRIVSEP_PIDS_EXTRA);
+	assert_int_equal(l.cpu_weight, 100);
+	assert_true(l.nofile == PRIVSEP_NOFILE_BASE + 2);
+	/* the largest VM cli_parse allows: no 32-bit overflow on the way */
+	assert_int_equal(privsep_limits(ARCA_CPUS_MAX, ARCA_MEMORY_MAX_MIB, &l), 0);
+	assert_true(l.memory_max == (65536ull + 256) * 1024 * 1024);
+	assert_int_equal(l.pids_max, 64 + PRIVSEP_PIDS_EXTRA);
+	assert_true(l.nofile == PRIVSEP_NOFILE_BASE + 128);
+	/* even a UINT_MAX MiB request stays exact in 64 bits */
+	assert_int_equal(privsep_limits(1, 0xffffffffu, &l), 0);
+	assert_true(l.memory_max == (0xffffffffull + 256) << 20);
+	assert_int_equal(privsep_limits(0, 512, &l), -EINVAL);
+	assert_int_equal(privsep_limits(1, 0, &l), -EINVAL);
+}
+
+static void test_cgroup_name(void **state)
+{
+	char buf[32], small[6];
+	pid_t p = 0;
+
+	assert_int_equal(privsep_cgroup_name(1234, buf, sizeof(buf)), 8);
+	assert_string_equal(buf, "run-1234");
+	assert_int_equal(privsep_cgroup_parse(buf, &p), 0);
+	assert_int_equal(p, 1234);
+	assert_int_equal(privsep_cgroup_name(4194304, buf, sizeof(buf)), 11);
+	assert_int_equal(privsep_cgroup_parse(buf, &p), 0);
+	assert_int_equal(p, 4194304);
+	assert_int_equal(privsep_cgroup_name(123456, small, sizeof(small)), -ENOSPC);
+	assert_int_equal(privsep_cgroup_name(0, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(privsep_cgroup_name(-5, buf, sizeof(buf)), -EINVAL);
+	/* gc must never touch anything but exactly our names */
+	const char *bad[] = { "run-", "run-0", "run-01", "run--1", "run-1x", "run-1/..",
+			      "run-4294967295", "run-2147483648", "rUn-1", "arca", ".", "..",
+			      "cgroup.procs", "run-1 " };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(privsep_cgroup_parse(bad[i], &p), -EINVAL);
+	assert_int_equal(privsep_cgroup_parse("run-2147483647", &p), 0);
+}
+
+static void test_idmap(void **state)
+{
+	char buf[64], tiny[8];
+
+	assert_int_equal(privsep_idmap_line(1000, buf, sizeof(buf)), 12);
+	assert_string_equal(buf, "1000 1000 1\n");
+	assert_int_equal(privsep_idmap_line(4294967294u, buf, sizeof(buf)), 24);
+	assert_string_equal(buf, "4294967294 4294967294 1\n");
+	assert_int_equal(privsep_idmap_line(1000, tiny, sizeof(tiny)), -ENOSPC);
+}
+
+/* ---- elfdeps ----------------------------------------------------------------------------- */
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *b = malloc((size_t)st.st_size);
+	assert_non_null(b);
+	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
+}
+
+/* This test binary is linked dynamically against libc and cmocka. */
+static void test_elfdeps_real(void **state)
+{
+	size_t len;
+	uint8_t *b = slurp("/proc/self/exe", &len);
+	struct elf_deps d;
+	bool libc = false, cmocka = false;
+
+	assert_int_equal(elf_deps_parse(b, len, &d), 0);
+	assert_true(d.interp[0] == '/');
+	assert_non_null(strstr(d.interp, "ld-linux"));
+	assert_true(d.nneeded >= 2);
+	for (size_t i = 0; i < d.nneeded; i++) {
+		assert_null(strchr(d.needed[i], '/'));
+		libc |= !strcmp(d.needed[i], "libc.so.6");
+		cmocka |= !strncmp(d.needed[i], "libcmocka.so", 12);
+	}
+	assert_true(libc);
+	assert_true(cmocka);
+
+	/* Every truncation fails cleanly (or still parses when the cut is
+	 * past what the parser reads): never reads out of bounds (asan). */
+	for (size_t cut = 0; cut < 4096 && cut < len; cut += 7) {
+		uint8_t *c = malloc(cut ? cut : 1);
+		memcpy(c, b, cut);
+		int r = elf_deps_parse(c, cut, &d);
+		assert_true(r == 0 || r == -ENOEXEC);
+		free(c);
+	}
+	free(b);
+}
+
+/* A minimal static ELF: header only, one PT_LOAD. */
+static size_t mini_elf(uint8_t *buf, size_t cap)
+{
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph = { 0 };
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_X86_64;
+	eh.e_phoff = sizeof(eh);
+	eh.e_phentsize = sizeof(ph);
+	eh.e_phnum = 1;
+	ph.p_type = PT_LOAD;
+	ph.p_filesz = 256;
+	assert_true(cap >= 256);
+	memset(buf, 0, 256);
+	memcpy(buf, &eh, sizeof(eh));
+	memcpy(buf + sizeof(eh), &ph, sizeof(ph));
+	return 256;
+}
+
+static void test_elfdeps_synthetic(void **state)
+{
+	uint8_t b[512];
+	struct elf_deps d;
+	size_t len = mini_elf(b, sizeof(b));
+
+	assert_int_equal(elf_deps_parse(b, len, &d), 0);
+	assert_string_equal(d.interp, ""); /* static: nothing to bind */
+	assert_int_equal(d.nneeded, 0);
+
+	/* PT_INTERP: must be absolute, NUL-terminated inside its segment,
+	 * without ".." */
+	Elf64_Ehdr eh;
+	memcpy(&eh, b, sizeof(eh));
+	eh.e_phnum = 2;
+	memcpy(b, &eh, sizeof(eh));
+	Elf64_Phdr ip = { .p_type = PT_INTERP, .p_offset = 200, .p_filesz = 20 };
+	memcpy(b + sizeof(eh) + sizeof(Elf64_Phdr), &ip, sizeof(ip));
+	const struct { const char *s; int want; } cases[] = {
+		{ "/lib/ld.so", 0 }, { "lib/ld.so", -ENOEXEC }, { "/lib/../x", -ENOEXEC },
+		{ "/lib/..", -ENOEXEC }, { "", -ENOEXEC },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(b + 200, 0, 20);
+		memcpy(b + 200, cases[i].s, strlen(cases[i].s));
+		assert_int_equal(elf_deps_parse(b, len, &d), cases[i].want);
+	}
+	/* not NUL-terminated within p_filesz */
+	memset(b + 200, 'a', 20);
+	b[200] = '/';
+	assert_int_equal(elf_deps_parse(b, len, &d), -ENOEXEC);
+	/* segment beyond the file; offset overflow */
+	ip.p_offset = 250;
+	memcpy(b + sizeof(eh) + sizeof(Elf64_Phdr), &ip, sizeof(ip));
+	assert_int_equal(elf_deps_parse(b, len, &d), -ENOEXEC);
+	ip.p_offset = UINT64_MAX - 5;
+	memcpy(b + sizeof(eh) + sizeof(Elf64_Phdr), &ip, sizeof(ip));
+	assert_int_equal(elf_deps_parse(b, len, &d), -ENOEXEC);
+	/* program headers claimed past the end */
+	eh.e_phnum = 60000;
+	memcpy(b, &eh, sizeof(eh));
+	assert_int_equal(elf_deps_parse(b, len, &d), -ENOEXEC);
+	/* wrong class / machine */
+	len = mini_elf(b, sizeof(b));
+	b[EI_CLASS] = ELFCLASS32;
+	assert_int_equal(elf_deps_parse(b, len, &d), -ENOEXEC);
+	len = mini_elf(b, sizeof(b));
+	b[offsetof(Elf64_Ehdr, e_machine)] = EM_AARCH64;
+	assert_int_equal(elf_deps_parse(b, len, &d), -ENOEXEC);
+	assert_int_equal(elf_deps_parse(b, 10, &d), -ENOEXEC);
+}
+
+/* ---- the VMM's argv ------------------------------------------------------------------------ */
+
+static void test_vmm_argv(void **state)
+{
+	struct arca_opts o = { .cmd = ARCA_CMD_RUN, .cpus = 4, .memory_mib = 1024 };
+	struct run_argv ra;
+	char big[700];
+
+	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", &ra), 8);
+	const char *want[] = { "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", "--initrd-fd=5",
+			       "--initrd-fd=6", "--cpus=4", "--memory-mib=1024",
+			       "--cmdline=console=ttyS0 quiet" };
+	for (size_t i = 0; i < 8; i++)
+		assert_string_equal(ra.argv[i], want[i]);
+	assert_null(ra.argv[8]);
+	/* the fd numbers are the ones the jail moves the inputs onto */
+	assert_int_equal(VMM_FD_KVM, 3);
+	assert_int_equal(VMM_FD_INITRD_SPEC, 6);
+
+	o.console = true;
+	assert_int_equal(run_vmm_argv(&o, "x", &ra), 9);
+	assert_string_equal(ra.argv[8], "--console");
+	o.verbose = true; /* --verbose implies the console: one flag only */
+	assert_int_equal(run_vmm_argv(&o, "x", &ra), 9);
+	assert_string_equal(ra.argv[8], "--verbose");
+	assert_null(ra.argv[9]);
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(run_vmm_argv(&o, big, &ra), -E2BIG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_id),
+		cmocka_unit_test(test_parse_user),
+		cmocka_unit_test(test_pick_ids),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_cgroup_name),
+		cmocka_unit_test(test_idmap),
+		cmocka_unit_test(test_elfdeps_real),
+		cmocka_unit_test(test_elfdeps_synthetic),
+		cmocka_unit_test(test_vmm_argv),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

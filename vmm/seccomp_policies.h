@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seccomp programs arca-vmm installs, generated at build time by
+ * policy/compile from policy/vmm-*.policy into $(B)/policy/policies.c.
+ */
+#ifndef ARCA_SECCOMP_POLICIES_H
+#define ARCA_SECCOMP_POLICIES_H
+
+#include <linux/filter.h>
+
+/* The main (device/event-loop) thread, after setup. */
+extern const struct sock_filter vmm_main_filter[];
+extern const unsigned short vmm_main_filter_len;
+extern const unsigned vmm_main_nsyscalls, vmm_main_nioctls;
+
+/* Each vCPU thread, before its first KVM_RUN. */
+extern const struct sock_filter vmm_vcpu_filter[];
+extern const unsigned short vmm_vcpu_filter_len;
+extern const unsigned vmm_vcpu_nsyscalls, vmm_vcpu_nioctls;
+
+/* 1 when built with the debugging default action LOG instead of TRAP. */
+extern const unsigned vmm_filter_default_log;
+
+/* x86_64 syscall names by number (NULL in gaps), for the SIGSYS report. */
+extern const char *const vmm_syscall_names[];
+extern const unsigned vmm_syscall_names_len;
+
+#endif
