@@ -33,6 +33,14 @@ CFLAGS   := -std=gnu11 $(OPT) $(SAN) $(WARNINGS) -fstack-protector-strong \
 LDFLAGS  := $(SAN)
 LIBS     :=
 
+# libseccomp is a build-time dependency only: policy/compile turns the allowlists into BPF
+# that arca-vmm embeds. POLICY_DEFAULT=log builds filters that only log (debugging a too-tight
+# policy; see policy/compile.c) — rm $(B)/policy/policies.c when switching.
+SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS   := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
+POLICY_DEFAULT ?= trap
+POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy
+
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
 COMMON_OBJS += common/proto.o
@@ -45,6 +53,16 @@ LAUNCHER_OBJS += launcher/kernel.o
 LAUNCHER_OBJS += launcher/initrd.o
 LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
+LAUNCHER_OBJS += launcher/shares.o
+LAUNCHER_OBJS += launcher/privsep.o
+LAUNCHER_OBJS += launcher/elfdeps.o
+LAUNCHER_OBJS += launcher/jail.o
+LAUNCHER_OBJS += launcher/cgroup.o
+# libcap-ng: launcher/jail.c clears every capability set of the VMM. Only arca and the unit
+# tests (which link liblauncher.a) need it, not arca-vmm.
+CAPNG_LIBS := $(shell $(PKG_CONFIG) --libs libcap-ng 2>/dev/null || echo -lcap-ng)
+arca: LIBS += $(CAPNG_LIBS)
+$(B)/tests/%: LIBS += $(CAPNG_LIBS)
 
 VMM_OBJS += vmm/guestmem.o
 VMM_OBJS += vmm/boot.o
@@ -59,9 +77,15 @@ VMM_OBJS += vmm/virtq.o
 VMM_OBJS += vmm/virtio.o
 VMM_OBJS += vmm/virtio_mmio.o
 VMM_OBJS += vmm/virtio_console.o
+VMM_OBJS += vmm/virtio_fs.o
+VMM_OBJS += vmm/fuse_decode.o
+VMM_OBJS += vmm/fuse_inode.o
+VMM_OBJS += vmm/fuse_server.o
+VMM_OBJS += vmm/fs.o
 VMM_OBJS += vmm/evloop.o
 VMM_OBJS += vmm/ctl.o
 VMM_OBJS += vmm/opts.o
+VMM_OBJS += vmm/seccomp_thread.o
 
 INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c common/proto.c common/spec.c common/err.c
 
@@ -82,7 +106,7 @@ $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON_OBJS))
 	@rm -f $@; ar rcs $@ $^
 $(B)/liblauncher.a: $(addprefix $(B)/,$(LAUNCHER_OBJS))
 	@rm -f $@; ar rcs $@ $^
-$(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS))
+$(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS)) $(B)/policy/policies.o
 	@rm -f $@; ar rcs $@ $^
 
 arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libcommon.a
@@ -91,12 +115,63 @@ arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libcommon.a
 arca-vmm: $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
+# ---- seccomp policies: compiled at build time, embedded in arca-vmm
+$(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(CC) $(CPPFLAGS) $(SECCOMP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ policy/compile.c \
+		policy/parse.c $(SECCOMP_LIBS)
+
+$(B)/policy/policies.c: $(B)/policy/compile $(POLICIES)
+	@$(B)/policy/compile --default-action=$(POLICY_DEFAULT) -o $@ \
+		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy
+
+$(B)/policy/policies.o: $(B)/policy/policies.c vmm/seccomp_policies.h
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) -Ivmm $(CFLAGS) -c -o $@ $<
+
+# Test build of arca-vmm: same objects, but seccomp_thread.c with ARCA_TEST_HOOKS
+# (--test-forbidden-syscall=main|vcpu). Never installed; the e2e runner packs it.
+$(B)/test/vmm/seccomp_thread.o: vmm/seccomp_thread.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (test hooks)"
+	@$(CC) $(CPPFLAGS) -DARCA_TEST_HOOKS $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/test/arca-vmm: $(B)/test/vmm/seccomp_thread.o $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+
+# The same with the hook on by default for one thread class (main, vcpu): the launcher passes
+# the VMM no extra argument, so the e2e scenario points ARCA_LIBEXEC at a copy of these.
+.PRECIOUS: $(B)/test/trap-%/seccomp_thread.o
+$(B)/test/trap-%/seccomp_thread.o: vmm/seccomp_thread.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (test hooks, $*)"
+	@$(CC) $(CPPFLAGS) -DARCA_TEST_HOOKS -DARCA_TEST_FORBIDDEN_DEFAULT='"$*"' $(CFLAGS) \
+		-MMD -MP -c -o $@ $<
+$(B)/test/trap-%/arca-vmm: $(B)/test/trap-%/seccomp_thread.o $(B)/vmm/main.o $(B)/libvmm.a \
+		$(B)/libcommon.a
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+
+TEST_VMMS := $(B)/test/arca-vmm $(B)/test/trap-main/arca-vmm $(B)/test/trap-vcpu/arca-vmm
+
 # arca-init is the guest's PID 1: static, musl, no uapi headers (abi.h only).
 arca-init: $(INIT_SRCS) $(wildcard initrd/*.h) include/arca/abi.h common/proto.h common/spec.h \
 		common/cleanup.h common/err.h
 	@echo "  MUSLCC  $@"
 	@$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
 		-o $@ $(INIT_SRCS)
+
+# The FUSE server of arca-vmm's shares, served over /dev/fuse on the host:
+# tests the same code without a VM (tests/fuse/).
+arca-fuse-host: $(B)/vmm/fuse_host.o $(B)/libvmm.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# probe: static multi-call test binary run inside the guest on shares
+# (tests/probe/README.md); also runs on the host against the FUSE harness.
+tests/probe/probe: $(wildcard tests/probe/*.c) $(wildcard tests/probe/*.h) common/cleanup.h
+	@echo "  MUSLCC  $@"
+	@$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
+		-pthread -o $@ $(filter %.c,$^)
 
 # ---- guest kernel: Debian's linux-image-cloud-amd64, unpacked, never installed
 kernel: $(B)/kernel/vmlinuz
@@ -110,6 +185,10 @@ initrd: arca arca-vmm arca-init $(B)/kernel/vmlinuz
 # ---- tests ------------------------------------------------------------------
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
+# The parser test includes policy/parse.c, which asks libseccomp for syscall numbers.
+$(B)/tests/test_policy: LIBS += $(SECCOMP_LIBS)
+$(B)/tests/test_policy: policy/parse.c policy/parse.h
+
 $(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ilauncher -Ivmm $(CFLAGS) -Wno-missing-prototypes \
@@ -119,10 +198,10 @@ $(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 unit: $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca
 	tests/unit/run $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
-e2e: all
+e2e: all $(TEST_VMMS)
 	tests/e2e/run
 
-test: all $(addprefix $(B)/tests/,$(UNIT_TESTS))
+test: all $(TEST_VMMS) $(addprefix $(B)/tests/,$(UNIT_TESTS))
 	tests/run-all $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
 bench: all

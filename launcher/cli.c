@@ -19,12 +19,14 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "privsep.h"
 
 #define CMD_BIT(c)  (1u << (c))
 #define CMDS_RUN    CMD_BIT(ARCA_CMD_RUN)
 #define CMDS_PREP   CMD_BIT(ARCA_CMD_PREPARE)
 #define CMDS_ALL    (CMD_BIT(ARCA_CMD_RUN) | CMD_BIT(ARCA_CMD_PREPARE) | \
-		     CMD_BIT(ARCA_CMD_VERSION) | CMD_BIT(ARCA_CMD_HELP))
+		     CMD_BIT(ARCA_CMD_VERSION) | CMD_BIT(ARCA_CMD_HELP) | \
+		     CMD_BIT(ARCA_CMD_GC))
 
 struct cli_option;
 
@@ -237,6 +239,58 @@ static int opt_workdir(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+static int opt_share(struct arca_opts *o, const struct cli_option *opt,
+		     const char *val, struct arca_err *e)
+{
+	return shares_add_volume(&o->shares, val, e);
+}
+
+static int opt_fs_device(struct arca_opts *o, const struct cli_option *opt,
+			 const char *val, struct arca_err *e)
+{
+	return shares_add_device(&o->shares, val, e);
+}
+
+static int opt_root(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	size_t n = strlen(val);
+	o->root_rw = false;
+	o->root_initrd = false;
+	if (!strcmp(val, "initrd")) {
+		o->root_initrd = true;
+		o->root = NULL;
+		return 0;
+	}
+	if (n > 3 && !strcmp(val + n - 3, ":rw")) {
+		o->root_rw = true;
+		n -= 3;
+	}
+	if (n == 0)
+		return arca_error(e, EINVAL, "--root needs a directory");
+	free(o->root_buf);
+	o->root_buf = strndup(val, n);
+	if (!o->root_buf)
+		return arca_error(e, ENOMEM, "out of memory");
+	o->root = o->root_buf;
+	return 0;
+}
+
+/* Numeric only: a name lookup reads /etc/passwd or NSS, which is I/O the
+ * parser does not do, and a name resolved differently later would be a
+ * surprise in a security setting. */
+static int opt_vmm_user(struct arca_opts *o, const struct cli_option *opt,
+			const char *val, struct arca_err *e)
+{
+	struct quoted q;
+
+	if (privsep_parse_user(val, &o->vmm_uid, &o->vmm_gid) < 0)
+		return arca_error(e, EINVAL,
+				  "invalid --vmm-user value '%s': must be UID or UID:GID, numeric, neither 0",
+				  quote(&q, val));
+	return 0;
+}
+
 /* POSIX portable environment name: [A-Za-z_][A-Za-z0-9_]*. Stricter than
  * what execve() allows, but a name with '=' or a leading digit cannot be
  * read back by a shell and is almost always a typo. */
@@ -346,6 +400,18 @@ static const struct cli_option options[] = {
 	{ "console", 0, CMDS_RUN, NULL,
 	  "show the guest serial console (kernel messages) only",
 	  opt_flag, FIELD(console), 0, 0 },
+	{ "share", 'v', CMDS_RUN, "HOST:GUEST[:OPTS]",
+	  "share a host directory, mounted at GUEST before CMD starts; OPTS: ro, rw (default), ids=passthrough; repeatable",
+	  opt_share, 0, 0, 0 },
+	{ "fs-device", 0, CMDS_RUN, "HOST[:ro],tag=NAME",
+	  "attach a virtio-fs device without mounting it (mount -t virtiofs NAME DIR); repeatable",
+	  opt_fs_device, 0, 0, 0 },
+	{ "root", 0, CMDS_RUN, "DIR[:rw]",
+	  "use DIR as the guest's / (read-only under a tmpfs overlay; :rw writes through); 'initrd' for the busybox initramfs (default: the host's /usr, read-only, with a generated /etc)",
+	  opt_root, 0, 0, 0 },
+	{ "vmm-user", 0, CMDS_RUN, "UID[:GID]",
+	  "run arca-vmm as these ids when arca runs as root",
+	  opt_vmm_user, 0, 0, 0 },
 	{ "help", 'h', CMDS_ALL, NULL, NULL, opt_help, 0, 0, 0 },
 };
 
@@ -357,6 +423,7 @@ static const struct {
 } commands[] = {
 	{ "run", ARCA_CMD_RUN },
 	{ "prepare", ARCA_CMD_PREPARE },
+	{ "gc", ARCA_CMD_GC },
 	{ "version", ARCA_CMD_VERSION },
 	{ "--version", ARCA_CMD_VERSION },
 	{ "help", ARCA_CMD_HELP },
@@ -550,6 +617,10 @@ void cli_free(struct arca_opts *o)
 	free(o->env);
 	o->env = NULL;
 	o->envc = 0;
+	shares_free(&o->shares);
+	free(o->root_buf);
+	o->root_buf = NULL;
+	o->root = NULL;
 }
 
 /* ---- help text ---------------------------------------------------------- */
@@ -604,6 +675,7 @@ const char *cli_usage(void)
 		  "Usage:\n"
 		  "  arca run [OPTIONS] [--] CMD [ARG...]  run CMD in a new microVM\n"
 		  "  arca prepare [OPTIONS]                build the cached base initrd\n"
+		  "  arca gc                               remove what killed runs left behind\n"
 		  "  arca version | --version              print the version\n"
 		  "  arca help | --help | -h               print this help\n"
 		  "\n"
@@ -619,6 +691,9 @@ const char *cli_usage(void)
 		  "Exit status:\n"
 		  "  125      arca itself failed (bad option, VM could not start)\n"
 		  "  128+N    CMD was killed by signal N\n"
-		  "  other    the exit status of CMD\n");
+		  "  other    the exit status of CMD\n"
+		  "\n"
+		  "As root, arca-vmm runs as --vmm-user, else as SUDO_UID:SUDO_GID, else as\n"
+		  "65534:65534 (nobody), in its own namespaces with an empty root directory.\n");
 	return text;
 }

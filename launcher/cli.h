@@ -5,6 +5,7 @@
  *
  *   arca run [OPTIONS] [--] CMD [ARG...]
  *   arca prepare [--kernel PATH]
+ *   arca gc
  *   arca version | arca --version
  *   arca help [COMMAND] | arca --help | arca -h | arca COMMAND --help
  *
@@ -20,12 +21,14 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "shares.h"
 
 enum arca_cmd {
 	ARCA_CMD_RUN,
 	ARCA_CMD_PREPARE,
 	ARCA_CMD_VERSION,
 	ARCA_CMD_HELP,
+	ARCA_CMD_GC,
 };
 
 /* Limits enforced by cli_parse() (also quoted in the help text). */
@@ -59,6 +62,17 @@ struct arca_opts {
 	const char *kernel;     /* --kernel PATH, non-empty; NULL = default */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
 	bool console;           /* --console: guest serial console only */
+	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca
+				 * runs as root; 0 = not given (neither may be
+				 * 0 when given; GID defaults to UID) */
+	uint32_t vmm_gid;
+	struct arca_shares shares; /* -v/--share and --fs-device, in order;
+				    * released by cli_free() */
+	const char *root;       /* --root DIR: the guest's / (NULL: the host's
+				 * /usr with a generated /etc) */
+	bool root_rw;           /* --root DIR:rw writes through to DIR */
+	bool root_initrd;       /* --root initrd: the busybox initramfs */
+	char *root_buf;         /* owns root */
 	char *const *argv;      /* ARCA_CMD_RUN: CMD and its args, pointing into
 				 * the caller's argv (NULL-terminated when the
 				 * caller's is, as main()'s is); argc >= 1 */

@@ -535,6 +535,50 @@ static void test_version_help_prepare(void **state)
 	CMD_IS("ls", "--help");
 }
 
+static void test_vmm_user(void **state)
+{
+	OK("run", "true");
+	assert_int_equal(g_o.vmm_uid, 0); /* default: not given */
+	assert_int_equal(g_o.vmm_gid, 0);
+	OK("run", "--vmm-user", "1000", "true");
+	assert_int_equal(g_o.vmm_uid, 1000);
+	assert_int_equal(g_o.vmm_gid, 1000);
+	OK("run", "--vmm-user=2000:3000", "true");
+	assert_int_equal(g_o.vmm_uid, 2000);
+	assert_int_equal(g_o.vmm_gid, 3000);
+	CMD_IS("true");
+	ERR("invalid --vmm-user value '0': must be UID or UID:GID, numeric, neither 0",
+	    "run", "--vmm-user", "0", "true");
+	ERR("invalid --vmm-user value '1000:0': must be UID or UID:GID, numeric, neither 0",
+	    "run", "--vmm-user=1000:0", "true");
+	ERR("invalid --vmm-user value 'nobody': must be UID or UID:GID, numeric, neither 0",
+	    "run", "--vmm-user", "nobody", "true");
+	ERR("invalid --vmm-user value '-1': must be UID or UID:GID, numeric, neither 0",
+	    "run", "--vmm-user=-1", "true");
+	ERR("invalid --vmm-user value '4294967295': must be UID or UID:GID, numeric, neither 0",
+	    "run", "--vmm-user", "4294967295", "true");
+	ERR("option '--vmm-user' needs a value", "run", "--vmm-user");
+	ERR("option '--vmm-user' is not valid for 'arca prepare'", "prepare", "--vmm-user", "5");
+}
+
+static void test_gc(void **state)
+{
+	OK("gc");
+	assert_int_equal(g_o.cmd, ARCA_CMD_GC);
+	OK("gc", "--help");
+	assert_int_equal(g_o.cmd, ARCA_CMD_HELP);
+	OK("help", "gc");
+	assert_int_equal(g_o.cmd, ARCA_CMD_HELP);
+	ERR("unexpected argument 'now' after 'arca gc'", "gc", "now");
+	ERR("option '--cpus' is not valid for 'arca gc'", "gc", "--cpus", "2");
+	assert_non_null(strstr(cli_usage(), "arca gc"));
+	assert_non_null(strstr(cli_usage(), "--vmm-user UID[:GID]"));
+	/* the help text still fits its buffer: it ends with the newline */
+	size_t n = strlen(cli_usage());
+	assert_true(n < 4000);
+	assert_int_equal(cli_usage()[n - 1], '\n');
+}
+
 static void test_usage(void **state)
 {
 	const char *u = cli_usage();
@@ -585,6 +629,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_err_message_one_line, teardown),
 		cmocka_unit_test_teardown(test_version_help_prepare, teardown),
 		cmocka_unit_test_teardown(test_usage, teardown),
+		cmocka_unit_test_teardown(test_vmm_user, teardown),
+		cmocka_unit_test_teardown(test_gc, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: MIT */
+/* FUSE backend: the pure decoder against hostile requests, and the server
+ * over a real temp directory driven with crafted requests (no /dev/fuse):
+ * requests and replies are cut into small iovec segments as a guest's
+ * descriptor chains may be. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fuse_decode.h"
+#include "fuse_server.h"
+
+/* ---- request building ------------------------------------------------------- */
+
+struct msg {
+	uint8_t b[FUSE_SCRATCH_SIZE + 8192];
+	size_t len;
+};
+
+static void msg_start(struct msg *m, uint32_t opcode, uint64_t nodeid)
+{
+	struct fuse_in_header h = { .opcode = opcode, .unique = 42, .nodeid = nodeid };
+	memset(m, 0, sizeof(*m));
+	memcpy(m->b, &h, sizeof(h));
+	m->len = sizeof(h);
+}
+
+static void msg_add(struct msg *m, const void *p, size_t n)
+{
+	memcpy(m->b + m->len, p, n);
+	m->len += n;
+}
+
+static void msg_str(struct msg *m, const char *s)
+{
+	msg_add(m, s, strlen(s) + 1);
+}
+
+static void msg_end(struct msg *m)
+{
+	uint32_t len = (uint32_t)m->len;
+	memcpy(m->b, &len, sizeof(len));
+}
+
+/* Cut buf into seg-byte iovecs. */
+static int cut(void *buf, size_t len, size_t seg, struct iovec *iov, int max)
+{
+	int n = 0;
+	for (size_t off = 0; off < len; off += seg) {
+		assert_true(n < max);
+		iov[n].iov_base = (char *)buf + off;
+		iov[n].iov_len = len - off < seg ? len - off : seg;
+		n++;
+	}
+	return n;
+}
+
+static int decode(struct msg *m, struct fuse_req *r)
+{
+	static uint64_t scratch[FUSE_SCRATCH_SIZE / 8];
+	struct iovec iov[64];
+	int n = cut(m->b, m->len, m->len / 3 + 1, iov, 64);
+	return fuse_decode(iov, n, scratch, sizeof(scratch), FUSE_MAX_IO, r);
+}
+
+/* ---- decoder ------------------------------------------------------------------- */
+
+static int decode_lookup(const void *name, size_t len)
+{
+	struct msg m;
+	struct fuse_req r;
+	msg_start(&m, FUSE_LOOKUP, 1);
+	msg_add(&m, name, len);
+	msg_end(&m);
+	return decode(&m, &r);
+}
+
+static void test_decode_names(void **state)
+{
+	assert_int_equal(decode_lookup("ok", 3), 0);
+	assert_int_equal(decode_lookup("..", 3), -EINVAL);
+	assert_int_equal(decode_lookup(".", 2), -EINVAL);
+	assert_int_equal(decode_lookup("", 1), -EINVAL);
+	assert_int_equal(decode_lookup("a/b", 4), -EINVAL);
+	assert_int_equal(decode_lookup("/etc", 5), -EINVAL);
+	assert_int_equal(decode_lookup("abc", 3), -EINVAL);        /* no NUL */
+	assert_int_equal(decode_lookup("a\0b", 4), -EINVAL);       /* NUL inside */
+	assert_int_equal(decode_lookup("ab\0\0", 4), -EINVAL);     /* trailing junk */
+	assert_int_equal(decode_lookup("", 0), -EINVAL);
+	char big[300];
+	memset(big, 'x', sizeof(big));
+	big[256] = '\0';
+	assert_int_equal(decode_lookup(big, 257), -ENAMETOOLONG);
+	big[255] = '\0';
+	assert_int_equal(decode_lookup(big, 256), 0);
+}
+
+static void test_decode_header(void **state)
+{
+	struct msg m;
+	struct fuse_req r;
+	static uint64_t scratch[FUSE_SCRATCH_SIZE / 8];
+	struct iovec iov = { m.b, 10 };
+
+	msg_start(&m, FUSE_GETATTR, 1);
+	assert_int_equal(fuse_decode(&iov, 1, scratch, sizeof(scratch), FUSE_MAX_IO, &r), -EBADMSG);
+	assert_int_equal(fuse_decode(NULL, 0, scratch, sizeof(scratch), FUSE_MAX_IO, &r), -EBADMSG);
+
+	struct fuse_getattr_in ga = { 0 };
+	msg_add(&m, &ga, sizeof(ga));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), 0);
+	assert_int_equal(r.h.unique, 42);
+	/* header len larger and smaller than what is present */
+	m.b[0] += 8;
+	assert_int_equal(decode(&m, &r), -EINVAL);
+	m.b[0] -= 16;
+	assert_int_equal(decode(&m, &r), -EINVAL);
+	m.b[0] += 8;
+	/* short fixed struct */
+	m.len -= 4;
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);
+	/* bogus nodeid 0 */
+	msg_start(&m, FUSE_GETATTR, 0);
+	msg_add(&m, &ga, sizeof(ga));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);
+	/* unknown opcodes */
+	msg_start(&m, 9999, 1);
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -ENOSYS);
+	msg_start(&m, FUSE_SETLK, 1);
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -ENOSYS);
+	/* extension length beyond the request */
+	msg_start(&m, FUSE_GETATTR, 1);
+	msg_add(&m, &ga, sizeof(ga));
+	msg_end(&m);
+	((struct fuse_in_header *)(void *)m.b)->total_extlen = 100;
+	assert_int_equal(decode(&m, &r), -EINVAL);
+}
+
+static void test_decode_io_bounds(void **state)
+{
+	struct msg m;
+	struct fuse_req r;
+
+	struct fuse_read_in rd = { .fh = 1, .offset = 0, .size = FUSE_MAX_IO + 1 };
+	msg_start(&m, FUSE_READ, 1);
+	msg_add(&m, &rd, sizeof(rd));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* size > max_read */
+	rd.size = 4096;
+	rd.offset = 1ull << 63;
+	msg_start(&m, FUSE_READ, 1);
+	msg_add(&m, &rd, sizeof(rd));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* offset >= 2^63 */
+	rd.offset = INT64_MAX - 100;
+	msg_start(&m, FUSE_READ, 1);
+	msg_add(&m, &rd, sizeof(rd));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* offset+size wraps past 2^63 */
+
+	struct fuse_write_in wr = { .fh = 1, .size = 100 };
+	msg_start(&m, FUSE_WRITE, 1);
+	msg_add(&m, &wr, sizeof(wr));
+	msg_add(&m, "0123456789", 10);
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* size > payload */
+	wr.size = 5;
+	memcpy(m.b + sizeof(struct fuse_in_header), &wr, sizeof(wr));
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* size < payload */
+	wr.size = 10;
+	memcpy(m.b + sizeof(struct fuse_in_header), &wr, sizeof(wr));
+	assert_int_equal(decode(&m, &r), 0);
+	assert_int_equal(r.payload_len, 10);
+	assert_int_equal(r.payload_off, sizeof(struct fuse_in_header) + sizeof(wr));
+
+	struct fuse_batch_forget_in bf = { .count = 0x20000000 }; /* *16 wraps 32 bits */
+	msg_start(&m, FUSE_BATCH_FORGET, 0);
+	msg_add(&m, &bf, sizeof(bf));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);
+
+	struct fuse_setxattr_in sx = { .size = 10 };
+	msg_start(&m, FUSE_SETXATTR, 1);
+	msg_add(&m, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	msg_str(&m, "user.a");
+	msg_add(&m, "abc", 3);
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* value shorter than size */
+
+	struct fuse_fallocate_in fa = { .fh = 1, .offset = INT64_MAX, .length = 2 };
+	msg_start(&m, FUSE_FALLOCATE, 1);
+	msg_add(&m, &fa, sizeof(fa));
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);
+
+	struct fuse_rename2_in rn = { .newdir = 1 };
+	msg_start(&m, FUSE_RENAME2, 1);
+	msg_add(&m, &rn, sizeof(rn));
+	msg_str(&m, "a");
+	msg_str(&m, "..");
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), -EINVAL);          /* second name checked too */
+	msg_start(&m, FUSE_RENAME2, 1);
+	msg_add(&m, &rn, sizeof(rn));
+	msg_str(&m, "a");
+	msg_str(&m, "b");
+	msg_end(&m);
+	assert_int_equal(decode(&m, &r), 0);
+	assert_string_equal(r.name, "a");
+	assert_string_equal(r.name2, "b");
+}
+
+static void test_iov_slice(void **state)
+{
+	char a[5] = "abcde", b[3] = "fgh", c[4] = "ijkl";
+	struct iovec src[3] = { { a, 5 }, { b, 3 }, { c, 4 } }, dst[3];
+	char out[12];
+
+	int n = fuse_iov_slice(src, 3, 4, 6, dst, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(dst[0].iov_len, 1);
+	assert_int_equal(dst[1].iov_len, 3);
+	assert_int_equal(dst[2].iov_len, 2);
+	assert_int_equal(fuse_iov_to_buf(dst, n, 0, out, 6), 6);
+	assert_memory_equal(out, "efghij", 6);
+	assert_int_equal(fuse_iov_slice(src, 3, 4, 6, dst, 2), -E2BIG);
+	assert_int_equal(fuse_iov_slice(src, 3, 10, 3, dst, 3), -EFAULT);
+	assert_int_equal(fuse_iov_slice(src, 3, 12, 0, dst, 3), 0);
+	assert_int_equal(fuse_iov_from_buf(src, 3, 11, "XY", 2), -ENOSPC);
+	assert_int_equal(fuse_iov_from_buf(src, 3, 10, "XY", 2), 2);
+	assert_memory_equal(c, "ijXY", 4);
+}
+
+/* ---- server over a temp dir ------------------------------------------------------ */
+
+struct fx {
+	char dir[64];
+	int dfd;               /* the test's own handle on the share */
+	struct fuse_server *s;
+	uint8_t out[FUSE_MAX_IO + 8192];
+	struct fuse_out_header oh;
+	size_t seg;            /* iovec segment size for requests and replies */
+};
+
+static int server_up(struct fx *f, bool ro, unsigned max_fds)
+{
+	struct fuse_server_config c = {
+		.root_fd = open(f->dir, O_PATH | O_DIRECTORY | O_CLOEXEC),
+		.proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC),
+		.read_only = ro, .host_uid = getuid(), .host_gid = getgid(), .max_fds = max_fds,
+	};
+	f->s = malloc(sizeof(*f->s));
+	return fuse_server_init(f->s, &c);
+}
+
+/* Send m; returns the reply's error (0 or -errno), body left in f->out
+ * after the header; -1000 when there was no reply. */
+static int call(struct fx *f, struct msg *m)
+{
+	struct iovec in[FUSE_MAX_IOV], out[FUSE_MAX_IOV];
+	msg_end(m);
+	int nin = cut(m->b, m->len, f->seg, in, FUSE_MAX_IOV);
+	size_t olen = sizeof(f->out);
+	if (olen / f->seg >= FUSE_MAX_IOV)
+		olen = f->seg * (FUSE_MAX_IOV - 1);
+	int nout = cut(f->out, olen, f->seg, out, FUSE_MAX_IOV);
+	ssize_t n = fuse_server_handle(f->s, in, nin, out, nout);
+	if (n == 0)
+		return -1000;
+	assert_true(n >= (ssize_t)sizeof(f->oh));
+	memcpy(&f->oh, f->out, sizeof(f->oh));
+	assert_int_equal(f->oh.len, n);
+	assert_int_equal(f->oh.unique, 42);
+	return f->oh.error;
+}
+
+static void *body(struct fx *f)
+{
+	return f->out + sizeof(struct fuse_out_header);
+}
+
+static int do_init(struct fx *f)
+{
+	struct msg m;
+	struct fuse_init_in in = { .major = 7, .minor = 38, .max_readahead = 65536,
+				   .flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_WRITEBACK_CACHE |
+					    FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES };
+	msg_start(&m, FUSE_INIT, 0);
+	msg_add(&m, &in, sizeof(in));
+	return call(f, &m);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/arca-test-fuse.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->dfd = open(f->dir, O_DIRECTORY | O_CLOEXEC);
+	f->seg = 7;
+	assert_int_equal(server_up(f, false, 64), 0);
+	assert_int_equal(do_init(f), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+	int pfd = f->s->cfg.proc_self_fd;
+	fuse_server_destroy(f->s);
+	free(f->s);
+	close(pfd);
+	close(f->dfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int lookup(struct fx *f, uint64_t parent, const char *name, uint64_t *nodeid, struct fuse_attr *a)
+{
+	struct msg m;
+	msg_start(&m, FUSE_LOOKUP, parent);
+	msg_str(&m, name);
+	int e = call(f, &m);
+	if (e == 0) {
+		struct fuse_entry_out *eo = body(f);
+		*nodeid = eo->nodeid;
+		if (a)
+			*a = eo->attr;
+	}
+	return e;
+}
+
+static int create(struct fx *f, const char *name, uint32_t mode, uint64_t *nodeid, uint64_t *fh)
+{
+	struct msg m;
+	struct fuse_create_in c = { .flags = O_RDWR, .mode = S_IFREG | mode };
+	msg_start(&m, FUSE_CREATE, 1);
+	msg_add(&m, &c, sizeof(c));
+	msg_str(&m, name);
+	int e = call(f, &m);
+	if (e == 0) {
+		struct fuse_entry_out *eo = body(f);
+		*nodeid = eo->nodeid;
+		*fh = ((struct fuse_open_out *)(eo + 1))->fh;
+	}
+	return e;
+}
+
+static int open_node(struct fx *f, uint64_t nodeid, uint32_t opcode, uint32_t flags, uint64_t *fh)
+{
+	struct msg m;
+	struct fuse_open_in o = { .flags = flags };
+	msg_start(&m, opcode, nodeid);
+	msg_add(&m, &o, sizeof(o));
+	int e = call(f, &m);
+	if (e == 0)
+		*fh = ((struct fuse_open_out *)body(f))->fh;
+	return e;
+}
+
+static int getattr(struct fx *f, uint64_t nodeid)
+{
+	struct msg m;
+	struct fuse_getattr_in g = { 0 };
+	msg_start(&m, FUSE_GETATTR, nodeid);
+	msg_add(&m, &g, sizeof(g));
+	return call(f, &m);
+}
+
+static int forget(struct fx *f, uint64_t nodeid, uint64_t n)
+{
+	struct msg m;
+	struct fuse_forget_in fg = { .nlookup = n };
+	msg_start(&m, FUSE_FORGET, nodeid);
+	msg_add(&m, &fg, sizeof(fg));
+	return call(f, &m);
+}
+
+static int readf(struct fx *f, uint64_t nodeid, uint64_t fh, uint64_t off, uint32_t size)
+{
+	struct msg m;
+	struct fuse_read_in r = { .fh = fh, .offset = off, .size = size };
+	msg_start(&m, FUSE_READ, nodeid);
+	msg_add(&m, &r, sizeof(r));
+	return call(f, &m);
+}
+
+static void host_write(struct fx *f, const char *name, const char *text)
+{
+	int fd = openat(f->dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void host_read(struct fx *f, const char *name, char *buf, size_t len)
+{
+	int fd = openat(f->dfd, name, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, buf, len - 1);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+static void test_init_negotiation(void **state)
+{
+	struct fx *f = *state;
+	/* the setup INIT's reply is gone; redo on a fresh server */
+	fuse_server_destroy(f->s);
+	free(f->s);
+	assert_int_equal(server_up(f, false, 64), 0);
+	assert_int_equal(getattr(f, 1), -EIO);   /* before INIT */
+	assert_int_equal(do_init(f), 0);
+	struct fuse_init_out *o = body(f);
+	assert_int_equal(o->major, 7);
+	assert_int_equal(o->minor, 38);
+	assert_int_equal(o->max_write, FUSE_MAX_IO);
+	assert_true(o->flags & FUSE_BIG_WRITES);
+	assert_true(o->flags & FUSE_DO_READDIRPLUS);
+	assert_false(o->flags & FUSE_WRITEBACK_CACHE); /* asked for, refused */
+	assert_int_equal(do_init(f), -EPROTO);   /* twice */
+	assert_int_equal(getattr(f, 1), 0);
+}
+
+static void test_create_write_read_split(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, fh;
+	static char data[80000], got[80001];
+
+	assert_int_equal(create(f, "file", 0644, &node, &fh), 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 23);
+	/* an 80 KB write in 311-byte segments: the payload starts mid-segment */
+	f->seg = 311;
+	struct msg *m = malloc(sizeof(*m));
+	struct fuse_write_in w = { .fh = fh, .offset = 5, .size = sizeof(data) };
+	msg_start(m, FUSE_WRITE, node);
+	msg_add(m, &w, sizeof(w));
+	msg_add(m, data, sizeof(data));
+	assert_int_equal(call(f, m), 0);
+	assert_int_equal(((struct fuse_write_out *)body(f))->size, sizeof(data));
+	free(m);
+
+	struct stat st;
+	assert_int_equal(fstatat(f->dfd, "file", &st, 0), 0);
+	assert_int_equal(st.st_size, sizeof(data) + 5);
+
+	/* read into 313-byte reply segments: the data lands right after the header */
+	f->seg = 313;
+	assert_int_equal(readf(f, node, fh, 5, sizeof(data)), 0);
+	assert_int_equal(f->oh.len, sizeof(struct fuse_out_header) + sizeof(data));
+	memcpy(got, body(f), sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	/* short read at EOF */
+	assert_int_equal(readf(f, node, fh, sizeof(data), 100), 0);
+	assert_int_equal(f->oh.len, sizeof(struct fuse_out_header) + 5);
+	/* bogus fh, fh of another node */
+	assert_int_equal(readf(f, node, fh + (1ull << 32), 0, 10), -EBADF);
+	assert_int_equal(readf(f, node, 999, 0, 10), -EBADF);
+	assert_int_equal(readf(f, 1, fh, 0, 10), -EBADF);
+}
+
+static void test_readdirplus(void **state)
+{
+	struct fx *f = *state;
+	uint64_t dfh;
+	struct msg m;
+
+	host_write(f, "alpha", "1");
+	host_write(f, "beta", "22");
+	assert_int_equal(open_node(f, 1, FUSE_OPENDIR, O_RDONLY, &dfh), 0);
+	struct fuse_read_in r = { .fh = dfh, .size = 4096 };
+	msg_start(&m, FUSE_READDIRPLUS, 1);
+	msg_add(&m, &r, sizeof(r));
+	assert_int_equal(call(f, &m), 0);
+	size_t len = f->oh.len - sizeof(f->oh), pos = 0;
+	int seen = 0;
+	while (pos < len) {
+		struct fuse_direntplus *d = (void *)((char *)body(f) + pos);
+		assert_true(pos + FUSE_NAME_OFFSET_DIRENTPLUS + d->dirent.namelen <= len);
+		if (d->dirent.namelen == 5 && !memcmp(d->dirent.name, "alpha", 5)) {
+			assert_int_not_equal(d->entry_out.nodeid, 0);
+			assert_int_equal(d->entry_out.attr.size, 1);
+			seen |= 1;
+		} else if (d->dirent.namelen == 4 && !memcmp(d->dirent.name, "beta", 4)) {
+			assert_int_equal(d->entry_out.attr.size, 2);
+			assert_true(S_ISREG(d->entry_out.attr.mode));
+			seen |= 2;
+		} else if (d->dirent.name[0] == '.') {
+			assert_int_equal(d->entry_out.nodeid, 0); /* never looked up */
+		}
+		pos += FUSE_DIRENTPLUS_SIZE(d);
+	}
+	assert_int_equal(seen, 3);
+	/* a tiny buffer holds no entry: an empty reply, not an overrun */
+	r.size = 40;
+	msg_start(&m, FUSE_READDIRPLUS, 1);
+	msg_add(&m, &r, sizeof(r));
+	assert_int_equal(call(f, &m), 0);
+	assert_int_equal(f->oh.len, sizeof(f->oh));
+}
+
+static void test_rename2_exchange(void **state)
+{
+	struct fx *f = *state;
+	struct msg m;
+	char buf[16];
+
+	host_write(f, "p", "P");
+	host_write(f, "q", "Q");
+	struct fuse_rename2_in rn = { .newdir = 1, .flags = RENAME_EXCHANGE };
+	msg_start(&m, FUSE_RENAME2, 1);
+	msg_add(&m, &rn, sizeof(rn));
+	msg_str(&m, "p");
+	msg_str(&m, "q");
+	assert_int_equal(call(f, &m), 0);
+	host_read(f, "p", buf, sizeof(buf));
+	assert_string_equal(buf, "Q");
+	host_read(f, "q", buf, sizeof(buf));
+	assert_string_equal(buf, "P");
+	rn.flags = RENAME_NOREPLACE;
+	msg_start(&m, FUSE_RENAME2, 1);
+	msg_add(&m, &rn, sizeof(rn));
+	msg_str(&m, "p");
+	msg_str(&m, "q");
+	assert_int_equal(call(f, &m), -EEXIST);
+	rn.flags = RENAME_WHITEOUT; /* would create a device node */
+	msg_start(&m, FUSE_RENAME2, 1);
+	msg_add(&m, &rn, sizeof(rn));
+	msg_str(&m, "p");
+	msg_str(&m, "z");
+	assert_int_equal(call(f, &m), -EINVAL);
+}
+
+static void test_confinement(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, fh, sub;
+	struct fuse_attr a;
+	struct msg m;
+
+	assert_int_equal(lookup(f, 1, "..", &node, NULL), -EINVAL);
+	assert_int_equal(lookup(f, 1, "../etc", &node, NULL), -EINVAL);
+	/* a symlink pointing outside is returned as a symlink, never followed */
+	assert_int_equal(symlinkat("/etc/passwd", f->dfd, "esc"), 0);
+	assert_int_equal(symlinkat("/etc", f->dfd, "escdir"), 0);
+	assert_int_equal(lookup(f, 1, "esc", &node, &a), 0);
+	assert_true(S_ISLNK(a.mode));
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_RDONLY, &fh), -ELOOP);
+	msg_start(&m, FUSE_READLINK, node);
+	assert_int_equal(call(f, &m), 0);
+	assert_int_equal(f->oh.len - sizeof(f->oh), strlen("/etc/passwd"));
+	assert_memory_equal(body(f), "/etc/passwd", strlen("/etc/passwd"));
+	assert_int_equal(lookup(f, 1, "escdir", &sub, NULL), 0);
+	assert_int_equal(lookup(f, sub, "passwd", &node, NULL), -ENOTDIR);
+	assert_int_equal(open_node(f, sub, FUSE_OPENDIR, O_RDONLY, &fh), -ENOTDIR);
+	/* FIFOs are never opened on the host (CVE-2020-35517) */
+	assert_int_equal(mkfifoat(f->dfd, "fifo", 0644), 0);
+	assert_int_equal(lookup(f, 1, "fifo", &node, NULL), 0);
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_RDONLY, &fh), -EACCES);
+	/* CREATE over an existing FIFO must not open it */
+	struct fuse_create_in c = { .flags = O_RDWR, .mode = S_IFREG | 0644 };
+	msg_start(&m, FUSE_CREATE, 1);
+	msg_add(&m, &c, sizeof(c));
+	msg_str(&m, "fifo");
+	assert_int_equal(call(f, &m), -EACCES);
+	/* device nodes refused, FIFOs allowed */
+	struct fuse_mknod_in mk = { .mode = S_IFCHR | 0666, .rdev = 0x103 };
+	msg_start(&m, FUSE_MKNOD, 1);
+	msg_add(&m, &mk, sizeof(mk));
+	msg_str(&m, "null");
+	assert_int_equal(call(f, &m), -EPERM);
+	assert_int_equal(faccessat(f->dfd, "null", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	/* setuid stripped at create */
+	assert_int_equal(create(f, "suid", 04755, &node, &fh), 0);
+	struct stat st;
+	assert_int_equal(fstatat(f->dfd, "suid", &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	/* bogus nodeids */
+	assert_int_equal(getattr(f, 0xdeadbeef00000005ull), -EINVAL);
+	assert_int_equal(getattr(f, 1ull << 40), -EINVAL);
+	assert_int_equal(getattr(f, 0xffffffffull), -EINVAL);
+	/* the reply to an unknown opcode */
+	msg_start(&m, FUSE_IOCTL, 1);
+	assert_int_equal(call(f, &m), -ENOSYS);
+	/* FORGET and INTERRUPT get no reply */
+	assert_int_equal(forget(f, 12345, 1), -1000);
+	struct fuse_interrupt_in in = { .unique = 1 };
+	msg_start(&m, FUSE_INTERRUPT, 0);
+	msg_add(&m, &in, sizeof(in));
+	assert_int_equal(call(f, &m), -1000);
+}
+
+static void test_forget(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, n2, fh;
+
+	host_write(f, "g", "gg");
+	assert_int_equal(lookup(f, 1, "g", &node, NULL), 0);
+	assert_int_equal(lookup(f, 1, "g", &n2, NULL), 0);
+	assert_int_equal(node, n2);               /* one nodeid per object */
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_RDONLY, &fh), 0);
+	/* underflow: clamped, and the open handle keeps the inode */
+	assert_int_equal(forget(f, node, 1000), -1000);
+	assert_int_equal(readf(f, node, fh, 0, 10), 0);
+	assert_int_equal(f->oh.len, sizeof(f->oh) + 2);
+	assert_int_equal(getattr(f, node), 0);
+	struct msg m;
+	struct fuse_release_in rl = { .fh = fh };
+	msg_start(&m, FUSE_RELEASE, node);
+	msg_add(&m, &rl, sizeof(rl));
+	assert_int_equal(call(f, &m), 0);
+	/* now gone: the stale nodeid is refused, not followed */
+	assert_int_equal(getattr(f, node), -EINVAL);
+	assert_int_equal(readf(f, node, fh, 0, 10), -EBADF);
+	/* the root survives any FORGET */
+	assert_int_equal(forget(f, 1, 1ull << 60), -1000);
+	assert_int_equal(getattr(f, 1), 0);
+	assert_int_equal(lookup(f, 1, "g", &n2, NULL), 0);
+	assert_int_not_equal(n2, node);          /* new generation */
+}
+
+static void test_fd_bound(void **state)
+{
+	struct fx *f = *state;
+	char name[16];
+	uint64_t node;
+	int e = 0, i;
+
+	fuse_server_destroy(f->s);
+	free(f->s);
+	assert_int_equal(server_up(f, false, 8), 0);
+	assert_int_equal(do_init(f), 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		host_write(f, name, "x");
+	}
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		if ((e = lookup(f, 1, name, &node, NULL)) < 0)
+			break;
+	}
+	assert_int_equal(e, -EMFILE);
+	assert_int_equal(i, 7);                  /* 8 fds: the root + 7 */
+	uint64_t fh;
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_RDONLY, &fh), -EMFILE);
+	assert_int_equal(create(f, "newfile", 0644, &node, &fh), -EMFILE);
+	assert_int_equal(faccessat(f->dfd, "newfile", F_OK, 0), -1); /* nothing created */
+	/* forgetting one frees room */
+	assert_int_equal(lookup(f, 1, "n0", &node, NULL), 0);
+	forget(f, node, 2);
+	assert_int_equal(lookup(f, 1, "n19", &node, NULL), 0);
+}
+
+static void test_read_only(void **state)
+{
+	struct fx *f = *state;
+	struct msg m;
+	uint64_t node, fh;
+
+	host_write(f, "ro", "data");
+	fuse_server_destroy(f->s);
+	free(f->s);
+	assert_int_equal(server_up(f, true, 64), 0);
+	assert_int_equal(do_init(f), 0);
+	assert_int_equal(lookup(f, 1, "ro", &node, NULL), 0);
+
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_WRONLY, &fh), -EROFS);
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_RDONLY | O_TRUNC, &fh), -EROFS);
+	assert_int_equal(open_node(f, node, FUSE_OPEN, O_RDONLY, &fh), 0);
+	assert_int_equal(create(f, "new", 0644, &node, &fh), -EROFS);
+
+	struct { uint32_t op; size_t fixed; const char *n1, *n2; } ops[] = {
+		{ FUSE_SETATTR, sizeof(struct fuse_setattr_in), NULL, NULL },
+		{ FUSE_SYMLINK, 0, "l", "t" },
+		{ FUSE_MKNOD, sizeof(struct fuse_mknod_in), "n", NULL },
+		{ FUSE_MKDIR, sizeof(struct fuse_mkdir_in), "d", NULL },
+		{ FUSE_UNLINK, 0, "ro", NULL },
+		{ FUSE_RMDIR, 0, "ro", NULL },
+		{ FUSE_RENAME, sizeof(struct fuse_rename_in), "ro", "x" },
+		{ FUSE_RENAME2, sizeof(struct fuse_rename2_in), "ro", "x" },
+		{ FUSE_LINK, sizeof(struct fuse_link_in), "ln", NULL },
+		{ FUSE_REMOVEXATTR, 0, "user.a", NULL },
+		{ FUSE_FALLOCATE, sizeof(struct fuse_fallocate_in), NULL, NULL },
+		{ FUSE_COPY_FILE_RANGE, sizeof(struct fuse_copy_file_range_in), NULL, NULL },
+	};
+	/* non-zero ids where needed; copy_file_range.flags (the 7th word) 0 */
+	uint64_t zero[16] = { 1, 1, 1, 1, 1, 1, 0 };
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		msg_start(&m, ops[i].op, 1);
+		msg_add(&m, zero, ops[i].fixed);
+		if (ops[i].n1)
+			msg_str(&m, ops[i].n1);
+		if (ops[i].n2)
+			msg_str(&m, ops[i].n2);
+		assert_int_equal(call(f, &m), -EROFS);
+	}
+	struct fuse_write_in w = { .fh = fh, .size = 1 };
+	msg_start(&m, FUSE_WRITE, node);
+	msg_add(&m, &w, sizeof(w));
+	msg_add(&m, "x", 1);
+	assert_int_equal(call(f, &m), -EROFS);
+	struct fuse_setxattr_in sx = { .size = 1 };
+	msg_start(&m, FUSE_SETXATTR, 1);
+	msg_add(&m, &sx, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	msg_str(&m, "user.a");
+	msg_add(&m, "v", 1);
+	assert_int_equal(call(f, &m), -EROFS);
+	char buf[16];
+	host_read(f, "ro", buf, sizeof(buf));
+	assert_string_equal(buf, "data");
+}
+
+static void test_no_header_no_reply(void **state)
+{
+	struct fx *f = *state;
+	uint8_t small[10] = { 0 }, out[64];
+	struct iovec in = { small, sizeof(small) }, o = { out, sizeof(out) }, tiny = { out, 8 };
+	assert_int_equal(fuse_server_handle(f->s, &in, 1, &o, 1), -EBADMSG);
+	struct msg m;
+	msg_start(&m, FUSE_STATFS, 1);
+	msg_end(&m);
+	struct iovec in2 = { m.b, m.len };
+	assert_int_equal(fuse_server_handle(f->s, &in2, 1, &tiny, 1), -ENOSPC);
+	/* a reply that does not fit the guest's buffers is an error reply */
+	struct iovec small_out = { out, 40 };
+	assert_int_equal(fuse_server_handle(f->s, &in2, 1, &small_out, 1), 16);
+	assert_int_equal(((struct fuse_out_header *)(void *)out)->error, -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_names),
+		cmocka_unit_test(test_decode_header),
+		cmocka_unit_test(test_decode_io_bounds),
+		cmocka_unit_test(test_iov_slice),
+		cmocka_unit_test_setup_teardown(test_init_negotiation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_write_read_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readdirplus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename2_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_confinement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fd_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_header_no_reply, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

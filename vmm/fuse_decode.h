@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FUSE request decoding and validation: pure functions over iovecs, no
+ * syscalls, so cmocka drives them with hostile input.
+ *
+ * A request arrives as the kernel (or a guest's virtio-fs driver) wrote it:
+ * fuse_in_header, the opcode's argument struct(s), NUL-terminated names, and
+ * for WRITE the payload. The iovec segments may split anywhere (a guest
+ * descriptor chain), so everything except the WRITE payload is first copied
+ * into an aligned scratch buffer owned by the caller. The copy is also the
+ * double-fetch defence: a guest cannot change a length after it was checked,
+ * because every later read is from the copy. The WRITE payload is never
+ * copied: fuse_req.payload describes where it lies in the caller's iovecs.
+ *
+ * Protocol: <linux/fuse.h> as shipped by the build machine (7.38 on Debian 12).
+ * We negotiate at most that minor and at least FUSE_DECODE_MIN_MINOR, so the
+ * argument structs have their current sizes (no compat sizes except
+ * fuse_setxattr_in, whose long form exists only with FUSE_SETXATTR_EXT,
+ * which we never offer, and fuse_init_in, which old kernels send short).
+ */
+#ifndef ARCA_FUSE_DECODE_H
+#define ARCA_FUSE_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <linux/fuse.h>
+
+#define FUSE_DECODE_MIN_MINOR 27u     /* virtio-fs needs 7.27+; simplifies compat */
+#define FUSE_MAX_IO           (1u << 20)  /* max_write we offer and max READ size */
+#define FUSE_MAX_IOV          1024        /* IOV_MAX: segments in one READ/WRITE */
+#define FUSE_NAME_MAX         255u        /* NAME_MAX */
+#define FUSE_PATH_MAX         4096u       /* PATH_MAX, incl. NUL: symlink targets */
+#define FUSE_XATTR_NAME_MAX   255u
+#define FUSE_XATTR_SIZE_MAX   65536u
+/* Everything but a WRITE payload must fit here: header + setxattr_in +
+ * xattr name + 64 KiB value is the largest request. */
+#define FUSE_SCRATCH_SIZE     (80u * 1024u)
+
+/* Total length of an iovec array; -EOVERFLOW if it does not fit in size_t. */
+ssize_t fuse_iov_total(const struct iovec *iov, int n);
+/* Copy len bytes starting skip bytes into iov to/from buf. Returns len, or
+ * -EFAULT (reading) / -ENOSPC (writing) when the iovecs are too short. */
+ssize_t fuse_iov_to_buf(const struct iovec *iov, int n, size_t skip, void *buf, size_t len);
+ssize_t fuse_iov_from_buf(const struct iovec *iov, int n, size_t skip, const void *buf, size_t len);
+/* dst[] = the bytes [skip, skip+len) of src[], segments split as needed
+ * (empty segments dropped). Returns the segment count, -EFAULT when src
+ * is shorter than skip+len, -E2BIG when more than dmax segments are needed. */
+int fuse_iov_slice(const struct iovec *src, int n, size_t skip, size_t len,
+		   struct iovec *dst, int dmax);
+
+/* A single path component the server may resolve under a parent: non-empty,
+ * at most NAME_MAX, no '/', not "." or "..". (CVE-2020-35517-style escapes
+ * and the classic "../" traversal: the server never resolves more than one
+ * component, and never one that leaves the parent.) */
+bool fuse_name_ok(const char *name, size_t len);
+
+struct fuse_req {
+	struct fuse_in_header h;
+	const void *arg;         /* opcode's fixed struct, in scratch; NULL if none */
+	size_t arg_len;          /* its size (fuse_init_in may be short: see INIT) */
+	const char *name;        /* first NUL-terminated string, validated */
+	const char *name2;       /* second one: RENAME new name, SYMLINK target */
+	const void *value;       /* SETXATTR value */
+	uint32_t value_len;
+	/* WRITE: the payload is bytes [payload_off, payload_off+payload_len) of
+	 * the request iovecs. */
+	size_t payload_off;
+	uint32_t payload_len;
+};
+
+/*
+ * Decode and validate a request. scratch must be FUSE_SCRATCH_SIZE bytes,
+ * 8-byte aligned; r's pointers point into it.
+ * Returns 0, or:
+ *   -EBADMSG  no complete fuse_in_header: nothing to reply to (unique unknown);
+ *   other -errno: r->h is valid and the caller replies with that error
+ *     (-EINVAL bad lengths/names/offsets, -ENOSYS unknown opcode,
+ *      -ENAMETOOLONG, -E2BIG request larger than scratch, -EOVERFLOW).
+ * max_read bounds READ/READDIR sizes (the server's reply capacity).
+ */
+int fuse_decode(const struct iovec *in, int nin, void *scratch, size_t scratch_len,
+		uint32_t max_read, struct fuse_req *r);
+
+/* Opcodes that modify the share (EROFS on read-only shares). */
+bool fuse_opcode_modifies(uint32_t opcode);
+const char *fuse_opcode_name(uint32_t opcode);
+
+#endif

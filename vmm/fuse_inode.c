@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* FUSE inode and handle tables: see fuse_inode.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuse_inode.h"
+
+static uint64_t make_id(uint32_t gen, unsigned slot)
+{
+	return ((uint64_t)gen << 32) | ((uint64_t)slot + 1);
+}
+
+/* Split an id; false if its slot is outside cap. */
+static bool split_id(uint64_t id, unsigned cap, unsigned *slot, uint32_t *gen)
+{
+	uint64_t s = id & 0xffffffffu;
+	if (s == 0 || s > cap)
+		return false;
+	*slot = (unsigned)(s - 1);
+	*gen = (uint32_t)(id >> 32);
+	return true;
+}
+
+static unsigned hash(const struct fuse_tables *t, dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
+	return (unsigned)(h >> 32) & (t->nbuckets - 1);
+}
+
+int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
+{
+	struct stat st;
+
+	memset(t, 0, sizeof(*t));
+	if (max_fds < 2 || max_fds > FUSE_MAX_FDS_LIMIT)
+		return -EINVAL;
+	if (fstat(root_fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	t->icap = max_fds;
+	t->hcap = max_fds;
+	t->nbuckets = 64;
+	while (t->nbuckets < max_fds && t->nbuckets < (1u << 20))
+		t->nbuckets <<= 1;
+	t->inodes = calloc(t->icap, sizeof(*t->inodes));
+	t->handles = calloc(t->hcap, sizeof(*t->handles));
+	t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
+	if (!t->inodes || !t->handles || !t->buckets) {
+		free(t->inodes);
+		free(t->handles);
+		free(t->buckets);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < t->nbuckets; i++)
+		t->buckets[i] = -1;
+	for (unsigned i = 0; i < t->icap; i++) {
+		t->inodes[i].fd = -1;
+		t->inodes[i].next = i + 1 < t->icap ? (int)i + 1 : -1;
+	}
+	for (unsigned i = 0; i < t->hcap; i++) {
+		t->handles[i].fd = -1;
+		t->handles[i].next = i + 1 < t->hcap ? (int)i + 1 : -1;
+	}
+	t->hfree = 0;
+	t->max_fds = max_fds;
+
+	/* The root takes slot 0 with generation 0: nodeid FUSE_ROOT_ID. */
+	struct fuse_inode *r = &t->inodes[0];
+	t->ifree = r->next;
+	r->fd = root_fd;
+	r->type = S_IFDIR;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->nlookup = 1;
+	unsigned b = hash(t, r->dev, r->ino);
+	r->next = t->buckets[b];
+	t->buckets[b] = 0;
+	t->nfds = 1;
+	return 0;
+}
+
+static void unhash(struct fuse_tables *t, unsigned slot)
+{
+	struct fuse_inode *i = &t->inodes[slot];
+	int *pp = &t->buckets[hash(t, i->dev, i->ino)];
+	while (*pp != -1) {
+		if (*pp == (int)slot) {
+			*pp = i->next;
+			return;
+		}
+		pp = &t->inodes[*pp].next;
+	}
+}
+
+static void inode_free(struct fuse_tables *t, unsigned slot)
+{
+	struct fuse_inode *i = &t->inodes[slot];
+	unhash(t, slot);
+	close(i->fd);
+	t->nfds--;
+	i->fd = -1;
+	i->gen++; /* stale nodeids of this slot no longer match */
+	i->nlookup = 0;
+	i->nhandles = 0;
+	i->next = t->ifree;
+	t->ifree = (int)slot;
+}
+
+static void inode_maybe_free(struct fuse_tables *t, unsigned slot)
+{
+	struct fuse_inode *i = &t->inodes[slot];
+	if (slot != 0 && i->nlookup == 0 && i->nhandles == 0)
+		inode_free(t, slot);
+}
+
+static void handle_close(struct fuse_tables *t, unsigned slot)
+{
+	struct fuse_handle *h = &t->handles[slot];
+	unsigned islot = h->islot;
+	close(h->fd);
+	t->nfds--;
+	h->fd = -1;
+	h->gen++;
+	h->released = false;
+	h->inflight = 0;
+	h->next = t->hfree;
+	t->hfree = (int)slot;
+	if (t->inodes[islot].nhandles > 0)
+		t->inodes[islot].nhandles--;
+	inode_maybe_free(t, islot);
+}
+
+void fuse_tables_reset(struct fuse_tables *t)
+{
+	for (unsigned i = 0; i < t->hcap; i++)
+		if (t->handles[i].fd >= 0)
+			handle_close(t, i);
+	for (unsigned i = 1; i < t->icap; i++)
+		if (t->inodes[i].fd >= 0)
+			inode_free(t, i);
+	t->inodes[0].nlookup = 1;
+}
+
+void fuse_tables_destroy(struct fuse_tables *t)
+{
+	if (!t->inodes)
+		return;
+	fuse_tables_reset(t);
+	close(t->inodes[0].fd);
+	free(t->inodes);
+	free(t->handles);
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+struct fuse_inode *fuse_inode_get(struct fuse_tables *t, uint64_t nodeid)
+{
+	unsigned slot;
+	uint32_t gen;
+
+	if (!split_id(nodeid, t->icap, &slot, &gen))
+		return NULL;
+	struct fuse_inode *i = &t->inodes[slot];
+	if (i->fd < 0 || i->gen != gen)
+		return NULL;
+	return i;
+}
+
+uint64_t fuse_inode_id(const struct fuse_tables *t, const struct fuse_inode *i)
+{
+	return make_id(i->gen, (unsigned)(i - t->inodes));
+}
+
+int fuse_inode_insert(struct fuse_tables *t, int fd, const struct stat *st, uint64_t *nodeid)
+{
+	for (int s = t->buckets[hash(t, st->st_dev, st->st_ino)]; s != -1; s = t->inodes[s].next) {
+		struct fuse_inode *i = &t->inodes[s];
+		if (i->dev == st->st_dev && i->ino == st->st_ino) {
+			/* Same object already known (hard link, repeated lookup):
+			 * keep the first fd, one fd per object. */
+			close(fd);
+			i->nlookup++;
+			*nodeid = make_id(i->gen, (unsigned)s);
+			return 0;
+		}
+	}
+	if (t->nfds >= t->max_fds || t->ifree < 0) {
+		close(fd);
+		return -EMFILE;
+	}
+	unsigned slot = (unsigned)t->ifree;
+	struct fuse_inode *i = &t->inodes[slot];
+	t->ifree = i->next;
+	i->fd = fd;
+	i->type = st->st_mode & S_IFMT;
+	i->dev = st->st_dev;
+	i->ino = st->st_ino;
+	i->nlookup = 1;
+	i->nhandles = 0;
+	unsigned b = hash(t, i->dev, i->ino);
+	i->next = t->buckets[b];
+	t->buckets[b] = (int)slot;
+	t->nfds++;
+	*nodeid = make_id(i->gen, slot);
+	return 0;
+}
+
+void fuse_inode_forget(struct fuse_tables *t, uint64_t nodeid, uint64_t n)
+{
+	struct fuse_inode *i = fuse_inode_get(t, nodeid);
+	if (!i)
+		return;
+	if (n > i->nlookup) {
+		if (!t->underflow_logged) {
+			fprintf(stderr, "arca-vmm: fuse: FORGET of %llu references, %llu held (clamped; logged once)\n",
+				(unsigned long long)n, (unsigned long long)i->nlookup);
+			t->underflow_logged = true;
+		}
+		n = i->nlookup;
+	}
+	i->nlookup -= n;
+	inode_maybe_free(t, (unsigned)(i - t->inodes));
+}
+
+int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, uint64_t *fh)
+{
+	struct fuse_inode *i = fuse_inode_get(t, nodeid);
+	if (!i) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (t->nfds >= t->max_fds || t->hfree < 0) {
+		close(fd);
+		return -EMFILE;
+	}
+	unsigned slot = (unsigned)t->hfree;
+	struct fuse_handle *h = &t->handles[slot];
+	t->hfree = h->next;
+	h->fd = fd;
+	h->islot = (uint32_t)(i - t->inodes);
+	h->dir = dir;
+	h->released = false;
+	h->inflight = 0;
+	h->next = -1;
+	i->nhandles++;
+	t->nfds++;
+	*fh = make_id(h->gen, slot);
+	return 0;
+}
+
+struct fuse_handle *fuse_handle_get(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir)
+{
+	unsigned slot;
+	uint32_t gen;
+
+	if (!split_id(fh, t->hcap, &slot, &gen))
+		return NULL;
+	struct fuse_handle *h = &t->handles[slot];
+	if (h->fd < 0 || h->gen != gen || h->released || h->dir != dir)
+		return NULL;
+	struct fuse_inode *i = fuse_inode_get(t, nodeid);
+	if (!i || (unsigned)(i - t->inodes) != h->islot)
+		return NULL;
+	return h;
+}
+
+int fuse_handle_release(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir)
+{
+	struct fuse_handle *h = fuse_handle_get(t, fh, nodeid, dir);
+	if (!h)
+		return -EBADF;
+	if (h->inflight) {
+		h->released = true;
+		return 0;
+	}
+	handle_close(t, (unsigned)(h - t->handles));
+	return 0;
+}
+
+void fuse_handle_hold(struct fuse_handle *h)
+{
+	h->inflight++;
+}
+
+void fuse_handle_unhold(struct fuse_tables *t, struct fuse_handle *h)
+{
+	if (h->inflight > 0)
+		h->inflight--;
+	if (h->inflight == 0 && h->released)
+		handle_close(t, (unsigned)(h - t->handles));
+}

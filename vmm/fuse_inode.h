@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inode and file-handle tables of the FUSE server.
+ *
+ * An inode is an O_PATH|O_NOFOLLOW fd of one host object, found by one
+ * single-component lookup under its parent's fd; nothing ever holds or
+ * re-resolves a host path. Inodes are deduplicated by (st_dev, st_ino) so
+ * hard links share one nodeid, as the kernel's dcache expects.
+ *
+ * Nodeids and fhs are (generation << 32 | slot + 1): a stale or forged id
+ * from the guest is caught by the slot bound and the generation, never
+ * followed as a pointer (virtiofsd's early "fuse_ino is a pointer" design is
+ * what to avoid). Slot 0 generation 0 is nodeid 1, the root (FUSE_ROOT_ID).
+ *
+ * Every fd the tables own (inodes and handles, root included) counts
+ * against max_fds; an insert beyond it fails with -EMFILE instead of
+ * exhausting the VMM's fd table (CVE-2020-10717, virtiofsd's unbounded
+ * lookups).
+ */
+#ifndef ARCA_FUSE_INODE_H
+#define ARCA_FUSE_INODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct fuse_inode {
+	int fd;              /* O_PATH|O_NOFOLLOW; -1 when the slot is free */
+	uint32_t gen;
+	uint32_t type;       /* st_mode & S_IFMT: an inode's type never changes */
+	dev_t dev;
+	ino_t ino;
+	uint64_t nlookup;    /* kernel references (LOOKUP-like replies - FORGET) */
+	uint32_t nhandles;   /* open handles: they keep the inode alive */
+	int next;            /* hash chain or free list */
+};
+
+struct fuse_handle {
+	int fd;              /* real open fd; -1 when the slot is free */
+	uint32_t gen;
+	uint32_t islot;      /* inode it was opened from */
+	bool dir;
+	bool released;       /* RELEASE seen while I/O was in flight */
+	uint32_t inflight;   /* prepared I/O not yet completed (io_uring later) */
+	int next;            /* free list */
+};
+
+struct fuse_tables {
+	struct fuse_inode *inodes;
+	struct fuse_handle *handles;
+	int *buckets;
+	unsigned icap, hcap, nbuckets;
+	int ifree, hfree;
+	unsigned nfds, max_fds;
+	bool underflow_logged;
+};
+
+#define FUSE_MAX_FDS_LIMIT (1u << 20)
+
+/* Takes ownership of root_fd (an O_PATH directory fd). max_fds >= 2. */
+int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds);
+/* Closes every fd, the root's included. */
+void fuse_tables_destroy(struct fuse_tables *t);
+/* Forget everything but the root (FUSE_DESTROY: the guest unmounted). */
+void fuse_tables_reset(struct fuse_tables *t);
+
+/* NULL for an unknown, free or stale nodeid. */
+struct fuse_inode *fuse_inode_get(struct fuse_tables *t, uint64_t nodeid);
+uint64_t fuse_inode_id(const struct fuse_tables *t, const struct fuse_inode *i);
+/* Enter fd (consumed in every case) for the object st describes, add one
+ * lookup reference and return its nodeid in *nodeid; -EMFILE at the bound. */
+int fuse_inode_insert(struct fuse_tables *t, int fd, const struct stat *st, uint64_t *nodeid);
+/* Drop up to n lookup references. A count larger than held is clamped and
+ * logged once: a guest's FORGET can never free an inode that an open handle
+ * or the root still needs. Unknown nodeids are ignored (FORGET has no reply). */
+void fuse_inode_forget(struct fuse_tables *t, uint64_t nodeid, uint64_t n);
+
+/* New handle for fd (consumed in every case) opened from inode nodeid. */
+int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, uint64_t *fh);
+/* NULL unless fh is live, of the given kind, and was opened from nodeid. */
+struct fuse_handle *fuse_handle_get(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir);
+/* RELEASE: closes now, or when the last in-flight I/O completes. */
+int fuse_handle_release(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir);
+/* Pin a handle across prepare..complete of an asynchronous operation. */
+void fuse_handle_hold(struct fuse_handle *h);
+void fuse_handle_unhold(struct fuse_tables *t, struct fuse_handle *h);
+
+#endif
