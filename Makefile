@@ -39,7 +39,7 @@ LIBS     :=
 SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
 SECCOMP_LIBS   := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 POLICY_DEFAULT ?= trap
-POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy
+POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy
 
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
@@ -54,6 +54,7 @@ LAUNCHER_OBJS += launcher/initrd.o
 LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
 LAUNCHER_OBJS += launcher/shares.o
+LAUNCHER_OBJS += launcher/guestroot.o
 LAUNCHER_OBJS += launcher/privsep.o
 LAUNCHER_OBJS += launcher/elfdeps.o
 LAUNCHER_OBJS += launcher/jail.o
@@ -87,7 +88,7 @@ VMM_OBJS += vmm/ctl.o
 VMM_OBJS += vmm/opts.o
 VMM_OBJS += vmm/seccomp_thread.o
 
-INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c common/proto.c common/spec.c common/err.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c common/proto.c common/spec.c common/err.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -112,8 +113,12 @@ $(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS)) $(B)/policy/policies.o
 arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# arca-vmm is static: its jail is an empty directory, with no loader or
+# library to bind-mount in (launcher/jail.c).
+VMM_LDFLAGS := -static
+
 arca-vmm: $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+	$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 # ---- seccomp policies: compiled at build time, embedded in arca-vmm
 $(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
@@ -124,7 +129,7 @@ $(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
 
 $(B)/policy/policies.c: $(B)/policy/compile $(POLICIES)
 	@$(B)/policy/compile --default-action=$(POLICY_DEFAULT) -o $@ \
-		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy
+		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy fs=policy/vmm-fs.policy
 
 $(B)/policy/policies.o: $(B)/policy/policies.c vmm/seccomp_policies.h
 	@echo "  CC      $<"
@@ -138,7 +143,7 @@ $(B)/test/vmm/seccomp_thread.o: vmm/seccomp_thread.c
 	@$(CC) $(CPPFLAGS) -DARCA_TEST_HOOKS $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/test/arca-vmm: $(B)/test/vmm/seccomp_thread.o $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+	$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 # The same with the hook on by default for one thread class (main, vcpu): the launcher passes
 # the VMM no extra argument, so the e2e scenario points ARCA_LIBEXEC at a copy of these.
@@ -150,7 +155,7 @@ $(B)/test/trap-%/seccomp_thread.o: vmm/seccomp_thread.c
 		-MMD -MP -c -o $@ $<
 $(B)/test/trap-%/arca-vmm: $(B)/test/trap-%/seccomp_thread.o $(B)/vmm/main.o $(B)/libvmm.a \
 		$(B)/libcommon.a
-	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+	$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 TEST_VMMS := $(B)/test/arca-vmm $(B)/test/trap-main/arca-vmm $(B)/test/trap-vcpu/arca-vmm
 

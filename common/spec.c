@@ -21,6 +21,109 @@
 #define SPEC_HDR_SIZE 8u /* le32 magic, le32 version */
 #define REC_HDR_SIZE  6u /* le16 tag, le32 len */
 #define SPEC_KNOWN_FLAGS ARCA_SPEC_F_VERBOSE
+#define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT)
+#define SHARE_FIXED 6u /* le32 flags, le16 tag_len */
+#define ROOT_FIXED  4u /* le32 mode */
+#define GUEST_PATH_MAX 4096u /* PATH_MAX, including the NUL */
+#define NAME_MAX_ 255u       /* one path component */
+
+/* ---- validation shared by both directions ---------------------------------- */
+
+int spec_tag_ok(const char *tag, size_t len)
+{
+	if (!tag || len < 1 || len > ARCA_TAG_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)tag[i] < 0x21 || (unsigned char)tag[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* p[0..len) is dir or below it ("/devices" is not below "/dev"). */
+static int path_under(const char *p, size_t len, const char *dir)
+{
+	size_t n = strlen(dir);
+	return len >= n && !memcmp(p, dir, n) && (len == n || p[n] == '/');
+}
+
+int spec_guest_path_ok(const char *p, size_t len)
+{
+	/* "/" itself is refused: a share on / would hide the root arca-init
+	 * assembled (use a ROOT record for that). */
+	if (!p || len < 2 || len >= GUEST_PATH_MAX || p[0] != '/' || p[len - 1] == '/')
+		return 0;
+	if (memchr(p, '\0', len))
+		return 0;
+	/* Components between slashes: none empty ("//"), none "." or "..".
+	 * arca-init creates the path component by component beneath the
+	 * command's root; ".." there would climb out of it. */
+	for (size_t i = 1; i <= len;) {
+		const char *slash = memchr(p + i, '/', len - i);
+		size_t j = slash ? (size_t)(slash - p) : len;
+		size_t c = j - i;
+		if (c == 0 || c > NAME_MAX_)
+			return 0;
+		if (p[i] == '.' && (c == 1 || (c == 2 && p[i + 1] == '.')))
+			return 0;
+		i = j + 1;
+	}
+	/* init mounts these itself before any share; a share over them would
+	 * replace the kernel's interfaces (or the device nodes) under the
+	 * command. */
+	static const char *const reserved[] = { "/proc", "/sys", "/dev" };
+	for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]); k++)
+		if (path_under(p, len, reserved[k]))
+			return 0;
+	return 1;
+}
+
+static int share_ok(uint32_t flags, const char *tag, size_t tag_len, const char *path,
+		    size_t path_len)
+{
+	if (flags & ~SHARE_KNOWN_FLAGS)
+		return 0;
+	if (!spec_tag_ok(tag, tag_len))
+		return 0;
+	if (flags & ARCA_SHARE_F_NOMOUNT)
+		return path_len == 0;
+	return spec_guest_path_ok(path, path_len);
+}
+
+static int root_ok(uint32_t mode, const char *tag, size_t tag_len)
+{
+	switch (mode) {
+	case ARCA_ROOT_INITRD:
+		return tag_len == 0;
+	case ARCA_ROOT_HOST:
+	case ARCA_ROOT_DIR:
+	case ARCA_ROOT_DIR_RW:
+		return spec_tag_ok(tag, tag_len);
+	default:
+		return 0;
+	}
+}
+
+/* Checks across records, on already individually valid values: the guest
+ * must never have to pick between two devices with one tag or two mounts
+ * on one path. Quadratic, over at most ARCA_SPEC_MAX_SHARES entries. */
+static int mounts_consistent(const struct arca_spec *s)
+{
+	if (s->nshares > ARCA_SPEC_MAX_SHARES)
+		return 0;
+	for (size_t i = 0; i < s->nshares; i++) {
+		const struct arca_spec_share *a = &s->shares[i];
+		if (s->root_tag && !strcmp(s->root_tag, a->tag))
+			return 0;
+		for (size_t j = 0; j < i; j++) {
+			const struct arca_spec_share *b = &s->shares[j];
+			if (!strcmp(a->tag, b->tag))
+				return 0;
+			if (a->path && b->path && !strcmp(a->path, b->path))
+				return 0;
+		}
+	}
+	return 1;
+}
 
 /* ---- encoding ------------------------------------------------------------ */
 
@@ -96,6 +199,33 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 	if (r < 0)
 		return r;
 
+	if (s->nshares && !s->shares)
+		return -EINVAL;
+	for (size_t i = 0; i < s->nshares; i++) {
+		const struct arca_spec_share *sh = &s->shares[i];
+		if (!sh->tag)
+			return -EINVAL;
+		size_t tl = strlen(sh->tag), pl = sh->path ? strlen(sh->path) : 0;
+		/* NOMOUNT means no path at all, not an empty one. */
+		if ((sh->flags & ARCA_SHARE_F_NOMOUNT) ? sh->path != NULL : sh->path == NULL)
+			return -EINVAL;
+		if (!share_ok(sh->flags, sh->tag, tl, sh->path, pl))
+			return -EINVAL;
+		r = account(&total, SHARE_FIXED + tl + pl);
+		if (r < 0)
+			return r;
+	}
+	size_t root_tl = s->root_tag ? strlen(s->root_tag) : 0;
+	if (!root_ok(s->root_mode, s->root_tag, root_tl))
+		return -EINVAL;
+	if (!mounts_consistent(s))
+		return -EINVAL;
+	if (s->root_mode != ARCA_ROOT_INITRD) {
+		r = account(&total, ROOT_FIXED + root_tl);
+		if (r < 0)
+			return r;
+	}
+
 	uint8_t *buf = malloc(total);
 	if (!buf)
 		return -ENOMEM;
@@ -112,6 +242,27 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 	uint8_t fl[4];
 	proto_put_le32(fl, s->flags);
 	p = put_record(p, ARCA_SPEC_FLAGS, fl, sizeof(fl));
+	for (size_t i = 0; i < s->nshares; i++) {
+		const struct arca_spec_share *sh = &s->shares[i];
+		size_t tl = strlen(sh->tag), pl = sh->path ? strlen(sh->path) : 0;
+		proto_put_le16(p, ARCA_SPEC_SHARE);
+		proto_put_le32(p + 2, (uint32_t)(SHARE_FIXED + tl + pl));
+		p += REC_HDR_SIZE;
+		proto_put_le32(p, sh->flags);
+		proto_put_le16(p + 4, (uint16_t)tl);
+		memcpy(p + SHARE_FIXED, sh->tag, tl);
+		if (pl)
+			memcpy(p + SHARE_FIXED + tl, sh->path, pl);
+		p += SHARE_FIXED + tl + pl;
+	}
+	if (s->root_mode != ARCA_ROOT_INITRD) {
+		proto_put_le16(p, ARCA_SPEC_ROOT);
+		proto_put_le32(p + 2, (uint32_t)(ROOT_FIXED + root_tl));
+		p += REC_HDR_SIZE;
+		proto_put_le32(p, s->root_mode);
+		memcpy(p + ROOT_FIXED, s->root_tag, root_tl);
+		p += ROOT_FIXED + root_tl;
+	}
 
 	*out = buf;
 	*out_len = (size_t)(p - buf);
@@ -147,10 +298,41 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 	return 0;
 }
 
-/* Validates one record; counts ARGV and ENV entries and notes singletons. */
-static int check_record(const struct rec *r, size_t *argc, size_t *envc,
-			int *seen_workdir, int *seen_flags)
+struct counts {
+	size_t argc, envc, nshares;
+	int seen_workdir, seen_flags, seen_root;
+};
+
+/* A SHARE record's fields (pointers into the record). */
+struct share_rec {
+	uint32_t flags;
+	const char *tag, *path;
+	size_t tag_len, path_len;
+};
+
+static int share_split(const struct rec *r, struct share_rec *sr)
 {
+	if (r->len < SHARE_FIXED)
+		return -EPROTO;
+	sr->flags = proto_le32(r->val);
+	sr->tag_len = proto_le16(r->val + 4);
+	/* r->len >= SHARE_FIXED, so the subtraction cannot wrap. */
+	if (sr->tag_len > r->len - SHARE_FIXED)
+		return -EPROTO;
+	sr->tag = (const char *)r->val + SHARE_FIXED;
+	sr->path = sr->tag + sr->tag_len;
+	sr->path_len = r->len - SHARE_FIXED - sr->tag_len;
+	if (!share_ok(sr->flags, sr->tag, sr->tag_len, sr->path, sr->path_len))
+		return -EPROTO;
+	return 0;
+}
+
+/* Validates one record; counts ARGV, ENV and SHARE entries and notes
+ * singletons. */
+static int check_record(const struct rec *r, struct counts *c)
+{
+	struct share_rec sr;
+
 	switch (r->tag) {
 	case ARCA_SPEC_ARGV:
 	case ARCA_SPEC_ENV:
@@ -163,6 +345,8 @@ static int check_record(const struct rec *r, size_t *argc, size_t *envc,
 			return -EPROTO;
 		break;
 	case ARCA_SPEC_FLAGS:
+	case ARCA_SPEC_SHARE:
+	case ARCA_SPEC_ROOT:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -170,46 +354,69 @@ static int check_record(const struct rec *r, size_t *argc, size_t *envc,
 
 	switch (r->tag) {
 	case ARCA_SPEC_ARGV:
-		if (*argc == 0 && r->len == 0)
+		if (c->argc == 0 && r->len == 0)
 			return -EPROTO;
-		(*argc)++;
+		c->argc++;
 		break;
 	case ARCA_SPEC_ENV:
 		if (!env_entry_ok((const char *)r->val, r->len))
 			return -EPROTO;
-		(*envc)++;
+		c->envc++;
 		break;
 	case ARCA_SPEC_WORKDIR:
-		if (*seen_workdir || r->len == 0)
+		if (c->seen_workdir || r->len == 0)
 			return -EPROTO;
-		*seen_workdir = 1;
+		c->seen_workdir = 1;
 		break;
 	case ARCA_SPEC_FLAGS:
-		if (*seen_flags || r->len != 4)
+		if (c->seen_flags || r->len != 4)
 			return -EPROTO;
 		if (proto_le32(r->val) & ~SPEC_KNOWN_FLAGS)
 			return -EPROTO;
-		*seen_flags = 1;
+		c->seen_flags = 1;
+		break;
+	case ARCA_SPEC_SHARE:
+		if (c->nshares >= ARCA_SPEC_MAX_SHARES)
+			return -EPROTO;
+		if (share_split(r, &sr) < 0)
+			return -EPROTO;
+		c->nshares++;
+		break;
+	case ARCA_SPEC_ROOT:
+		if (c->seen_root || r->len < ROOT_FIXED)
+			return -EPROTO;
+		if (!root_ok(proto_le32(r->val), (const char *)r->val + ROOT_FIXED,
+			     r->len - ROOT_FIXED))
+			return -EPROTO;
+		c->seen_root = 1;
 		break;
 	}
 	return 0;
 }
 
-static char *dup_value(const struct rec *r)
+static char *dup_bytes(const void *p, size_t len)
 {
-	char *s = malloc((size_t)r->len + 1);
+	char *s = malloc(len + 1);
 	if (!s)
 		return NULL;
-	memcpy(s, r->val, r->len);
-	s[r->len] = '\0';
+	if (len)
+		memcpy(s, p, len);
+	s[len] = '\0';
 	return s;
+}
+
+static char *dup_value(const struct rec *r)
+{
+	return dup_bytes(r->val, r->len);
 }
 
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 {
-	size_t argc = 0, envc = 0, off;
-	int seen_workdir = 0, seen_flags = 0, r;
+	struct counts c = { 0 };
+	size_t off;
+	int r;
 	struct rec rec;
+	struct share_rec sr;
 
 	if (!s)
 		return -EINVAL;
@@ -230,18 +437,20 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 		r = next_record(buf, len, &off, &rec);
 		if (r < 0)
 			return r;
-		r = check_record(&rec, &argc, &envc, &seen_workdir, &seen_flags);
+		r = check_record(&rec, &c);
 		if (r < 0)
 			return r;
 	}
-	if (argc == 0)
+	if (c.argc == 0)
 		return -EPROTO;
 
-	/* Pass 2: copy out. argc, envc < len / 6 <= 16 MiB / 6, so the
-	 * array sizes below cannot overflow. */
-	s->argv = calloc(argc + 1, sizeof(char *));
-	s->env = calloc(envc + 1, sizeof(char *));
+	/* Pass 2: copy out. argc, envc < len / 6 <= 16 MiB / 6 and nshares
+	 * <= ARCA_SPEC_MAX_SHARES, so the array sizes below cannot overflow. */
+	s->argv = calloc(c.argc + 1, sizeof(char *));
+	s->env = calloc(c.envc + 1, sizeof(char *));
 	if (!s->argv || !s->env)
+		goto nomem;
+	if (c.nshares && !(s->shares = calloc(c.nshares, sizeof(*s->shares))))
 		goto nomem;
 	for (off = SPEC_HDR_SIZE; off < len;) {
 		/* Already validated: cannot fail. */
@@ -265,7 +474,31 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 		case ARCA_SPEC_FLAGS:
 			s->flags = proto_le32(rec.val);
 			break;
+		case ARCA_SPEC_SHARE: {
+			(void)share_split(&rec, &sr); /* validated in pass 1 */
+			struct arca_spec_share *sh = &s->shares[s->nshares++];
+			sh->flags = sr.flags;
+			if (!(sh->tag = dup_bytes(sr.tag, sr.tag_len)))
+				goto nomem;
+			if (!(sr.flags & ARCA_SHARE_F_NOMOUNT) &&
+			    !(sh->path = dup_bytes(sr.path, sr.path_len)))
+				goto nomem;
+			break;
 		}
+		case ARCA_SPEC_ROOT:
+			s->root_mode = proto_le32(rec.val);
+			if (s->root_mode != ARCA_ROOT_INITRD &&
+			    !(s->root_tag = dup_bytes(rec.val + ROOT_FIXED,
+						      rec.len - ROOT_FIXED)))
+				goto nomem;
+			break;
+		}
+	}
+	/* Cross-record checks need every tag and path: done on the copies
+	 * (costs an allocation for a malformed spec, once, at boot). */
+	if (!mounts_consistent(s)) {
+		spec_free(s);
+		return -EPROTO;
 	}
 	return 0;
 
@@ -287,5 +520,11 @@ void spec_free(struct arca_spec *s)
 	free(s->argv);
 	free(s->env);
 	free(s->workdir);
+	for (size_t i = 0; s->shares && i < s->nshares; i++) {
+		free(s->shares[i].tag);
+		free(s->shares[i].path);
+	}
+	free(s->shares);
+	free(s->root_tag);
 	memset(s, 0, sizeof(*s));
 }

@@ -12,6 +12,13 @@
 
 #include "arca/abi.h"
 
+/* One SHARE record: a virtio-fs device the guest mounts (or only sees). */
+struct arca_spec_share {
+	uint32_t flags; /* ARCA_SHARE_F_* */
+	char *tag;      /* 1..ARCA_TAG_MAX bytes, see spec_tag_ok() */
+	char *path;     /* guest mount point; NULL with ARCA_SHARE_F_NOMOUNT */
+};
+
 struct arca_spec {
 	char **argv;    /* NULL-terminated, argc >= 1 */
 	size_t argc;
@@ -19,6 +26,10 @@ struct arca_spec {
 	size_t envc;
 	char *workdir;  /* NULL: "/" */
 	uint32_t flags; /* ARCA_SPEC_F_* */
+	struct arca_spec_share *shares; /* nshares entries (NULL when 0) */
+	size_t nshares;
+	uint32_t root_mode; /* enum arca_root_mode; 0 (INITRD) when absent */
+	char *root_tag;     /* NULL for ARCA_ROOT_INITRD, else the root's tag */
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
@@ -35,9 +46,33 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
  * ARCA_SPEC_MAX_SIZE or a string over ARCA_SPEC_MAX_STRING, -ENOMEM.
  * On failure *s is left zeroed (nothing to free). A missing FLAGS record
  * means flags 0. spec_encode always writes FLAGS and refuses (-EINVAL) what
- * spec_decode would reject. */
+ * spec_decode would reject.
+ *
+ * SHARE/ROOT (layout in abi.h) are -EPROTO when: shorter than their fixed
+ * part, unknown share flag bits, a bad tag (spec_tag_ok), a mounted share
+ * whose path fails spec_guest_path_ok or a NOMOUNT share with a path, more
+ * than ARCA_SPEC_MAX_SHARES shares, two mounted shares on one path, one tag
+ * used twice (shares and root together), a second ROOT record, an unknown
+ * root mode, a tag with ARCA_ROOT_INITRD or none with another mode.
+ * spec_encode writes a ROOT record only when root_mode is not INITRD. */
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
 
 void spec_free(struct arca_spec *s);
+
+/*
+ * Validation shared by the encoder, the decoder, the launcher (to reject a
+ * bad -v before anything starts) and arca-init. Each returns 1 when valid.
+ *
+ * spec_tag_ok: 1..ARCA_TAG_MAX bytes, each 0x21..0x7e (printable ASCII, no
+ * space: the tag is a mount source and appears in log lines).
+ *
+ * spec_guest_path_ok: a share's guest mount point (len bytes, no NUL):
+ * absolute, normalized (no "." or ".." component, no "//", no trailing
+ * "/"), not "/" itself, shorter than 4096 bytes, and not /proc, /sys, /dev
+ * or below them (init's own mounts; a share there would hide or replace
+ * the kernel's interfaces the command relies on).
+ */
+int spec_tag_ok(const char *tag, size_t len);
+int spec_guest_path_ok(const char *path, size_t len);
 
 #endif

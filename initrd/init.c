@@ -187,7 +187,7 @@ static __attribute__((noreturn)) void fail_err(const struct arca_err *e)
 /* ---- the command ----------------------------------------------------------- */
 
 /* What the child reports over the CLOEXEC pipe when it cannot exec. */
-enum { STAGE_SETUP = 1, STAGE_CHDIR = 2, STAGE_EXEC = 3 };
+enum { STAGE_SETUP = 1, STAGE_CHDIR = 2, STAGE_EXEC = 3, STAGE_ROOT = 4 };
 struct exec_report {
 	int32_t stage;
 	int32_t err;
@@ -316,6 +316,16 @@ static __attribute__((noreturn)) void child(const struct arca_spec *s, char **en
 		rep.err = errno;
 		goto report;
 	}
+	/* The command's root (initroot.c); init itself stays in the
+	 * initramfs, it needs nothing from the new root. chroot, not
+	 * pivot_root: nothing secret is left outside (the guest is the
+	 * sandbox), and init must keep its own view. */
+	const char *root = initroot_root(s);
+	rep.stage = STAGE_ROOT;
+	if (root && chroot(root) < 0) {
+		rep.err = errno;
+		goto report;
+	}
 	rep.stage = STAGE_CHDIR;
 	if (chdir(s->workdir ? s->workdir : "/") < 0) {
 		rep.err = errno;
@@ -382,6 +392,11 @@ static pid_t spawn(const struct arca_spec *s, int stdio[3], int *code)
 	case STAGE_EXEC:
 		*code = rep.err == ENOENT ? 127 : 126;
 		snprintf(msg, sizeof(msg), "%s: %s", s->argv[0], strerror(rep.err));
+		break;
+	case STAGE_ROOT:
+		*code = 125;
+		snprintf(msg, sizeof(msg), "arca-init: chroot %s: %s", initroot_root(s),
+			 strerror(rep.err));
 		break;
 	default:
 		*code = 125;
@@ -636,6 +651,10 @@ int main(void)
 
 	read_spec(&spec);
 	log_flush(!!(spec.flags & ARCA_SPEC_F_VERBOSE));
+	/* Shares and the command's root, before anything of the command
+	 * runs (the modules they need were loaded above). */
+	if (initroot_setup(&spec, &e) < 0)
+		fail_err(&e);
 
 	int sfd = signals_setup(), stdio[3];
 	stdio_setup(stdio);

@@ -13,6 +13,7 @@
 
 #include "arca/abi.h"
 #include "err.h"
+#include "spec.h"
 
 /* Step log with a CLOCK_MONOTONIC timestamp (seconds since guest boot).
  * Buffered until the control port is open and the spec said whether the
@@ -45,6 +46,45 @@ int sysinit_modules(struct arca_err *e);
  * still carry the ERROR. */
 #define PORT_WAIT_MS 10000
 int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e);
+
+/*
+ * initroot.c: the command's root and its mounts (ARCA_SPEC_ROOT / SHARE).
+ * A plan is a list of steps; IR_ABS targets are paths in the initramfs,
+ * IR_BENEATH targets are guest paths inside the command's root (created
+ * there without following symlinks). All absolute steps come first.
+ */
+enum { IR_MOUNT, IR_MKDIR };
+enum { IR_ABS, IR_BENEATH };
+struct initroot_step {
+	int op, where;
+	const char *src, *target, *fstype; /* src: the virtio-fs tag for shares */
+	unsigned long flags;               /* MS_* */
+	const char *data;
+	unsigned mode;                     /* IR_MKDIR only */
+	const char *what;                  /* for messages and the step log */
+};
+/* Most steps a root mode adds before the kernel filesystems and shares. */
+#define INITROOT_ROOT_STEPS 5
+
+/* Where the command chroot()s: NULL for ARCA_ROOT_INITRD (no chroot),
+ * else ARCA_GUEST_ROOT. */
+const char *initroot_root(const struct arca_spec *s);
+
+/* Pure: fills st[0..max) with the steps for s; returns their count, or
+ * -E2BIG when max is too small, -EINVAL for an unknown root mode. Mounted
+ * shares come last, sorted so a parent is mounted before its children. */
+int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t max);
+
+/* Creates path (absolute or relative, '/'-separated) below the directory
+ * rootfd component by component (mode 0755), refusing to follow a symlink
+ * (-ELOOP) or to pass through a non-directory (-ENOTDIR); "." and ".."
+ * are -EINVAL. On success *out_fd is an O_PATH fd on the final directory
+ * (rootfd itself for "/" or ""). */
+int initroot_mkdir_beneath(int rootfd, const char *path, int *out_fd);
+
+/* Runs the plan: mounts, mkdirs, init_log lines. On failure e names the
+ * step, the tag and the path, with errno. */
+int initroot_setup(const struct arca_spec *s, struct arca_err *e);
 
 /*
  * relay.c: the command's stdio. The command gets pipes, not the ports: the

@@ -17,6 +17,7 @@
 #include "arca/abi.h"
 #include "cleanup.h"
 #include "cpio.h"
+#include "guestroot.h"
 #include "initrd.h"
 #include "kmod.h"
 
@@ -506,6 +507,11 @@ out:
 
 /* ---- per-run spec archive ------------------------------------------------------------ */
 
+static void guestroot_warn(void *ctx, const char *msg)
+{
+	fprintf(stderr, "arca: warning: %s\n", msg);
+}
+
 int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e)
 {
 	_cleanup_free_ uint8_t *spec = NULL;
@@ -519,6 +525,17 @@ int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e)
 	r = cpio_add_dir(&w, "arca", 0755);
 	if (r == 0) /* root-only: the spec may carry secrets in its environment */
 		r = cpio_add_file(&w, ARCA_SPEC_PATH, 0400, spec, slen);
+	/* The default root's skeleton (generated /etc, merged-/usr links):
+	 * per run, so it follows the host's ld.so.cache and certificates. */
+	if (r == 0 && s->root_mode == ARCA_ROOT_HOST) {
+		struct guestroot_opts go = { .host_root = "/", .trusted_uid = 0,
+					     .warn = guestroot_warn };
+		r = guestroot_add(&w, &go, e);
+		if (r < 0) {
+			cpio_free(&w);
+			return r;
+		}
+	}
 	if (r == 0)
 		r = cpio_finish(&w);
 	if (r < 0) {

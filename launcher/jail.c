@@ -276,29 +276,36 @@ static void child_drop(const struct jail_spec *s)
 	child_verify(s);
 }
 
-/* Move the inputs onto 3..6 and keep the VMM's binary fd (close-on-exec);
+/* Move the inputs onto 3..6, the share directories after them, then the
+ * /proc/self/fd fd, and keep the VMM's binary fd (close-on-exec) last;
  * close every other fd. Returns the binary's fd. */
-static int child_fds(const struct jail_spec *s)
+static int child_fds(const struct jail_spec *s, int proc_fd)
 {
-	int high[VMM_FD_END], vmm;
+	int high[VMM_FD_END + JAIL_MAX_EXTRA + 1], vmm;
+	int n = VMM_FD_END;
 
 	/* Out of the way first, then onto their numbers, so no dup2()
 	 * clobbers a source that sits on a target number. */
 	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
 		if ((high[i] = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
 			child_fail(errno, "dup");
+	for (size_t i = 0; i < s->nextra; i++)
+		if ((high[n++] = fcntl(s->extra_fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			child_fail(errno, "dup");
+	if (proc_fd >= 0 && (high[n++] = fcntl(proc_fd, F_DUPFD_CLOEXEC, 64)) < 0)
+		child_fail(errno, "dup");
 	if ((vmm = fcntl(s->vmm_fd, F_DUPFD_CLOEXEC, 64)) < 0)
 		child_fail(errno, "dup");
-	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
+	for (int i = VMM_FD_KVM; i < n; i++)
 		if (dup2(high[i], i) < 0) /* dup2 clears FD_CLOEXEC on i */
 			child_fail(errno, "dup2");
-	if (dup2(vmm, VMM_FD_END) < 0 || fcntl(VMM_FD_END, F_SETFD, FD_CLOEXEC) < 0)
+	if (dup2(vmm, n) < 0 || fcntl(n, F_SETFD, FD_CLOEXEC) < 0)
 		child_fail(errno, "dup2");
 	/* Nothing else crosses into the VMM (the CVE-2024-21626 lesson: a
 	 * leaked host directory fd is a way out of any jail). */
-	if (close_range(VMM_FD_END + 1, ~0U, 0) < 0)
+	if (close_range((unsigned)n + 1, ~0U, 0) < 0)
 		child_fail(errno, "close_range");
-	return VMM_FD_END;
+	return n;
 }
 
 static void __attribute__((noreturn)) child_main(const struct jail_spec *s, int death_rd)
@@ -308,6 +315,13 @@ static void __attribute__((noreturn)) child_main(const struct jail_spec *s, int 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (s->rootless)
 		child_map_ids(s->uid, s->gid);
+	/* Opened by this process, which becomes the VMM: /proc/self resolves
+	 * to our own pid now and keeps naming this process after the exec.
+	 * It reaches only our own fds, and only through the FUSE server's
+	 * reopen of an inode it already holds. */
+	int proc_fd = -1;
+	if (s->proc_fd && (proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		child_fail(errno, "open /proc/self/fd");
 	child_jail(s);
 	child_rlimits(s->nofile);
 	child_drop(s);
@@ -318,7 +332,7 @@ static void __attribute__((noreturn)) child_main(const struct jail_spec *s, int 
 	struct pollfd p = { .fd = death_rd, .events = POLLIN };
 	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLIN)))
 		_exit(ARCA_EXIT_ERROR);
-	int vmm = child_fds(s);
+	int vmm = child_fds(s, proc_fd);
 	sigprocmask(SIG_SETMASK, s->child_mask, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	/* By fd, not by path: nothing in the jail can reach, replace or

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arca/limits.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "elfdeps.h"
@@ -25,8 +26,16 @@
 #include "run.h"
 #include "spec.h"
 
-/* Modules arca-init loads, dependencies resolved by the initrd builder. */
-static const char *const guest_modules[] = { "virtio_mmio", "virtio_console" };
+/* Modules arca-init loads, dependencies resolved by the initrd builder:
+ * the transport, the console (stdio, control), virtio-fs (shares and the
+ * default root: /usr) and overlayfs (--root DIR under a tmpfs upper). One
+ * list for every run, so one cached base initrd per kernel. */
+static const char *const guest_modules[] = { "virtio_mmio", "virtio_console", "virtiofs",
+					     "overlay" };
+
+/* Tags of the root filesystem's device (never clash with "arca-N"). */
+#define ROOT_TAG_USR  "arca-usr"
+#define ROOT_TAG_ROOT "arca-root"
 
 
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
@@ -60,10 +69,14 @@ static int open_kvm(struct arca_err *e)
 	return arca_error_errno(e, err, "cannot open /dev/kvm");
 }
 
-int run_vmm_argv(const struct arca_opts *o, const char *cmdline, struct run_argv *ra)
+int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct run_fs *fs,
+		 size_t nfs, int proc_fd, struct run_argv *ra)
 {
 	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console";
 	int n, ac = 0;
+
+	if (nfs > RUN_MAX_FS)
+		return -E2BIG;
 
 	/* The buffers are sized for any int/unsigned value. */
 	snprintf(ra->kvm, sizeof(ra->kvm), "--kvm-fd=%d", VMM_FD_KVM);
@@ -83,6 +96,17 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, struct run_argv
 	ra->argv[ac++] = ra->cpus;
 	ra->argv[ac++] = ra->mem;
 	ra->argv[ac++] = ra->cmdline;
+	for (size_t i = 0; i < nfs; i++) {
+		n = snprintf(ra->fs[i], sizeof(ra->fs[i]), "--fs=%d,tag=%s%s%s", fs[i].fd, fs[i].tag,
+			     fs[i].ro ? ",ro" : "", fs[i].ids_passthrough ? ",ids=passthrough" : "");
+		if (n < 0 || (size_t)n >= sizeof(ra->fs[i]))
+			return -E2BIG;
+		ra->argv[ac++] = ra->fs[i];
+	}
+	if (proc_fd >= 0) {
+		snprintf(ra->proc, sizeof(ra->proc), "--proc-fd=%d", proc_fd);
+		ra->argv[ac++] = ra->proc;
+	}
 	if (o->verbose)
 		ra->argv[ac++] = verbose;
 	else if (o->console)
@@ -300,8 +324,93 @@ static int check_inputs(const struct arca_paths *p, uid_t extra, struct arca_err
 	return 0;
 }
 
-int run_command(const struct arca_opts *o, struct arca_err *e)
+/*
+ * The guest's root and every share: validated, resolved and opened while
+ * privileged (the VMM gets directory fds, never paths). The root's device
+ * comes last. Fills fs[] (the VMM's view) and the spec records.
+ */
+struct run_shares {
+	struct run_fs fs[RUN_MAX_FS];
+	int fds[RUN_MAX_FS];
+	size_t n;
+	struct arca_spec_share spec[SHARES_MAX];
+	size_t nspec;
+	uint32_t root_mode;
+	char *root_tag;         /* NULL, or points at root_tag_buf */
+	char root_tag_buf[16];
+};
+
+static void run_shares_close(struct run_shares *rs)
 {
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->fds[i] >= 0)
+			close(rs->fds[i]);
+	rs->n = 0;
+}
+
+static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct arca_err *e)
+{
+	int r;
+
+	memset(rs, 0, sizeof(*rs));
+	/* The root's device: the host's /usr (default), --root DIR, or none. */
+	if (o->root_initrd) {
+		rs->root_mode = ARCA_ROOT_INITRD;
+	} else {
+		rs->root_mode = o->root ? (o->root_rw ? ARCA_ROOT_DIR_RW : ARCA_ROOT_DIR)
+					: ARCA_ROOT_HOST;
+		snprintf(rs->root_tag_buf, sizeof(rs->root_tag_buf), "%s",
+			 o->root ? ROOT_TAG_ROOT : ROOT_TAG_USR);
+		rs->root_tag = rs->root_tag_buf;
+	}
+	if ((r = shares_check(&o->shares, e)) < 0 || (r = shares_resolve(&o->shares, e)) < 0)
+		return r;
+	for (size_t i = 0; i < o->shares.n; i++) {
+		const struct arca_share *sh = &o->shares.v[i];
+		if (rs->root_tag && !strcmp(sh->tag, rs->root_tag))
+			return arca_error(e, EINVAL, "fs tag '%s' is reserved for the guest's root",
+					  sh->tag);
+		int fd = shares_open(sh, e);
+		if (fd < 0)
+			return fd;
+		rs->fds[rs->n] = fd;
+		rs->fs[rs->n] = (struct run_fs){ .tag = sh->tag, .ro = sh->ro,
+						 .ids_passthrough = sh->ids_passthrough };
+		rs->n++;
+		struct arca_spec_share *ss = &rs->spec[rs->nspec++];
+		ss->flags = (sh->ro ? ARCA_SHARE_F_RO : 0) | (sh->guest ? 0 : ARCA_SHARE_F_NOMOUNT);
+		ss->tag = o->shares.v[i].tag;
+		ss->path = sh->guest;
+	}
+	if (rs->root_tag) {
+		const char *host = o->root ? o->root : "/usr";
+		char *real = realpath(host, NULL);
+		struct stat st;
+		if (!real)
+			return arca_error_errno(e, errno, "--root directory '%s'", host);
+		int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int err = errno;
+		free(real);
+		if (fd < 0)
+			return arca_error_errno(e, err, "cannot open the guest's root '%s'", host);
+		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			close(fd);
+			return arca_error(e, ENOTDIR, "--root is not a directory: '%s'", host);
+		}
+		rs->fds[rs->n] = fd;
+		/* The host's /usr is never written; a --root DIR only with :rw
+		 * (otherwise writes land in the guest's tmpfs overlay). */
+		rs->fs[rs->n] = (struct run_fs){ .tag = rs->root_tag,
+						 .ro = rs->root_mode != ARCA_ROOT_DIR_RW,
+						 .ids_passthrough = rs->root_mode == ARCA_ROOT_HOST };
+		rs->n++;
+	}
+	return 0;
+}
+
+int run_command(struct arca_opts *o, struct arca_err *e)
+{
+	struct run_shares rs = { 0 };
 	struct arca_paths paths = { 0 };
 	struct arca_kernel kernel = { 0 };
 	struct arca_cgroup cg = { .dirfd = -1 };
@@ -321,6 +430,10 @@ int run_command(const struct arca_opts *o, struct arca_err *e)
 		return r;
 	if ((r = privsep_limits(o->cpus, o->memory_mib, &lim)) < 0)
 		return arca_error(e, -r, "invalid VM size");
+	if ((r = run_shares_open(o, &rs, e)) < 0)
+		goto out;
+	/* Each share's FUSE server may hold this many fds of its own. */
+	lim.nofile += rs.n * (ARCA_FS_MAX_FDS + 8);
 	uid_t extra_owner = ids.src == PRIVSEP_SRC_SUDO ? ids.uid : (uid_t)-1;
 	/* What a run killed with SIGKILL left behind. */
 	cgroup_gc();
@@ -359,10 +472,19 @@ int run_command(const struct arca_opts *o, struct arca_err *e)
 	};
 	memcpy(&spec.argv, &o->argv, sizeof(spec.argv));
 	memcpy(&spec.workdir, &o->workdir, sizeof(spec.workdir));
+	spec.shares = rs.spec;
+	spec.nshares = rs.nspec;
+	spec.root_mode = rs.root_mode;
+	spec.root_tag = rs.root_tag;
 	if ((r = fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0)
 		goto out;
+	/* The VMM's fd numbers of the share directories and /proc/self/fd:
+	 * what jail.c's child_fds() moves them onto. */
+	for (size_t i = 0; i < rs.n; i++)
+		rs.fs[i].fd = VMM_FD_END + (int)i;
+	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)rs.n : -1;
 	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
-	    run_vmm_argv(o, cmdline, &ra) < 0) {
+	    run_vmm_argv(o, cmdline, rs.fs, rs.n, vmm_proc_fd, &ra) < 0) {
 		r = arca_error(e, E2BIG, "kernel command line too long");
 		goto out;
 	}
@@ -401,6 +523,9 @@ int run_command(const struct arca_opts *o, struct arca_err *e)
 		.child_mask = &old,
 	};
 	memcpy(js.fds, fds, sizeof(fds));
+	memcpy(js.extra_fds, rs.fds, rs.n * sizeof(int));
+	js.nextra = rs.n;
+	js.proc_fd = rs.n > 0;
 	pid_t pid = jail_spawn(&js, &pidfd, e);
 	if (pid < 0) {
 		r = pid;
@@ -413,6 +538,7 @@ int run_command(const struct arca_opts *o, struct arca_err *e)
 	/* Step 7: supervise, then remove what we created. */
 	r = supervise(pid, pidfd, sfd, o->timeout_ms, e);
 out:
+	run_shares_close(&rs);
 	cgroup_destroy(&cg);
 	if (pidfd >= 0)
 		close(pidfd);

@@ -14,7 +14,7 @@
 #define ARCA_EXIT_TIMEOUT 124
 
 /* Returns the exit code for arca (>= 0), or -errno with e set. */
-int run_command(const struct arca_opts *o, struct arca_err *e);
+int run_command(struct arca_opts *o, struct arca_err *e);
 int run_prepare(const struct arca_opts *o, struct arca_err *e);
 /* `arca gc`: remove the cgroups of runs whose arca died (SIGKILL). */
 int run_gc(const struct arca_opts *o, struct arca_err *e);
@@ -25,11 +25,23 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap);
 /* arca-vmm's argv (pure; exposed for tests): argv[0] "arca-vmm", the fixed
  * fd numbers of jail.h, --cpus, --memory-mib, --cmdline, then --verbose or
  * --console. Returns argc, or -E2BIG when cmdline does not fit. */
-struct run_argv {
-	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32];
-	char cmdline[600];
-	char *argv[12];
+/* A virtio-fs device as the VMM is told about it. */
+struct run_fs {
+	int fd;          /* the VMM's fd number of the share directory */
+	const char *tag;
+	bool ro, ids_passthrough;
 };
-int run_vmm_argv(const struct arca_opts *o, const char *cmdline, struct run_argv *ra);
+
+#define RUN_MAX_FS 8
+
+struct run_argv {
+	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32], proc[32];
+	char fs[RUN_MAX_FS][80];
+	char cmdline[600];
+	char *argv[16 + RUN_MAX_FS];
+};
+/* proc_fd: the VMM's /proc/self/fd fd number, or -1. */
+int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct run_fs *fs,
+		 size_t nfs, int proc_fd, struct run_argv *ra);
 
 #endif

@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "arca/limits.h"
 #include "fs.h"
 #include "fuse_server.h"
+#include "seccomp_thread.h"
 #include "virtio_fs.h"
 
-/* Each share may keep at most this many host fds open (inodes + open
- * files): a guest that looks up or opens without end gets EMFILE instead
- * of exhausting the VMM's fd table (CVE-2020-10717). */
-#define FS_MAX_FDS_PER_SHARE 4096
 
 static struct fs_share {
 	struct fuse_server server;
 	struct virtio_fs dev;
+	pthread_t thread;
 } shares[VMM_MAX_FS];
 static unsigned nshares;
 
@@ -38,7 +38,7 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 			.host_gid = o->host_gid,
 			.guest_uid = 0,
 			.guest_gid = 0,
-			.max_fds = FS_MAX_FDS_PER_SHARE,
+			.max_fds = ARCA_FS_MAX_FDS,
 		};
 		int r = fuse_server_init(&s->server, &c);
 		if (r < 0) {
@@ -66,10 +66,22 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 	return 0;
 }
 
+static void *fs_thread(void *arg)
+{
+	struct fs_share *s = arg;
+	/* Confined before it serves a single request; if any thread's filter
+	 * failed, seccomp_enter fails everywhere and the main thread refuses
+	 * to run the guest. */
+	if (seccomp_enter(SECCOMP_FS, NULL, NULL) < 0)
+		return NULL;
+	virtio_fs_run(&s->dev);
+	return NULL;
+}
+
 int fs_devices_start(void)
 {
 	for (unsigned i = 0; i < nshares; i++) {
-		int r = virtio_fs_start(&shares[i].dev);
+		int r = -pthread_create(&shares[i].thread, NULL, fs_thread, &shares[i]);
 		if (r < 0)
 			return r;
 	}

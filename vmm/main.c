@@ -20,6 +20,7 @@
 #include "boot.h"
 #include "cleanup.h"
 #include "ctl.h"
+#include "fs.h"
 #include "opts.h"
 #include "seccomp_thread.h"
 #include "virtio_console.h"
@@ -155,6 +156,8 @@ static int setup(const struct vmm_opts *o)
 		fprintf(stderr, "arca: setting up the console device failed: %s\n", strerror(-r));
 		return r;
 	}
+	if ((r = fs_devices_setup(&vm, o)) < 0)
+		return r;
 
 	struct acpi_mmio_dev mmio[VM_MAX_MMIO];
 	for (unsigned i = 0; i < vm.nmmio; i++)
@@ -235,8 +238,9 @@ int main(int argc, char *argv[])
 	virtio_verbose = o.verbose;
 
 	/* Before any thread exists: no_new_privs and the SIGSYS reporter are
-	 * inherited, and the barrier counts every vCPU plus this thread. */
-	if (seccomp_prepare(&so, o.cpus + 1, &e) < 0) {
+	 * inherited, and the barrier counts every vCPU and share thread plus
+	 * this one. */
+	if (seccomp_prepare(&so, o.cpus + o.nfs + 1, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return EXIT_ARCA;
 	}
@@ -250,6 +254,11 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "arca: starting vCPU %u failed: %s\n", i, strerror(-r));
 			return EXIT_ARCA;
 		}
+	}
+	int fr = fs_devices_start();
+	if (fr < 0) {
+		fprintf(stderr, "arca: starting the share threads failed: %s\n", strerror(-fr));
+		return EXIT_ARCA;
 	}
 	/* Setup is over and every thread exists (so none inherits this
 	 * filter, and this thread never needs clone): confine the device

@@ -19,6 +19,10 @@ extern const unsigned short vmm_vcpu_filter_len;
 extern const unsigned vmm_vcpu_nsyscalls, vmm_vcpu_nioctls;
 
 /* 1 when built with the debugging default action LOG instead of TRAP. */
+extern const struct sock_filter vmm_fs_filter[];
+extern const unsigned short vmm_fs_filter_len;
+extern const unsigned vmm_fs_nsyscalls, vmm_fs_nioctls;
+
 extern const unsigned vmm_filter_default_log;
 
 /* x86_64 syscall names by number (NULL in gaps), for the SIGSYS report. */

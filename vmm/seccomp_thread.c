@@ -21,6 +21,7 @@
 static const char *const class_names[SECCOMP_NR_CLASSES] = {
 	[SECCOMP_MAIN] = "main",
 	[SECCOMP_VCPU] = "vcpu",
+	[SECCOMP_FS] = "fs",
 };
 
 static struct seccomp_opts opts = { .forbidden = -1 };
@@ -166,6 +167,10 @@ int seccomp_install(enum seccomp_class c)
 	case SECCOMP_VCPU:
 		f = vmm_vcpu_filter;
 		len = vmm_vcpu_filter_len;
+		break;
+	case SECCOMP_FS:
+		f = vmm_fs_filter;
+		len = vmm_fs_filter_len;
 		break;
 	default:
 		return -EINVAL;

@@ -26,6 +26,7 @@
 enum seccomp_class {
 	SECCOMP_MAIN,
 	SECCOMP_VCPU,
+	SECCOMP_FS,
 	SECCOMP_NR_CLASSES,
 };
 

@@ -74,14 +74,7 @@ int virtio_fs_init(struct virtio_fs *f, const struct guest_mem *gm, const char *
 	return virtio_dev_init(&f->dev, &fs_ops, f, gm);
 }
 
-static void *fs_thread(void *arg)
+int virtio_fs_run(struct virtio_fs *f)
 {
-	struct virtio_fs *f = arg;
-	evloop_run(&f->loop);
-	return NULL;
-}
-
-int virtio_fs_start(struct virtio_fs *f)
-{
-	return -pthread_create(&f->thread, NULL, fs_thread, f);
+	return evloop_run(&f->loop);
 }

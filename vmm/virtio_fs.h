@@ -12,7 +12,6 @@
 #ifndef ARCA_VIRTIO_FS_H
 #define ARCA_VIRTIO_FS_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -32,7 +31,6 @@ struct virtio_fs {
 	struct virtio_dev dev;
 	uint8_t tag[VIRTIO_FS_TAG_MAX];
 	struct evloop loop;
-	pthread_t thread;
 	virtio_fs_handle_fn handle;
 	void *backend;
 };
@@ -40,8 +38,8 @@ struct virtio_fs {
 /* tag: 1..36 bytes. */
 int virtio_fs_init(struct virtio_fs *f, const struct guest_mem *gm, const char *tag,
 		   virtio_fs_handle_fn handle, void *backend);
-/* Start the device thread (after the transport registered its kick fds
- * on f->loop). */
-int virtio_fs_start(struct virtio_fs *f);
+/* Serve the device's queues until the loop is stopped: the body of the
+ * device's thread, which its owner creates (and confines) first. */
+int virtio_fs_run(struct virtio_fs *f);
 
 #endif

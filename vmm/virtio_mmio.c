@@ -176,6 +176,15 @@ void virtio_mmio_read(struct virtio_mmio *t, uint64_t off, uint8_t *data, uint32
 	case VIRTIO_MMIO_INTERRUPT_STATUS: v = __atomic_load_n(&t->isr, __ATOMIC_SEQ_CST); break;
 	case VIRTIO_MMIO_STATUS: v = d->status; break;
 	case VIRTIO_MMIO_CONFIG_GENERATION: v = t->config_gen; break;
+	/* No shared memory regions (no DAX window): length and base all
+	 * ones mean "this region does not exist" (4.2.2). A zero length
+	 * would make virtio-fs try to reserve an empty window and fail. */
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		v = 0xffffffffu;
+		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: v = vq ? (uint32_t)vq->desc_gpa : 0; break;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH: v = vq ? (uint32_t)(vq->desc_gpa >> 32) : 0; break;
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: v = vq ? (uint32_t)vq->avail_gpa : 0; break;

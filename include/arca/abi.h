@@ -91,8 +91,55 @@ enum arca_spec_tag {
 	ARCA_SPEC_ENV     = 2,
 	ARCA_SPEC_WORKDIR = 3,
 	ARCA_SPEC_FLAGS   = 4, /* le32 bit set of ARCA_SPEC_F_* */
+	ARCA_SPEC_SHARE   = 5, /* a virtio-fs device for arca-init to mount (below) */
+	ARCA_SPEC_ROOT    = 6, /* what the command's / is (below); at most one */
 };
 
 #define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
+
+/*
+ * SHARE record value (one per virtio-fs device the launcher attached, any
+ * order; arca-init mounts parents before children whatever the order):
+ *   le32 flags     ARCA_SHARE_F_*
+ *   le16 tag_len   1..ARCA_TAG_MAX
+ *   tag_len bytes  the device's virtio-fs tag (mount source)
+ *   rest           the guest path; empty with ARCA_SHARE_F_NOMOUNT, else an
+ *                  absolute normalized path: no "." or ".." component, no
+ *                  "//", no trailing "/", not "/" itself, not /proc, /sys,
+ *                  /dev or anything below them. At most one share per path.
+ * Tags are 1..ARCA_TAG_MAX bytes of printable ASCII without space (0x21..
+ * 0x7e); the virtio-fs config field is 36 bytes. Tags are unique across
+ * SHARE records and the ROOT record.
+ */
+#define ARCA_SHARE_F_RO      0x1u /* mounted read-only (MS_RDONLY) */
+#define ARCA_SHARE_F_NOMOUNT 0x2u /* attached only (--fs-device): no path */
+#define ARCA_TAG_MAX         36u
+#define ARCA_SPEC_MAX_SHARES 64u
+
+/*
+ * ROOT record value:
+ *   le32 mode      enum arca_root_mode
+ *   rest           the root device's virtio-fs tag; empty for
+ *                  ARCA_ROOT_INITRD, 1..ARCA_TAG_MAX bytes for the others.
+ * No ROOT record means ARCA_ROOT_INITRD.
+ */
+enum arca_root_mode {
+	/* The command runs in the initramfs (busybox userland): tests, debug. */
+	ARCA_ROOT_INITRD = 0,
+	/* ARCA_GUEST_ROOT is a skeleton the launcher put in the per-run
+	 * archive (generated /etc, merged-/usr links); the tag is the host's
+	 * /usr, mounted read-only on ARCA_GUEST_ROOT/usr. */
+	ARCA_ROOT_HOST = 1,
+	/* The tag is a rootfs directory, mounted read-only as the lower layer
+	 * of an overlay whose upper layer is a tmpfs: writes never reach it. */
+	ARCA_ROOT_DIR = 2,
+	/* The tag is a rootfs directory, mounted read-write as /. */
+	ARCA_ROOT_DIR_RW = 3,
+};
+
+/* Where arca-init assembles the command's root (every mode but INITRD);
+ * the command's child chroot()s into it. The launcher's skeleton for
+ * ARCA_ROOT_HOST lives under this prefix in the per-run archive. */
+#define ARCA_GUEST_ROOT "/arca/root"
 
 #endif /* ARCA_ABI_H */

@@ -287,7 +287,7 @@ static void test_vmm_argv(void **state)
 	struct run_argv ra;
 	char big[700];
 
-	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", &ra), 8);
+	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, -1, &ra), 8);
 	const char *want[] = { "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", "--initrd-fd=5",
 			       "--initrd-fd=6", "--cpus=4", "--memory-mib=1024",
 			       "--cmdline=console=ttyS0 quiet" };
@@ -299,16 +299,16 @@ static void test_vmm_argv(void **state)
 	assert_int_equal(VMM_FD_INITRD_SPEC, 6);
 
 	o.console = true;
-	assert_int_equal(run_vmm_argv(&o, "x", &ra), 9);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, -1, &ra), 9);
 	assert_string_equal(ra.argv[8], "--console");
 	o.verbose = true; /* --verbose implies the console: one flag only */
-	assert_int_equal(run_vmm_argv(&o, "x", &ra), 9);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, -1, &ra), 9);
 	assert_string_equal(ra.argv[8], "--verbose");
 	assert_null(ra.argv[9]);
 
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(run_vmm_argv(&o, big, &ra), -E2BIG);
+	assert_int_equal(run_vmm_argv(&o, big, NULL, 0, -1, &ra), -E2BIG);
 }
 
 int main(void)

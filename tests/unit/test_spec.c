@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,7 +345,7 @@ static void test_decode_nul_inside_strings(void **state)
 static void test_decode_unknown_tag(void **state)
 {
 	struct wire w;
-	const uint16_t tags[] = { 0, 5, 0xFFFF };
+	const uint16_t tags[] = { 0, 7, 0xFFFF };
 
 	for (size_t i = 0; i < 3; i++) {
 		w_minimal(&w);
@@ -482,6 +483,472 @@ static void test_decode_mutations(void **state)
 	}
 }
 
+/* ---- shares and root (ARCA_SPEC_SHARE / ARCA_SPEC_ROOT) ------------------------------ */
+
+/* A SHARE record by hand: le32 flags, le16 tag_len, tag, path. */
+static void w_share(struct wire *w, uint32_t flags, const char *tag, const char *path)
+{
+	uint8_t v[512];
+	size_t tl = strlen(tag), pl = strlen(path);
+	assert_true(6 + tl + pl <= sizeof(v));
+	proto_put_le32(v, flags);
+	proto_put_le16(v + 4, (uint16_t)tl);
+	memcpy(v + 6, tag, tl);
+	memcpy(v + 6 + tl, path, pl);
+	w_rec(w, ARCA_SPEC_SHARE, v, (uint32_t)(6 + tl + pl));
+}
+
+static void w_root(struct wire *w, uint32_t mode, const char *tag)
+{
+	uint8_t v[128];
+	size_t tl = strlen(tag);
+	assert_true(4 + tl <= sizeof(v));
+	proto_put_le32(v, mode);
+	memcpy(v + 4, tag, tl);
+	w_rec(w, ARCA_SPEC_ROOT, v, (uint32_t)(4 + tl));
+}
+
+static void expect_decode_ok(const struct wire *w)
+{
+	struct arca_spec s;
+	assert_int_equal(spec_decode(w->buf, w->len, &s), 0);
+	spec_free(&s);
+}
+
+static void test_roundtrip_shares_root(void **state)
+{
+	char *argv[] = { S("python3"), NULL };
+	struct arca_spec_share sh[] = {
+		{ 0, S("arca-1"), S("/workspace") },
+		{ ARCA_SHARE_F_RO, S("arca-2"), S("/data") },
+		{ ARCA_SHARE_F_NOMOUNT | ARCA_SHARE_F_RO, S("extra"), NULL },
+		{ 0, S("arca-4"), S("/data/sub dir/é") },
+	};
+	struct arca_spec in = { .argv = argv, .argc = 1, .shares = sh, .nshares = 4,
+				.root_mode = ARCA_ROOT_HOST, .root_tag = S("arca-usr") };
+	struct arca_spec out;
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.nshares, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(out.shares[i].flags, sh[i].flags);
+		assert_string_equal(out.shares[i].tag, sh[i].tag);
+		if (sh[i].path)
+			assert_string_equal(out.shares[i].path, sh[i].path);
+		else
+			assert_null(out.shares[i].path);
+	}
+	assert_int_equal(out.root_mode, ARCA_ROOT_HOST);
+	assert_string_equal(out.root_tag, "arca-usr");
+	spec_free(&out);
+	assert_null(out.shares);
+	assert_null(out.root_tag);
+
+	/* The exact wire layout of the first SHARE record, after header,
+	 * ARGV ("python3") and FLAGS. */
+	const uint8_t *r = buf + 8 + (6 + 7) + (6 + 4);
+	assert_int_equal(proto_le16(r), ARCA_SPEC_SHARE);
+	assert_int_equal(proto_le32(r + 2), 6 + 6 + 10);
+	assert_int_equal(proto_le32(r + 6), 0);
+	assert_int_equal(proto_le16(r + 10), 6);
+	assert_memory_equal(r + 12, "arca-1/workspace", 16);
+	/* The ROOT record is last: le32 mode, tag. */
+	const uint8_t *root = buf + len - (6 + 4 + 8);
+	assert_int_equal(proto_le16(root), ARCA_SPEC_ROOT);
+	assert_int_equal(proto_le32(root + 2), 12);
+	assert_int_equal(proto_le32(root + 6), ARCA_ROOT_HOST);
+	assert_memory_equal(root + 10, "arca-usr", 8);
+	free(buf);
+}
+
+static void test_roundtrip_root_modes(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	const uint32_t modes[] = { ARCA_ROOT_HOST, ARCA_ROOT_DIR, ARCA_ROOT_DIR_RW };
+	struct arca_spec in = { .argv = argv, .argc = 1 };
+	struct arca_spec out;
+	uint8_t *buf;
+	size_t len;
+
+	/* INITRD, the default, is not written at all: same bytes as before
+	 * the ROOT record existed. */
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(len, 8 + 6 + 2 + 6 + 4);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.root_mode, ARCA_ROOT_INITRD);
+	assert_null(out.root_tag);
+	assert_null(out.shares);
+	assert_int_equal(out.nshares, 0);
+	spec_free(&out);
+	free(buf);
+
+	for (size_t i = 0; i < 3; i++) {
+		in.root_mode = modes[i];
+		in.root_tag = S("r00t-tag-that-is-exactly-36-bytes-xx");
+		assert_int_equal(strlen(in.root_tag), ARCA_TAG_MAX);
+		assert_int_equal(spec_encode(&in, &buf, &len), 0);
+		assert_int_equal(spec_decode(buf, len, &out), 0);
+		assert_int_equal(out.root_mode, modes[i]);
+		assert_string_equal(out.root_tag, in.root_tag);
+		spec_free(&out);
+		free(buf);
+	}
+
+	/* An explicit INITRD record (no tag) is accepted. */
+	struct wire w;
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_INITRD, "");
+	assert_int_equal(spec_decode(w.buf, w.len, &out), 0);
+	assert_int_equal(out.root_mode, ARCA_ROOT_INITRD);
+	assert_null(out.root_tag);
+	spec_free(&out);
+}
+
+static void test_guest_path_ok(void **state)
+{
+	const char *good[] = {
+		"/a", "/workspace", "/data/x/y", "/out", "/tmp/x", "/procx", "/sysroot",
+		"/devices", "/usr/local", "/a.b", "/...", "/.x", "/x..", "/home/u s/é",
+		"/arca/x",
+	};
+	const char *bad[] = {
+		"", "/", "a", "a/b", "//", "//a", "/a//b", "/a/", "/a/b/", "/.", "/..",
+		"/a/.", "/a/..", "/a/./b", "/a/../b", "/../a", "/proc", "/proc/x", "/sys",
+		"/sys/fs/cgroup", "/dev", "/dev/shm", "/dev/", "./a",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(spec_guest_path_ok(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (spec_guest_path_ok(bad[i], strlen(bad[i])))
+			fail_msg("accepted bad path \"%s\"", bad[i]);
+	}
+	/* An embedded NUL, and lengths around the limits. */
+	assert_false(spec_guest_path_ok("/a\0b", 4));
+	assert_false(spec_guest_path_ok(NULL, 0));
+	char long_path[4200];
+	for (size_t i = 0; i < sizeof(long_path); i += 2) {
+		long_path[i] = '/';
+		long_path[i + 1] = 'x';
+	}
+	assert_true(spec_guest_path_ok(long_path, 4094));
+	assert_false(spec_guest_path_ok(long_path, 4096));
+	/* A component of 255 bytes is fine, 256 is not (NAME_MAX). */
+	char comp[300];
+	comp[0] = '/';
+	memset(comp + 1, 'c', sizeof(comp) - 1);
+	assert_true(spec_guest_path_ok(comp, 1 + 255));
+	assert_false(spec_guest_path_ok(comp, 1 + 256));
+}
+
+static void test_tag_ok(void **state)
+{
+	assert_true(spec_tag_ok("a", 1));
+	assert_true(spec_tag_ok("arca-share-0", 12));
+	assert_true(spec_tag_ok("!~", 2));
+	assert_true(spec_tag_ok("123456789012345678901234567890123456", 36));
+	assert_false(spec_tag_ok("1234567890123456789012345678901234567", 37));
+	assert_false(spec_tag_ok("", 0));
+	assert_false(spec_tag_ok(NULL, 0));
+	assert_false(spec_tag_ok("a b", 3));
+	assert_false(spec_tag_ok("a\0b", 3));
+	assert_false(spec_tag_ok("a\nb", 3));
+	assert_false(spec_tag_ok("a\x7f", 2));
+	assert_false(spec_tag_ok("\xc3\xa9", 2));
+}
+
+static void test_encode_refuses_mounts(void **state)
+{
+	char *argv[] = { S("x"), NULL };
+	struct arca_spec_share sh[3];
+	struct arca_spec s = { .argv = argv, .argc = 1, .shares = sh, .nshares = 1 };
+	uint8_t *buf = (uint8_t *)0x1;
+	size_t len = 7;
+
+	struct {
+		uint32_t flags;
+		char *tag, *path;
+	} bad[] = {
+		{ 0, NULL, S("/a") },
+		{ 0, S(""), S("/a") },
+		{ 0, S("has space"), S("/a") },
+		{ 0, S("1234567890123456789012345678901234567"), S("/a") },
+		{ 0, S("t"), NULL },           /* mounted share without a path */
+		{ 0, S("t"), S("") },
+		{ 0, S("t"), S("/") },
+		{ 0, S("t"), S("rel") },
+		{ 0, S("t"), S("/a/../b") },
+		{ 0, S("t"), S("/proc/x") },
+		{ 0x4, S("t"), S("/a") },      /* unknown flag */
+		{ ARCA_SHARE_F_NOMOUNT, S("t"), S("/a") },
+		{ ARCA_SHARE_F_NOMOUNT, S("t"), S("") },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sh[0] = (struct arca_spec_share){ bad[i].flags, bad[i].tag, bad[i].path };
+		if (spec_encode(&s, &buf, &len) != -EINVAL)
+			fail_msg("bad share %zu accepted", i);
+	}
+
+	/* Cross-record: duplicate tag, duplicate path, root tag = share tag. */
+	s.nshares = 2;
+	sh[0] = (struct arca_spec_share){ 0, S("t1"), S("/a") };
+	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_NOMOUNT, S("t1"), NULL };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_RO, S("t2"), S("/a") };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_RO, S("t2"), S("/a/b") };
+	s.root_mode = ARCA_ROOT_DIR;
+	s.root_tag = S("t2");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+
+	/* Root: tag required except for INITRD, refused for INITRD; modes. */
+	s.root_tag = NULL;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_mode = ARCA_ROOT_INITRD;
+	s.root_tag = S("r");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_mode = 4;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_mode = ARCA_ROOT_HOST;
+	s.root_tag = S("bad tag");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+
+	/* shares NULL with a count. */
+	s.root_mode = ARCA_ROOT_INITRD;
+	s.root_tag = NULL;
+	s.shares = NULL;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	assert_ptr_equal(buf, (uint8_t *)0x1);
+	assert_int_equal(len, 7);
+
+	/* And the same spec with distinct tags and paths is fine. */
+	s.shares = sh;
+	s.root_mode = ARCA_ROOT_DIR;
+	s.root_tag = S("root");
+	assert_int_equal(spec_encode(&s, &buf, &len), 0);
+	free(buf);
+
+	/* Over ARCA_SPEC_MAX_SHARES. */
+	size_t n = ARCA_SPEC_MAX_SHARES + 1;
+	struct arca_spec_share *many = calloc(n, sizeof(*many));
+	char (*tags)[8] = calloc(n, 8);
+	assert_non_null(many);
+	assert_non_null(tags);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(tags[i], 8, "t%zu", i);
+		many[i] = (struct arca_spec_share){ ARCA_SHARE_F_NOMOUNT, tags[i], NULL };
+	}
+	s.shares = many;
+	s.nshares = n - 1;
+	assert_int_equal(spec_encode(&s, &buf, &len), 0);
+	free(buf);
+	s.nshares = n;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	free(many);
+	free(tags);
+}
+
+static void test_decode_share_rejects(void **state)
+{
+	struct wire w;
+
+	/* Shorter than flags + tag_len, at every length. */
+	for (uint32_t n = 0; n < 6; n++) {
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_SHARE, "\0\0\0\0\1\0", n);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* tag_len past the record's end (and huge). */
+	const uint16_t tls[] = { 3, 4, 0xFFFF };
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t v[8] = { 0 };
+		proto_put_le16(v + 4, tls[i]);
+		v[6] = 't';
+		v[7] = 'g';
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_SHARE, v, 8);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* tag_len covering everything: a mounted share with no path. */
+	w_minimal(&w);
+	w_share(&w, 0, "tg", "");
+	expect_decode_error(&w, -EPROTO);
+
+	struct {
+		uint32_t flags;
+		const char *tag, *path;
+	} bad[] = {
+		{ 0, "", "/a" },
+		{ 0, "1234567890123456789012345678901234567", "/a" },
+		{ 0, "a b", "/a" },
+		{ 0, "t", "/" },
+		{ 0, "t", "a" },
+		{ 0, "t", "/a/" },
+		{ 0, "t", "/a//b" },
+		{ 0, "t", "/a/./b" },
+		{ 0, "t", "/a/.." },
+		{ 0, "t", "/dev/x" },
+		{ 0, "t", "/sys" },
+		{ 0x4, "t", "/a" },
+		{ 0x80000000u, "t", "/a" },
+		{ ARCA_SHARE_F_NOMOUNT, "t", "/a" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		w_minimal(&w);
+		w_share(&w, bad[i].flags, bad[i].tag, bad[i].path);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* A NUL in the tag or the path. */
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_SHARE, "\0\0\0\0\2\0t\0/a", 10);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_SHARE, "\0\0\0\0\1\0t/a\0", 10);
+	expect_decode_error(&w, -EPROTO);
+	/* The same bytes without the NUL are fine: the framing is right. */
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_SHARE, "\0\0\0\0\1\0t/ab", 10);
+	expect_decode_ok(&w);
+
+	/* Cross-record. */
+	w_minimal(&w);
+	w_share(&w, 0, "t1", "/a");
+	w_share(&w, ARCA_SHARE_F_RO, "t2", "/a");
+	expect_decode_error(&w, -EPROTO); /* same path */
+	w_minimal(&w);
+	w_share(&w, 0, "t1", "/a");
+	w_share(&w, ARCA_SHARE_F_NOMOUNT, "t1", "");
+	expect_decode_error(&w, -EPROTO); /* same tag */
+	w_minimal(&w);
+	w_share(&w, 0, "t1", "/a");
+	w_root(&w, ARCA_ROOT_HOST, "t1");
+	expect_decode_error(&w, -EPROTO); /* root tag = share tag */
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_DIR, "t1"); /* in either order */
+	w_share(&w, 0, "t1", "/a");
+	expect_decode_error(&w, -EPROTO);
+	/* Two NOMOUNT shares (no path each) and nested paths are fine. */
+	w_minimal(&w);
+	w_share(&w, ARCA_SHARE_F_NOMOUNT, "n1", "");
+	w_share(&w, ARCA_SHARE_F_NOMOUNT, "n2", "");
+	w_share(&w, 0, "t1", "/a/b");
+	w_share(&w, 0, "t2", "/a");
+	w_root(&w, ARCA_ROOT_DIR, "t3");
+	expect_decode_ok(&w);
+
+	/* ARCA_SPEC_MAX_SHARES is the most. */
+	w_minimal(&w);
+	for (unsigned i = 0; i < ARCA_SPEC_MAX_SHARES; i++) {
+		char tag[8];
+		snprintf(tag, sizeof(tag), "t%u", i);
+		w_share(&w, ARCA_SHARE_F_NOMOUNT, tag, "");
+	}
+	struct arca_spec s;
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_int_equal(s.nshares, ARCA_SPEC_MAX_SHARES);
+	spec_free(&s);
+	w_share(&w, ARCA_SHARE_F_NOMOUNT, "one-more", "");
+	expect_decode_error(&w, -EPROTO);
+}
+
+static void test_decode_root_rejects(void **state)
+{
+	struct wire w;
+
+	for (uint32_t n = 0; n < 4; n++) {
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_ROOT, "\1\0\0\0", n);
+		expect_decode_error(&w, -EPROTO);
+	}
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_HOST, ""); /* no tag */
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_INITRD, "t"); /* a tag where none belongs */
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_root(&w, 4, "t");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_root(&w, 0xFFFFFFFFu, "t");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_DIR_RW, "1234567890123456789012345678901234567");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_DIR_RW, "a\tb");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_HOST, "a");
+	w_root(&w, ARCA_ROOT_HOST, "b");
+	expect_decode_error(&w, -EPROTO); /* one ROOT only */
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_INITRD, "");
+	w_root(&w, ARCA_ROOT_INITRD, "");
+	expect_decode_error(&w, -EPROTO);
+}
+
+/* Truncations and byte flips through SHARE and ROOT records. */
+static void test_decode_mounts_truncation_mutation(void **state)
+{
+	struct wire base, w;
+
+	w_minimal(&base);
+	size_t b0 = base.len;
+	w_share(&base, ARCA_SHARE_F_RO, "tag-a", "/data");
+	size_t b1 = base.len;
+	w_share(&base, ARCA_SHARE_F_NOMOUNT, "tag-b", "");
+	size_t b2 = base.len;
+	w_root(&base, ARCA_ROOT_DIR, "rootfs");
+	size_t full = base.len;
+
+	for (size_t n = b0; n <= full; n++) {
+		w = base;
+		w.len = n;
+		if (n == b0 || n == b1 || n == b2 || n == full)
+			expect_decode_ok(&w);
+		else
+			expect_decode_error(&w, -EPROTO);
+	}
+
+	uint32_t seed = 777;
+	for (int iter = 0; iter < 20000; iter++) {
+		w = base;
+		for (int k = 0; k < 2; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t pos = b0 + (seed >> 8) % (w.len - b0);
+			seed = seed * 1103515245u + 12345u;
+			w.buf[pos] = (uint8_t)(seed >> 16);
+		}
+		struct arca_spec s;
+		int r = spec_decode(w.buf, w.len, &s);
+		if (r < 0) {
+			assert_int_equal(r, -EPROTO);
+			assert_null(s.shares);
+			continue;
+		}
+		/* Whatever was accepted satisfies every documented rule. */
+		assert_true(s.nshares <= ARCA_SPEC_MAX_SHARES);
+		for (size_t i = 0; i < s.nshares; i++) {
+			const struct arca_spec_share *sh = &s.shares[i];
+			assert_true(spec_tag_ok(sh->tag, strlen(sh->tag)));
+			if (sh->flags & ARCA_SHARE_F_NOMOUNT)
+				assert_null(sh->path);
+			else
+				assert_true(spec_guest_path_ok(sh->path, strlen(sh->path)));
+			if (s.root_tag)
+				assert_string_not_equal(sh->tag, s.root_tag);
+			for (size_t j = 0; j < i; j++)
+				assert_string_not_equal(sh->tag, s.shares[j].tag);
+		}
+		assert_true(s.root_mode <= ARCA_ROOT_DIR_RW);
+		assert_true((s.root_mode == ARCA_ROOT_INITRD) == (s.root_tag == NULL));
+		spec_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +967,14 @@ int main(void)
 		cmocka_unit_test(test_decode_duplicates),
 		cmocka_unit_test(test_decode_string_limit),
 		cmocka_unit_test(test_decode_mutations),
+		cmocka_unit_test(test_roundtrip_shares_root),
+		cmocka_unit_test(test_roundtrip_root_modes),
+		cmocka_unit_test(test_guest_path_ok),
+		cmocka_unit_test(test_tag_ok),
+		cmocka_unit_test(test_encode_refuses_mounts),
+		cmocka_unit_test(test_decode_share_rejects),
+		cmocka_unit_test(test_decode_root_rejects),
+		cmocka_unit_test(test_decode_mounts_truncation_mutation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
