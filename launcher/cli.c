@@ -400,6 +400,9 @@ static const struct cli_option options[] = {
 	{ "console", 0, CMDS_RUN, NULL,
 	  "show the guest serial console (kernel messages) only",
 	  opt_flag, FIELD(console), 0, 0 },
+	{ "no-seccomp", 0, CMDS_RUN, NULL,
+	  "debugging only: run arca-vmm without its seccomp filters (it still runs jailed and unprivileged)",
+	  opt_flag, FIELD(no_seccomp), 0, 0 },
 	{ "share", 'v', CMDS_RUN, "HOST:GUEST[:OPTS]",
 	  "share a host directory, mounted at GUEST before CMD starts; OPTS: ro, rw (default), ids=passthrough; repeatable",
 	  opt_share, 0, 0, 0 },
@@ -645,6 +648,35 @@ tb_printf(struct textbuf *tb, const char *fmt, ...)
 		tb->len += (size_t)n; /* may pass size: truncation is sticky */
 }
 
+/* "  LEFT  help..." with the help wrapped at 78 columns in a column of its
+ * own; a LEFT too wide for the column gets the help on the next line. */
+static void usage_entry(struct textbuf *tb, const char *left, const char *help)
+{
+	enum { COL = 25, WIDTH = 78 };
+	size_t pos = 2 + strlen(left);
+
+	tb_printf(tb, "  %s", left);
+	if (pos + 1 > COL) {
+		tb_printf(tb, "\n");
+		pos = 0;
+	}
+	while (*help) {
+		size_t room = WIDTH - COL, len = strlen(help), cut = len;
+		if (len > room) {
+			cut = room;
+			while (cut > 0 && help[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = room;
+		}
+		tb_printf(tb, "%*s%.*s\n", (int)(COL - pos), "", (int)cut, help);
+		pos = 0;
+		help += cut;
+		while (*help == ' ')
+			help++;
+	}
+}
+
 static void usage_options(struct textbuf *tb, enum arca_cmd cmd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
@@ -660,13 +692,13 @@ static void usage_options(struct textbuf *tb, enum arca_cmd cmd)
 			snprintf(left, sizeof(left), "    ");
 		snprintf(left + 4, sizeof(left) - 4, "--%s%s%s", opt->name,
 			 opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
-		tb_printf(tb, "  %-22s %s\n", left, opt->help);
+		usage_entry(tb, left, opt->help);
 	}
 }
 
 const char *cli_usage(void)
 {
-	static char text[4096];
+	static char text[8192];
 	struct textbuf tb = { text, sizeof(text), 0 };
 
 	if (text[0])
@@ -689,7 +721,10 @@ const char *cli_usage(void)
 	tb_printf(&tb,
 		  "\n"
 		  "Exit status:\n"
+		  "  124      --timeout expired; the VM was killed\n"
 		  "  125      arca itself failed (bad option, VM could not start)\n"
+		  "  126      CMD exists but cannot be executed\n"
+		  "  127      CMD was not found\n"
 		  "  128+N    CMD was killed by signal N\n"
 		  "  other    the exit status of CMD\n"
 		  "\n"

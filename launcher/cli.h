@@ -62,6 +62,7 @@ struct arca_opts {
 	const char *kernel;     /* --kernel PATH, non-empty; NULL = default */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
 	bool console;           /* --console: guest serial console only */
+	bool no_seccomp;        /* --no-seccomp: debugging only, arca-vmm warns */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca
 				 * runs as root; 0 = not given (neither may be
 				 * 0 when given; GID defaults to UID) */

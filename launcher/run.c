@@ -72,7 +72,8 @@ static int open_kvm(struct arca_err *e)
 int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct run_fs *fs,
 		 size_t nfs, int proc_fd, struct run_argv *ra)
 {
-	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console";
+	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console",
+		    no_seccomp[] = "--no-seccomp";
 	int n, ac = 0;
 
 	if (nfs > RUN_MAX_FS)
@@ -111,6 +112,8 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 		ra->argv[ac++] = verbose;
 	else if (o->console)
 		ra->argv[ac++] = console;
+	if (o->no_seccomp)
+		ra->argv[ac++] = no_seccomp;
 	ra->argv[ac] = NULL;
 	return ac;
 }

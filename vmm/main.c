@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +52,47 @@ static void on_stop(void *opaque, uint32_t events)
 	uint64_t n;
 	(void)!read(v->stop_fd, &n, sizeof(n));
 	evloop_stop(&v->loop);
+}
+
+/*
+ * Termination signals arrive through a signalfd on the device thread: the
+ * VMM is PID 1 of its pid namespace, where a signal without a handler is
+ * dropped, and a signalfd needs no handler and no extra syscall in the
+ * filters (read). Every thread inherits the blocked mask.
+ */
+static int sig_fd = -1;
+static int stop_signal;
+
+static int read_signal(void)
+{
+	struct signalfd_siginfo si;
+	if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	int signo = read_signal();
+	if (!signo)
+		return;
+	if (!stop_signal)
+		stop_signal = signo;
+	vm_request_stop(opaque, VM_SIGNALED, NULL);
+}
+
+static int signals_setup(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return sig_fd < 0 ? -errno : 0;
 }
 
 static void on_ctl_exit(void *opaque)
@@ -218,6 +261,8 @@ static int setup(const struct vmm_opts *o)
 		fprintf(stderr, "arca: setting up the boot vCPU failed: %s\n", strerror(-r));
 		return r;
 	}
+	if ((r = evloop_add(&vm.loop, sig_fd, EPOLLIN, on_signal, &vm)) < 0)
+		return r;
 	return evloop_add(&vm.loop, vm.stop_fd, EPOLLIN, on_stop, &vm);
 }
 
@@ -236,6 +281,12 @@ int main(int argc, char *argv[])
 	 * device sees EPIPE and drops that stream. */
 	signal(SIGPIPE, SIG_IGN);
 	virtio_verbose = o.verbose;
+	/* Executed by fd, our comm is the fd number: name the process. */
+	prctl(PR_SET_NAME, "arca-vmm", 0, 0, 0);
+	if (signals_setup() < 0) {
+		fprintf(stderr, "arca: cannot set up signal handling: %s\n", strerror(errno));
+		return EXIT_ARCA;
+	}
 
 	/* Before any thread exists: no_new_privs and the SIGSYS reporter are
 	 * inherited, and the barrier counts every vCPU and share thread plus
@@ -286,6 +337,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "arca: %s\n", vm.stop_msg);
 		return EXIT_ARCA;
 	}
+	if (stop == VM_SIGNALED && !ctl.have_exit)
+		return 128 + stop_signal; /* what a shell reports for a killed job */
 	if (ctl.have_exit)
 		return ctl.exit_code;
 

@@ -31,6 +31,7 @@ enum vm_stop {
 	VM_POWEROFF,  /* ACPI S5 */
 	VM_RESET,     /* reboot, triple fault: the guest gave up */
 	VM_FAILED,    /* KVM or VMM failure; stop_msg says what */
+	VM_SIGNALED,  /* arca-vmm got SIGTERM/SIGINT/SIGHUP/SIGQUIT */
 };
 
 struct vcpu {

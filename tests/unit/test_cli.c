@@ -585,7 +585,7 @@ static void test_usage(void **state)
 	static const char *const want[] = {
 		"arca run [OPTIONS] [--] CMD [ARG...]", "arca prepare", "--version",
 		"--help", "\n      --cpus N ", "default 1)", "\n      --memory MiB ",
-		"default 512)", "\n  -e, --env K=V ", "\n  -w, --workdir DIR ",
+		"(default\n                         512)", "\n  -e, --env K=V ", "\n  -v, --share HOST:GUEST[:OPTS]\n", "\n      --root DIR[:rw] ", "124", "126", "127", "\n  -w, --workdir DIR ",
 		"\n      --timeout SECONDS ", "\n      --kernel PATH ",
 		"\n      --verbose ", "\n      --console ",
 		"Options for 'arca prepare':\n      --kernel PATH ", "125", "128+N",
