@@ -94,7 +94,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BIN := arca arca-vmm arca-init
 
-.PHONY: all deps test unit e2e asan bench clean distclean kernel initrd
+.PHONY: all deps test unit e2e fuse-test asan bench clean distclean kernel initrd
 
 all: $(BIN) kernel initrd
 
@@ -203,10 +203,15 @@ $(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 unit: $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca
 	tests/unit/run $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
-e2e: all $(TEST_VMMS)
+e2e: all $(TEST_VMMS) tests/probe/probe
 	tests/e2e/run
 
-test: all $(TEST_VMMS) $(addprefix $(B)/tests/,$(UNIT_TESTS))
+# The shares' FUSE server over /dev/fuse on this machine (no VM): needs root.
+fuse-test: arca-fuse-host tests/probe/probe
+	tests/fuse/run-host-tests.sh ./arca-fuse-host
+	tests/fuse/run-probe-host.sh ./arca-fuse-host tests/probe/probe
+
+test: all $(TEST_VMMS) $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca-fuse-host tests/probe/probe
 	tests/run-all $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
 bench: all
