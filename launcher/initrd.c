@@ -69,11 +69,18 @@ static uint64_t fnv_stat(uint64_t h, const struct stat *st)
 /* Read a whole regular file; *st describes what was read. */
 static int read_file(const char *path, uint8_t **data, size_t *len, struct stat *st)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* Read while possibly privileged and copied into every guest's
+	 * initrd: no symlink as the last component, and nothing others could
+	 * have rewritten (a group/world-writable module or init would be a
+	 * way into every VM). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+					    O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, st) < 0)
 		return -errno;
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return -EPERM;
 	if ((uint64_t)st->st_size > MAX_INPUT_FILE)
 		return -EFBIG;
 	size_t size = (size_t)st->st_size;
