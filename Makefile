@@ -111,14 +111,16 @@ $(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS)) $(B)/policy/policies.o
 	@rm -f $@; ar rcs $@ $^
 
 arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # arca-vmm is static: its jail is an empty directory, with no loader or
 # library to bind-mount in (launcher/jail.c).
 VMM_LDFLAGS := -static
 
 arca-vmm: $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 # ---- seccomp policies: compiled at build time, embedded in arca-vmm
 $(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
@@ -143,7 +145,8 @@ $(B)/test/vmm/seccomp_thread.o: vmm/seccomp_thread.c
 	@$(CC) $(CPPFLAGS) -DARCA_TEST_HOOKS $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/test/arca-vmm: $(B)/test/vmm/seccomp_thread.o $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 # The same with the hook on by default for one thread class (main, vcpu): the launcher passes
 # the VMM no extra argument, so the e2e scenario points ARCA_LIBEXEC at a copy of these.
@@ -155,7 +158,8 @@ $(B)/test/trap-%/seccomp_thread.o: vmm/seccomp_thread.c
 		-MMD -MP -c -o $@ $<
 $(B)/test/trap-%/arca-vmm: $(B)/test/trap-%/seccomp_thread.o $(B)/vmm/main.o $(B)/libvmm.a \
 		$(B)/libcommon.a
-	$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 TEST_VMMS := $(B)/test/arca-vmm $(B)/test/trap-main/arca-vmm $(B)/test/trap-vcpu/arca-vmm
 
@@ -169,7 +173,8 @@ arca-init: $(INIT_SRCS) $(wildcard initrd/*.h) include/arca/abi.h common/proto.h
 # The FUSE server of arca-vmm's shares, served over /dev/fuse on the host:
 # tests the same code without a VM (tests/fuse/).
 arca-fuse-host: $(B)/vmm/fuse_host.o $(B)/libvmm.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ -lpthread
 
 # probe: static multi-call test binary run inside the guest on shares
 # (tests/probe/README.md); also runs on the host against the FUSE harness.
@@ -196,7 +201,8 @@ $(B)/tests/test_policy: policy/parse.c policy/parse.h
 
 $(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Ilauncher -Ivmm $(CFLAGS) -Wno-missing-prototypes \
+	@echo "  TEST    $@"
+	@$(CC) $(CPPFLAGS) -Ilauncher -Ivmm $(CFLAGS) -Wno-missing-prototypes \
 		$(LDFLAGS) -o $@ $< $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a \
 		$(TEST_LIBS) $(LIBS) -lpthread
 
