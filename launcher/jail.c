@@ -177,7 +177,7 @@ static void child_bind(const struct jail_bind *b)
  * even after SIGKILL. pivot_root(".", ".") stacks the old root on top of
  * the new one; detaching it leaves the VMM with no host path at all.
  */
-static void child_jail(const struct jail_spec *s)
+static void child_jail(const struct jail_spec *s, int *proc_fd)
 {
 	/* No mount event may propagate out of (or into) our namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -190,12 +190,36 @@ static void child_jail(const struct jail_spec *s)
 		child_fail(errno, "chdir into the jail");
 	for (size_t i = 0; i < s->nbinds; i++)
 		child_bind(&s->binds[i]);
+	/*
+	 * The FUSE server reopens its O_PATH fds through /proc/self/fd. Not
+	 * the host's procfs: from its /proc/PID/fd, ".." leads to every host
+	 * process and to /proc/sys. A procfs of our own pid namespace (we are
+	 * its only process) with subset=pid (no /proc/sys, no kernel files)
+	 * shows nothing but ourselves. Mounted before pivot_root, while the
+	 * host's /proc is still visible in this namespace: a user namespace
+	 * may only mount procfs then (mount_too_revealing).
+	 */
+	if (s->proc_fd) {
+		if (mkdir("proc", 0555) < 0)
+			child_fail(errno, "mkdir proc in the jail");
+		if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "subset=pid") < 0)
+			child_fail(errno, "mounting the VMM's procfs");
+	}
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		child_fail(errno, "pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)
 		child_fail(errno, "detaching the old root");
 	if (chdir("/") < 0)
 		child_fail(errno, "chdir /");
+	if (s->proc_fd) {
+		*proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (*proc_fd < 0)
+			child_fail(errno, "open /proc/self/fd");
+		/* The fd keeps that procfs alive; the jail itself stays empty. */
+		if (umount2("/proc", MNT_DETACH) < 0 || rmdir("/proc") < 0)
+			child_fail(errno, "detaching the VMM's procfs");
+	}
 	/* Read-only: the VMM has no reason to create anything in its root. */
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
@@ -315,14 +339,10 @@ static void __attribute__((noreturn)) child_main(const struct jail_spec *s, int 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (s->rootless)
 		child_map_ids(s->uid, s->gid);
-	/* Opened by this process, which becomes the VMM: /proc/self resolves
-	 * to our own pid now and keeps naming this process after the exec.
-	 * It reaches only our own fds, and only through the FUSE server's
-	 * reopen of an inode it already holds. */
+	/* The VMM's /proc/self/fd (child_jail): opened by this process, which
+	 * becomes the VMM, so "self" keeps naming it after the exec. */
 	int proc_fd = -1;
-	if (s->proc_fd && (proc_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		child_fail(errno, "open /proc/self/fd");
-	child_jail(s);
+	child_jail(s, &proc_fd);
 	child_rlimits(s->nofile);
 	child_drop(s);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
