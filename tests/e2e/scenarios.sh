@@ -326,6 +326,14 @@ sc_privsep() {
 		7:/usr | 8:/*/fd | *:anon_inode:*) ;;
 		*) _bad="$_bad fd$_n=$(readlink "$_fd")" ;;
 		esac
+		# fd 8's procfs is the VMM's own pid namespace's, without /proc/sys:
+		# '..' from it must show no host process and no kernel files.
+		if [ "$_n" = 8 ]; then
+			[ -d "$_fd/../../1" ] || _bad="$_bad procfs-unreadable"
+			for _e in $(ls -A "$_fd/../.." 2>/dev/null); do
+				case "$_e" in 1 | self | thread-self) ;; *) _bad="$_bad procfs-shows-$_e" ;; esac
+			done
+		fi
 	done
 	_cg=$(sed -n 's/^0:://p' /proc/$VMM/cgroup)
 	if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
