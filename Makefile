@@ -43,6 +43,7 @@ POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy
 
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
+COMMON_OBJS += common/io.o
 COMMON_OBJS += common/proto.o
 COMMON_OBJS += common/spec.o
 
@@ -83,12 +84,13 @@ VMM_OBJS += vmm/fuse_decode.o
 VMM_OBJS += vmm/fuse_inode.o
 VMM_OBJS += vmm/fuse_server.o
 VMM_OBJS += vmm/fs.o
+VMM_OBJS += vmm/fs_uring.o
 VMM_OBJS += vmm/evloop.o
 VMM_OBJS += vmm/ctl.o
 VMM_OBJS += vmm/opts.o
 VMM_OBJS += vmm/seccomp_thread.o
 
-INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c common/proto.c common/spec.c common/err.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c common/proto.c common/spec.c common/err.c common/io.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -117,6 +119,10 @@ arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libcommon.a
 # arca-vmm is static: its jail is an empty directory, with no loader or
 # library to bind-mount in (launcher/jail.c).
 VMM_LDFLAGS := -static
+
+# liburing (liburing-dev ships liburing.a): the shares' io_uring engine (vmm/fs_uring.c).
+URING_LIBS := $(shell $(PKG_CONFIG) --static --libs liburing 2>/dev/null || echo -luring)
+arca-vmm $(B)/tests/% $(B)/bench/%: LIBS += $(URING_LIBS)
 
 arca-vmm: $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcommon.a
 	@echo "  LD      $@"
@@ -162,6 +168,7 @@ $(B)/test/trap-%/arca-vmm: $(B)/test/trap-%/seccomp_thread.o $(B)/vmm/main.o $(B
 	@$(CC) $(LDFLAGS) $(VMM_LDFLAGS) -pthread -o $@ $^ $(LIBS) -lpthread
 
 TEST_VMMS := $(B)/test/arca-vmm $(B)/test/trap-main/arca-vmm $(B)/test/trap-vcpu/arca-vmm
+$(TEST_VMMS): LIBS += $(URING_LIBS)
 
 # arca-init is the guest's PID 1: static, musl, no uapi headers (abi.h only).
 arca-init: $(INIT_SRCS) $(wildcard initrd/*.h) include/arca/abi.h common/proto.h common/spec.h \
@@ -182,6 +189,12 @@ tests/probe/probe: $(wildcard tests/probe/*.c) $(wildcard tests/probe/*.h) commo
 	@echo "  MUSLCC  $@"
 	@$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
 		-pthread -o $@ $(filter %.c,$^)
+
+# io_uring engine vs. the synchronous path (tests/bench/fs_uring_bench.c); prints MB/s.
+$(B)/bench/fs_uring_bench: tests/bench/fs_uring_bench.c $(B)/libvmm.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ivmm $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libvmm.a $(B)/libcommon.a \
+		$(LIBS) -lpthread
 
 # ---- guest kernel: Debian's linux-image-cloud-amd64, unpacked, never installed
 kernel: $(B)/kernel/vmlinuz

@@ -35,6 +35,7 @@
 
 #include "cleanup.h"
 #include "init.h"
+#include "io.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -63,25 +64,9 @@ static struct relay relay;
 /* ---- control channel ------------------------------------------------------ */
 
 /* Virtio-console writes may be partial (the driver caps one write at
- * 32 KiB-ish and at the free buffers). Only init writes the control port,
- * and it writes whole frames from one thread, so frames never interleave. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+ * 32 KiB-ish and at the free buffers): write_all() loops. Only init writes
+ * the control port, and it writes whole frames from one thread, so frames
+ * never interleave. */
 
 static uint8_t frame[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
 

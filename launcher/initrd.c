@@ -19,6 +19,7 @@
 #include "cpio.h"
 #include "guestroot.h"
 #include "initrd.h"
+#include "io.h"
 #include "kmod.h"
 
 extern char **environ;
@@ -328,20 +329,6 @@ static int build_base(struct cpio_buf *w, struct inputs *in)
 	if (r == 0)
 		r = cpio_finish(w);
 	return r;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Is name "base-KVER-<16 hex>.cpio"? */
