@@ -428,6 +428,8 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	sigset_t mask, old;
 	char cmdline[512];
 
+	uint64_t t_start = now_ms();
+
 	/* Step 1: decide and validate everything before touching anything. */
 	if ((r = pick_ids(o, rootless, &ids, e)) < 0)
 		return r;
@@ -529,6 +531,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	memcpy(js.extra_fds, rs.fds, rs.n * sizeof(int));
 	js.nextra = rs.n;
 	js.proc_fd = rs.n > 0;
+	if (o->verbose)
+		fprintf(stderr, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
+			(unsigned long long)(now_ms() - t_start));
 	pid_t pid = jail_spawn(&js, &pidfd, e);
 	if (pid < 0) {
 		r = pid;

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
@@ -102,30 +104,28 @@ static void on_ctl_exit(void *opaque)
 	vm_request_stop(opaque, VM_POWEROFF, NULL);
 }
 
-static int read_all(int fd, uint8_t **out, size_t *len)
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The kernel image, mapped read-only straight from the page cache: the
+ * loader copies what it needs into guest RAM, with no buffer in between.
+ * Unmapped once the guest is loaded. */
+static int map_kernel(int fd, const uint8_t **out, size_t *len)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1ll << 30))
 		return -EINVAL;
-	uint8_t *buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return -ENOMEM;
-	size_t done = 0;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-			free(buf);
-			return -err;
-		}
-		done += (size_t)n;
-	}
-	*out = buf;
-	*len = done;
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	*len = (size_t)st.st_size;
 	return 0;
 }
 
@@ -174,10 +174,34 @@ static int load_initrds(const struct vmm_opts *o, const uint8_t *kernel, size_t 
 	return 0;
 }
 
+/* initrds, then the kernel (boot_params point at the initrd). */
+static int load_guest(const struct vmm_opts *o, const uint8_t *kernel, size_t klen,
+		      struct boot_entry *entry)
+{
+	uint64_t initrd_gpa = 0;
+	uint32_t initrd_size = 0;
+	int r = load_initrds(o, kernel, klen, &initrd_gpa, &initrd_size);
+	if (r < 0) {
+		fprintf(stderr, "arca: loading the initrd failed: %s\n", strerror(-r));
+		return r;
+	}
+	struct boot_config bc = {
+		.kernel = kernel,
+		.kernel_len = klen,
+		.initrd_gpa = initrd_gpa,
+		.initrd_size = initrd_size,
+		.cmdline = o->cmdline,
+		.rsdp_gpa = GM_ACPI_START,
+	};
+	if ((r = boot_load_kernel(&vm.gm, &bc, entry)) < 0)
+		fprintf(stderr, "arca: loading the kernel failed: %s\n", strerror(-r));
+	return r;
+}
+
 static int setup(const struct vmm_opts *o)
 {
 	int r;
-	_cleanup_free_ uint8_t *kernel = NULL;
+	const uint8_t *kernel = NULL;
 	size_t klen = 0;
 
 	if ((r = vm_create(&vm, o->kvm_fd, o->memory_mib << 20, o->cpus)) < 0) {
@@ -227,29 +251,15 @@ static int setup(const struct vmm_opts *o)
 		return r < 0 ? r : -EFAULT;
 	}
 
-	if ((r = read_all(o->kernel_fd, &kernel, &klen)) < 0) {
+	if ((r = map_kernel(o->kernel_fd, &kernel, &klen)) < 0) {
 		fprintf(stderr, "arca: reading the kernel failed: %s\n", strerror(-r));
 		return r;
 	}
-	uint64_t initrd_gpa = 0;
-	uint32_t initrd_size = 0;
-	if ((r = load_initrds(o, kernel, klen, &initrd_gpa, &initrd_size)) < 0) {
-		fprintf(stderr, "arca: loading the initrd failed: %s\n", strerror(-r));
-		return r;
-	}
-	struct boot_config bc = {
-		.kernel = kernel,
-		.kernel_len = klen,
-		.initrd_gpa = initrd_gpa,
-		.initrd_size = initrd_size,
-		.cmdline = o->cmdline,
-		.rsdp_gpa = GM_ACPI_START,
-	};
 	struct boot_entry entry;
-	if ((r = boot_load_kernel(&vm.gm, &bc, &entry)) < 0) {
-		fprintf(stderr, "arca: loading the kernel failed: %s\n", strerror(-r));
+	r = load_guest(o, kernel, klen, &entry);
+	munmap((void *)(uintptr_t)kernel, klen);
+	if (r < 0)
 		return r;
-	}
 
 	for (unsigned i = 0; i < o->cpus; i++) {
 		if ((r = vcpu_create(&vm, i)) < 0) {
@@ -281,6 +291,8 @@ int main(int argc, char *argv[])
 	 * device sees EPIPE and drops that stream. */
 	signal(SIGPIPE, SIG_IGN);
 	virtio_verbose = o.verbose;
+	struct timespec t_start;
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	/* Executed by fd, our comm is the fd number: name the process. */
 	prctl(PR_SET_NAME, "arca-vmm", 0, 0, 0);
 	if (signals_setup() < 0) {
@@ -321,7 +333,11 @@ int main(int argc, char *argv[])
 			"not running the guest\n", failed_class, strerror(failed_err));
 		return EXIT_ARCA;
 	}
+	if (o.verbose)
+		fprintf(stderr, "arca-vmm: set up in %.1f ms, guest starting\n", ms_since(&t_start));
 	int r = evloop_run(&vm.loop);
+	if (o.verbose)
+		fprintf(stderr, "arca-vmm: guest ran for %.1f ms in all\n", ms_since(&t_start));
 	if (r < 0) {
 		fprintf(stderr, "arca: event loop failed: %s\n", strerror(-r));
 		return EXIT_ARCA;
