@@ -234,7 +234,11 @@ static void child_rlimits(uint64_t nofile)
 	 * file, and the command's stdout may be one. Not NPROC: it counts
 	 * every process of the uid system-wide (the sudo user's own shell
 	 * included); the cgroup's pids.max bounds the VMM instead. */
-	struct rlimit nf = { nofile, nofile }, core = { 0, 0 };
+	struct rlimit nf = { nofile, nofile }, core = { 0, 0 }, cur;
+	/* Rootless, the hard limit cannot be raised: stay under it (the VMM's
+	 * shares then hit EMFILE sooner, which they handle). */
+	if (geteuid() != 0 && getrlimit(RLIMIT_NOFILE, &cur) == 0 && nf.rlim_max > cur.rlim_max)
+		nf.rlim_cur = nf.rlim_max = cur.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &nf) < 0)
 		child_fail(errno, "setrlimit NOFILE");
 	if (setrlimit(RLIMIT_CORE, &core) < 0)

@@ -437,8 +437,11 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		return arca_error(e, -r, "invalid VM size");
 	if ((r = run_shares_open(o, &rs, e)) < 0)
 		goto out;
-	/* Each share's FUSE server may hold this many fds of its own. */
+	/* Each share's FUSE server may hold this many fds of its own, and each
+	 * share's io_uring may start up to FS_URING_MAX_WORKERS (2) worker
+	 * threads besides the share's own thread. */
 	lim.nofile += rs.n * (ARCA_FS_MAX_FDS + 8);
+	lim.pids_max += (uint32_t)rs.n * 3;
 	uid_t extra_owner = ids.src == PRIVSEP_SRC_SUDO ? ids.uid : (uid_t)-1;
 	/* What a run killed with SIGKILL left behind. */
 	cgroup_gc();

@@ -1,27 +1,167 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Shares: one FUSE server (backend) + one virtio-fs device + one thread
+ * per --fs, and, where the kernel allows, one restricted io_uring (vmm/
+ * fs_uring.h) that carries the share's READ/WRITE requests.
+ *
+ * Threading: everything of a share runs on its thread: the queue kicks, the
+ * FUSE server, submission and reaping (the ring's eventfd is one more fd on
+ * the thread's event loop). vCPUs only write the kick eventfd (ioeventfd);
+ * they never wait for host I/O. A vCPU's device reset only marks held
+ * requests orphaned (vmm/virtio_fs.h).
+ *
+ * Fallback: if the ring cannot be created and restricted (io_uring_setup
+ * refused by kernel.io_uring_disabled, a container's seccomp, ENOSYS, or a
+ * kernel without restricted rings), the share is served synchronously on
+ * its thread, as before; --verbose says so once.
+ */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arca/limits.h"
 #include "fs.h"
+#include "fs_uring.h"
 #include "fuse_server.h"
 #include "seccomp_thread.h"
 #include "virtio_fs.h"
 
+/* Requests held at once per share, and the ring's SQ size: the guest's
+ * request queue (256) may hold more; the rest wait in the avail ring. */
+#define FS_URING_DEPTH 64u
+
+struct fs_io {
+	struct fuse_io io;
+	struct virtio_fs_req *req;
+};
 
 static struct fs_share {
 	struct fuse_server server;
 	struct virtio_fs dev;
+	struct fs_uring uring;
+	bool async;
+	bool submit_logged;
+	struct fs_io *ios; /* FS_URING_DEPTH, indexed by the request's slot */
 	pthread_t thread;
 } shares[VMM_MAX_FS];
 static unsigned nshares;
 
-static ssize_t fs_handle(void *backend, const struct iovec *in, int nin,
-			 const struct iovec *out, int nout)
+static const struct iovec *req_in(const struct virtio_fs_req *r, int *n)
 {
-	return fuse_server_handle(backend, in, nin, out, nout);
+	*n = (int)r->e.nout;
+	return r->e.iov;
+}
+
+static const struct iovec *req_out(const struct virtio_fs_req *r, int *n)
+{
+	*n = (int)r->e.nin;
+	return &r->e.iov[r->e.nout];
+}
+
+/* A CQE: reply, then hand the chain back (or just free it if orphaned:
+ * the reply then lands in memory the guest no longer watches). */
+static void fs_done(void *opaque, uint64_t tag, int32_t res)
+{
+	struct fs_share *s = opaque;
+	if (tag >= FS_URING_DEPTH || !s->ios[tag].req)
+		return;
+	struct fs_io *x = &s->ios[tag];
+	struct virtio_fs_req *req = x->req;
+	x->req = NULL;
+	/* io-wq cancels work it cannot start (no worker: pids.max) or that
+	 * outlived its task; the request itself is fine, so run it here. */
+	if (res == -ECANCELED || res == -EINTR)
+		res = (int32_t)fuse_io_execute(&x->io);
+	int nout;
+	const struct iovec *out = req_out(req, &nout);
+	ssize_t n = fuse_io_complete(&s->server, &x->io, res, out, nout);
+	virtio_fs_complete(&s->dev, req, n);
+}
+
+static ssize_t fs_handle(void *backend, struct virtio_fs_req *req)
+{
+	struct fs_share *s = backend;
+	int nin, nout;
+	const struct iovec *in = req_in(req, &nin), *out = req_out(req, &nout);
+
+	if (!s->async)
+		return fuse_server_handle(&s->server, in, nin, out, nout);
+	struct fs_io *x = &s->ios[req->slot];
+	ssize_t n = fuse_server_submit(&s->server, in, nin, out, nout, &x->io);
+	if (n == -EBUSY) {
+		/* DESTROY while I/O is in flight: finish that first. */
+		int r = fs_uring_drain(&s->uring, fs_done, s);
+		if (r < 0) {
+			fprintf(stderr, "arca: virtio-fs: waiting for I/O failed: %s\n",
+				strerror(-r));
+			return r;
+		}
+		n = fuse_server_submit(&s->server, in, nin, out, nout, &x->io);
+	}
+	if (n != -EINPROGRESS)
+		return n;
+	int r = fs_uring_queue(&s->uring, &x->io, req->slot);
+	if (r < 0) {
+		/* -EINVAL: a negative offset; -EBUSY cannot happen (one slot per
+		 * SQE) but would still be served, synchronously. */
+		ssize_t res = r == -EBUSY ? fuse_io_execute(&x->io) : r;
+		return fuse_io_complete(&s->server, &x->io, res, out, nout);
+	}
+	x->req = req;
+	return VIRTIO_FS_PENDING;
+}
+
+static void fs_flush(void *backend)
+{
+	struct fs_share *s = backend;
+	if (!s->async)
+		return;
+	int r = fs_uring_submit(&s->uring);
+	if (r < 0) {
+		/* Nothing would ever wake us for SQEs the kernel did not take:
+		 * wait here until they and everything else are done. */
+		if (!s->submit_logged)
+			fprintf(stderr, "arca: virtio-fs: io_uring submit: %s; waiting\n",
+				strerror(-r));
+		s->submit_logged = true;
+		(void)fs_uring_drain(&s->uring, fs_done, s);
+	}
+}
+
+static void fs_reap(void *backend)
+{
+	struct fs_share *s = backend;
+	fs_uring_reap(&s->uring, fs_done, s);
+}
+
+static const struct virtio_fs_backend_ops fs_backend = {
+	.handle = fs_handle,
+	.flush = fs_flush,
+	.reap = fs_reap,
+};
+
+/* Must run before any seccomp filter: it needs io_uring_setup and
+ * io_uring_register, which no thread may call afterwards. */
+static void fs_async_setup(struct fs_share *s, const char *tag, bool verbose)
+{
+	static bool logged;
+	int r = fs_uring_init(&s->uring, FS_URING_DEPTH);
+	if (r == 0) {
+		s->ios = calloc(FS_URING_DEPTH, sizeof(*s->ios));
+		if (s->ios) {
+			s->async = true;
+			return;
+		}
+		fs_uring_fini(&s->uring);
+		r = -ENOMEM;
+	}
+	if (verbose && !logged)
+		fprintf(stderr, "arca: share '%s': io_uring unavailable (%s); "
+			"serving shares synchronously\n", tag, strerror(-r));
+	logged = true;
 }
 
 int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
@@ -45,9 +185,15 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 			fprintf(stderr, "arca: share '%s': %s\n", f->tag, strerror(-r));
 			return r;
 		}
-		r = virtio_fs_init(&s->dev, &vm->gm, f->tag, fs_handle, &s->server);
-		if (r < 0)
+		fs_async_setup(s, f->tag, o->verbose);
+		r = virtio_fs_init(&s->dev, &vm->gm, f->tag, &fs_backend, s,
+				   s->async ? FS_URING_DEPTH : 1);
+		if (r == 0 && s->async)
+			r = virtio_fs_watch(&s->dev, s->uring.efd);
+		if (r < 0) {
+			fprintf(stderr, "arca: share '%s': %s\n", f->tag, strerror(-r));
 			return r;
+		}
 		uint64_t base;
 		uint32_t gsi;
 		struct virtio_mmio *t = vm_add_mmio(vm, &base, &gsi);
@@ -71,7 +217,7 @@ static void *fs_thread(void *arg)
 	struct fs_share *s = arg;
 	/* Confined before it serves a single request; if any thread's filter
 	 * failed, seccomp_enter fails everywhere and the main thread refuses
-	 * to run the guest. */
+	 * to run the guest. The ring was restricted before this. */
 	if (seccomp_enter(SECCOMP_FS, NULL, NULL) < 0)
 		return NULL;
 	virtio_fs_run(&s->dev);

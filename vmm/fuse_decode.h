@@ -29,8 +29,10 @@
 #include <linux/fuse.h>
 
 #define FUSE_DECODE_MIN_MINOR 27u     /* virtio-fs needs 7.27+; simplifies compat */
-#define FUSE_MAX_IO           (1u << 20)  /* max_write we offer and max READ size */
-#define FUSE_MAX_IOV          1024        /* IOV_MAX: segments in one READ/WRITE */
+/* max_write we offer and the largest READ: 128 pages, so a request with its
+ * headers fits one 256-entry virtqueue chain (no indirect descriptors). */
+#define FUSE_MAX_IO           (1u << 19)
+#define FUSE_MAX_IOV          256         /* segments in one READ/WRITE: a virtio chain has at most 256 */
 #define FUSE_NAME_MAX         255u        /* NAME_MAX */
 #define FUSE_PATH_MAX         4096u       /* PATH_MAX, incl. NUL: symlink targets */
 #define FUSE_XATTR_NAME_MAX   255u

@@ -812,6 +812,7 @@ int fuse_io_prepare(struct fuse_server *s, const struct fuse_req *r, const struc
 	io->len = len;
 	io->niov = n;
 	fuse_handle_hold(h);
+	s->inflight++;
 	return 0;
 }
 
@@ -850,6 +851,8 @@ ssize_t fuse_io_complete(struct fuse_server *s, struct fuse_io *io, ssize_t res,
 {
 	fuse_handle_unhold(&s->t, io->h);
 	io->h = NULL;
+	if (s->inflight > 0)
+		s->inflight--;
 	if (res < 0)
 		return send_reply(out, nout, io->unique, (int)res, NULL, 0);
 	if (io->opcode == FUSE_READ) {
@@ -930,8 +933,10 @@ static int dispatch(struct fuse_server *s, const struct fuse_req *r, void *body,
 	}
 }
 
-ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, int nin,
-			   const struct iovec *out, int nout)
+/* async: where to leave a prepared READ/WRITE (fuse_server_submit), or NULL
+ * to execute it here. */
+static ssize_t serve(struct fuse_server *s, const struct iovec *in, int nin,
+		     const struct iovec *out, int nout, struct fuse_io *async)
 {
 	struct fuse_req r;
 
@@ -958,11 +963,18 @@ ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, int ni
 		return send_reply(out, nout, r.h.unique, ret, NULL, 0);
 
 	if (op == FUSE_READ || op == FUSE_WRITE) {
-		ret = fuse_io_prepare(s, &r, in, nin, out, nout, &s->io);
+		struct fuse_io *io = async ? async : &s->io;
+		ret = fuse_io_prepare(s, &r, in, nin, out, nout, io);
 		if (ret < 0)
 			return send_reply(out, nout, r.h.unique, ret, NULL, 0);
-		return fuse_io_complete(s, &s->io, fuse_io_execute(&s->io), out, nout);
+		if (async)
+			return -EINPROGRESS;
+		return fuse_io_complete(s, io, fuse_io_execute(io), out, nout);
 	}
+	/* DESTROY closes every handle fd, pinned or not: an SQE still in
+	 * flight would then read or write whatever file reuses the number. */
+	if (op == FUSE_DESTROY && s->inflight > 0)
+		return -EBUSY;
 
 	void *body = (char *)s->reply + OUT_HDR;
 	size_t cap = sizeof(s->reply) - OUT_HDR;
@@ -972,6 +984,18 @@ ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, int ni
 	if (ret == NO_REPLY)
 		return 0;
 	return send_reply(out, nout, r.h.unique, ret < 0 ? ret : 0, body, ret < 0 ? 0 : (size_t)ret);
+}
+
+ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, int nin,
+			   const struct iovec *out, int nout)
+{
+	return serve(s, in, nin, out, nout, NULL);
+}
+
+ssize_t fuse_server_submit(struct fuse_server *s, const struct iovec *in, int nin,
+			   const struct iovec *out, int nout, struct fuse_io *io)
+{
+	return serve(s, in, nin, out, nout, io);
 }
 
 int fuse_server_init(struct fuse_server *s, const struct fuse_server_config *c)

@@ -90,6 +90,7 @@ struct fuse_server {
 	bool initialized;
 	uint32_t minor;             /* negotiated protocol minor */
 	uint32_t max_readahead;
+	unsigned inflight;          /* prepared READ/WRITEs not yet completed */
 	struct fuse_io io;          /* the synchronous path's one in-flight I/O */
 	uint64_t scratch[FUSE_SCRATCH_SIZE / 8];   /* decoded request (aligned) */
 	uint64_t reply[(FUSE_XATTR_SIZE_MAX + 4096) / 8]; /* staged non-READ reply */
@@ -113,6 +114,16 @@ int fuse_server_init(struct fuse_server *s, const struct fuse_server_config *c);
  */
 ssize_t fuse_server_handle(struct fuse_server *s, const struct iovec *in, int nin,
 			   const struct iovec *out, int nout);
+/*
+ * The asynchronous variant (vmm/fs_uring.c): the same, except that a READ or
+ * WRITE that passes every check is left prepared in *io and -EINPROGRESS is
+ * returned; the caller executes it (an io_uring SQE) and later calls
+ * fuse_io_complete with the same out iovecs. Returns -EBUSY, without
+ * touching anything, for a DESTROY while prepared I/O is outstanding (it
+ * would close the fds that I/O uses): complete it all, then call again.
+ */
+ssize_t fuse_server_submit(struct fuse_server *s, const struct iovec *in, int nin,
+			   const struct iovec *out, int nout, struct fuse_io *io);
 void fuse_server_destroy(struct fuse_server *s);
 
 /* The split READ/WRITE path (see struct fuse_io). prepare returns 0 or a

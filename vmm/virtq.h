@@ -27,7 +27,9 @@
 #include "guestmem.h"
 
 #define VIRTQ_MAX_SIZE 1024u /* largest queue size we offer */
-#define VIRTQ_MAX_SEGS 64u   /* segments per chain we accept */
+/* Segments per chain we accept: a chain cannot be longer than its queue
+ * (no indirect descriptors), and no device offers more than 256 entries. */
+#define VIRTQ_MAX_SEGS 256u
 
 struct vring_desc;
 struct vring_avail;

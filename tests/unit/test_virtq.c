@@ -211,14 +211,14 @@ static void test_too_many_segments(void **state)
 	struct fx *f = *state;
 	/* a big queue so the chain can be longer than VIRTQ_MAX_SEGS
 	 * without being a loop */
-	f->vq.num = 128;
-	f->vq.desc_gpa = 0x20000;
-	f->vq.avail_gpa = 0x21000;
-	f->vq.used_gpa = 0x22000;
+	f->vq.num = 512;
+	f->vq.desc_gpa = 0x40000;
+	f->vq.avail_gpa = 0x44000;
+	f->vq.used_gpa = 0x48000;
 	assert_int_equal(virtq_activate(&f->vq, &f->gm), 0);
 	f->vq.ready = true;
-	struct vring_desc *d = (void *)(f->ram + 0x20000);
-	struct vring_avail *a = (void *)(f->ram + 0x21000);
+	struct vring_desc *d = (void *)(f->ram + 0x40000);
+	struct vring_avail *a = (void *)(f->ram + 0x44000);
 	for (unsigned i = 0; i < VIRTQ_MAX_SEGS + 1; i++) {
 		d[i].addr = BUF;
 		d[i].len = 1;
@@ -228,19 +228,20 @@ static void test_too_many_segments(void **state)
 	a->ring[0] = 0;
 	a->idx = 1;
 	expect_broken(f);
+	assert_string_equal(f->vq.why_broken, "descriptor chain too long");
 }
 
 static void test_max_segments_ok(void **state)
 {
 	struct fx *f = *state;
-	f->vq.num = 128;
-	f->vq.desc_gpa = 0x20000;
-	f->vq.avail_gpa = 0x21000;
-	f->vq.used_gpa = 0x22000;
+	f->vq.num = 512;
+	f->vq.desc_gpa = 0x40000;
+	f->vq.avail_gpa = 0x44000;
+	f->vq.used_gpa = 0x48000;
 	assert_int_equal(virtq_activate(&f->vq, &f->gm), 0);
 	f->vq.ready = true;
-	struct vring_desc *d = (void *)(f->ram + 0x20000);
-	struct vring_avail *a = (void *)(f->ram + 0x21000);
+	struct vring_desc *d = (void *)(f->ram + 0x40000);
+	struct vring_avail *a = (void *)(f->ram + 0x44000);
 	for (unsigned i = 0; i < VIRTQ_MAX_SEGS; i++) {
 		d[i].addr = BUF + i;
 		d[i].len = 1;
