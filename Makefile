@@ -81,6 +81,7 @@ VMM_OBJS += vmm/virtio_mmio.o
 VMM_OBJS += vmm/virtio_console.o
 VMM_OBJS += vmm/virtio_fs.o
 VMM_OBJS += vmm/fuse_decode.o
+VMM_OBJS += vmm/fuse_dir.o
 VMM_OBJS += vmm/fuse_inode.o
 VMM_OBJS += vmm/fuse_server.o
 VMM_OBJS += vmm/fs.o

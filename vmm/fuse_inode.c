@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuse_dir.h"
 #include "fuse_inode.h"
 
 static uint64_t make_id(uint32_t gen, unsigned slot)
@@ -124,6 +125,8 @@ static void handle_close(struct fuse_tables *t, unsigned slot)
 	close(h->fd);
 	t->nfds--;
 	h->fd = -1;
+	fuse_dir_free(h->ds);
+	h->ds = NULL;
 	h->gen++;
 	h->released = false;
 	h->inflight = 0;
@@ -243,6 +246,7 @@ int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, ui
 	h->fd = fd;
 	h->islot = (uint32_t)(i - t->inodes);
 	h->dir = dir;
+	h->ds = NULL; /* created by the first READDIR */
 	h->released = false;
 	h->inflight = 0;
 	h->next = -1;

@@ -35,12 +35,15 @@ struct fuse_inode {
 	int next;            /* hash chain or free list */
 };
 
+struct fuse_dir_stream;
+
 struct fuse_handle {
 	int fd;              /* real open fd; -1 when the slot is free */
 	uint32_t gen;
 	uint32_t islot;      /* inode it was opened from */
 	bool dir;
 	bool released;       /* RELEASE seen while I/O was in flight */
+	struct fuse_dir_stream *ds; /* directories: entries read, not yet consumed */
 	uint32_t inflight;   /* prepared I/O not yet completed (io_uring later) */
 	int next;            /* free list */
 };

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fuse_dir.h"
 #include "fuse_server.h"
 
 #define OUT_HDR sizeof(struct fuse_out_header)
@@ -721,7 +722,6 @@ static int op_readdir(struct fuse_server *s, const struct fuse_req *r, void *bod
 {
 	const struct fuse_read_in *a = r->arg;
 	bool plus = r->h.opcode == FUSE_READDIRPLUS;
-	uint64_t dbuf[1024]; /* 8 KiB of getdents64 records, aligned */
 	size_t used = 0;
 
 	struct fuse_handle *h = file_handle(s, a->fh, r->h.nodeid, true);
@@ -729,43 +729,45 @@ static int op_readdir(struct fuse_server *s, const struct fuse_req *r, void *bod
 		return -EBADF;
 	struct fuse_inode *dir = fuse_inode_get(&s->t, r->h.nodeid);
 	size_t size = a->size < cap ? a->size : cap;
-	if (lseek(h->fd, (off_t)a->offset, SEEK_SET) < 0)
-		return -errno;
-	for (;;) {
-		long n = syscall(SYS_getdents64, h->fd, dbuf, sizeof(dbuf));
-		if (n < 0)
-			return used ? (int)used : -errno;
-		if (n == 0)
+	/* Resume after the last entry the guest consumed (fuse_dir.h says
+	 * why offsets are not simply seeked to). */
+	if (!h->ds && !(h->ds = fuse_dir_new()))
+		return -ENOMEM;
+	int err = fuse_dir_seek(h->ds, h->fd, a->offset);
+	if (err < 0)
+		return err;
+	for (unsigned i = 0;; i++) {
+		const struct fuse_dir_ent *d = fuse_dir_peek(h->ds, h->fd, i, &err);
+		if (!d) {
+			if (err && !used)
+				return err;
 			break;
-		for (long pos = 0; pos < n;) {
-			const struct linux_dirent64 *d = (const void *)((char *)dbuf + pos);
-			pos += d->d_reclen;
-			size_t nl = strlen(d->d_name);
-			size_t rec = plus ? FUSE_DIRENTPLUS_SIZE(&(struct fuse_direntplus){ .dirent.namelen = (uint32_t)nl })
-					  : FUSE_DIRENT_SIZE(&(struct fuse_dirent){ .namelen = (uint32_t)nl });
-			if (used + rec > size)
-				return (int)used;
-			char *p = (char *)body + used;
-			memset(p, 0, rec);
-			struct fuse_dirent *fd;
-			if (plus) {
-				struct fuse_direntplus *dp = (struct fuse_direntplus *)p;
-				/* A failed lookup (raced unlink, fd bound) leaves nodeid 0:
-				 * the kernel then skips the entry's inode, no reference
-				 * is counted. "." and ".." are never looked up. */
-				if (fuse_name_ok(d->d_name, nl) && do_lookup(s, dir, d->d_name, &dp->entry_out) < 0)
-					memset(&dp->entry_out, 0, sizeof(dp->entry_out));
-				fd = &dp->dirent;
-			} else {
-				fd = (struct fuse_dirent *)p;
-			}
-			fd->ino = d->d_ino;
-			fd->off = (uint64_t)d->d_off;
-			fd->namelen = (uint32_t)nl;
-			fd->type = d->d_type;
-			memcpy(fd->name, d->d_name, nl);
-			used += rec;
 		}
+		size_t nl = d->namelen;
+		size_t rec = plus ? FUSE_DIRENTPLUS_SIZE(&(struct fuse_direntplus){ .dirent.namelen = (uint32_t)nl })
+				  : FUSE_DIRENT_SIZE(&(struct fuse_dirent){ .namelen = (uint32_t)nl });
+		if (used + rec > size)
+			break;
+		char *p = (char *)body + used;
+		memset(p, 0, rec);
+		struct fuse_dirent *fd;
+		if (plus) {
+			struct fuse_direntplus *dp = (struct fuse_direntplus *)p;
+			/* A failed lookup (raced unlink, fd bound) leaves nodeid 0:
+			 * the kernel then skips the entry's inode, no reference
+			 * is counted. "." and ".." are never looked up. */
+			if (fuse_name_ok(d->name, nl) && do_lookup(s, dir, d->name, &dp->entry_out) < 0)
+				memset(&dp->entry_out, 0, sizeof(dp->entry_out));
+			fd = &dp->dirent;
+		} else {
+			fd = (struct fuse_dirent *)p;
+		}
+		fd->ino = d->ino;
+		fd->off = d->off;
+		fd->namelen = (uint32_t)nl;
+		fd->type = d->type;
+		memcpy(fd->name, d->name, nl);
+		used += rec;
 	}
 	return (int)used;
 }
