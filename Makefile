@@ -97,7 +97,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BIN := arca arca-vmm arca-init
 
-.PHONY: all deps test unit e2e fuse-test asan bench clean distclean kernel initrd
+.PHONY: all deps test unit e2e fuse-test asan bench bench-fs clean distclean kernel initrd
 
 all: $(BIN) kernel initrd
 
@@ -236,6 +236,10 @@ test: all $(TEST_VMMS) $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca-fuse-host tes
 
 bench: all
 	tests/bench/boot
+
+# Shares: arca's virtio-fs vs QEMU's 9p vs the host's own fs (tests/bench/fs).
+bench-fs: all tests/probe/probe
+	tests/bench/fs
 
 asan:
 	$(MAKE) B=build-asan OPT='-O1 -g' SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \

@@ -3,8 +3,10 @@
 #
 # Without usable /dev/kvm we boot a "test host": QEMU TCG with -cpu max (which exposes SVM)
 # running the same Debian cloud kernel as arca's guests, with kvm-amd loaded from its
-# modules. The test host's initramfs carries busybox, the arca tree under /opt/arca, the
-# payload script and anything else the caller asks for. Its init prints the payload's output
+# modules. The test host's initramfs is a merged-/usr userland like Debian 12's (busybox,
+# perl, python3 when installed here; nested_userland), since arca's default guest root is the
+# host's /usr, plus the arca tree under /opt/arca, the payload script and anything else the
+# caller asks for. Its init prints the payload's output
 # between two marker lines on the serial console and powers off. See NESTED-KVM.md in the
 # shared notes for the measurements behind the timeouts.
 
@@ -58,6 +60,7 @@ NESTED_MODULES=(
 	drivers/char/virtio_console.ko
 	drivers/block/virtio_blk.ko
 	fs/fuse
+	fs/overlayfs
 	drivers/net/virtio_net.ko
 	net/core/failover.ko
 	drivers/net/net_failover.ko
@@ -97,33 +100,30 @@ copy_with_libs() {
 	done
 }
 
-# pack_debian_pkg STAGE PKG...: the regular files and symlinks an installed Debian package
-# lists (dpkg -L), minus documentation; for Python sources also the byte code Debian compiled
-# at install time (__pycache__ is not in the package list), so a read-only /usr starts fast.
+# pack_debian_pkg STAGE PKG...: the regular files and symlinks installed Debian packages list
+# (dpkg -L), minus documentation, at their merged-/usr paths; for Python sources also the byte
+# code Debian compiled at install time (not in the package list), so a read-only /usr starts
+# fast. One tar pipe: a fork per file would cost minutes for perl's ~1000 files.
 pack_debian_pkg() {
-	local stage=$1 p f dst pyc
+	local stage=$1 f pyc
 	shift
-	for p in "$@"; do
-		dpkg -L "$p" >/dev/null 2>&1 || { echo "nested: package $p is not installed" >&2; return 1; }
-		while IFS= read -r f; do
-			case "$f" in /usr/share/doc/* | /usr/share/man/* | /usr/share/lintian/*) continue ;; esac
-			dst=$(usr_path "$f")
-			if [ -L "$f" ]; then
-				[ -e "$stage/$dst" ] || [ -L "$stage/$dst" ] && continue
-				mkdir -p "$stage/$(dirname "$dst")"
-				ln -s "$(readlink "$f")" "$stage/$dst"
-			elif [ -f "$f" ]; then
-				copy_file "$stage" "$f" "$dst" || return 1
-				case "$f" in
-				*.py)
-					pyc=$(dirname "$f")/__pycache__/$(basename "$f" .py).cpython-*.pyc
-					for pyc in $pyc; do
-						[ -f "$pyc" ] && copy_file "$stage" "$pyc" "$(usr_path "$pyc")"
-					done ;;
-				esac
-			fi
-		done < <(dpkg -L "$p")
-	done
+	dpkg -L "$@" >/dev/null 2>&1 || { echo "nested: not all of $* are installed" >&2; return 1; }
+	dpkg -L "$@" | while IFS= read -r f; do
+		case "$f" in /usr/share/doc/* | /usr/share/man/* | /usr/share/lintian/*) continue ;; esac
+		[ -L "$f" ] || [ -f "$f" ] || continue
+		printf '%s\n' "${f#/}"
+		case "$f" in
+		*.py)
+			pyc=${f%/*}/__pycache__/${f##*/}
+			pyc=${pyc%.py}.cpython-311.pyc
+			[ -f "$pyc" ] && printf '%s\n' "${pyc#/}" ;;
+		esac
+	done | LC_ALL=C sort -u >"$stage/.pkgfiles"
+	# Files are packed as root's with the host's modes (Debian's are 0644/0755).
+	tar -C / --no-recursion -T "$stage/.pkgfiles" -cf - \
+		--transform 's,^\(bin\|sbin\|lib\|lib64\)/,usr/\1/,' |
+		tar -C "$stage" -xf - || return 1
+	rm -f "$stage/.pkgfiles"
 }
 
 # Interpreters packed into the test host's /usr (the guest's default root is that /usr):
@@ -178,6 +178,12 @@ nested_userland() {
 			ln -s ../bin/busybox "$stage/$d/${a##*/}"
 		fi
 	done
+
+	# The C.UTF-8 locale (Debian's libc-bin), so LANG=C.UTF-8 programs (perl) stay quiet.
+	if [ -d /usr/lib/locale/C.utf8 ]; then
+		mkdir -p "$stage/usr/lib/locale"
+		cp -r /usr/lib/locale/C.utf8 "$stage/usr/lib/locale/"
+	fi
 
 	printf 'include /etc/ld.so.conf.d/*.conf\n' >"$stage/etc/ld.so.conf"
 	printf '/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' \
@@ -269,12 +275,16 @@ NESTED_QEMU_SMP=${NESTED_QEMU_SMP:-2}
 nested_boot() {
 	local initrd=$1 log=$2 limit=$3 t0 t1 qrc
 	: >"$log"
+	# mawk (Debian's default awk) reads a pipe in large blocks unless told it is interactive,
+	# which would hold back the live output until the end.
+	local awk_i=()
+	awk -W interactive 'BEGIN { }' </dev/null >/dev/null 2>&1 && awk_i=(-W interactive)
 	t0=$(date +%s.%N)
 	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
 		-smp "$NESTED_QEMU_SMP" -m 3072 -nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$KIMG" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1" </dev/null 2>&1 |
-		awk -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
+		awk "${awk_i[@]}" -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
 			{ sub(/\r$/, ""); print >> lf; fflush(lf) }
 			index($0, e) { inb = 0 }
 			inb { print; fflush() }

@@ -1,0 +1,336 @@
+#!/bin/sh
+# End-to-end scenarios for shared directories (virtio-fs) and the guest's root file system,
+# through the real `arca` binary. POSIX sh: runs under busybox sh in the nested test host
+# (tests/e2e/run runs it after scenarios.sh in the same boot) as well as natively.
+#
+#   scenarios-fs.sh [-k PATTERN]   PATTERN: shell glob matched against scenario names
+#   env: ARCA (default: arca next to the repo), PROBE (default: /opt/arca/probe in the test
+#        host, else tests/probe/probe), CI=true turns skips into failures.
+#
+# Output: one line per scenario, `ok NAME` / `not ok NAME: reason` / `skip NAME: reason`,
+# then exactly `e2e-fs: N passed, N failed, N skipped` (tests/e2e/run adds it to scenarios.sh's
+# counts for its final `e2e:` line). Exit status 1 if anything failed.
+#
+# The guest side of the share checks is tests/probe/probe (static, so the same file runs in
+# the guest and on the host); it is copied into each share that needs it. Each boot costs
+# ~5-10 s in the nested host, so each scenario checks everything one boot can.
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ARCA=${ARCA:-$HERE/../../arca}
+if [ -z "${PROBE:-}" ]; then
+	PROBE=/opt/arca/probe
+	[ -x "$PROBE" ] || PROBE=$HERE/../probe/probe
+fi
+PATTERN=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-k) PATTERN=$2; shift 2 ;;
+	-k*) PATTERN=${1#-k}; shift ;;
+	*) echo "usage: $0 [-k PATTERN]" >&2; exit 2 ;;
+	esac
+done
+
+LIMIT=${E2E_ARCA_LIMIT:-120}
+T=$(mktemp -d "${TMPDIR:-/tmp}/arca-e2e-fs.XXXXXX") || exit 1
+# A share may be left with read-only directories (the probe's trees have 0555 ones).
+trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+PASS=0 FAIL=0 SKIP=0
+
+# ---- helpers (as in scenarios.sh) ------------------------------------------------------------
+
+# arca ARG...: run arca under the harness limit; stdout/stderr in $T/out, $T/err. Sets RC.
+arca() {
+	timeout "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
+	RC=$?
+}
+
+why() {
+	_e=$(head -c 300 "$T/err" | tr '\n' '|')
+	_o=$(head -c 200 "$T/out" | tr '\n' '|')
+	echo "status $RC, stdout: $_o stderr: $_e"
+}
+
+one_line_error() {
+	[ -s "$T/err" ] || { echo "no message on stderr"; return 1; }
+	_n=$(wc -l <"$T/err")
+	[ "$_n" -le 1 ] || { echo "$_n lines on stderr, want one: $(head -c 200 "$T/err" | tr '\n' '|')"; return 1; }
+	[ ! -s "$T/out" ] || { echo "unexpected stdout: $(head -c 100 "$T/out")"; return 1; }
+	return 0
+}
+
+need_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && return 0
+	echo "no usable /dev/kvm"
+	return 1
+}
+
+need_probe() {
+	[ -x "$PROBE" ] && return 0
+	echo "SKIP: no probe binary at $PROBE (make tests/probe/probe)"
+	return 77
+}
+
+# The share server runs in arca-vmm, with arca-vmm's ids: as root (no SUDO_UID, no
+# --vmm-user) that is 65534:65534, so a directory the guest writes to must be that user's, as
+# it would have to be for any root user of arca; unprivileged, it is the caller's own.
+if [ "$(id -u)" = 0 ]; then VMM_IDS=65534:65534; else VMM_IDS=; fi
+# give DIR...: hand directories (recursively) to the VMM's ids.
+give() { [ -z "$VMM_IDS" ] || chown -R "$VMM_IDS" "$@"; }
+
+# share NAME: a fresh host directory $T/NAME/share (inside its own parent, so the escape
+# checks can watch the parent) holding a copy of the probe, owned by the VMM's ids. Prints
+# the share's path.
+share() {
+	mkdir -p "$T/$1/share" && cp "$PROBE" "$T/$1/share/probe" && give "$T/$1/share" &&
+		echo "$T/$1/share"
+}
+
+# has_line TEXT: $T/out has exactly this line.
+has_line() { grep -qx -- "$1" "$T/out"; }
+
+# snapshot DIR: a listing of everything under DIR (type, mode, size, name) with checksums.
+snapshot() {
+	(cd "$1" && find . | LC_ALL=C sort | while IFS= read -r _f; do
+		if [ -f "$_f" ] && [ ! -L "$_f" ]; then
+			echo "$(stat -c '%F %a %s' "$_f") $(md5sum <"$_f") $_f"
+		else
+			echo "$(stat -c '%F %a' "$_f") $_f"
+		fi
+	done)
+}
+
+# expect_125 ARG...: arca run ARG... fails before booting, with exit 125 and one line.
+expect_125() {
+	arca run "$@" -- true </dev/null
+	[ "$RC" = 125 ] || { echo "$*: $(why)"; return 1; }
+	one_line_error || { echo "($*)"; return 1; }
+}
+
+# ---- option errors: exit 125, one line, no boot ---------------------------------------------
+
+sc_fs_err_missing() {
+	expect_125 -v "$T/does-not-exist:/w"
+}
+
+sc_fs_err_not_dir() {
+	: >"$T/plain-file"
+	expect_125 -v "$T/plain-file:/w"
+}
+
+sc_fs_err_relative_guest() {
+	mkdir -p "$T/d1"
+	expect_125 -v "$T/d1:w" && expect_125 -v "$T/d1:../w"
+}
+
+sc_fs_err_same_guest() {
+	mkdir -p "$T/d1" "$T/d2"
+	expect_125 -v "$T/d1:/w" -v "$T/d2:/w" && expect_125 -v "$T/d1:/w" -v "$T/d2:/w/"
+}
+
+sc_fs_err_special_guest() {
+	mkdir -p "$T/d1"
+	for _g in /proc /proc/x /sys/fs /dev/shm; do
+		expect_125 -v "$T/d1:$_g" || return 1
+	done
+}
+
+sc_fs_err_dup_tag() {
+	mkdir -p "$T/d1" "$T/d2"
+	expect_125 --fs-device "$T/d1,tag=same" --fs-device "$T/d2,tag=same"
+}
+
+# ---- shares ---------------------------------------------------------------------------------
+
+# The probe's filesystem-semantics suite on a read-write share, from the share as -w.
+sc_fs_conformance() {
+	need_probe || return $?
+	_s=$(share conf) || return 1
+	mkdir "$_s/t" && give "$_s/t" || return 1
+	arca run --memory 512 -v "$_s:/w" -w /w -- ./probe conformance /w/t </dev/null
+	grep -q '^not ok' "$T/out" && { echo "$(grep '^not ok' "$T/out" | head -n 5 | tr '\n' '|')"; return 1; }
+	[ "$RC" = 0 ] || { why; return 1; }
+	grep -q '^probe: [0-9]* passed, 0 failed' "$T/out" || { echo "no probe summary: $(why)"; return 1; }
+	# The suite cleans up after itself; whatever it left is visible on the host.
+	[ -z "$(ls -A "$_s/t")" ] || { echo "left behind on the host: $(ls -A "$_s/t" | head -n 5 | tr '\n' ' ')"; return 1; }
+}
+
+# Byte-identical trees both ways (guest writes / host checks, host writes / guest checks), the
+# workdir inside a share, and a :ro share next to it: writes fail with EROFS, host unchanged.
+sc_fs_tree_ro() {
+	need_probe || return $?
+	_s=$(share tree) || return 1
+	_r=$T/tree/ro
+	mkdir -p "$_r/sub" && echo keep >"$_r/f" || return 1
+	"$PROBE" write-tree "$_s/from-host" 9 >"$T/host-write" 2>&1 || { echo "host write-tree: $(tail -n 3 "$T/host-write")"; return 1; }
+	give "$_s/from-host" || return 1
+	_before=$(snapshot "$_r")
+	arca run -v "$_s:/w" -v "$_r:/r:ro" -w /w -- sh -c '
+		echo "pwd=$(pwd)"
+		cat /r/f
+		touch /r/new 2>/tmp/e; echo "touch=$?"; cat /tmp/e
+		mkdir /r/newdir 2>/dev/null; echo "mkdir=$?"
+		echo x 2>/dev/null >/r/f; echo "overwrite=$?"
+		rm /r/f 2>/dev/null; echo "rm=$?"
+		./probe check-tree /w/from-host 9 >/tmp/ct 2>&1 && echo check-tree=ok || { echo check-tree=bad; cat /tmp/ct; }
+		./probe write-tree /w/from-guest 7 >/tmp/wt 2>&1 || { echo "write-tree failed"; cat /tmp/wt; }' </dev/null
+	# The :ro part first: it ran first, so its verdict stands even if the trees then failed.
+	has_line pwd=/w || { echo "workdir: $(why)"; return 1; }
+	has_line keep || { echo "ro share not readable: $(why)"; return 1; }
+	grep -q 'Read-only file system' "$T/out" || { echo "touch on the ro share: no EROFS: $(why)"; return 1; }
+	for _w in touch mkdir overwrite rm; do
+		has_line "$_w=0" && { echo "$_w on the ro share succeeded"; return 1; }
+	done
+	[ "$(snapshot "$_r")" = "$_before" ] || { echo "the ro share's host directory changed"; return 1; }
+	has_line check-tree=ok || { echo "guest check-tree of the host's tree: $(grep -v '^ok' "$T/out" | head -c 300 | tr '\n' '|') $(why)"; return 1; }
+	[ "$RC" = 0 ] || { echo "guest write-tree: $(why)"; return 1; }
+	"$PROBE" check-tree "$_s/from-guest" 7 >"$T/host-check" 2>&1 ||
+		{ echo "host check-tree of the guest's tree: $(grep -v '^ok' "$T/host-check" | head -c 300 | tr '\n' '|')"; return 1; }
+}
+
+# The escape suite: a marker beside the share on the host must stay out of the guest's reach;
+# afterwards the marker is unchanged, nothing new is beside the share, and the share holds no
+# device node and no setuid/setgid file.
+sc_fs_escape() {
+	need_probe || return $?
+	_s=$(share esc) || return 1
+	_p=$T/esc
+	echo "host secret $$" >"$_p/arca-escape-marker"
+	_mk=$(md5sum <"$_p/arca-escape-marker")
+	_beside=$(ls -A "$_p")
+	arca run --cpus 2 -v "$_s:/w" -- /w/probe escape /w arca-escape-marker </dev/null
+	grep -q 'ESCAPED' "$T/out" && { echo "$(grep ESCAPED "$T/out" | head -n 5 | tr '\n' '|')"; return 1; }
+	grep -q '^not ok' "$T/out" && { echo "$(grep '^not ok' "$T/out" | head -n 5 | tr '\n' '|')"; return 1; }
+	[ "$RC" = 0 ] || { why; return 1; }
+	grep -q '^probe: [0-9]* passed, 0 failed' "$T/out" || { echo "no probe summary: $(why)"; return 1; }
+	[ "$(md5sum <"$_p/arca-escape-marker")" = "$_mk" ] || { echo "the marker outside the share changed"; return 1; }
+	[ "$(ls -A "$_p")" = "$_beside" ] || { echo "new entries beside the share: $(ls -A "$_p" | tr '\n' ' ')"; return 1; }
+	_bad=$(find "$_s" \( -type b -o -type c -o -perm -4000 -o -perm -2000 \) -print | head -n 5)
+	[ -z "$_bad" ] || { echo "device node or setuid/setgid file in the share: $_bad"; return 1; }
+}
+
+# --fs-device: the device is there under its tag and nothing is mounted until the command
+# mounts it; a :ro device refuses writes.
+sc_fs_device() {
+	_d=$T/dev/rw _o=$T/dev/ro
+	mkdir -p "$_d" "$_o" && echo hello >"$_d/hello" && echo frozen >"$_o/f" && give "$_d" || return 1
+	arca run --fs-device "$_d,tag=mytag" --fs-device "$_o:ro,tag=rotag" -- sh -c '
+		grep -q " /m " /proc/mounts && echo premounted
+		mkdir -p /m /n && mount -t virtiofs mytag /m && mount -t virtiofs rotag /n || echo mount-failed
+		cat /m/hello /n/f
+		echo from-guest >/m/new
+		touch /n/x 2>/dev/null; echo "ro-touch=$?"' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	has_line premounted && { echo "init mounted an --fs-device"; return 1; }
+	has_line mount-failed && { echo "mount -t virtiofs failed: $(why)"; return 1; }
+	has_line hello && has_line frozen || { echo "contents not visible: $(why)"; return 1; }
+	[ "$(cat "$_d/new" 2>/dev/null)" = from-guest ] || { echo "guest write did not reach the host"; return 1; }
+	has_line ro-touch=0 && { echo "write to a :ro --fs-device succeeded"; return 1; }
+	[ ! -e "$_o/x" ] || { echo "write to a :ro --fs-device reached the host"; return 1; }
+}
+
+# ---- the guest's root -----------------------------------------------------------------------
+
+# Default root: the host's own /usr (read-only) and a generated /etc; nothing of the host's
+# /root or /home. Markers planted on this host must not show in the guest.
+sc_fs_default_root() {
+	mkdir -p /root /home || return 1
+	echo host >/root/arca-host-root-marker && echo host >/home/arca-host-home-marker || return 1
+	_py=:
+	if command -v python3 >/dev/null 2>&1; then
+		_py='python3 -c "print(6*7)"'
+		_want_py=py=42
+	fi
+	arca run -- sh -c '
+		echo "perl=$(perl -e "print 6*7")"
+		echo "py=$('"$_py"')"
+		echo to-stderr >/dev/stderr
+		echo "home=$(ls -A /home /root 2>/dev/null | grep arca-host | tr "\n" " ")"
+		touch /usr/arca-guest-write 2>/tmp/e; echo "usr-touch=$?"; cat /tmp/e
+		echo "etc=$(test -f /etc/passwd && echo yes)"' </dev/null
+	_rc=$RC
+	rm -f /root/arca-host-root-marker /home/arca-host-home-marker
+	[ "$_rc" = 0 ] || { why; return 1; }
+	has_line perl=42 || { echo "perl from the host's /usr: $(why)"; return 1; }
+	if [ -n "${_want_py:-}" ]; then has_line "$_want_py" || { echo "python3: $(why)"; return 1; }; fi
+	grep -qx to-stderr "$T/err" || { echo "/dev/stderr: $(why)"; return 1; }
+	has_line "home=" || { echo "host markers visible in the guest: $(grep '^home=' "$T/out")"; return 1; }
+	has_line usr-touch=0 && { echo "write to /usr succeeded"; return 1; }
+	grep -q 'Read-only file system' "$T/out" || { echo "write to /usr: no EROFS: $(why)"; return 1; }
+	[ ! -e /usr/arca-guest-write ] || { rm -f /usr/arca-guest-write; echo "guest write reached the host's /usr"; return 1; }
+	has_line etc=yes || { echo "no /etc/passwd in the guest: $(why)"; return 1; }
+	[ -n "${_want_py:-}" ] || { echo "SKIP: checked perl; no python3 on this host"; return 77; }
+}
+
+# mkroot DIR: a tiny root file system: busybox (busybox-static's, as packed in the test host),
+# its sh, and a data file.
+mkroot() {
+	mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/etc" || return 1
+	for _b in /usr/bin/busybox /bin/busybox; do [ -x "$_b" ] && break; done
+	cp "$_b" "$1/bin/busybox" && ln -s busybox "$1/bin/sh" || return 1
+	echo original >"$1/data"
+}
+
+# --root DIR: read-only under a tmpfs overlay (guest writes stay in the guest);
+# --root DIR:rw writes through.
+sc_fs_root_dir() {
+	_r=$T/rootfs
+	mkroot "$_r" || return 1
+	_before=$(snapshot "$_r")
+	arca run --root "$_r" -- /bin/busybox sh -c '
+		/bin/busybox cat /data
+		echo changed >/data && echo new >/new && /bin/busybox cat /data /new' </dev/null
+	[ "$RC" = 0 ] || { echo "--root DIR: $(why)"; return 1; }
+	has_line original && has_line changed && has_line new || { echo "--root DIR: $(why)"; return 1; }
+	[ "$(snapshot "$_r")" = "$_before" ] || { echo "--root DIR: guest writes reached the host"; return 1; }
+	give "$_r" || return 1
+	arca run --root "$_r:rw" -- /bin/busybox sh -c 'echo written >/new' </dev/null
+	[ "$RC" = 0 ] || { echo "--root DIR:rw: $(why)"; return 1; }
+	[ "$(cat "$_r/new" 2>/dev/null)" = written ] || { echo "--root DIR:rw: write did not reach the host"; return 1; }
+}
+
+# --root initrd: the busybox initramfs as before.
+sc_fs_root_initrd() {
+	arca run --root initrd -- sh -c 'echo "perl=$(command -v perl)"; echo alive' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	has_line alive || { why; return 1; }
+	has_line perl= || { echo "the initrd root has the host's perl: $(grep '^perl=' "$T/out")"; return 1; }
+}
+
+# Order: option errors first (no boot), then one VM boot each (two for root_dir).
+NO_VM="fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag"
+NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd"
+
+report() { # NAME STATUS REASON
+	case "$2" in
+	0) echo "ok $1"; PASS=$((PASS + 1)) ;;
+	77)
+		if [ "${CI:-}" = true ]; then
+			echo "not ok $1: skipped, and skips fail in CI: $3"; FAIL=$((FAIL + 1))
+		else
+			echo "skip $1: $3"; SKIP=$((SKIP + 1))
+		fi ;;
+	*) echo "not ok $1: ${3:-failed}"; FAIL=$((FAIL + 1)) ;;
+	esac
+}
+
+for name in $NO_VM $NEEDS_VM; do
+	if [ -n "$PATTERN" ]; then
+		# shellcheck disable=SC2254
+		case "$name" in *$PATTERN*) ;; *) continue ;; esac
+	fi
+	rm -f "$T/out" "$T/err"
+	if [ ! -x "$ARCA" ]; then
+		report "$name" 1 "$ARCA is not an executable"
+		continue
+	fi
+	case " $NEEDS_VM " in
+	*" $name "*)
+		if ! _r=$(need_kvm); then report "$name" 77 "$_r"; continue; fi ;;
+	esac
+	_r=$("sc_$name" 2>&1)
+	_st=$?
+	report "$name" "$_st" "$(echo "$_r" | sed 's/^SKIP: //' | tr '\n' ' ' | sed 's/ *$//')"
+done
+
+echo "e2e-fs: $PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" = 0 ]
