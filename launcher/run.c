@@ -351,6 +351,33 @@ static void run_shares_close(struct run_shares *rs)
 	rs->n = 0;
 }
 
+/* Could uid:gid (no supplementary groups: the VMM has none) write into a
+ * directory with this owner and mode? */
+static bool writable_by(const struct stat *st, uint32_t uid, uint32_t gid)
+{
+	if (st->st_uid == uid)
+		return st->st_mode & S_IWUSR;
+	if (st->st_gid == gid)
+		return st->st_mode & S_IWGRP;
+	return st->st_mode & S_IWOTH;
+}
+
+/* A read-write share the VMM's user cannot write into fails every guest
+ * write with EACCES: say so up front, it is rarely what the user meant
+ * (typically plain root, whose VMM runs as nobody). */
+static void warn_unwritable(const struct arca_shares *sh, const struct privsep_ids *ids)
+{
+	for (size_t i = 0; i < sh->n; i++) {
+		struct stat st;
+		if (sh->v[i].ro || stat(sh->v[i].host, &st) < 0 || writable_by(&st, ids->uid, ids->gid))
+			continue;
+		fprintf(stderr,
+			"arca: warning: share '%s' is not writable by uid %u, which arca-vmm runs as: "
+			"guest writes will fail (run with sudo, use --vmm-user, or mark it :ro)\n",
+			sh->v[i].host, (unsigned)ids->uid);
+	}
+}
+
 static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct arca_err *e)
 {
 	int r;
@@ -534,6 +561,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	memcpy(js.extra_fds, rs.fds, rs.n * sizeof(int));
 	js.nextra = rs.n;
 	js.proc_fd = rs.n > 0;
+	/* Everything checked: the VM will start. */
+	if (!rootless)
+		warn_unwritable(&o->shares, &ids);
 	if (o->verbose)
 		fprintf(stderr, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
 			(unsigned long long)(now_ms() - t_start));

@@ -97,6 +97,12 @@ static int signals_setup(void)
 	return sig_fd < 0 ? -errno : 0;
 }
 
+static void on_device_failed(const char *dev, const char *why)
+{
+	vm_request_stop(&vm, VM_FAILED, "the guest broke the virtio-%s protocol (%s); "
+			"VM stopped", dev, why);
+}
+
 static void on_ctl_exit(void *opaque)
 {
 	/* The command is gone and init has synced: nothing the guest does
@@ -291,6 +297,7 @@ int main(int argc, char *argv[])
 	 * device sees EPIPE and drops that stream. */
 	signal(SIGPIPE, SIG_IGN);
 	virtio_verbose = o.verbose;
+	virtio_fail_hook = on_device_failed;
 	struct timespec t_start;
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	/* Executed by fd, our comm is the fd number: name the process. */

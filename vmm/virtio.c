@@ -8,6 +8,7 @@
 #include "virtio.h"
 
 bool virtio_verbose;
+void (*virtio_fail_hook)(const char *dev, const char *why);
 
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		    void *priv, const struct guest_mem *gm)
@@ -45,8 +46,11 @@ void virtio_dev_fail(struct virtio_dev *d, const char *why)
 	/* 2.1.2: the device tells the driver it must reset it. The guest did
 	 * something wrong; the VMM keeps running. */
 	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	fprintf(stderr, "arca: virtio-%s: guest error, device disabled: %s\n",
-		d->ops->name, why);
 	if (d->tops)
 		d->tops->signal_config(d);
+	if (virtio_fail_hook)
+		virtio_fail_hook(d->ops->name, why);
+	else
+		fprintf(stderr, "arca: virtio-%s: guest error, device disabled: %s\n",
+			d->ops->name, why);
 }

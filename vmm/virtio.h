@@ -67,5 +67,9 @@ void virtio_dev_notify(struct virtio_dev *d, unsigned q);
 void virtio_dev_fail(struct virtio_dev *d, const char *why);
 
 extern bool virtio_verbose;
+/* Called once per failed device (any thread). arca-vmm stops the VM: the
+ * guest drivers do not recover from NEEDS_RESET, and a command waiting on a
+ * dead device would otherwise hang until --timeout. */
+extern void (*virtio_fail_hook)(const char *dev, const char *why);
 
 #endif

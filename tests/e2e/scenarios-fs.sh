@@ -297,8 +297,21 @@ sc_fs_root_initrd() {
 }
 
 # Order: option errors first (no boot), then one VM boot each (two for root_dir).
+# As plain root the VMM runs as nobody: a root-owned read-write share gets a warning before the
+# VM starts, guest writes fail with EACCES (not silently), and the host directory is untouched.
+sc_fs_unwritable() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; return 77; }
+	mkdir -p "$T/unw/share" && chmod 755 "$T/unw/share" && chown 0:0 "$T/unw/share" || return 1
+	arca run -v "$T/unw/share:/w" -- sh -c 'touch /w/x 2>/dev/null && echo wrote; echo done' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	grep -q "warning: share '$T/unw/share' is not writable by uid 65534" "$T/err" ||
+		{ echo "no warning: $(why)"; return 1; }
+	has_line done && ! has_line wrote || { echo "guest wrote into an unwritable share: $(why)"; return 1; }
+	[ -z "$(ls -A "$T/unw/share")" ] || { echo "host dir changed"; return 1; }
+}
+
 NO_VM="fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag"
-NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd"
+NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable"
 
 report() { # NAME STATUS REASON
 	case "$2" in
