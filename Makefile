@@ -44,6 +44,7 @@ POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
 COMMON_OBJS += common/io.o
+COMMON_OBJS += common/iov.o
 COMMON_OBJS += common/proto.o
 COMMON_OBJS += common/spec.o
 

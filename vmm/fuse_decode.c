@@ -8,84 +8,22 @@
 
 #include "cleanup.h"
 #include "fuse_decode.h"
+#include "iov.h"
 
-ssize_t fuse_iov_total(const struct iovec *iov, int n)
-{
-	size_t t = 0;
-
-	for (int i = 0; i < n; i++)
-		if (__builtin_add_overflow(t, iov[i].iov_len, &t) || t > SSIZE_MAX)
-			return -EOVERFLOW;
-	return (ssize_t)t;
-}
-
-/* Shared walker: calls back per contiguous piece of [skip, skip+len). */
-static ssize_t iov_copy(const struct iovec *iov, int n, size_t skip, void *buf,
-			size_t len, bool to_buf)
-{
-	size_t done = 0;
-
-	for (int i = 0; i < n && done < len; i++) {
-		size_t seg = iov[i].iov_len;
-		if (skip >= seg) {
-			skip -= seg;
-			continue;
-		}
-		size_t take = seg - skip;
-		if (take > len - done)
-			take = len - done;
-		char *p = (char *)iov[i].iov_base + skip;
-		if (to_buf)
-			memcpy((char *)buf + done, p, take);
-		else
-			memcpy(p, (const char *)buf + done, take);
-		done += take;
-		skip = 0;
-	}
-	if (done < len)
-		return to_buf ? -EFAULT : -ENOSPC;
-	return (ssize_t)len;
-}
-
+/* FUSE wants all or nothing: a request or reply that does not fit its
+ * iovecs is an error, not a short copy. */
 ssize_t fuse_iov_to_buf(const struct iovec *iov, int n, size_t skip, void *buf, size_t len)
 {
 	if (len > SSIZE_MAX)
 		return -EOVERFLOW;
-	return iov_copy(iov, n, skip, buf, len, true);
+	return iov_to_buf(iov, n, skip, buf, len) < len ? -EFAULT : (ssize_t)len;
 }
 
 ssize_t fuse_iov_from_buf(const struct iovec *iov, int n, size_t skip, const void *buf, size_t len)
 {
 	if (len > SSIZE_MAX)
 		return -EOVERFLOW;
-	/* iov_copy only reads buf in this direction. */
-	return iov_copy(iov, n, skip, (void *)(uintptr_t)buf, len, false);
-}
-
-int fuse_iov_slice(const struct iovec *src, int n, size_t skip, size_t len,
-		   struct iovec *dst, int dmax)
-{
-	int k = 0;
-	size_t done = 0;
-
-	for (int i = 0; i < n && done < len; i++) {
-		size_t seg = src[i].iov_len;
-		if (skip >= seg) {
-			skip -= seg;
-			continue;
-		}
-		size_t take = seg - skip;
-		if (take > len - done)
-			take = len - done;
-		if (k == dmax)
-			return -E2BIG;
-		dst[k].iov_base = (char *)src[i].iov_base + skip;
-		dst[k].iov_len = take;
-		k++;
-		done += take;
-		skip = 0;
-	}
-	return done < len ? -EFAULT : k;
+	return iov_from_buf(iov, n, skip, buf, len) < len ? -ENOSPC : (ssize_t)len;
 }
 
 bool fuse_name_ok(const char *name, size_t len)
@@ -339,7 +277,7 @@ int fuse_decode(const struct iovec *in, int nin, void *scratch, size_t scratch_l
 		uint32_t max_read, struct fuse_req *r)
 {
 	memset(r, 0, sizeof(*r));
-	ssize_t total = fuse_iov_total(in, nin);
+	ssize_t total = iov_total(in, nin);
 	if (total < (ssize_t)sizeof(r->h))
 		return -EBADMSG;
 	if (fuse_iov_to_buf(in, nin, 0, &r->h, sizeof(r->h)) < 0)

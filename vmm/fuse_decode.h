@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "iov.h"
+
 #include <linux/fuse.h>
 
 #define FUSE_DECODE_MIN_MINOR 27u     /* virtio-fs needs 7.27+; simplifies compat */
@@ -41,17 +43,10 @@
  * xattr name + 64 KiB value is the largest request. */
 #define FUSE_SCRATCH_SIZE     (80u * 1024u)
 
-/* Total length of an iovec array; -EOVERFLOW if it does not fit in size_t. */
-ssize_t fuse_iov_total(const struct iovec *iov, int n);
 /* Copy len bytes starting skip bytes into iov to/from buf. Returns len, or
  * -EFAULT (reading) / -ENOSPC (writing) when the iovecs are too short. */
 ssize_t fuse_iov_to_buf(const struct iovec *iov, int n, size_t skip, void *buf, size_t len);
 ssize_t fuse_iov_from_buf(const struct iovec *iov, int n, size_t skip, const void *buf, size_t len);
-/* dst[] = the bytes [skip, skip+len) of src[], segments split as needed
- * (empty segments dropped). Returns the segment count, -EFAULT when src
- * is shorter than skip+len, -E2BIG when more than dmax segments are needed. */
-int fuse_iov_slice(const struct iovec *src, int n, size_t skip, size_t len,
-		   struct iovec *dst, int dmax);
 
 /* A single path component the server may resolve under a parent: non-empty,
  * at most NAME_MAX, no '/', not "." or "..". (CVE-2020-35517-style escapes

@@ -785,7 +785,7 @@ int fuse_io_prepare(struct fuse_server *s, const struct fuse_req *r, const struc
 		const struct fuse_read_in *a = r->arg;
 		fh = a->fh;
 		off = a->offset;
-		ssize_t cap = fuse_iov_total(out, nout);
+		ssize_t cap = iov_total(out, nout);
 		if (cap < (ssize_t)OUT_HDR)
 			return -EINVAL;
 		len = a->size < (size_t)cap - OUT_HDR ? a->size : (size_t)cap - OUT_HDR;
@@ -801,9 +801,9 @@ int fuse_io_prepare(struct fuse_server *s, const struct fuse_req *r, const struc
 	/* No bounce buffer: the syscall reads/writes the request's own
 	 * segments (guest memory in the virtio-fs device). */
 	if (r->h.opcode == FUSE_READ)
-		n = fuse_iov_slice(out, nout, OUT_HDR, len, io->iov, FUSE_MAX_IOV);
+		n = iov_slice(out, nout, OUT_HDR, len, io->iov, FUSE_MAX_IOV);
 	else
-		n = fuse_iov_slice(in, nin, r->payload_off, len, io->iov, FUSE_MAX_IOV);
+		n = iov_slice(in, nin, r->payload_off, len, io->iov, FUSE_MAX_IOV);
 	if (n < 0)
 		return -EINVAL;
 	io->opcode = r->h.opcode;
@@ -942,7 +942,7 @@ static ssize_t serve(struct fuse_server *s, const struct iovec *in, int nin,
 {
 	struct fuse_req r;
 
-	ssize_t ocap = fuse_iov_total(out, nout);
+	ssize_t ocap = iov_total(out, nout);
 	if (ocap < (ssize_t)OUT_HDR)
 		return -ENOSPC;
 	int ret = fuse_decode(in, nin, s->scratch, sizeof(s->scratch), FUSE_MAX_IO, &r);

@@ -4,6 +4,7 @@
 
 #include <linux/virtio_ring.h>
 
+#include "iov.h"
 #include "virtq.h"
 
 /* The guest shares these rings with us and may write them at any moment:
@@ -180,38 +181,10 @@ bool virtq_enable_kick(struct virtq *vq)
 
 size_t virtq_copy_from_out(const struct virtq_elem *e, size_t off, void *buf, size_t len)
 {
-	size_t done = 0;
-	for (unsigned i = 0; i < e->nout && done < len; i++) {
-		size_t l = e->iov[i].iov_len;
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		size_t n = l - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)e->iov[i].iov_base + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_to_buf(e->iov, (int)e->nout, off, buf, len);
 }
 
 size_t virtq_copy_to_in(const struct virtq_elem *e, size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-	for (unsigned i = e->nout; i < e->nout + e->nin && done < len; i++) {
-		size_t l = e->iov[i].iov_len;
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		size_t n = l - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)e->iov[i].iov_base + off, (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_from_buf(&e->iov[e->nout], (int)e->nin, off, buf, len);
 }

@@ -231,16 +231,16 @@ static void test_iov_slice(void **state)
 	struct iovec src[3] = { { a, 5 }, { b, 3 }, { c, 4 } }, dst[3];
 	char out[12];
 
-	int n = fuse_iov_slice(src, 3, 4, 6, dst, 3);
+	int n = iov_slice(src, 3, 4, 6, dst, 3);
 	assert_int_equal(n, 3);
 	assert_int_equal(dst[0].iov_len, 1);
 	assert_int_equal(dst[1].iov_len, 3);
 	assert_int_equal(dst[2].iov_len, 2);
 	assert_int_equal(fuse_iov_to_buf(dst, n, 0, out, 6), 6);
 	assert_memory_equal(out, "efghij", 6);
-	assert_int_equal(fuse_iov_slice(src, 3, 4, 6, dst, 2), -E2BIG);
-	assert_int_equal(fuse_iov_slice(src, 3, 10, 3, dst, 3), -EFAULT);
-	assert_int_equal(fuse_iov_slice(src, 3, 12, 0, dst, 3), 0);
+	assert_int_equal(iov_slice(src, 3, 4, 6, dst, 2), -E2BIG);
+	assert_int_equal(iov_slice(src, 3, 10, 3, dst, 3), -EFAULT);
+	assert_int_equal(iov_slice(src, 3, 12, 0, dst, 3), 0);
 	assert_int_equal(fuse_iov_from_buf(src, 3, 11, "XY", 2), -ENOSPC);
 	assert_int_equal(fuse_iov_from_buf(src, 3, 10, "XY", 2), 2);
 	assert_memory_equal(c, "ijXY", 4);
