@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuse_dir.h"
@@ -31,6 +32,27 @@ static unsigned hash(const struct fuse_tables *t, dev_t dev, ino_t ino)
 	return (unsigned)(h >> 32) & (t->nbuckets - 1);
 }
 
+/* Slot arrays sized for max_fds (64 Ki) but used from the bottom up: fresh
+ * anonymous small pages, so only the slots ever used cost memory (calloc
+ * may hand out recycled heap memory and zero all of it). */
+static void *table_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* With transparent huge pages "always", touching the first slot would
+	 * fault in 2 MiB. */
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static void table_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
 int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
 {
 	struct stat st;
@@ -44,34 +66,28 @@ int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
 		return -ENOTDIR;
 	t->icap = max_fds;
 	t->hcap = max_fds;
+	/* Chains of about 16 at the largest table: the bucket array is
+	 * initialised (touched) up front, the slot arrays are not. */
 	t->nbuckets = 64;
-	while (t->nbuckets < max_fds && t->nbuckets < (1u << 20))
+	while (t->nbuckets * 16 < max_fds && t->nbuckets < (1u << 16))
 		t->nbuckets <<= 1;
-	t->inodes = calloc(t->icap, sizeof(*t->inodes));
-	t->handles = calloc(t->hcap, sizeof(*t->handles));
+	t->inodes = table_alloc(t->icap * sizeof(*t->inodes));
+	t->handles = table_alloc(t->hcap * sizeof(*t->handles));
 	t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
 	if (!t->inodes || !t->handles || !t->buckets) {
-		free(t->inodes);
-		free(t->handles);
+		table_free(t->inodes, t->icap * sizeof(*t->inodes));
+		table_free(t->handles, t->hcap * sizeof(*t->handles));
 		free(t->buckets);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < t->nbuckets; i++)
 		t->buckets[i] = -1;
-	for (unsigned i = 0; i < t->icap; i++) {
-		t->inodes[i].fd = -1;
-		t->inodes[i].next = i + 1 < t->icap ? (int)i + 1 : -1;
-	}
-	for (unsigned i = 0; i < t->hcap; i++) {
-		t->handles[i].fd = -1;
-		t->handles[i].next = i + 1 < t->hcap ? (int)i + 1 : -1;
-	}
-	t->hfree = 0;
+	t->ifree = t->hfree = -1;
 	t->max_fds = max_fds;
 
 	/* The root takes slot 0 with generation 0: nodeid FUSE_ROOT_ID. */
 	struct fuse_inode *r = &t->inodes[0];
-	t->ifree = r->next;
+	t->ihwm = 1;
 	r->fd = root_fd;
 	r->type = S_IFDIR;
 	r->dev = st.st_dev;
@@ -139,10 +155,10 @@ static void handle_close(struct fuse_tables *t, unsigned slot)
 
 void fuse_tables_reset(struct fuse_tables *t)
 {
-	for (unsigned i = 0; i < t->hcap; i++)
+	for (unsigned i = 0; i < t->hhwm; i++)
 		if (t->handles[i].fd >= 0)
 			handle_close(t, i);
-	for (unsigned i = 1; i < t->icap; i++)
+	for (unsigned i = 1; i < t->ihwm; i++)
 		if (t->inodes[i].fd >= 0)
 			inode_free(t, i);
 	t->inodes[0].nlookup = 1;
@@ -154,8 +170,8 @@ void fuse_tables_destroy(struct fuse_tables *t)
 		return;
 	fuse_tables_reset(t);
 	close(t->inodes[0].fd);
-	free(t->inodes);
-	free(t->handles);
+	table_free(t->inodes, t->icap * sizeof(*t->inodes));
+	table_free(t->handles, t->hcap * sizeof(*t->handles));
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
 }
@@ -165,7 +181,8 @@ struct fuse_inode *fuse_inode_get(struct fuse_tables *t, uint64_t nodeid)
 	unsigned slot;
 	uint32_t gen;
 
-	if (!split_id(nodeid, t->icap, &slot, &gen))
+	/* Slots above the high-water mark were never handed out. */
+	if (!split_id(nodeid, t->ihwm, &slot, &gen))
 		return NULL;
 	struct fuse_inode *i = &t->inodes[slot];
 	if (i->fd < 0 || i->gen != gen)
@@ -191,13 +208,18 @@ int fuse_inode_insert(struct fuse_tables *t, int fd, const struct stat *st, uint
 			return 0;
 		}
 	}
-	if (t->nfds >= t->max_fds || t->ifree < 0) {
+	if (t->nfds >= t->max_fds || (t->ifree < 0 && t->ihwm == t->icap)) {
 		close(fd);
 		return -EMFILE;
 	}
-	unsigned slot = (unsigned)t->ifree;
+	unsigned slot;
+	if (t->ifree >= 0) {
+		slot = (unsigned)t->ifree;
+		t->ifree = t->inodes[slot].next;
+	} else {
+		slot = t->ihwm++; /* fresh calloc'ed slot: generation 0 */
+	}
 	struct fuse_inode *i = &t->inodes[slot];
-	t->ifree = i->next;
 	i->fd = fd;
 	i->type = st->st_mode & S_IFMT;
 	i->dev = st->st_dev;
@@ -236,13 +258,18 @@ int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, ui
 		close(fd);
 		return -EINVAL;
 	}
-	if (t->nfds >= t->max_fds || t->hfree < 0) {
+	if (t->nfds >= t->max_fds || (t->hfree < 0 && t->hhwm == t->hcap)) {
 		close(fd);
 		return -EMFILE;
 	}
-	unsigned slot = (unsigned)t->hfree;
+	unsigned slot;
+	if (t->hfree >= 0) {
+		slot = (unsigned)t->hfree;
+		t->hfree = t->handles[slot].next;
+	} else {
+		slot = t->hhwm++;
+	}
 	struct fuse_handle *h = &t->handles[slot];
-	t->hfree = h->next;
 	h->fd = fd;
 	h->islot = (uint32_t)(i - t->inodes);
 	h->dir = dir;
@@ -261,7 +288,7 @@ struct fuse_handle *fuse_handle_get(struct fuse_tables *t, uint64_t fh, uint64_t
 	unsigned slot;
 	uint32_t gen;
 
-	if (!split_id(fh, t->hcap, &slot, &gen))
+	if (!split_id(fh, t->hhwm, &slot, &gen))
 		return NULL;
 	struct fuse_handle *h = &t->handles[slot];
 	if (h->fd < 0 || h->gen != gen || h->released || h->dir != dir)

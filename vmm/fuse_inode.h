@@ -53,6 +53,9 @@ struct fuse_tables {
 	struct fuse_handle *handles;
 	int *buckets;
 	unsigned icap, hcap, nbuckets;
+	/* Slots below the high-water mark have been used; those above it are
+	 * untouched calloc memory, so a big max_fds costs no RSS until used. */
+	unsigned ihwm, hhwm;
 	int ifree, hfree;
 	unsigned nfds, max_fds;
 	bool underflow_logged;
