@@ -16,53 +16,12 @@
 # ~5-10 s in the nested host, so each scenario checks everything one boot can.
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ARCA=${ARCA:-$HERE/../../arca}
 if [ -z "${PROBE:-}" ]; then
 	PROBE=/opt/arca/probe
 	[ -x "$PROBE" ] || PROBE=$HERE/../probe/probe
 fi
-PATTERN=
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-k) PATTERN=$2; shift 2 ;;
-	-k*) PATTERN=${1#-k}; shift ;;
-	*) echo "usage: $0 [-k PATTERN]" >&2; exit 2 ;;
-	esac
-done
-
-LIMIT=${E2E_ARCA_LIMIT:-120}
-T=$(mktemp -d "${TMPDIR:-/tmp}/arca-e2e-fs.XXXXXX") || exit 1
-# A share may be left with read-only directories (the probe's trees have 0555 ones).
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
-PASS=0 FAIL=0 SKIP=0
-
-# ---- helpers (as in scenarios.sh) ------------------------------------------------------------
-
-# arca ARG...: run arca under the harness limit; stdout/stderr in $T/out, $T/err. Sets RC.
-arca() {
-	timeout "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
-	RC=$?
-}
-
-why() {
-	_e=$(head -c 300 "$T/err" | tr '\n' '|')
-	_o=$(head -c 200 "$T/out" | tr '\n' '|')
-	echo "status $RC, stdout: $_o stderr: $_e"
-}
-
-one_line_error() {
-	[ -s "$T/err" ] || { echo "no message on stderr"; return 1; }
-	_n=$(wc -l <"$T/err")
-	[ "$_n" -le 1 ] || { echo "$_n lines on stderr, want one: $(head -c 200 "$T/err" | tr '\n' '|')"; return 1; }
-	[ ! -s "$T/out" ] || { echo "unexpected stdout: $(head -c 100 "$T/out")"; return 1; }
-	return 0
-}
-
-need_kvm() {
-	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && return 0
-	echo "no usable /dev/kvm"
-	return 1
-}
+# shellcheck source=harness.sh
+. "$HERE/harness.sh" "$@"
 
 need_probe() {
 	[ -x "$PROBE" ] && return 0
@@ -313,37 +272,4 @@ sc_fs_unwritable() {
 NO_VM="fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag"
 NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable"
 
-report() { # NAME STATUS REASON
-	case "$2" in
-	0) echo "ok $1"; PASS=$((PASS + 1)) ;;
-	77)
-		if [ "${CI:-}" = true ]; then
-			echo "not ok $1: skipped, and skips fail in CI: $3"; FAIL=$((FAIL + 1))
-		else
-			echo "skip $1: $3"; SKIP=$((SKIP + 1))
-		fi ;;
-	*) echo "not ok $1: ${3:-failed}"; FAIL=$((FAIL + 1)) ;;
-	esac
-}
-
-for name in $NO_VM $NEEDS_VM; do
-	if [ -n "$PATTERN" ]; then
-		# shellcheck disable=SC2254
-		case "$name" in *$PATTERN*) ;; *) continue ;; esac
-	fi
-	rm -f "$T/out" "$T/err"
-	if [ ! -x "$ARCA" ]; then
-		report "$name" 1 "$ARCA is not an executable"
-		continue
-	fi
-	case " $NEEDS_VM " in
-	*" $name "*)
-		if ! _r=$(need_kvm); then report "$name" 77 "$_r"; continue; fi ;;
-	esac
-	_r=$("sc_$name" 2>&1)
-	_st=$?
-	report "$name" "$_st" "$(echo "$_r" | sed 's/^SKIP: //' | tr '\n' ' ' | sed 's/ *$//')"
-done
-
-echo "e2e-fs: $PASS passed, $FAIL failed, $SKIP skipped"
-[ "$FAIL" = 0 ]
+harness_run e2e-fs

@@ -13,56 +13,8 @@
 # as is natural for it; option errors and --version never boot.
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ARCA=${ARCA:-$HERE/../../arca}
-PATTERN=
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-k) PATTERN=$2; shift 2 ;;
-	-k*) PATTERN=${1#-k}; shift ;;
-	*) echo "usage: $0 [-k PATTERN]" >&2; exit 2 ;;
-	esac
-done
-
-# Harness limit per arca invocation: a stalled inner VM fails its scenario instead of the run.
-LIMIT=${E2E_ARCA_LIMIT:-120}
-T=$(mktemp -d "${TMPDIR:-/tmp}/arca-e2e.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-PASS=0 FAIL=0 SKIP=0
-
-# ---- helpers -------------------------------------------------------------------------------
-now() { read -r _u _ </proc/uptime; echo "$_u"; }
-
-# arca ARG...: run arca under the harness timeout; stdout/stderr go to $T/out and $T/err,
-# stdin is the caller's. Sets RC.
-arca() {
-	timeout "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
-	RC=$?
-}
-
-# why: a short description of the last arca call for failure messages.
-why() {
-	_e=$(head -c 200 "$T/err" | tr '\n' '|')
-	if [ "$RC" = 143 ] || [ "$RC" = 124 ] && [ "${1:-}" != timeout ]; then
-		echo "status $RC (harness limit ${LIMIT}s hit? stalled VM) stderr: $_e"
-	else
-		echo "status $RC, stderr: $_e"
-	fi
-}
-
-# one_line_error: arca's own errors are exactly one non-empty line on stderr, nothing on stdout.
-one_line_error() {
-	[ -s "$T/err" ] || { echo "no message on stderr"; return 1; }
-	_n=$(wc -l <"$T/err")
-	[ "$_n" -le 1 ] || { echo "$_n lines on stderr, want one: $(head -c 200 "$T/err" | tr '\n' '|')"; return 1; }
-	[ ! -s "$T/out" ] || { echo "unexpected stdout: $(head -c 100 "$T/out")"; return 1; }
-	return 0
-}
-
-need_kvm() {
-	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && return 0
-	echo "no usable /dev/kvm"
-	return 1
-}
+# shellcheck source=harness.sh
+. "$HERE/harness.sh" "$@"
 
 # ---- scenarios: each prints nothing on success, a reason and non-zero on failure, or
 # ---- "SKIP: reason" and status 77 to be skipped. NEEDS_VM lists those that boot.
@@ -429,36 +381,4 @@ sc_rootless_vmm_user() {
 NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user"
 NEEDS_VM="exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm rootless"
 
-report() { # NAME STATUS REASON
-	case "$2" in
-	0) echo "ok $1"; PASS=$((PASS + 1)) ;;
-	77)
-		if [ "${CI:-}" = true ]; then
-			echo "not ok $1: skipped, and skips fail in CI: $3"; FAIL=$((FAIL + 1))
-		else
-			echo "skip $1: $3"; SKIP=$((SKIP + 1))
-		fi ;;
-	*) echo "not ok $1: ${3:-failed}"; FAIL=$((FAIL + 1)) ;;
-	esac
-}
-
-for name in $NO_VM $NEEDS_VM; do
-	if [ -n "$PATTERN" ]; then
-		# shellcheck disable=SC2254
-		case "$name" in *$PATTERN*) ;; *) continue ;; esac
-	fi
-	rm -f "$T/out" "$T/err"
-	if [ ! -x "$ARCA" ]; then
-		report "$name" 1 "$ARCA is not an executable"
-		continue
-	fi
-	case " $NEEDS_VM " in
-	*" $name "*)
-		if ! _r=$(need_kvm); then report "$name" 77 "$_r"; continue; fi ;;
-	esac
-	_r=$("sc_$name" 2>&1)
-	report "$name" $? "$(echo "$_r" | tr '\n' ' ' | sed 's/ *$//')"
-done
-
-echo "e2e: $PASS passed, $FAIL failed, $SKIP skipped"
-[ "$FAIL" = 0 ]
+harness_run e2e
