@@ -53,6 +53,8 @@ int fs_uring_init(struct fs_uring *u, unsigned depth)
 	struct io_uring_restriction res[] = {
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
 		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FALLOCATE },
 		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = 0 },
 	};
 	if ((r = ring_register(u, IORING_REGISTER_RESTRICTIONS, res,
@@ -95,10 +97,20 @@ int fs_uring_queue(struct fs_uring *u, const struct fuse_io *io, uint64_t tag)
 	/* No bounce buffer: the iovecs point into the request's own buffers
 	 * (guest memory). io_uring copies the iovec array at issue or when it
 	 * goes async; the buffers themselves stay mapped for the VM's life. */
-	if (io->opcode == FUSE_READ)
+	switch (io->opcode) {
+	case FUSE_READ:
 		io_uring_prep_readv(sqe, io->fd, io->iov, (unsigned)io->niov, (uint64_t)io->off);
-	else
+		break;
+	case FUSE_WRITE:
 		io_uring_prep_writev(sqe, io->fd, io->iov, (unsigned)io->niov, (uint64_t)io->off);
+		break;
+	case FUSE_FSYNC:
+		io_uring_prep_fsync(sqe, io->fd, io->flags ? IORING_FSYNC_DATASYNC : 0);
+		break;
+	default: /* FUSE_FALLOCATE */
+		io_uring_prep_fallocate(sqe, io->fd, (int)io->flags, (uint64_t)io->off, (uint64_t)io->len);
+		break;
+	}
 	io_uring_sqe_set_data64(sqe, tag);
 	u->inflight++;
 	u->unsubmitted++;

@@ -657,19 +657,6 @@ static int op_xattr(struct fuse_server *s, const struct fuse_req *r, void *body,
 	return n < 0 ? -err : (int)n;
 }
 
-static int op_fallocate(struct fuse_server *s, const struct fuse_req *r)
-{
-	const struct fuse_fallocate_in *a = r->arg;
-	const uint32_t known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
-			       FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE;
-	if (a->mode & ~known)
-		return -EOPNOTSUPP;
-	struct fuse_handle *h = file_handle(s, a->fh, r->h.nodeid, false);
-	if (!h)
-		return -EBADF;
-	return fallocate(h->fd, (int)a->mode, (off_t)a->offset, (off_t)a->length) < 0 ? -errno : 0;
-}
-
 static int op_lseek(struct fuse_server *s, const struct fuse_req *r, void *body)
 {
 	const struct fuse_lseek_in *a = r->arg;
@@ -781,6 +768,44 @@ int fuse_io_prepare(struct fuse_server *s, const struct fuse_req *r, const struc
 	size_t len;
 	int n;
 
+	/* The metadata operations that only need an fd go the same way as
+	 * READ/WRITE (through io_uring when the share has a ring). */
+	if (r->h.opcode == FUSE_FSYNC || r->h.opcode == FUSE_FALLOCATE) {
+		uint64_t xfh, xoff = 0, xlen = 0;
+		uint32_t flags;
+		if (r->h.opcode == FUSE_FSYNC) {
+			const struct fuse_fsync_in *a = r->arg;
+			xfh = a->fh;
+			flags = (a->fsync_flags & FUSE_FSYNC_FDATASYNC) ? 1 : 0;
+		} else {
+			const struct fuse_fallocate_in *a = r->arg;
+			const uint32_t known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+					       FALLOC_FL_ZERO_RANGE | FALLOC_FL_COLLAPSE_RANGE |
+					       FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE;
+			if (a->mode & ~known)
+				return -EOPNOTSUPP;
+			if (a->offset > INT64_MAX || a->length > INT64_MAX)
+				return -EINVAL;
+			xfh = a->fh;
+			xoff = a->offset;
+			xlen = a->length;
+			flags = a->mode;
+		}
+		struct fuse_handle *xh = fuse_handle_get(&s->t, xfh, r->h.nodeid, false);
+		if (!xh)
+			return -EBADF;
+		io->opcode = r->h.opcode;
+		io->flags = flags;
+		io->unique = r->h.unique;
+		io->h = xh;
+		io->fd = xh->fd;
+		io->off = (off_t)xoff;
+		io->len = (size_t)xlen;
+		io->niov = 0;
+		fuse_handle_hold(xh);
+		s->inflight++;
+		return 0;
+	}
 	if (r->h.opcode == FUSE_READ) {
 		const struct fuse_read_in *a = r->arg;
 		fh = a->fh;
@@ -822,8 +847,24 @@ ssize_t fuse_io_execute(struct fuse_io *io)
 {
 	ssize_t n;
 	do {
-		n = io->opcode == FUSE_READ ? preadv(io->fd, io->iov, io->niov, io->off)
-					    : pwritev(io->fd, io->iov, io->niov, io->off);
+		switch (io->opcode) {
+		case FUSE_READ:
+			n = preadv(io->fd, io->iov, io->niov, io->off);
+			break;
+		case FUSE_WRITE:
+			n = pwritev(io->fd, io->iov, io->niov, io->off);
+			break;
+		case FUSE_FSYNC:
+			n = io->flags ? fdatasync(io->fd) : fsync(io->fd);
+			break;
+		case FUSE_FALLOCATE:
+			n = fallocate(io->fd, (int)io->flags, io->off, (off_t)io->len);
+			break;
+		default:
+			n = -1;
+			errno = EINVAL;
+			break;
+		}
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
@@ -857,6 +898,8 @@ ssize_t fuse_io_complete(struct fuse_server *s, struct fuse_io *io, ssize_t res,
 		s->inflight--;
 	if (res < 0)
 		return send_reply(out, nout, io->unique, (int)res, NULL, 0);
+	if (io->opcode == FUSE_FSYNC || io->opcode == FUSE_FALLOCATE)
+		return send_reply(out, nout, io->unique, 0, NULL, 0);
 	if (io->opcode == FUSE_READ) {
 		/* The data is already in place after the header. */
 		struct fuse_out_header oh = { .len = (uint32_t)(OUT_HDR + (size_t)res), .unique = io->unique };
@@ -907,8 +950,7 @@ static int dispatch(struct fuse_server *s, const struct fuse_req *r, void *body,
 	case FUSE_RELEASE:
 	case FUSE_RELEASEDIR:
 		return op_release(s, r);
-	case FUSE_FSYNC:
-	case FUSE_FSYNCDIR:
+	case FUSE_FSYNCDIR: /* FSYNC goes the fuse_io way (serve) */
 		return op_fsync(s, r);
 	case FUSE_FLUSH:
 		return op_flush(s, r);
@@ -921,8 +963,6 @@ static int dispatch(struct fuse_server *s, const struct fuse_req *r, void *body,
 	case FUSE_SETXATTR:
 	case FUSE_REMOVEXATTR:
 		return op_xattr(s, r, body, cap);
-	case FUSE_FALLOCATE:
-		return op_fallocate(s, r);
 	case FUSE_LSEEK:
 		return op_lseek(s, r, body);
 	case FUSE_COPY_FILE_RANGE:
@@ -964,7 +1004,7 @@ static ssize_t serve(struct fuse_server *s, const struct iovec *in, int nin,
 	if (ret < 0)
 		return send_reply(out, nout, r.h.unique, ret, NULL, 0);
 
-	if (op == FUSE_READ || op == FUSE_WRITE) {
+	if (op == FUSE_READ || op == FUSE_WRITE || op == FUSE_FSYNC || op == FUSE_FALLOCATE) {
 		struct fuse_io *io = async ? async : &s->io;
 		ret = fuse_io_prepare(s, &r, in, nin, out, nout, io);
 		if (ret < 0)

@@ -74,7 +74,8 @@ struct fuse_server_config {
  *   execute: the one syscall (preadv/pwritev) - the only blocking step;
  *   complete: reply header (and fuse_write_out) written into the out iovecs. */
 struct fuse_io {
-	uint32_t opcode;            /* FUSE_READ or FUSE_WRITE */
+	uint32_t opcode;            /* FUSE_READ, FUSE_WRITE, FUSE_FSYNC or FUSE_FALLOCATE */
+	uint32_t flags;             /* FSYNC: datasync only; FALLOCATE: mode */
 	uint64_t unique;
 	struct fuse_handle *h;      /* pinned (fuse_handle_hold) until complete */
 	int fd;

@@ -25,6 +25,7 @@
 #include <linux/seccomp.h>
 
 #include <cmocka.h>
+#include <linux/falloc.h>
 
 #include "fs_uring.h"
 #include "fuse_server.h"
@@ -352,6 +353,16 @@ static void test_restrictions(void **state)
 	io_uring_prep_readv(sqe, e->file_fd, &iov, 1, 0);
 	assert_int_equal(submit_one(e, sqe), sizeof(buf));
 	assert_int_equal((uint8_t)buf[3], pattern(3));
+
+	/* FSYNC and FALLOCATE are allowed (FUSE_FSYNC/FUSE_FALLOCATE go
+	 * through the ring): whatever they return, it is not the restriction's
+	 * -EACCES. */
+	sqe = io_uring_get_sqe(&e->u.ring);
+	io_uring_prep_fsync(sqe, e->file_fd, IORING_FSYNC_DATASYNC);
+	assert_int_equal(submit_one(e, sqe), 0);
+	sqe = io_uring_get_sqe(&e->u.ring);
+	io_uring_prep_fallocate(sqe, e->file_fd, FALLOC_FL_KEEP_SIZE, 0, 4096);
+	assert_int_not_equal(submit_one(e, sqe), -EACCES);
 
 	int fd = eventfd(0, EFD_CLOEXEC);
 	assert_true(fd >= 0);
