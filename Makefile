@@ -187,7 +187,8 @@ arca-fuse-host: $(B)/vmm/fuse_host.o $(B)/libvmm.a $(B)/libcommon.a
 
 # probe: static multi-call test binary run inside the guest on shares
 # (tests/probe/README.md); also runs on the host against the FUSE harness.
-tests/probe/probe: $(wildcard tests/probe/*.c) $(wildcard tests/probe/*.h) common/cleanup.h
+tests/probe/probe: $(wildcard tests/probe/*.c) $(wildcard tests/probe/*.h) common/cleanup.h \
+		common/io.c common/io.h
 	@echo "  MUSLCC  $@"
 	@$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
 		-pthread -o $@ $(filter %.c,$^)

@@ -107,7 +107,7 @@ int c_stat_after_write(void)
 	REQ(futimens(fd, old));
 	REQ(fstat(fd, &st));
 	REQ_EQ(st.st_mtim.tv_sec, 1000000000);
-	REQ_OK(write_full(fd, data, sizeof(data)));
+	REQ_OK(write_all(fd, data, sizeof(data)));
 	REQ(fstat(fd, &st));
 	REQ_EQ(st.st_size, sizeof(data));
 	REQ_TRUE(st.st_mtim.tv_sec > 1000000000, "mtime unchanged by write (%lld)",
@@ -199,7 +199,7 @@ int c_truncate(void)
 
 	REQ(fd);
 	memset(buf, 'A', 100);
-	REQ_OK(write_full(fd, buf, 100));
+	REQ_OK(write_all(fd, buf, 100));
 	REQ(truncate("f", 10000));
 	REQ(fstat(fd, &st));
 	REQ_EQ(st.st_size, 10000);
@@ -230,8 +230,8 @@ int c_sparse_seek(void)
 
 	REQ(fd);
 	memset(buf, 'D', sizeof(buf));
-	REQ_OK(pwrite_full(fd, buf, sizeof(buf), 0));
-	REQ_OK(pwrite_full(fd, buf, sizeof(buf), 4 * mib));
+	REQ_OK(pwrite_all(fd, buf, sizeof(buf), 0));
+	REQ_OK(pwrite_all(fd, buf, sizeof(buf), 4 * mib));
 	REQ(ftruncate(fd, 8 * mib));
 	REQ(fsync(fd));
 	REQ(fstat(fd, &st));
@@ -333,7 +333,7 @@ int c_punch_hole(void)
 
 	REQ(fd);
 	memset(buf, 'x', sizeof(buf));
-	REQ_OK(write_full(fd, buf, sizeof(buf)));
+	REQ_OK(write_all(fd, buf, sizeof(buf)));
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 4096) < 0) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS)
 			return probe_skip("PUNCH_HOLE: %s", errname(errno));
@@ -409,7 +409,7 @@ int c_mmap_write(void)
 
 	REQ(fd);
 	memset(buf, '.', N);
-	REQ_OK(write_full(fd, buf, N));
+	REQ_OK(write_all(fd, buf, N));
 	unsigned char *m = mmap(NULL, N, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	REQ_TRUE(m != MAP_FAILED, "mmap(PROT_WRITE, MAP_SHARED): %s", errname(errno));
 	memcpy(m + 10, "mapped", 6);
@@ -517,7 +517,7 @@ int c_large_file(void)
 	for (int i = 0; i < TOTAL / CHUNK; i++) {
 		prng_fill(&p, buf, CHUNK);
 		hw = fnv1a(hw, buf, CHUNK);
-		REQ_OK(write_full(fd, buf, CHUNK));
+		REQ_OK(write_all(fd, buf, CHUNK));
 	}
 	REQ(close(steal_fd(&fd)));
 	REQ(stat("big", &st));

@@ -206,7 +206,7 @@ static int e_symlink_write(struct esc *e, int absolute)
 		fd = open(link, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return probe_note("open through the link: %s", errname(errno));
-	int w = write_full(fd, "probe-escape", 12);
+	int w = write_all(fd, "probe-escape", 12);
 	close(fd);
 	REQ_OK(w);
 	ssize_t n = read_file(AT_FDCWD, local, buf, sizeof(buf));

@@ -56,9 +56,9 @@ const char *errname(int e);
 
 /* Full-length I/O (retry on EINTR and short transfers); 0 or -errno. A
  * short read at EOF is -EIO for read_full. */
-int write_full(int fd, const void *buf, size_t len);
+#include "io.h" /* write_all(), common/io.c */
 int read_full(int fd, void *buf, size_t len);
-int pwrite_full(int fd, const void *buf, size_t len, off_t off);
+int pwrite_all(int fd, const void *buf, size_t len, off_t off);
 int pread_full(int fd, void *buf, size_t len, off_t off);
 /* Read up to cap bytes of a whole file; the byte count or -errno. */
 ssize_t read_file(int dirfd, const char *path, void *buf, size_t cap);

@@ -39,24 +39,6 @@ const char *errname(int e)
 	return buf;
 }
 
-int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int read_full(int fd, void *buf, size_t len)
 {
 	char *p = buf;
@@ -75,7 +57,7 @@ int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
 	const char *p = buf;
 
@@ -140,7 +122,7 @@ int write_file(int dirfd, const char *path, const void *buf, size_t len, mode_t 
 
 	if (fd < 0)
 		return -errno;
-	r = write_full(fd, buf, len);
+	r = write_all(fd, buf, len);
 	if (r < 0)
 		return r;
 	if (close(steal_fd(&fd)) < 0)
