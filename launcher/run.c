@@ -415,18 +415,16 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 	if (rs->root_tag) {
 		const char *host = o->root ? o->root : "/usr";
 		char *real = realpath(host, NULL);
-		struct stat st;
 		if (!real)
 			return arca_error_errno(e, errno, "--root directory '%s'", host);
+		/* O_DIRECTORY: a non-directory fails here, with ENOTDIR. */
 		int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int err = errno;
 		free(real);
+		if (fd < 0 && err == ENOTDIR)
+			return arca_error(e, ENOTDIR, "--root is not a directory: '%s'", host);
 		if (fd < 0)
 			return arca_error_errno(e, err, "cannot open the guest's root '%s'", host);
-		if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			close(fd);
-			return arca_error(e, ENOTDIR, "--root is not a directory: '%s'", host);
-		}
 		rs->fds[rs->n] = fd;
 		/* The host's /usr is never written; a --root DIR only with :rw
 		 * (otherwise writes land in the guest's tmpfs overlay). */
