@@ -61,6 +61,8 @@ LAUNCHER_OBJS += launcher/privsep.o
 LAUNCHER_OBJS += launcher/elfdeps.o
 LAUNCHER_OBJS += launcher/jail.o
 LAUNCHER_OBJS += launcher/cgroup.o
+LAUNCHER_OBJS += launcher/hostinfo.o
+LAUNCHER_OBJS += launcher/doctor.o
 # libcap-ng: launcher/jail.c clears every capability set of the VMM. Only arca and the unit
 # tests (which link liblauncher.a) need it, not arca-vmm.
 CAPNG_LIBS := $(shell $(PKG_CONFIG) --libs libcap-ng 2>/dev/null || echo -lcap-ng)
@@ -73,6 +75,8 @@ VMM_OBJS += vmm/aml.o
 VMM_OBJS += vmm/acpi.o
 VMM_OBJS += vmm/cpuid.o
 VMM_OBJS += vmm/vm.o
+VMM_OBJS += vmm/kvm_caps.o
+VMM_OBJS += vmm/kvm_selftest.o
 VMM_OBJS += vmm/vcpu.o
 VMM_OBJS += vmm/pio.o
 VMM_OBJS += vmm/serial.o
@@ -105,7 +109,7 @@ all: $(BIN) kernel initrd
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(OBJ_CPPFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON_OBJS))
 	@rm -f $@; ar rcs $@ $^
@@ -114,7 +118,13 @@ $(B)/liblauncher.a: $(addprefix $(B)/,$(LAUNCHER_OBJS))
 $(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS)) $(B)/policy/policies.o
 	@rm -f $@; ar rcs $@ $^
 
-arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libcommon.a
+# The doctor and arca run's KVM check use vmm/'s KVM headers.
+$(B)/launcher/doctor.o $(B)/launcher/run.o: OBJ_CPPFLAGS += -Ivmm
+
+# arca takes from libvmm.a only what `arca run` and `arca doctor` use to ask KVM
+# whether it can run a guest (vmm/kvm_caps.c, vmm/kvm_selftest.c and the boot
+# helpers they use).
+arca: $(B)/launcher/main.o $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

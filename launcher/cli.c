@@ -24,9 +24,10 @@
 #define CMD_BIT(c)  (1u << (c))
 #define CMDS_RUN    CMD_BIT(ARCA_CMD_RUN)
 #define CMDS_PREP   CMD_BIT(ARCA_CMD_PREPARE)
+#define CMDS_DOCTOR CMD_BIT(ARCA_CMD_DOCTOR)
 #define CMDS_ALL    (CMD_BIT(ARCA_CMD_RUN) | CMD_BIT(ARCA_CMD_PREPARE) | \
 		     CMD_BIT(ARCA_CMD_VERSION) | CMD_BIT(ARCA_CMD_HELP) | \
-		     CMD_BIT(ARCA_CMD_GC))
+		     CMD_BIT(ARCA_CMD_GC) | CMD_BIT(ARCA_CMD_DOCTOR))
 
 struct cli_option;
 
@@ -184,42 +185,64 @@ bad:
 			  quote(&q, val), ARCA_MEMORY_MIN_MIB, ARCA_MEMORY_MAX_MIB);
 }
 
-/* Seconds as "N" or "N.F" with up to three decimals, stored as ms. Not
- * strtod(): it takes "inf", "nan", "1e9", hex floats and the locale's
- * decimal point, and binary floats cannot hold 0.1 exactly. */
-static int opt_timeout(struct arca_opts *o, const struct cli_option *opt,
-		       const char *val, struct arca_err *e)
+/* Seconds as "N" or "N.F" with up to three decimals, in ms. Not strtod():
+ * it takes "inf", "nan", "1e9", hex floats and the locale's decimal point,
+ * and binary floats cannot hold 0.1 exactly. -EINVAL unless it is such a
+ * number whose whole seconds are 0 to max_s. */
+static int parse_seconds(const char *val, uint64_t max_s, uint64_t *out_ms)
 {
-	struct quoted q;
 	const char *end, *frac;
 	uint64_t sec, ms = 0;
 	unsigned scale = 100, digits = 0;
 
-	if (parse_dec(val, &sec, &end) < 0 || sec > ARCA_TIMEOUT_MAX_S)
-		goto bad;
+	if (parse_dec(val, &sec, &end) < 0 || sec > max_s)
+		return -EINVAL;
 	if (*end == '.') {
 		for (frac = end + 1; *frac >= '0' && *frac <= '9'; frac++) {
 			if (++digits > 3)
-				goto bad;
+				return -EINVAL;
 			ms += (uint64_t)(*frac - '0') * scale;
 			scale /= 10;
 		}
 		if (!digits)
-			goto bad;
+			return -EINVAL;
 		end = frac;
 	}
 	if (*end)
-		goto bad;
+		return -EINVAL;
 	/* sec <= 2^31 - 1, so this cannot overflow 64 bits. */
 	ms += sec * 1000;
-	if (!ms)
-		goto bad;
+	*out_ms = ms;
+	return 0;
+}
+
+static int opt_timeout(struct arca_opts *o, const struct cli_option *opt,
+		       const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	uint64_t ms;
+
+	if (parse_seconds(val, ARCA_TIMEOUT_MAX_S, &ms) < 0 || !ms)
+		return arca_error(e, EINVAL,
+				  "invalid --timeout value '%s': must be a number of seconds from 0.001 to %llu, at most 3 decimals",
+				  quote(&q, val), (unsigned long long)ARCA_TIMEOUT_MAX_S);
 	o->timeout_ms = ms;
 	return 0;
-bad:
-	return arca_error(e, EINVAL,
-			  "invalid --timeout value '%s': must be a number of seconds from 0.001 to %llu, at most 3 decimals",
-			  quote(&q, val), (unsigned long long)ARCA_TIMEOUT_MAX_S);
+}
+
+/* 0 turns the deadline off (a guest kernel under a debugger, say). */
+static int opt_boot_timeout(struct arca_opts *o, const struct cli_option *opt,
+			    const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	uint64_t ms;
+
+	if (parse_seconds(val, ARCA_BOOT_TIMEOUT_MAX_S, &ms) < 0)
+		return arca_error(e, EINVAL,
+				  "invalid --boot-timeout value '%s': must be a number of seconds from 0 (no deadline) to %llu, at most 3 decimals",
+				  quote(&q, val), (unsigned long long)ARCA_BOOT_TIMEOUT_MAX_S);
+	o->boot_timeout_ms = ms;
+	return 0;
 }
 
 static int opt_workdir(struct arca_opts *o, const struct cli_option *opt,
@@ -391,7 +414,10 @@ static const struct cli_option options[] = {
 	{ "timeout", 0, CMDS_RUN, "SECONDS",
 	  "stop the VM after SECONDS, e.g. 0.5 (default none)",
 	  opt_timeout, 0, 0, 0 },
-	{ "kernel", 0, CMDS_RUN | CMDS_PREP, "PATH",
+	{ "boot-timeout", 0, CMDS_RUN, "SECONDS",
+	  "stop the VM with exit 125 when the guest's init has not started by then; 0 = never (default 60)",
+	  opt_boot_timeout, 0, 0, 0 },
+	{ "kernel", 0, CMDS_RUN | CMDS_PREP | CMDS_DOCTOR, "PATH",
 	  "guest kernel image (default: the one 'make' fetched)",
 	  opt_string, FIELD(kernel), 0, 0 },
 	{ "verbose", 0, CMDS_RUN, NULL,
@@ -415,6 +441,9 @@ static const struct cli_option options[] = {
 	{ "vmm-user", 0, CMDS_RUN, "UID[:GID]",
 	  "run arca-vmm as these ids when arca runs as root",
 	  opt_vmm_user, 0, 0, 0 },
+	{ "json", 0, CMDS_DOCTOR, NULL,
+	  "print the checks as one JSON object",
+	  opt_flag, FIELD(json), 0, 0 },
 	{ "help", 'h', CMDS_ALL, NULL, NULL, opt_help, 0, 0, 0 },
 };
 
@@ -427,6 +456,7 @@ static const struct {
 	{ "run", ARCA_CMD_RUN },
 	{ "prepare", ARCA_CMD_PREPARE },
 	{ "gc", ARCA_CMD_GC },
+	{ "doctor", ARCA_CMD_DOCTOR },
 	{ "version", ARCA_CMD_VERSION },
 	{ "--version", ARCA_CMD_VERSION },
 	{ "help", ARCA_CMD_HELP },
@@ -521,6 +551,7 @@ static void opts_init(struct arca_opts *o)
 		.cmd = ARCA_CMD_HELP,
 		.cpus = ARCA_CPUS_DEFAULT,
 		.memory_mib = ARCA_MEMORY_DEFAULT_MIB,
+		.boot_timeout_ms = ARCA_BOOT_TIMEOUT_DEFAULT_MS,
 	};
 }
 
@@ -708,6 +739,7 @@ const char *cli_usage(void)
 		  "  arca run [OPTIONS] [--] CMD [ARG...]  run CMD in a new microVM\n"
 		  "  arca prepare [OPTIONS]                build the cached base initrd\n"
 		  "  arca gc                               remove what killed runs left behind\n"
+		  "  arca doctor [OPTIONS]                 check that this host can run arca\n"
 		  "  arca version | --version              print the version\n"
 		  "  arca help | --help | -h               print this help\n"
 		  "\n"
@@ -718,6 +750,8 @@ const char *cli_usage(void)
 	usage_options(&tb, ARCA_CMD_RUN);
 	tb_printf(&tb, "\nOptions for 'arca prepare':\n");
 	usage_options(&tb, ARCA_CMD_PREPARE);
+	tb_printf(&tb, "\nOptions for 'arca doctor' (exit 0 only when 'arca run' can work here):\n");
+	usage_options(&tb, ARCA_CMD_DOCTOR);
 	tb_printf(&tb,
 		  "\n"
 		  "Exit status:\n"

@@ -6,6 +6,7 @@
  *   arca run [OPTIONS] [--] CMD [ARG...]
  *   arca prepare [--kernel PATH]
  *   arca gc
+ *   arca doctor [--json] [--kernel PATH]
  *   arca version | arca --version
  *   arca help [COMMAND] | arca --help | arca -h | arca COMMAND --help
  *
@@ -29,6 +30,7 @@ enum arca_cmd {
 	ARCA_CMD_VERSION,
 	ARCA_CMD_HELP,
 	ARCA_CMD_GC,
+	ARCA_CMD_DOCTOR,
 };
 
 /* Limits enforced by cli_parse() (also quoted in the help text). */
@@ -39,6 +41,8 @@ enum arca_cmd {
 #define ARCA_MEMORY_MAX_MIB  65536u
 #define ARCA_MEMORY_DEFAULT_MIB 512u
 #define ARCA_TIMEOUT_MAX_S   2147483647ull /* 2^31 - 1 seconds */
+#define ARCA_BOOT_TIMEOUT_DEFAULT_MS 60000ull /* generous: ~10 s nested */
+#define ARCA_BOOT_TIMEOUT_MAX_S 86400ull      /* a day */
 #define ARCA_WORKDIR_MAX     4095u         /* PATH_MAX - 1 bytes */
 
 /*
@@ -59,6 +63,10 @@ struct arca_opts {
 	uint64_t timeout_ms;    /* --timeout in milliseconds; 0 = none.
 				 * Integer ms so the caller can arm a timer
 				 * without float rounding. */
+	uint64_t boot_timeout_ms; /* --boot-timeout in ms: stop the VM when
+				 * arca-init has not reported by then; 0 = no
+				 * deadline; default ARCA_BOOT_TIMEOUT_DEFAULT_MS */
+	bool json;              /* doctor --json */
 	const char *kernel;     /* --kernel PATH, non-empty; NULL = default */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
 	bool console;           /* --console: guest serial console only */

@@ -234,15 +234,33 @@ static void child_rlimits(uint64_t nofile)
 	 * file, and the command's stdout may be one. Not NPROC: it counts
 	 * every process of the uid system-wide (the sudo user's own shell
 	 * included); the cgroup's pids.max bounds the VMM instead. */
-	struct rlimit nf = { nofile, nofile }, core = { 0, 0 }, cur;
-	/* Rootless, the hard limit cannot be raised: stay under it (the VMM's
-	 * shares then hit EMFILE sooner, which they handle). */
-	if (geteuid() != 0 && getrlimit(RLIMIT_NOFILE, &cur) == 0 && nf.rlim_max > cur.rlim_max)
-		nf.rlim_cur = nf.rlim_max = cur.rlim_max;
+	struct rlimit nf = { nofile, nofile }, core = { 0, 0 };
+	/* The parent sized nofile to what it may set (jail_nofile_probe). */
 	if (setrlimit(RLIMIT_NOFILE, &nf) < 0)
 		child_fail(errno, "setrlimit NOFILE");
 	if (setrlimit(RLIMIT_CORE, &core) < 0)
 		child_fail(errno, "setrlimit CORE");
+}
+
+void jail_nofile_probe(uint64_t want, uint64_t *hard, bool *can_raise)
+{
+	struct rlimit cur;
+
+	*can_raise = false;
+	if (getrlimit(RLIMIT_NOFILE, &cur) < 0) {
+		*hard = 0;
+		return;
+	}
+	*hard = cur.rlim_max == RLIM_INFINITY ? UINT64_MAX : (uint64_t)cur.rlim_max;
+	if (*hard >= want) {
+		*can_raise = true;
+		return;
+	}
+	struct rlimit up = { cur.rlim_cur, (rlim_t)want };
+	if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+		*can_raise = true;
+		(void)setrlimit(RLIMIT_NOFILE, &cur);
+	}
 }
 
 /* Read back what the kernel holds: no capability in any set, ids as asked,

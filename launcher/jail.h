@@ -46,7 +46,9 @@ struct jail_spec {
 	char *const *argv;
 	bool rootless;              /* arca is not root: add a user namespace */
 	uint32_t uid, gid;          /* the VMM's ids (rootless: our own) */
-	uint64_t nofile;            /* RLIMIT_NOFILE */
+	uint64_t nofile;            /* RLIMIT_NOFILE, soft = hard; at most the
+				     * hard limit unless jail_nofile_probe()
+				     * said it can be raised */
 	int cgroup_fd;              /* directory fd for CLONE_INTO_CGROUP, or -1 */
 	const struct jail_bind *binds;
 	size_t nbinds;
@@ -60,6 +62,16 @@ struct jail_spec {
  * which the caller sees as the VMM's status.
  */
 pid_t jail_spawn(const struct jail_spec *s, int *pidfd, struct arca_err *e);
+
+/*
+ * The hard RLIMIT_NOFILE arca runs under, and whether it can be raised to
+ * `want`: asked of the kernel by raising our own hard limit and putting it
+ * back (lowering is always allowed), not guessed from euid or capability
+ * bits: root without CAP_SYS_RESOURCE (Docker's default set) cannot, and
+ * the VMM's user namespace (rootless) never helps, since RLIMIT_NOFILE is
+ * checked against the initial namespace.
+ */
+void jail_nofile_probe(uint64_t want, uint64_t *hard, bool *can_raise);
 
 /*
  * Open an input that arca reads while it may be privileged and hands to the

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "doctor.h"
 #include "run.h"
 
 /*
@@ -54,6 +55,9 @@ int main(int argc, char *argv[])
 		break;
 	case ARCA_CMD_GC:
 		r = run_gc(&o, &e);
+		break;
+	case ARCA_CMD_DOCTOR:
+		r = doctor_run(&o, &e);
 		break;
 	}
 	cli_free(&o);

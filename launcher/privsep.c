@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arca/limits.h"
 #include "privsep.h"
 
 int privsep_parse_id(const char *s, uint32_t *out)
@@ -88,7 +89,39 @@ int privsep_limits(unsigned cpus, unsigned memory_mib, struct privsep_limits *l)
 	l->memory_max = mib << 20;
 	l->pids_max = (uint32_t)cpus + PRIVSEP_PIDS_EXTRA;
 	l->cpu_weight = 100;
-	l->nofile = PRIVSEP_NOFILE_BASE + 2ull * cpus;
+	return 0;
+}
+
+int privsep_nofile(unsigned cpus, unsigned nshares, uint64_t hard, bool can_raise,
+		   struct privsep_nofile *out)
+{
+	/* All terms are bounded (cpus and nshares are 32-bit, the per-share
+	 * sums below 2^17), so none of this overflows 64 bits. */
+	uint64_t base = PRIVSEP_NOFILE_BASE + 2ull * cpus;
+	uint64_t per = (uint64_t)ARCA_FS_MAX_FDS + PRIVSEP_NOFILE_PER_SHARE;
+
+	memset(out, 0, sizeof(*out));
+	if (!cpus)
+		return -EINVAL;
+	out->want = base + nshares * per;
+	out->need = base + nshares * ((uint64_t)ARCA_FS_MIN_FDS + PRIVSEP_NOFILE_PER_SHARE);
+	out->share_fds = ARCA_FS_MAX_FDS;
+	if (out->want <= hard || can_raise) {
+		out->limit = out->want;
+		return 0;
+	}
+	out->limit = hard;
+	out->clamped = true;
+	if (hard < out->need) {
+		out->share_fds = 0;
+		return -EMFILE;
+	}
+	if (nshares) {
+		uint64_t each = (hard - base) / nshares - PRIVSEP_NOFILE_PER_SHARE;
+		/* hard >= need makes each >= ARCA_FS_MIN_FDS; hard < want makes
+		 * it < ARCA_FS_MAX_FDS. */
+		out->share_fds = (uint32_t)each;
+	}
 	return 0;
 }
 

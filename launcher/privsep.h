@@ -59,11 +59,36 @@ struct privsep_limits {
 	uint64_t memory_max; /* bytes: guest RAM + PRIVSEP_MEM_OVERHEAD_MIB */
 	uint32_t pids_max;   /* vCPUs + PRIVSEP_PIDS_EXTRA */
 	uint32_t cpu_weight; /* cgroup v2 default (100): one VM = one share */
-	uint64_t nofile;     /* RLIMIT_NOFILE */
 };
 
 /* -EINVAL for cpus == 0 or memory_mib == 0 (cli_parse never gives those). */
 int privsep_limits(unsigned cpus, unsigned memory_mib, struct privsep_limits *l);
+
+/* Fds per share beyond its FUSE server's cap: the share's thread (epoll,
+ * kick and call eventfds), its io_uring and that ring's eventfd. */
+#define PRIVSEP_NOFILE_PER_SHARE 8u
+
+/* The VMM's RLIMIT_NOFILE (soft = hard) and the fd cap of each share. */
+struct privsep_nofile {
+	uint64_t want;      /* base + nshares * (ARCA_FS_MAX_FDS + per share) */
+	uint64_t limit;     /* what to set: want, or the hard limit if lower */
+	uint64_t need;      /* the least a run of this shape can work with */
+	uint32_t share_fds; /* each share's FUSE server cap (arca-vmm --fs-max-fds) */
+	bool clamped;       /* limit < want: shares get fewer than ARCA_FS_MAX_FDS */
+};
+
+/*
+ * Size RLIMIT_NOFILE for a VMM with `cpus` vCPUs and `nshares` shares.
+ * hard: the hard limit arca runs under; can_raise: whether it may raise
+ * it (CAP_SYS_RESOURCE in the initial user namespace, which a rootless
+ * arca and root in a Docker-default container lack). Wanted above an
+ * unraisable hard limit, the limit is clamped to it and what is left after
+ * the base is divided among the shares. -EMFILE when less than `need`
+ * (ARCA_FS_MIN_FDS per share) is left; *out is filled in every case, so
+ * the caller can name the numbers. -EINVAL for cpus == 0.
+ */
+int privsep_nofile(unsigned cpus, unsigned nshares, uint64_t hard, bool can_raise,
+		   struct privsep_nofile *out);
 
 /* The per-run cgroup directory name, "run-PID" of the supervising arca. */
 int privsep_cgroup_name(pid_t owner, char *buf, size_t cap);

@@ -17,6 +17,7 @@
 #include "arca/limits.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "doctor.h"
 #include "elfdeps.h"
 #include "initrd.h"
 #include "jail.h"
@@ -37,6 +38,12 @@ static const char *const guest_modules[] = { "virtio_mmio", "virtio_console", "v
 #define ROOT_TAG_USR  "arca-usr"
 #define ROOT_TAG_ROOT "arca-root"
 
+
+int run_base_initrd_open(const struct arca_paths *p, const struct arca_kernel *k,
+			 struct arca_err *e)
+{
+	return initrd_base_open(p, k, guest_modules, ARRAY_SIZE(guest_modules), e);
+}
 
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 {
@@ -70,7 +77,7 @@ static int open_kvm(struct arca_err *e)
 }
 
 int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct run_fs *fs,
-		 size_t nfs, int proc_fd, struct run_argv *ra)
+		 size_t nfs, uint32_t fs_max_fds, int proc_fd, struct run_argv *ra)
 {
 	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console",
 		    no_seccomp[] = "--no-seccomp";
@@ -104,9 +111,19 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 			return -E2BIG;
 		ra->argv[ac++] = ra->fs[i];
 	}
+	if (nfs && fs_max_fds != ARCA_FS_MAX_FDS) {
+		snprintf(ra->fsmax, sizeof(ra->fsmax), "--fs-max-fds=%u", fs_max_fds);
+		ra->argv[ac++] = ra->fsmax;
+	}
 	if (proc_fd >= 0) {
 		snprintf(ra->proc, sizeof(ra->proc), "--proc-fd=%d", proc_fd);
 		ra->argv[ac++] = ra->proc;
+	}
+	if (o->boot_timeout_ms) {
+		/* cli.c caps it at a day: fits the VMM's 32-bit ms. */
+		snprintf(ra->boot, sizeof(ra->boot), "--boot-timeout-ms=%llu",
+			 (unsigned long long)o->boot_timeout_ms);
+		ra->argv[ac++] = ra->boot;
 	}
 	if (o->verbose)
 		ra->argv[ac++] = verbose;
@@ -462,10 +479,28 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		return arca_error(e, -r, "invalid VM size");
 	if ((r = run_shares_open(o, &rs, e)) < 0)
 		goto out;
-	/* Each share's FUSE server may hold this many fds of its own, and each
-	 * share's io_uring may start up to FS_URING_MAX_WORKERS (2) worker
-	 * threads besides the share's own thread. */
-	lim.nofile += rs.n * (ARCA_FS_MAX_FDS + 8);
+	/* Each share's FUSE server may hold up to ARCA_FS_MAX_FDS fds of its
+	 * own, fewer where the hard NOFILE limit cannot be raised. */
+	struct privsep_nofile nof;
+	uint64_t hard;
+	bool can_raise;
+	privsep_nofile(o->cpus, (unsigned)rs.n, 0, true, &nof);
+	jail_nofile_probe(nof.want, &hard, &can_raise);
+	if (privsep_nofile(o->cpus, (unsigned)rs.n, hard, can_raise, &nof) < 0) {
+		r = arca_error(e, EMFILE,
+			       "the hard open-files limit (RLIMIT_NOFILE) is %llu, too small for "
+			       "this run: it needs at least %llu (%zu share%s); raise it "
+			       "(ulimit -Hn, docker run --ulimit nofile=N:N) or give arca "
+			       "CAP_SYS_RESOURCE", (unsigned long long)hard,
+			       (unsigned long long)nof.need, rs.n, rs.n == 1 ? "" : "s");
+		goto out;
+	}
+	if (nof.clamped && o->verbose)
+		fprintf(stderr, "arca: hard NOFILE limit %llu cannot be raised to %llu: "
+			"each share may hold %u host fds\n", (unsigned long long)hard,
+			(unsigned long long)nof.want, nof.share_fds);
+	/* Each share's io_uring may start up to FS_URING_MAX_WORKERS (2)
+	 * worker threads besides the share's own thread. */
 	lim.pids_max += (uint32_t)rs.n * 3;
 	uid_t extra_owner = ids.src == PRIVSEP_SRC_SUDO ? ids.uid : (uid_t)-1;
 	/* What a run killed with SIGKILL left behind. */
@@ -484,8 +519,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		goto out;
 	if ((r = fds[VMM_FD_KERNEL] = jail_open_input(kernel.path, "kernel", extra_owner, e)) < 0)
 		goto out;
-	if ((r = fds[VMM_FD_INITRD_BASE] = initrd_base_open(&paths, &kernel, guest_modules,
-							     ARRAY_SIZE(guest_modules), e)) < 0)
+	if ((r = doctor_kvm_runnable(fds[VMM_FD_KVM], e)) < 0)
+		goto out;
+	if ((r = fds[VMM_FD_INITRD_BASE] = run_base_initrd_open(&paths, &kernel, e)) < 0)
 		goto out;
 	if ((r = jail_check_input_fd(fds[VMM_FD_INITRD_BASE], paths.cache_dir, "cached initrd in",
 				     extra_owner, e)) < 0)
@@ -517,7 +553,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		rs.fs[i].fd = VMM_FD_END + (int)i;
 	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)rs.n : -1;
 	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
-	    run_vmm_argv(o, cmdline, rs.fs, rs.n, vmm_proc_fd, &ra) < 0) {
+	    run_vmm_argv(o, cmdline, rs.fs, rs.n, nof.share_fds, vmm_proc_fd, &ra) < 0) {
 		r = arca_error(e, E2BIG, "kernel command line too long");
 		goto out;
 	}
@@ -549,7 +585,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		.rootless = rootless,
 		.uid = ids.uid,
 		.gid = ids.gid,
-		.nofile = lim.nofile,
+		.nofile = nof.limit,
 		.cgroup_fd = cg.dirfd,
 		.binds = binds,
 		.nbinds = nbinds,
@@ -613,7 +649,7 @@ int run_prepare(const struct arca_opts *o, struct arca_err *e)
 		goto out;
 	if ((r = kernel_locate(o->kernel, paths.exe_dir, &kernel, e)) < 0)
 		goto out;
-	r = initrd_base_open(&paths, &kernel, guest_modules, ARRAY_SIZE(guest_modules), e);
+	r = run_base_initrd_open(&paths, &kernel, e);
 	if (r >= 0) {
 		close(r);
 		printf("arca: base initrd for kernel %s ready in %s\n", kernel.version,

@@ -178,7 +178,7 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 			.host_gid = o->host_gid,
 			.guest_uid = 0,
 			.guest_gid = 0,
-			.max_fds = ARCA_FS_MAX_FDS,
+			.max_fds = o->fs_max_fds,
 		};
 		int r = fuse_server_init(&s->server, &c);
 		if (r < 0) {

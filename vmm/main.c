@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +109,70 @@ static void on_ctl_exit(void *opaque)
 	/* The command is gone and init has synced: nothing the guest does
 	 * from now on matters, so stop without waiting for its power-off. */
 	vm_request_stop(opaque, VM_POWEROFF, NULL);
+}
+
+/*
+ * The boot deadline: a guest that never reaches arca-init (a kernel that
+ * hangs or panics early, a KVM that cannot run it, a wrong --kernel) would
+ * otherwise keep the run waiting forever when no --timeout is given. The
+ * timer is armed before the first KVM_RUN; HELLO from arca-init disarms it in
+ * effect (the callback checks ctl.hello, so no timerfd_settime is needed
+ * under seccomp: the device thread only reads the fd).
+ */
+static int boot_timer_fd = -1;
+static uint32_t boot_timeout_ms;
+static bool boot_timed_out;
+
+static void on_boot_deadline(void *opaque, uint32_t events)
+{
+	uint64_t n;
+	(void)!read(boot_timer_fd, &n, sizeof(n));
+	if (ctl.hello)
+		return;
+	boot_timed_out = true;
+	char secs[24];
+	if (boot_timeout_ms % 1000)
+		snprintf(secs, sizeof(secs), "%u.%03u", boot_timeout_ms / 1000,
+			 boot_timeout_ms % 1000);
+	else
+		snprintf(secs, sizeof(secs), "%u", boot_timeout_ms / 1000);
+	vm_request_stop(opaque, VM_FAILED,
+			"the guest never started: arca-init did not report within %s s "
+			"(the kernel hung or panicked first, or cannot run on this host; "
+			"--console shows its log, --boot-timeout changes the limit)", secs);
+}
+
+static int boot_deadline_setup(uint32_t ms)
+{
+	if (!ms)
+		return 0;
+	boot_timeout_ms = ms;
+	boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (boot_timer_fd < 0)
+		return -errno;
+	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
+						.tv_nsec = (long)(ms % 1000) * 1000000L } };
+	if (timerfd_settime(boot_timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	return evloop_add(&vm.loop, boot_timer_fd, EPOLLIN, on_boot_deadline, &vm);
+}
+
+/* The last lines the guest wrote to its serial console, for a VM that
+ * stopped without a report (the console was not shown live). */
+static void print_console_tail(void)
+{
+	static char tail[SERIAL_TAIL + 1];
+	pthread_mutex_lock(&vm.pio_lock);
+	size_t n = serial_tail(&vm.serial, tail, sizeof(tail));
+	pthread_mutex_unlock(&vm.pio_lock);
+	if (n) {
+		fprintf(stderr, "arca: last guest console output:\n");
+		fwrite(tail, 1, n, stderr);
+		if (tail[n - 1] != '\n')
+			fputc('\n', stderr);
+	} else {
+		fprintf(stderr, "arca: (no console output; rerun with --console)\n");
+	}
 }
 
 static double ms_since(const struct timespec *t0)
@@ -279,6 +344,10 @@ static int setup(const struct vmm_opts *o)
 	}
 	if ((r = evloop_add(&vm.loop, sig_fd, EPOLLIN, on_signal, &vm)) < 0)
 		return r;
+	if ((r = boot_deadline_setup(o->boot_timeout_ms)) < 0) {
+		fprintf(stderr, "arca: setting up the boot deadline failed: %s\n", strerror(-r));
+		return r;
+	}
 	return evloop_add(&vm.loop, vm.stop_fd, EPOLLIN, on_stop, &vm);
 }
 
@@ -358,6 +427,8 @@ int main(int argc, char *argv[])
 		return EXIT_ARCA;
 	if (stop == VM_FAILED) {
 		fprintf(stderr, "arca: %s\n", vm.stop_msg);
+		if (boot_timed_out && !o.console)
+			print_console_tail();
 		return EXIT_ARCA;
 	}
 	if (stop == VM_SIGNALED && !ctl.have_exit)
@@ -367,19 +438,7 @@ int main(int argc, char *argv[])
 
 	fprintf(stderr, "arca: the guest stopped without reporting an exit status%s%s\n",
 		vm.stop_msg[0] ? ": " : "", vm.stop_msg);
-	if (!o.console) {
-		static char tail[SERIAL_TAIL + 1];
-		pthread_mutex_lock(&vm.pio_lock);
-		size_t n = serial_tail(&vm.serial, tail, sizeof(tail));
-		pthread_mutex_unlock(&vm.pio_lock);
-		if (n) {
-			fprintf(stderr, "arca: last guest console output:\n");
-			fwrite(tail, 1, n, stderr);
-			if (tail[n - 1] != '\n')
-				fputc('\n', stderr);
-		} else {
-			fprintf(stderr, "arca: (no console output; rerun with --verbose)\n");
-		}
-	}
+	if (!o.console)
+		print_console_tail();
 	return EXIT_ARCA;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "arca/limits.h"
 #include "opts.h"
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
@@ -61,6 +63,7 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 	o->host_gid = (uint32_t)getgid();
 	o->cpus = 1;
 	o->memory_mib = 512;
+	o->fs_max_fds = ARCA_FS_MAX_FDS;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -106,6 +109,15 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_uint(val, 1 << 20, &v) < 0 || v < 64)
 				return arca_error(e, EINVAL, "arca-vmm: bad --memory-mib '%s'", val);
 			o->memory_mib = v;
+		} else if (IS("--fs-max-fds")) {
+			/* The launcher sizes this from the RLIMIT_NOFILE it could set. */
+			if (parse_uint(val, ARCA_FS_MAX_FDS, &v) < 0 || v < ARCA_FS_MIN_FDS)
+				return arca_error(e, EINVAL, "arca-vmm: bad --fs-max-fds '%s'", val);
+			o->fs_max_fds = (uint32_t)v;
+		} else if (IS("--boot-timeout-ms")) {
+			if (parse_uint(val, UINT32_MAX, &v) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --boot-timeout-ms '%s'", val);
+			o->boot_timeout_ms = (uint32_t)v;
 		} else {
 			return arca_error(e, EINVAL, "arca-vmm: unknown argument '%s'", a);
 		}

@@ -36,6 +36,9 @@ struct vmm_opts {
 	unsigned nfs;
 	int proc_fd;  /* O_PATH /proc/self/fd of this process, or -1 */
 	uint32_t host_uid, host_gid; /* owner of files the guest creates */
+	uint32_t fs_max_fds; /* host fds each share's FUSE server may hold */
+	uint32_t boot_timeout_ms; /* 0: none; else stop the VM when arca-init
+				   * has not said HELLO by then */
 	bool console; /* guest serial -> stderr */
 	bool verbose; /* + init's log */
 };

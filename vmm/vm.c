@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm_caps.h"
 #include "vm.h"
 
 /* Just below 4 GiB, inside the MMIO hole and away from the IOAPIC/LAPIC
@@ -15,27 +16,6 @@
  * identity-map page table, KVM never lets the guest see them as RAM. */
 #define KVM_TSS_ADDR      0xfffbd000ull
 #define KVM_IDENTMAP_ADDR 0xfffbc000ull
-
-static int check_caps(int kvm_fd)
-{
-	static const struct { int cap; const char *name; } need[] = {
-		{ KVM_CAP_IRQCHIP, "IRQCHIP" },
-		{ KVM_CAP_IRQFD, "IRQFD" },
-		{ KVM_CAP_IOEVENTFD, "IOEVENTFD" },
-		{ KVM_CAP_PIT2, "PIT2" },
-		{ KVM_CAP_EXT_CPUID, "EXT_CPUID" },
-		{ KVM_CAP_USER_MEMORY, "USER_MEMORY" },
-		{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR" },
-		{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
-	};
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
-			fprintf(stderr, "arca: KVM lacks the %s capability\n", need[i].name);
-			return -ENOTSUP;
-		}
-	}
-	return 0;
-}
 
 static int get_cpuid(struct vm *vm)
 {
@@ -63,12 +43,12 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus)
 	vm->kvm_fd = kvm_fd;
 	vm->ncpus = ncpus;
 	vm->serial_fd = -1;
-	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		fprintf(stderr, "arca: unsupported KVM API version\n");
-		return -ENOTSUP;
-	}
-	if ((r = check_caps(kvm_fd)) < 0)
+	const char *missing = NULL;
+	if ((r = kvm_caps_check(kvm_fd, &missing)) < 0) {
+		if (missing)
+			fprintf(stderr, "arca: KVM %s\n", missing);
 		return r;
+	}
 	int max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max > 0 && ncpus > (unsigned)max) {
 		fprintf(stderr, "arca: --cpus %u exceeds KVM's limit of %d\n", ncpus, max);

@@ -9,7 +9,16 @@
  * O_PATH fd per inode the guest kernel remembers, so this must cover big
  * trees (`find /usr` on the default root): 64 Ki per share. The launcher's
  * RLIMIT_NOFILE for the VMM leaves room for this many per share, and the
- * VMM's cgroup memory limit bounds what the fds pin in the kernel. */
+ * VMM's cgroup memory limit bounds what the fds pin in the kernel.
+ *
+ * Where the hard RLIMIT_NOFILE is lower and cannot be raised (no
+ * CAP_SYS_RESOURCE: rootless, or root in a container with Docker's default
+ * capabilities, hard limit often 20000 or 1 Mi), the launcher divides what
+ * is allowed among the shares (privsep_nofile()) and passes the result as
+ * arca-vmm --fs-max-fds; a share then answers EMFILE sooner. Below
+ * ARCA_FS_MIN_FDS per share a run is refused: the default root alone opens
+ * a few hundred inodes to start python3. */
 #define ARCA_FS_MAX_FDS 65536
+#define ARCA_FS_MIN_FDS 256
 
 #endif

@@ -159,6 +159,43 @@ static void test_timeout(void **state)
 	assert_true(g_o.timeout_ms == 2147483647999ull);
 }
 
+static void test_boot_timeout(void **state)
+{
+	OK("run", "true");
+	assert_true(g_o.boot_timeout_ms == ARCA_BOOT_TIMEOUT_DEFAULT_MS);
+	OK("run", "--boot-timeout", "2.5", "true");
+	assert_true(g_o.boot_timeout_ms == 2500);
+	OK("run", "--boot-timeout=0", "true"); /* no deadline */
+	assert_true(g_o.boot_timeout_ms == 0);
+	OK("run", "--boot-timeout=86400.999", "true");
+	assert_true(g_o.boot_timeout_ms == 86400999);
+#define BT_ERR(v) "invalid --boot-timeout value '" v "': must be a number of seconds from 0 (no deadline) to 86400, at most 3 decimals"
+	ERR(BT_ERR("86401"), "run", "--boot-timeout", "86401", "true");
+	ERR(BT_ERR("-1"), "run", "--boot-timeout", "-1", "true");
+	ERR(BT_ERR("1e3"), "run", "--boot-timeout", "1e3", "true");
+	ERR(BT_ERR("0.0001"), "run", "--boot-timeout", "0.0001", "true");
+	ERR(BT_ERR(""), "run", "--boot-timeout=", "true");
+	ERR("option '--boot-timeout' is not valid for 'arca prepare'", "prepare", "--boot-timeout", "1");
+#undef BT_ERR
+}
+
+static void test_doctor(void **state)
+{
+	OK("doctor");
+	assert_int_equal(g_o.cmd, ARCA_CMD_DOCTOR);
+	assert_false(g_o.json);
+	OK("doctor", "--json", "--kernel", "/k");
+	assert_true(g_o.json);
+	assert_string_equal(g_o.kernel, "/k");
+	ERR("option '--json' is not valid for 'arca run'", "run", "--json", "true");
+	ERR("option '--cpus' is not valid for 'arca doctor'", "doctor", "--cpus", "2");
+	ERR("unexpected argument 'x' after 'arca doctor'", "doctor", "x");
+	OK("help", "doctor");
+	assert_int_equal(g_o.cmd, ARCA_CMD_HELP);
+	assert_non_null(strstr(cli_usage(), "arca doctor [OPTIONS]"));
+	assert_non_null(strstr(cli_usage(), "--boot-timeout SECONDS"));
+}
+
 static void test_workdir(void **state)
 {
 	OK("run", "-w", "/tmp", "pwd");
@@ -611,6 +648,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_memory, teardown),
 		cmocka_unit_test_teardown(test_timeout, teardown),
 		cmocka_unit_test_teardown(test_workdir, teardown),
+		cmocka_unit_test_teardown(test_boot_timeout, teardown),
+		cmocka_unit_test_teardown(test_doctor, teardown),
 		cmocka_unit_test_teardown(test_kernel_and_flags, teardown),
 		cmocka_unit_test_teardown(test_all_together, teardown),
 		cmocka_unit_test_teardown(test_dashdash, teardown),

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "arca/limits.h"
 #include "cli.h"
 #include "elfdeps.h"
 #include "jail.h"
@@ -109,17 +110,82 @@ static void test_limits(void **state)
 	assert_true(l.memory_max == (512ull + 256) << 20);
 	assert_int_equal(l.pids_max, 1 + PRIVSEP_PIDS_EXTRA);
 	assert_int_equal(l.cpu_weight, 100);
-	assert_true(l.nofile == PRIVSEP_NOFILE_BASE + 2);
 	/* the largest VM cli_parse allows: no 32-bit overflow on the way */
 	assert_int_equal(privsep_limits(ARCA_CPUS_MAX, ARCA_MEMORY_MAX_MIB, &l), 0);
 	assert_true(l.memory_max == (65536ull + 256) * 1024 * 1024);
 	assert_int_equal(l.pids_max, 64 + PRIVSEP_PIDS_EXTRA);
-	assert_true(l.nofile == PRIVSEP_NOFILE_BASE + 128);
 	/* even a UINT_MAX MiB request stays exact in 64 bits */
 	assert_int_equal(privsep_limits(1, 0xffffffffu, &l), 0);
 	assert_true(l.memory_max == (0xffffffffull + 256) << 20);
 	assert_int_equal(privsep_limits(0, 512, &l), -EINVAL);
 	assert_int_equal(privsep_limits(1, 0, &l), -EINVAL);
+}
+
+/* ---- RLIMIT_NOFILE sizing ------------------------------------------------------------------ */
+
+#define PER_SHARE ((uint64_t)ARCA_FS_MAX_FDS + PRIVSEP_NOFILE_PER_SHARE)
+
+static void test_nofile_fits(void **state)
+{
+	struct privsep_nofile n;
+	uint64_t want = PRIVSEP_NOFILE_BASE + 2 + PER_SHARE;
+
+	/* the hard limit is high enough: exactly what is wanted, full caps */
+	assert_int_equal(privsep_nofile(1, 1, 1u << 20, false, &n), 0);
+	assert_true(n.want == want && n.limit == want);
+	assert_int_equal(n.share_fds, ARCA_FS_MAX_FDS);
+	assert_false(n.clamped);
+	/* exactly at the hard limit still fits */
+	assert_int_equal(privsep_nofile(1, 1, want, false, &n), 0);
+	assert_false(n.clamped);
+	/* above it, but raisable (CAP_SYS_RESOURCE): ask for all of it */
+	assert_int_equal(privsep_nofile(4, 3, 1024, true, &n), 0);
+	assert_true(n.limit == PRIVSEP_NOFILE_BASE + 8 + 3 * PER_SHARE);
+	assert_int_equal(n.share_fds, ARCA_FS_MAX_FDS);
+	assert_false(n.clamped);
+	/* no shares: the base alone */
+	assert_int_equal(privsep_nofile(64, 0, 1u << 20, false, &n), 0);
+	assert_true(n.limit == PRIVSEP_NOFILE_BASE + 128);
+	assert_int_equal(privsep_nofile(0, 1, 1u << 20, false, &n), -EINVAL);
+}
+
+static void test_nofile_clamped(void **state)
+{
+	struct privsep_nofile n;
+
+	/* Docker's defaults: root without CAP_SYS_RESOURCE, hard 20000, the
+	 * default root's share: the limit is the hard one, the share gets
+	 * what the base leaves */
+	assert_int_equal(privsep_nofile(1, 1, 20000, false, &n), 0);
+	assert_true(n.clamped);
+	assert_true(n.limit == 20000);
+	assert_int_equal(n.share_fds, 20000 - PRIVSEP_NOFILE_BASE - 2 - PRIVSEP_NOFILE_PER_SHARE);
+	/* never more than the limit in total */
+	assert_true(PRIVSEP_NOFILE_BASE + 2 + (uint64_t)n.share_fds + PRIVSEP_NOFILE_PER_SHARE <=
+		    n.limit);
+	/* several shares split it evenly, still within the limit */
+	assert_int_equal(privsep_nofile(2, 7, 20000, false, &n), 0);
+	assert_true(PRIVSEP_NOFILE_BASE + 4 + 7 * ((uint64_t)n.share_fds + PRIVSEP_NOFILE_PER_SHARE) <=
+		    20000);
+	assert_true(n.share_fds >= ARCA_FS_MIN_FDS && n.share_fds < ARCA_FS_MAX_FDS);
+	/* a typical rootless soft=hard 1024: too small for a share */
+	assert_int_equal(privsep_nofile(1, 1, 1024, false, &n), 0);
+	assert_int_equal(n.share_fds, 1024 - PRIVSEP_NOFILE_BASE - 2 - PRIVSEP_NOFILE_PER_SHARE);
+	assert_int_equal(privsep_nofile(1, 4, 1024, false, &n), -EMFILE);
+	assert_int_equal(n.share_fds, 0);
+	assert_true(n.need == PRIVSEP_NOFILE_BASE + 2 +
+			       4 * ((uint64_t)ARCA_FS_MIN_FDS + PRIVSEP_NOFILE_PER_SHARE));
+	/* the least that works, and one below it */
+	uint64_t need = PRIVSEP_NOFILE_BASE + 2 + ARCA_FS_MIN_FDS + PRIVSEP_NOFILE_PER_SHARE;
+	assert_int_equal(privsep_nofile(1, 1, need, false, &n), 0);
+	assert_int_equal(n.share_fds, ARCA_FS_MIN_FDS);
+	assert_int_equal(privsep_nofile(1, 1, need - 1, false, &n), -EMFILE);
+	/* tiny limits: not even the base fits */
+	assert_int_equal(privsep_nofile(1, 0, 64, false, &n), -EMFILE);
+	assert_int_equal(privsep_nofile(1, 1, 0, false, &n), -EMFILE);
+	/* RLIM_INFINITY reads as UINT64_MAX */
+	assert_int_equal(privsep_nofile(64, 8, UINT64_MAX, false, &n), 0);
+	assert_false(n.clamped);
 }
 
 static void test_cgroup_name(void **state)
@@ -287,7 +353,7 @@ static void test_vmm_argv(void **state)
 	struct run_argv ra;
 	char big[700];
 
-	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, -1, &ra), 8);
+	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 8);
 	const char *want[] = { "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", "--initrd-fd=5",
 			       "--initrd-fd=6", "--cpus=4", "--memory-mib=1024",
 			       "--cmdline=console=ttyS0 quiet" };
@@ -299,16 +365,30 @@ static void test_vmm_argv(void **state)
 	assert_int_equal(VMM_FD_INITRD_SPEC, 6);
 
 	o.console = true;
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, -1, &ra), 9);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
 	assert_string_equal(ra.argv[8], "--console");
 	o.verbose = true; /* --verbose implies the console: one flag only */
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, -1, &ra), 9);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
 	assert_string_equal(ra.argv[8], "--verbose");
 	assert_null(ra.argv[9]);
 
+	/* a clamped fd cap and the boot deadline reach the VMM; a full cap
+	 * is its default and is not passed */
+	struct run_fs fs = { .fd = 7, .tag = "arca-usr", .ro = true };
+	o.verbose = o.console = false;
+	o.boot_timeout_ms = 60000;
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, 19862, 8, &ra), 12);
+	assert_string_equal(ra.argv[8], "--fs=7,tag=arca-usr,ro");
+	assert_string_equal(ra.argv[9], "--fs-max-fds=19862");
+	assert_string_equal(ra.argv[10], "--proc-fd=8");
+	assert_string_equal(ra.argv[11], "--boot-timeout-ms=60000");
+	assert_null(ra.argv[12]);
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, ARCA_FS_MAX_FDS, 8, &ra), 11);
+	assert_string_equal(ra.argv[9], "--proc-fd=8");
+
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(run_vmm_argv(&o, big, NULL, 0, -1, &ra), -E2BIG);
+	assert_int_equal(run_vmm_argv(&o, big, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), -E2BIG);
 }
 
 int main(void)
@@ -318,6 +398,8 @@ int main(void)
 		cmocka_unit_test(test_parse_user),
 		cmocka_unit_test(test_pick_ids),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_nofile_fits),
+		cmocka_unit_test(test_nofile_clamped),
 		cmocka_unit_test(test_cgroup_name),
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_elfdeps_real),

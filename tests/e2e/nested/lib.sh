@@ -1,14 +1,15 @@
 # shellcheck shell=bash
-# Shared by tests/e2e/run and tests/bench/boot (bash, sourced; runs on the outer machine).
+# Shared by tests/e2e/run, tests/bench/boot and tests/bench/fs (bash, sourced; runs on the
+# outer machine).
 #
-# Without usable /dev/kvm we boot a "test host": QEMU TCG with -cpu max (which exposes SVM)
-# running the same Debian cloud kernel as arca's guests, with kvm-amd loaded from its
-# modules. The test host's initramfs is a merged-/usr userland like Debian 12's (busybox,
-# perl, python3 when installed here; nested_userland), since arca's default guest root is the
-# host's /usr, plus the arca tree under /opt/arca, the payload script and anything else the
-# caller asks for. Its init prints the payload's output
-# between two marker lines on the serial console and powers off. See NESTED-KVM.md in the
-# shared notes for the measurements behind the timeouts.
+# host_path_decide picks the path: directly on this machine, or in a nested "test host": QEMU
+# TCG with -cpu max (which exposes SVM) running the same Debian cloud kernel as arca's guests,
+# with kvm-amd loaded from its modules. The test host's initramfs is a merged-/usr userland
+# like Debian 12's (busybox, perl, python3 when installed here; nested_userland), since arca's
+# default guest root is the host's /usr, plus the arca tree under /opt/arca, the payload script
+# and anything else the caller asks for. Its init prints the payload's output between two
+# marker lines on the serial console and powers off. See NESTED-KVM.md in the shared notes for
+# the measurements behind the timeouts.
 
 NESTED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$NESTED_DIR/../../.." && pwd)
@@ -16,25 +17,89 @@ REPO=$(cd "$NESTED_DIR/../../.." && pwd)
 NESTED_BEGIN='=== arca-e2e BEGIN ==='
 NESTED_END='=== arca-e2e END'
 
-# kvm_usable: /dev/kvm exists and this user can open it read-write.
-kvm_usable() {
-	[ -c /dev/kvm ] || return 1
-	# Opening is the only real test (ACLs, groups, LSMs); the subshell keeps the fd local.
-	( exec 3<>/dev/kvm ) 2>/dev/null
+# host_path_decide: where arca's VMs run for tests/e2e/run, tests/bench/boot and tests/bench/fs.
+# Sets HOST_PATH (direct: on this machine; nested: in the QEMU TCG test host) and HOST_WHY
+# (the reason, for the caller's one "host: PATH (WHY)" line). Probe, don't guess: a /dev/kvm
+# that opens proves little (kvm-pvm opens fine, then cannot boot a stock kernel and a run
+# fails minutes later), so direct needs `arca doctor` to exit 0 AND a bounded real boot,
+# `arca run --timeout 30 -- true`, to exit 0. A missing arca, or one without the doctor
+# command, counts as doctor failing. E2E_HOST=direct|nested forces the path (empty: decide);
+# any other value returns 2 with a message on stderr. Otherwise returns 0.
+host_path_decide() {
+	local arca=$REPO/arca f rc t0 line
+	HOST_PATH='' HOST_WHY=''
+	case "${E2E_HOST:-}" in
+	direct | nested)
+		HOST_PATH=$E2E_HOST HOST_WHY="forced by E2E_HOST"
+		return 0 ;;
+	'') ;;
+	*)
+		echo "E2E_HOST must be 'direct' or 'nested' (or unset), not '$E2E_HOST'" >&2
+		return 2 ;;
+	esac
+	HOST_PATH=nested
+	if [ ! -e /dev/kvm ]; then
+		HOST_WHY="no /dev/kvm"
+		return 0
+	fi
+	if [ ! -x "$arca" ]; then
+		HOST_WHY="arca doctor: $arca is not built"
+		return 0
+	fi
+	# Output goes to a file, not a pipe: a straggler holding the pipe open would hang $(...).
+	f=$(mktemp "${TMPDIR:-/tmp}/arca-host-probe.XXXXXX") || { HOST_WHY="mktemp failed"; return 0; }
+	timeout -k 5 30 "$arca" doctor </dev/null >"$f" 2>&1
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		HOST_WHY="arca doctor: $(host_doctor_failure "$f" "$rc")"
+		rm -f "$f"
+		return 0
+	fi
+	t0=$(date +%s.%N)
+	timeout -k 5 60 "$arca" run --timeout 30 -- true </dev/null >/dev/null 2>"$f"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		line=$(sed -n '/[^[:space:]]/{p;q}' "$f")
+		if [ -z "$line" ]; then
+			case $rc in
+			124 | 137) line="no output within 60s" ;;
+			*) line="no output on stderr" ;;
+			esac
+		fi
+		HOST_WHY="test boot failed: exit $rc: $line"
+		rm -f "$f"
+		return 0
+	fi
+	rm -f "$f"
+	HOST_PATH=direct
+	HOST_WHY="arca doctor passed and a test boot ran in $(awk -v a="$t0" -v b="$(date +%s.%N)" \
+		'BEGIN { printf "%.1f", b - a }')s"
 }
 
-# nested_kernel_dir: sets KDIR (root holding boot/ and lib/modules/VER/), KVER, KIMG.
-# build/kernel (what `make` fetches) wins; $ARCA_TEST_KERNEL_DIR overrides; /tmp/k/root is
-# a development fallback only.
+# host_doctor_failure FILE RC: the first line of arca doctor's output (in FILE) that reports a
+# failure. Doctor prints one line per requirement; its wording is its own, so this looks first
+# for a line that starts like a failure, then for one that reads like one, then takes the
+# first line at all.
+host_doctor_failure() {
+	local f=$1 rc=$2 line
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "timed out after 30s"
+		return
+	fi
+	line=$(grep -m 1 -iE '^[[:space:][]*(fail(ed)?|error|no|not|missing|bad|x|✗)([^[:alnum:]]|$)' "$f")
+	[ -n "$line" ] ||
+		line=$(grep -m 1 -iE 'fail|error|unknown|missing|cannot|can.t|unusable|denied|not (found|usable|available|supported)' "$f")
+	[ -n "$line" ] || line=$(sed -n '/[^[:space:]]/{p;q}' "$f")
+	printf '%s\n' "${line:-exit $rc, no output}" | sed 's/^[[:space:]]*//'
+}
+
+# nested_kernel_dir: sets KDIR (root holding boot/ and lib/modules/VER/), KVER, KIMG: the tree
+# $ARCA_TEST_KERNEL_DIR names when set, else build/kernel (what `make` fetched). Where the tree
+# has a VERSION file (make writes one), the image must be that version's.
 nested_kernel_dir() {
-	local d
-	for d in "${ARCA_TEST_KERNEL_DIR:-}" "$REPO/build/kernel" /tmp/k/root; do
-		[ -n "$d" ] && [ -d "$d/lib/modules" ] || continue
-		KDIR=$d
-		break
-	done
-	if [ -z "${KDIR:-}" ]; then
-		echo "nested: no guest kernel (run make, or set ARCA_TEST_KERNEL_DIR)" >&2
+	KDIR=${ARCA_TEST_KERNEL_DIR:-$REPO/build/kernel}
+	if [ ! -d "$KDIR/lib/modules" ]; then
+		echo "nested: no guest kernel in $KDIR (run make, or set ARCA_TEST_KERNEL_DIR)" >&2
 		return 1
 	fi
 	if [ -e "$KDIR/vmlinuz" ]; then
@@ -43,11 +108,14 @@ nested_kernel_dir() {
 		KIMG=$(ls "$KDIR"/boot/vmlinuz-* 2>/dev/null | head -n 1)
 	fi
 	KVER=${KIMG##*/vmlinuz-}
+	if [ -f "$KDIR/VERSION" ] && [ "$(cat "$KDIR/VERSION")" != "$KVER" ]; then
+		echo "nested: $KDIR/VERSION says '$(cat "$KDIR/VERSION")' but the image is '$KVER'" >&2
+		return 1
+	fi
 	if [ ! -f "$KIMG" ] || [ ! -d "$KDIR/lib/modules/$KVER/kernel" ]; then
 		echo "nested: kernel image or modules for '$KVER' missing under $KDIR" >&2
 		return 1
 	fi
-	[ "$KDIR" = /tmp/k/root ] && echo "nested: note: using development kernel $KIMG" >&2
 	return 0
 }
 

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `arca doctor`: checks this host against what `arca run` needs and prints
+ * one line per requirement with the fix (hostinfo.h formats it). Every
+ * check asks the machine (open, a KVM test guest, an io_uring setup, an
+ * unshare, a cgroup created and removed, raising a limit) rather than
+ * reading version strings.
+ */
+#ifndef ARCA_DOCTOR_H
+#define ARCA_DOCTOR_H
+
+#include "cli.h"
+#include "err.h"
+
+/* How long the KVM test guest may take: it runs in milliseconds on real
+ * KVM and in the nested test host; kvm-pvm fails it at once. */
+#define DOCTOR_KVM_TEST_MS 2000u
+
+/* Prints the report (text, or JSON with o->json) on stdout; returns 0 when
+ * `arca run` can work here, 1 otherwise (arca's exit status). */
+int doctor_run(const struct arca_opts *o, struct arca_err *e);
+
+/*
+ * arca run's check of an opened /dev/kvm: the extensions arca-vmm needs and
+ * the test guest (vmm/kvm_selftest.h). 0, or -errno with e set to one line
+ * saying what failed, what was found on this host (the KVM module, the CPU
+ * flags) and what arca needs.
+ */
+int doctor_kvm_runnable(int kvm_fd, struct arca_err *e);
+
+#endif
