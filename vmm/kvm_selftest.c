@@ -32,7 +32,8 @@
 #define ST_STACK_TOP 0x3ff0ull
 #define ST_PORT      0x80       /* POST port: no device of ours uses it */
 #define ST_MAGIC     0x5a
-/* What the guest's CMPXCHG16B stores when it succeeds (RCX:RBX). */
+/* What the guest's CMPXCHG16B stores when it succeeds: RCX:RBX, each
+ * loaded from 32 bits, so the 16 bytes read ST_LO, 0, ST_HI, 0 as le32s. */
 #define ST_LO        0x61637261u /* "arca" */
 #define ST_HI        0x6b766d21u /* "!mvk" */
 
@@ -176,7 +177,8 @@ static int st_run(int kvm_fd, struct st_result *res)
 			const uint32_t *m = gm_ptr(&gm, ST_DATA_GPA, 16);
 			if (!out_seen)
 				return st_fail(res, ENOEXEC, "a 64-bit test guest halted early");
-			if (!m || m[0] != ST_LO || m[1] != ST_HI)
+			/* RBX then RCX, each zero-extended from its 32-bit mov */
+			if (!m || m[0] != ST_LO || m[1] != 0 || m[2] != ST_HI || m[3] != 0)
 				return st_fail(res, ENOEXEC, "a 64-bit test guest's CMPXCHG16B "
 					       "stored the wrong value");
 			return 0;

@@ -29,7 +29,9 @@ now() { read -r _u _ </proc/uptime; echo "$_u"; }
 # arca ARG...: run arca under the harness limit; stdout/stderr go to $T/out and $T/err, stdin
 # is the caller's. Sets RC.
 arca() {
-	timeout "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
+	# -k: an arca that ignores TERM (its VMM stuck in an unkillable KVM_RUN, as a stalled
+	# nested host can leave it) is killed, so one stall cannot hang the whole run.
+	timeout -k 10 "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
 }
 
@@ -91,11 +93,11 @@ harness_run() { # PREFIX
 		_st=$?
 		# The nested test host (QEMU TCG running KVM) is known to stall an inner
 		# guest about once in 50 boots (../shared/NESTED-KVM.md). A scenario
-		# that hit the harness limit runs once more, and the retry is printed:
-		# a real hang fails twice.
+		# that hit the harness limit, or arca's boot deadline, runs once more,
+		# and the retry is printed: a real hang fails twice.
 		case "$_r" in
-		*"harness limit"*)
-			echo "note: $name stalled (harness limit ${LIMIT}s); running it once more"
+		*"harness limit"* | *"the guest never started"*)
+			echo "note: $name stalled (harness limit ${LIMIT}s or the boot deadline); running it once more"
 			# In a fresh directory: the first try may have left its files.
 			_t0=$T
 			T=$(mktemp -d "$_t0/retry.XXXXXX") || exit 1

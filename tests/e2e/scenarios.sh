@@ -378,7 +378,117 @@ sc_rootless_vmm_user() {
 	one_line_error
 }
 
-NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user"
-NEEDS_VM="exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm rootless"
+# ---- hosts arca must run on (launcher/doctor.c, privsep_nofile, the VMM's boot deadline) ----
+
+# `arca doctor` where VMs run: every requirement ok or a warning, exit 0; --json is one
+# object that a JSON parser reads, agreeing with the text.
+sc_doctor() {
+	arca doctor </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	! grep -q '^FAIL' "$T/out" || { echo "a check failed: $(grep '^FAIL' "$T/out" | head -n 1)"; return 1; }
+	for _c in kvm-device kvm-api kvm-guest kernel initrd arca-vmm nofile seccomp io_uring; do
+		grep -q "^ok  *$_c " "$T/out" || grep -q "^warn  *$_c " "$T/out" ||
+			{ echo "no line for $_c: $(tr '\n' '|' <"$T/out")"; return 1; }
+	done
+	grep -q "^ok  *kvm-guest  *a 64-bit test guest ran correctly" "$T/out" ||
+		{ echo "kvm-guest: $(grep kvm-guest "$T/out")"; return 1; }
+	tail -n 1 "$T/out" | grep -q "^arca doctor: 'arca run' can work on this host" ||
+		{ echo "summary: $(tail -n 1 "$T/out")"; return 1; }
+	_nlines=$(grep -c . "$T/out")
+	arca doctor --json </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	command -v python3 >/dev/null 2>&1 || { echo "SKIP: no python3 to parse the JSON"; return 77; }
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ok"] is True, d
+names = [c["name"] for c in d["checks"]]
+assert len(names) == int(sys.argv[2]) - 1, (names, sys.argv[2])
+for c in d["checks"]:
+    assert set(c) == {"name", "status", "detail", "fix"}, c
+    assert c["status"] in ("ok", "warn"), c
+    assert c["detail"], c
+assert "kvm-guest" in names and "nofile" in names, names
+' "$T/out" "$_nlines" 2>&1 || { echo "bad JSON: $(head -c 300 "$T/out")"; return 1; }
+}
+
+# nocap_nofile N CMD...: run CMD as root without CAP_SYS_RESOURCE (dropped from the bounding
+# and inheritable sets, as in Docker's default set) under a hard NOFILE limit of N.
+nocap_nofile() {
+	_lim=$1
+	shift
+	timeout "$LIMIT" sh -c 'ulimit -n "$1" && ulimit -H -n "$1" && shift && exec "$@"' sh "$_lim" \
+		"$SETPRIV" --bounding-set=-sys_resource --inh-caps=-sys_resource -- "$ARCA" "$@" \
+		>"$T/out" 2>"$T/err"
+	RC=$?
+}
+
+# util-linux's setpriv, by path: busybox sh (the nested test host's) runs its own applet of
+# that name, which cannot change the bounding set, whatever PATH says.
+SETPRIV=/usr/bin/setpriv
+need_setpriv() {
+	need_root || return $?
+	[ -x "$SETPRIV" ] && return 0
+	echo "SKIP: needs $SETPRIV (util-linux)"
+	return 77
+}
+
+# Root without CAP_SYS_RESOURCE, hard NOFILE 20000 (Docker's defaults): the VMM's limit is
+# clamped and split between the default root's share and -v's; the run works through both.
+sc_nofile_nocap() {
+	need_setpriv || return $?
+	# Plain root: the VMM runs as nobody, who must be able to write the share.
+	mkdir -p "$T/ws" && chmod 0777 "$T/ws" && printf 'hello\n' >"$T/ws/in" || return 1
+	nocap_nofile 20000 run --verbose -v "$T/ws:/w" -- \
+		sh -c 'cat /w/in && ls /usr/bin >/dev/null && echo out >/w/o && exit 5' </dev/null
+	[ "$RC" = 5 ] || { why; return 1; }
+	grep -q '^hello$' "$T/out" || { echo "share not read: $(head -c 200 "$T/out")"; return 1; }
+	[ "$(cat "$T/ws/o" 2>/dev/null)" = out ] || { echo "share not written"; return 1; }
+	# 2 shares: (20000 - 128 - 2 * 1 vCPU) / 2 - 8 fds each
+	grep -q "hard NOFILE limit 20000 cannot be raised to [0-9]*: each share may hold 9927 host fds" "$T/err" ||
+		{ echo "no clamp message: $(grep -m 3 NOFILE "$T/err" | tr '\n' '|')"; return 1; }
+}
+
+# The same user under a hard limit too small for any share: one line naming the limit and
+# what the run needs, exit 125, before anything boots.
+sc_nofile_too_small() {
+	need_setpriv || return $?
+	nocap_nofile 300 run -- true </dev/null
+	[ "$RC" = 125 ] || { why; return 1; }
+	grep -q "^arca: the hard open-files limit (RLIMIT_NOFILE) is 300, too small for this run: it needs at least 394 (1 share)" "$T/err" ||
+		{ why; return 1; }
+	one_line_error
+}
+
+# A guest whose init never reports: arca-init swapped for busybox (its init applet waits on
+# the console forever, saying nothing on arca's control channel). The boot deadline stops the
+# VM: exit 125, the reason first, then the guest console's last lines, within the deadline.
+sc_boot_deadline() {
+	_top=$(cd "$(dirname "$ARCA")" && pwd)
+	# A path: busybox sh's `command -v` names its own applets without one.
+	_bb=/bin/busybox
+	[ -x "$_bb" ] || { echo "SKIP: no $_bb (busybox-static)"; return 77; }
+	mkdir -p "$T/libexec" || return 1
+	cp "$_top/arca-vmm" "$T/libexec/" && cp "$_bb" "$T/libexec/arca-init" || return 1
+	_t0=$(now)
+	ARCA_LIBEXEC=$T/libexec ARCA_CACHE_DIR=$T/cache arca run --boot-timeout 4 -- true </dev/null
+	_dt=$(awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%d", b - a }')
+	[ "$RC" = 125 ] || { why; return 1; }
+	head -n 1 "$T/err" | grep -q "^arca: the guest never started: arca-init did not report within 4 s" ||
+		{ why; return 1; }
+	[ ! -s "$T/out" ] || { echo "unexpected stdout"; return 1; }
+	# 4 s from the VMM's start, plus building the initrd (a first run of this cache) and
+	# teardown: far below the 60 s default and the harness limit.
+	[ "$_dt" -lt 30 ] || { echo "took ${_dt}s"; return 1; }
+	_i=0
+	while pidof arca-vmm >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 50 ] || { echo "arca-vmm still runs"; return 1; }
+		sleep 0.1
+	done
+}
+
+NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm rootless"
 
 harness_run e2e

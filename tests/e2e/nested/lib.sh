@@ -76,21 +76,16 @@ host_path_decide() {
 		'BEGIN { printf "%.1f", b - a }')s"
 }
 
-# host_doctor_failure FILE RC: the first line of arca doctor's output (in FILE) that reports a
-# failure. Doctor prints one line per requirement; its wording is its own, so this looks first
-# for a line that starts like a failure, then for one that reads like one, then takes the
-# first line at all.
+# host_doctor_failure FILE RC: the first check arca doctor (output in FILE) reports as FAIL.
 host_doctor_failure() {
 	local f=$1 rc=$2 line
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		echo "timed out after 30s"
 		return
 	fi
-	line=$(grep -m 1 -iE '^[[:space:][]*(fail(ed)?|error|no|not|missing|bad|x|✗)([^[:alnum:]]|$)' "$f")
-	[ -n "$line" ] ||
-		line=$(grep -m 1 -iE 'fail|error|unknown|missing|cannot|can.t|unusable|denied|not (found|usable|available|supported)' "$f")
+	line=$(grep -m 1 '^FAIL' "$f")
 	[ -n "$line" ] || line=$(sed -n '/[^[:space:]]/{p;q}' "$f")
-	printf '%s\n' "${line:-exit $rc, no output}" | sed 's/^[[:space:]]*//'
+	printf '%s\n' "${line:-exit $rc, no output}" | sed 's/ -- fix: .*//; s/[[:space:]]\{1,\}/ /g'
 }
 
 # nested_kernel_dir: sets KDIR (root holding boot/ and lib/modules/VER/), KVER, KIMG: the tree
@@ -221,6 +216,8 @@ nested_userland() {
 	ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$stage/usr/lib64/ld-linux-x86-64.so.2"
 	copy_file "$stage" /bin/busybox /usr/bin/busybox || return 1
 
+	# setpriv (util-linux): scenarios drop capabilities as Docker's default set does.
+	copy_with_libs "$stage" /usr/bin/setpriv /usr/bin/setpriv || return 1
 	pack_debian_pkg "$stage" "${NESTED_PERL_PKGS[@]}" || return 1
 	copy_with_libs "$stage" /usr/bin/perl /usr/bin/perl || return 1
 	NESTED_HAVE_PYTHON=0
@@ -228,6 +225,12 @@ nested_userland() {
 		pack_debian_pkg "$stage" "${NESTED_PYTHON_PKGS[@]}" || return 1
 		copy_with_libs "$stage" /usr/bin/python3.11 /usr/bin/python3.11 || return 1
 		ln -sfn python3.11 "$stage/usr/bin/python3"
+		# json (libpython3.11-stdlib, pure Python without _json): scenarios parse
+		# `arca doctor --json` with it.
+		if [ -d /usr/lib/python3.11/json ]; then
+			mkdir -p "$stage/usr/lib/python3.11/json"
+			cp /usr/lib/python3.11/json/*.py "$stage/usr/lib/python3.11/json/"
+		fi
 		NESTED_HAVE_PYTHON=1
 	fi
 
