@@ -39,7 +39,8 @@ LIBS     :=
 SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
 SECCOMP_LIBS   := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 POLICY_DEFAULT ?= trap
-POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy
+POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy \
+	policy/vmm-blk.policy
 
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
@@ -56,6 +57,7 @@ LAUNCHER_OBJS += launcher/initrd.o
 LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
 LAUNCHER_OBJS += launcher/shares.o
+LAUNCHER_OBJS += launcher/disks.o
 LAUNCHER_OBJS += launcher/guestroot.o
 LAUNCHER_OBJS += launcher/privsep.o
 LAUNCHER_OBJS += launcher/elfdeps.o
@@ -81,15 +83,21 @@ VMM_OBJS += vmm/vcpu.o
 VMM_OBJS += vmm/pio.o
 VMM_OBJS += vmm/serial.o
 VMM_OBJS += vmm/virtq.o
+VMM_OBJS += vmm/blk_req.o
+VMM_OBJS += vmm/blk_overlay.o
 VMM_OBJS += vmm/virtio.o
 VMM_OBJS += vmm/virtio_mmio.o
 VMM_OBJS += vmm/virtio_console.o
+VMM_OBJS += vmm/virtio_req.o
 VMM_OBJS += vmm/virtio_fs.o
+VMM_OBJS += vmm/virtio_blk.o
 VMM_OBJS += vmm/fuse_decode.o
 VMM_OBJS += vmm/fuse_dir.o
 VMM_OBJS += vmm/fuse_inode.o
 VMM_OBJS += vmm/fuse_server.o
 VMM_OBJS += vmm/fs.o
+VMM_OBJS += vmm/blk.o
+VMM_OBJS += vmm/uring.o
 VMM_OBJS += vmm/fs_uring.o
 VMM_OBJS += vmm/evloop.o
 VMM_OBJS += vmm/ctl.o
@@ -102,7 +110,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BIN := arca arca-vmm arca-init
 
-.PHONY: all deps test unit e2e fuse-test asan bench bench-fs clean distclean kernel initrd
+.PHONY: all deps test unit e2e fuse-test asan fuzz bench bench-fs bench-blk clean distclean kernel initrd
 
 all: $(BIN) kernel initrd
 
@@ -149,7 +157,8 @@ $(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
 
 $(B)/policy/policies.c: $(B)/policy/compile $(POLICIES)
 	@$(B)/policy/compile --default-action=$(POLICY_DEFAULT) -o $@ \
-		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy fs=policy/vmm-fs.policy
+		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy fs=policy/vmm-fs.policy \
+		blk=policy/vmm-blk.policy
 
 $(B)/policy/policies.o: $(B)/policy/policies.c vmm/seccomp_policies.h
 	@echo "  CC      $<"
@@ -253,6 +262,21 @@ bench: all
 bench-fs: all tests/probe/probe
 	tests/bench/fs
 
+# Disks: arca's virtio-blk vs QEMU's virtio-blk (aio=io_uring) vs the host (tests/bench/blk).
+bench-blk: all
+	tests/bench/blk
+
+# The virtio-blk decoder under libFuzzer (clang), tests/fuzz/fuzz_blk_req.c:
+#   make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := vmm/blk_req.c vmm/virtq.c vmm/guestmem.c common/iov.c
+$(B)/fuzz/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c $(FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Icommon -Ivmm \
+		-o $@ $^
+fuzz: $(B)/fuzz/fuzz_blk_req
+	$(B)/fuzz/fuzz_blk_req -max_total_time=$(FUZZ_SECONDS)
+
 asan:
 	$(MAKE) B=build-asan OPT='-O1 -g' SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
 		WERROR=$(WERROR) $(addprefix build-asan/tests/,$(UNIT_TESTS))
@@ -263,7 +287,7 @@ DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-d
 	libmnl-dev liburing-dev
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
-	qemu-system-data kmod python3 util-linux
+	qemu-system-data kmod python3 util-linux e2fsprogs
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

@@ -24,6 +24,8 @@
 #define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT)
 #define SHARE_FIXED 6u /* le32 flags, le16 tag_len */
 #define ROOT_FIXED  4u /* le32 mode */
+#define DISK_KNOWN_FLAGS (ARCA_DISK_F_RO | ARCA_DISK_F_NOMOUNT)
+#define DISK_FIXED  8u /* le32 flags, le16 id_len, le16 fstype_len */
 #define GUEST_PATH_MAX 4096u /* PATH_MAX, including the NUL */
 #define NAME_MAX_ 255u       /* one path component */
 
@@ -77,6 +79,31 @@ int spec_guest_path_ok(const char *p, size_t len)
 	return 1;
 }
 
+int spec_disk_id_ok(const char *id, size_t len)
+{
+	if (!id || len < 1 || len > ARCA_DISK_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int spec_fstype_ok(const char *fstype, size_t len)
+{
+	if (!fstype || len < 1 || len > ARCA_DISK_FSTYPE_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = fstype[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
 static int share_ok(uint32_t flags, const char *tag, size_t tag_len, const char *path,
 		    size_t path_len)
 {
@@ -89,6 +116,27 @@ static int share_ok(uint32_t flags, const char *tag, size_t tag_len, const char 
 	return spec_guest_path_ok(path, path_len);
 }
 
+/* An empty fstype means "detect"; a NOMOUNT disk is never mounted, so it
+ * has neither a path nor a type. */
+static int disk_ok(uint32_t flags, const char *id, size_t id_len, const char *fstype,
+		   size_t fstype_len, const char *path, size_t path_len)
+{
+	if (flags & ~DISK_KNOWN_FLAGS)
+		return 0;
+	if (!spec_disk_id_ok(id, id_len))
+		return 0;
+	if (fstype_len && !spec_fstype_ok(fstype, fstype_len))
+		return 0;
+	if (flags & ARCA_DISK_F_NOMOUNT)
+		return path_len == 0 && fstype_len == 0;
+	return spec_guest_path_ok(path, path_len);
+}
+
+static int root_is_disk(uint32_t mode)
+{
+	return mode == ARCA_ROOT_DISK || mode == ARCA_ROOT_DISK_RW;
+}
+
 static int root_ok(uint32_t mode, const char *tag, size_t tag_len)
 {
 	switch (mode) {
@@ -98,21 +146,44 @@ static int root_ok(uint32_t mode, const char *tag, size_t tag_len)
 	case ARCA_ROOT_DIR:
 	case ARCA_ROOT_DIR_RW:
 		return spec_tag_ok(tag, tag_len);
+	case ARCA_ROOT_DISK:
+	case ARCA_ROOT_DISK_RW:
+		return spec_disk_id_ok(tag, tag_len);
 	default:
 		return 0;
 	}
 }
 
 /* Checks across records, on already individually valid values: the guest
- * must never have to pick between two devices with one tag or two mounts
- * on one path. Quadratic, over at most ARCA_SPEC_MAX_SHARES entries. */
+ * must never have to pick between two devices with one tag or id, or two
+ * mounts on one path. Quadratic, over at most ARCA_SPEC_MAX_SHARES +
+ * ARCA_SPEC_MAX_DISKS entries. Share tags and disk ids name different
+ * things (a virtio-fs tag, a virtio-blk serial) and may coincide. */
 static int mounts_consistent(const struct arca_spec *s)
 {
-	if (s->nshares > ARCA_SPEC_MAX_SHARES)
+	const char *fs_root = root_is_disk(s->root_mode) ? NULL : s->root_tag;
+	const char *disk_root = root_is_disk(s->root_mode) ? s->root_tag : NULL;
+
+	if (s->nshares > ARCA_SPEC_MAX_SHARES || s->ndisks > ARCA_SPEC_MAX_DISKS)
 		return 0;
+	for (size_t i = 0; i < s->ndisks; i++) {
+		const struct arca_spec_disk *a = &s->disks[i];
+		if (disk_root && !strcmp(disk_root, a->id))
+			return 0;
+		for (size_t j = 0; j < i; j++) {
+			const struct arca_spec_disk *b = &s->disks[j];
+			if (!strcmp(a->id, b->id))
+				return 0;
+			if (a->path && b->path && !strcmp(a->path, b->path))
+				return 0;
+		}
+		for (size_t j = 0; a->path && j < s->nshares; j++)
+			if (s->shares[j].path && !strcmp(a->path, s->shares[j].path))
+				return 0;
+	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		const struct arca_spec_share *a = &s->shares[i];
-		if (s->root_tag && !strcmp(s->root_tag, a->tag))
+		if (fs_root && !strcmp(fs_root, a->tag))
 			return 0;
 		for (size_t j = 0; j < i; j++) {
 			const struct arca_spec_share *b = &s->shares[j];
@@ -215,6 +286,26 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		if (r < 0)
 			return r;
 	}
+	if (s->ndisks && !s->disks)
+		return -EINVAL;
+	for (size_t i = 0; i < s->ndisks; i++) {
+		const struct arca_spec_disk *d = &s->disks[i];
+		if (!d->id)
+			return -EINVAL;
+		size_t il = strlen(d->id), fl = d->fstype ? strlen(d->fstype) : 0,
+		       pl = d->path ? strlen(d->path) : 0;
+		/* As for shares: NOMOUNT means no path at all; an fstype is
+		 * NULL or a real name, never "". */
+		if ((d->flags & ARCA_DISK_F_NOMOUNT) ? d->path != NULL : d->path == NULL)
+			return -EINVAL;
+		if (d->fstype && !fl)
+			return -EINVAL;
+		if (!disk_ok(d->flags, d->id, il, d->fstype, fl, d->path, pl))
+			return -EINVAL;
+		r = account(&total, DISK_FIXED + il + fl + pl);
+		if (r < 0)
+			return r;
+	}
 	size_t root_tl = s->root_tag ? strlen(s->root_tag) : 0;
 	if (!root_ok(s->root_mode, s->root_tag, root_tl))
 		return -EINVAL;
@@ -254,6 +345,24 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		if (pl)
 			memcpy(p + SHARE_FIXED + tl, sh->path, pl);
 		p += SHARE_FIXED + tl + pl;
+	}
+	for (size_t i = 0; i < s->ndisks; i++) {
+		const struct arca_spec_disk *d = &s->disks[i];
+		size_t il = strlen(d->id), tl = d->fstype ? strlen(d->fstype) : 0,
+		       pl = d->path ? strlen(d->path) : 0;
+		proto_put_le16(p, ARCA_SPEC_DISK);
+		proto_put_le32(p + 2, (uint32_t)(DISK_FIXED + il + tl + pl));
+		p += REC_HDR_SIZE;
+		proto_put_le32(p, d->flags);
+		proto_put_le16(p + 4, (uint16_t)il);
+		memcpy(p + 6, d->id, il);
+		p += 6 + il;
+		proto_put_le16(p, (uint16_t)tl);
+		if (tl)
+			memcpy(p + 2, d->fstype, tl);
+		if (pl)
+			memcpy(p + 2 + tl, d->path, pl);
+		p += 2 + tl + pl;
 	}
 	if (s->root_mode != ARCA_ROOT_INITRD) {
 		proto_put_le16(p, ARCA_SPEC_ROOT);
@@ -299,7 +408,7 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 }
 
 struct counts {
-	size_t argc, envc, nshares;
+	size_t argc, envc, nshares, ndisks;
 	int seen_workdir, seen_flags, seen_root;
 };
 
@@ -327,11 +436,45 @@ static int share_split(const struct rec *r, struct share_rec *sr)
 	return 0;
 }
 
-/* Validates one record; counts ARGV, ENV and SHARE entries and notes
+/* A DISK record's fields (pointers into the record). */
+struct disk_rec {
+	uint32_t flags;
+	const char *id, *fstype, *path;
+	size_t id_len, fstype_len, path_len;
+};
+
+static int disk_split(const struct rec *r, struct disk_rec *dr)
+{
+	/* flags, id_len, at least the fstype_len after the id. Every
+	 * subtraction below is of a value already checked to be smaller. */
+	if (r->len < DISK_FIXED)
+		return -EPROTO;
+	dr->flags = proto_le32(r->val);
+	dr->id_len = proto_le16(r->val + 4);
+	size_t left = r->len - 6;
+	if (dr->id_len > left - 2)
+		return -EPROTO;
+	dr->id = (const char *)r->val + 6;
+	left -= dr->id_len;
+	dr->fstype_len = proto_le16(r->val + 6 + dr->id_len);
+	left -= 2;
+	if (dr->fstype_len > left)
+		return -EPROTO;
+	dr->fstype = dr->id + dr->id_len + 2;
+	dr->path = dr->fstype + dr->fstype_len;
+	dr->path_len = left - dr->fstype_len;
+	if (!disk_ok(dr->flags, dr->id, dr->id_len, dr->fstype, dr->fstype_len, dr->path,
+		     dr->path_len))
+		return -EPROTO;
+	return 0;
+}
+
+/* Validates one record; counts ARGV, ENV, SHARE and DISK entries and notes
  * singletons. */
 static int check_record(const struct rec *r, struct counts *c)
 {
 	struct share_rec sr;
+	struct disk_rec dr;
 
 	switch (r->tag) {
 	case ARCA_SPEC_ARGV:
@@ -347,6 +490,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_FLAGS:
 	case ARCA_SPEC_SHARE:
 	case ARCA_SPEC_ROOT:
+	case ARCA_SPEC_DISK:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -381,6 +525,13 @@ static int check_record(const struct rec *r, struct counts *c)
 		if (share_split(r, &sr) < 0)
 			return -EPROTO;
 		c->nshares++;
+		break;
+	case ARCA_SPEC_DISK:
+		if (c->ndisks >= ARCA_SPEC_MAX_DISKS)
+			return -EPROTO;
+		if (disk_split(r, &dr) < 0)
+			return -EPROTO;
+		c->ndisks++;
 		break;
 	case ARCA_SPEC_ROOT:
 		if (c->seen_root || r->len < ROOT_FIXED)
@@ -417,6 +568,7 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 	int r;
 	struct rec rec;
 	struct share_rec sr;
+	struct disk_rec dr;
 
 	if (!s)
 		return -EINVAL;
@@ -444,13 +596,16 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 	if (c.argc == 0)
 		return -EPROTO;
 
-	/* Pass 2: copy out. argc, envc < len / 6 <= 16 MiB / 6 and nshares
-	 * <= ARCA_SPEC_MAX_SHARES, so the array sizes below cannot overflow. */
+	/* Pass 2: copy out. argc, envc < len / 6 <= 16 MiB / 6, nshares
+	 * <= ARCA_SPEC_MAX_SHARES and ndisks <= ARCA_SPEC_MAX_DISKS, so the
+	 * array sizes below cannot overflow. */
 	s->argv = calloc(c.argc + 1, sizeof(char *));
 	s->env = calloc(c.envc + 1, sizeof(char *));
 	if (!s->argv || !s->env)
 		goto nomem;
 	if (c.nshares && !(s->shares = calloc(c.nshares, sizeof(*s->shares))))
+		goto nomem;
+	if (c.ndisks && !(s->disks = calloc(c.ndisks, sizeof(*s->disks))))
 		goto nomem;
 	for (off = SPEC_HDR_SIZE; off < len;) {
 		/* Already validated: cannot fail. */
@@ -482,6 +637,19 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 				goto nomem;
 			if (!(sr.flags & ARCA_SHARE_F_NOMOUNT) &&
 			    !(sh->path = dup_bytes(sr.path, sr.path_len)))
+				goto nomem;
+			break;
+		}
+		case ARCA_SPEC_DISK: {
+			(void)disk_split(&rec, &dr); /* validated in pass 1 */
+			struct arca_spec_disk *d = &s->disks[s->ndisks++];
+			d->flags = dr.flags;
+			if (!(d->id = dup_bytes(dr.id, dr.id_len)))
+				goto nomem;
+			if (dr.fstype_len && !(d->fstype = dup_bytes(dr.fstype, dr.fstype_len)))
+				goto nomem;
+			if (!(dr.flags & ARCA_DISK_F_NOMOUNT) &&
+			    !(d->path = dup_bytes(dr.path, dr.path_len)))
 				goto nomem;
 			break;
 		}
@@ -525,6 +693,12 @@ void spec_free(struct arca_spec *s)
 		free(s->shares[i].path);
 	}
 	free(s->shares);
+	for (size_t i = 0; s->disks && i < s->ndisks; i++) {
+		free(s->disks[i].id);
+		free(s->disks[i].fstype);
+		free(s->disks[i].path);
+	}
+	free(s->disks);
 	free(s->root_tag);
 	memset(s, 0, sizeof(*s));
 }

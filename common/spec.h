@@ -19,6 +19,14 @@ struct arca_spec_share {
 	char *path;     /* guest mount point; NULL with ARCA_SHARE_F_NOMOUNT */
 };
 
+/* One DISK record: a virtio-blk device the guest mounts (or only sees). */
+struct arca_spec_disk {
+	uint32_t flags; /* ARCA_DISK_F_* */
+	char *id;       /* 1..ARCA_DISK_ID_MAX bytes, see spec_disk_id_ok() */
+	char *fstype;   /* NULL: detect; else see spec_fstype_ok() */
+	char *path;     /* guest mount point; NULL with ARCA_DISK_F_NOMOUNT */
+};
+
 struct arca_spec {
 	char **argv;    /* NULL-terminated, argc >= 1 */
 	size_t argc;
@@ -29,7 +37,10 @@ struct arca_spec {
 	struct arca_spec_share *shares; /* nshares entries (NULL when 0) */
 	size_t nshares;
 	uint32_t root_mode; /* enum arca_root_mode; 0 (INITRD) when absent */
-	char *root_tag;     /* NULL for ARCA_ROOT_INITRD, else the root's tag */
+	char *root_tag;     /* NULL for ARCA_ROOT_INITRD, else the root's tag
+			     * (ARCA_ROOT_DISK[_RW]: the root disk's id) */
+	struct arca_spec_disk *disks; /* ndisks entries (NULL when 0) */
+	size_t ndisks;
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
@@ -54,7 +65,17 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
  * than ARCA_SPEC_MAX_SHARES shares, two mounted shares on one path, one tag
  * used twice (shares and root together), a second ROOT record, an unknown
  * root mode, a tag with ARCA_ROOT_INITRD or none with another mode.
- * spec_encode writes a ROOT record only when root_mode is not INITRD. */
+ * spec_encode writes a ROOT record only when root_mode is not INITRD.
+ *
+ * DISK records (layout in abi.h) are -EPROTO when: shorter than their fixed
+ * part or with a length field past the record's end, unknown flag bits, a
+ * bad id (spec_disk_id_ok) or fstype (spec_fstype_ok, when not empty), a
+ * NOMOUNT disk with a path or an fstype, a mounted disk whose path fails
+ * spec_guest_path_ok, more than ARCA_SPEC_MAX_DISKS disks, one id used
+ * twice (the ROOT record's disk id included), a mounted path used by two
+ * disks or by a disk and a share. ARCA_ROOT_DISK[_RW] take a disk id
+ * (spec_disk_id_ok) where the other modes take a tag; share tags and disk
+ * ids are separate names and may be equal. */
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
 
 void spec_free(struct arca_spec *s);
@@ -74,5 +95,16 @@ void spec_free(struct arca_spec *s);
  */
 int spec_tag_ok(const char *tag, size_t len);
 int spec_guest_path_ok(const char *path, size_t len);
+
+/*
+ * spec_disk_id_ok: 1..ARCA_DISK_ID_MAX bytes of [A-Za-z0-9._-] (the
+ * virtio-blk serial, shown in /sys/block/vdX/serial and used as the name
+ * of /dev/disk/by-id/virtio-ID: no '/', no space, nothing to escape).
+ *
+ * spec_fstype_ok: 1..ARCA_DISK_FSTYPE_MAX bytes of [a-z0-9] (the names in
+ * /proc/filesystems that a block device can carry: ext4, xfs, vfat, ...).
+ */
+int spec_disk_id_ok(const char *id, size_t len);
+int spec_fstype_ok(const char *fstype, size_t len);
 
 #endif

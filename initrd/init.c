@@ -158,6 +158,8 @@ static __attribute__((noreturn)) void fail(uint32_t code, const char *msg)
 	char line[600];
 
 	console_line(msg);
+	/* A disk mounted before the failure is left clean. */
+	initroot_teardown();
 	snprintf(line, sizeof(line), "arca-init: %s", msg);
 	ctl_send(proto_encode_error(frame, sizeof(frame), code, line));
 	send_exit(ARCA_EXIT_CODE, code);
@@ -500,7 +502,10 @@ static __attribute__((noreturn)) void finish(int status, int code)
 		 relay.s[RELAY_ERR].written);
 	/* The relay has closed the stdio ports by now (closing a port
 	 * tells the host the guest side is done with it); the control port
-	 * stays open for EXIT. */
+	 * stays open for EXIT. Disks are unmounted (or read-only) before the
+	 * host hears EXIT and may stop the VM: their filesystems are clean
+	 * on the host, no journal left to replay. */
+	initroot_teardown();
 	sync();
 	init_log("exit sent");
 	send_exit(kind, value);

@@ -48,16 +48,22 @@ int sysinit_modules(struct arca_err *e);
 int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e);
 
 /*
- * initroot.c: the command's root and its mounts (ARCA_SPEC_ROOT / SHARE).
- * A plan is a list of steps; IR_ABS targets are paths in the initramfs,
- * IR_BENEATH targets are guest paths inside the command's root (created
- * there without following symlinks). All absolute steps come first.
+ * initroot.c: the command's root and its mounts (ARCA_SPEC_ROOT / SHARE /
+ * DISK). A plan is a list of steps; IR_ABS targets are paths in the
+ * initramfs, IR_BENEATH targets are guest paths inside the command's root
+ * (created there without following symlinks). All absolute steps come
+ * first.
+ *
+ * IR_MOUNT_DISK mounts a virtio-blk disk: src is the disk's id (its device
+ * node, found by serial, is looked up when the step runs), fstype the type
+ * or NULL to try each block filesystem of /proc/filesystems.
  */
-enum { IR_MOUNT, IR_MKDIR };
+enum { IR_MOUNT, IR_MKDIR, IR_MOUNT_DISK };
 enum { IR_ABS, IR_BENEATH };
 struct initroot_step {
 	int op, where;
-	const char *src, *target, *fstype; /* src: the virtio-fs tag for shares */
+	const char *src, *target, *fstype; /* src: the virtio-fs tag for shares,
+					    * the disk id for disks */
 	unsigned long flags;               /* MS_* */
 	const char *data;
 	unsigned mode;                     /* IR_MKDIR only */
@@ -82,9 +88,36 @@ int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t ma
  * (rootfd itself for "/" or ""). */
 int initroot_mkdir_beneath(int rootfd, const char *path, int *out_fd);
 
-/* Runs the plan: mounts, mkdirs, init_log lines. On failure e names the
- * step, the tag and the path, with errno. */
+/* Runs the plan: finds and links the disks (below), mounts, mkdirs,
+ * init_log lines. On failure e names the step, the tag or disk id and the
+ * path, with errno. */
 int initroot_setup(const struct arca_spec *s, struct arca_err *e);
+
+/*
+ * Disks. The virtio-blk device of a disk is the one whose serial (GET_ID,
+ * /sys/block/vdX/serial) is the disk's id. initroot_disk_scan() looks once
+ * through the directory sysblock (an fd of /sys/block, or a test's tree)
+ * and fills name[i] ("vdX", at most 31 bytes) for every ids[i] found that
+ * was still empty; returns how many of the n are known. Probing can lag
+ * the module load, so initroot_setup() scans until all are there or
+ * DISK_WAIT_MS passed, then links /dev/disk/by-id/virtio-ID -> ../../vdX.
+ */
+#define DISK_WAIT_MS 5000
+#define DISK_NAME_MAX 32
+int initroot_disk_scan(int sysblock, const char *const *ids, size_t n,
+		       char (*name)[DISK_NAME_MAX]);
+
+/* The block filesystems of /proc/filesystems text (lines without "nodev"),
+ * in order: what mount tries for a disk without fstype, as busybox mount
+ * does. Fills types[0..max) with pointers into text, which it modifies;
+ * returns the count. */
+size_t initroot_block_fstypes(char *text, const char **types, size_t max);
+
+/* Before power-off: every mount backed by a block device (a disk arca-init
+ * mounted, or one the command mounted itself) is unmounted, latest first,
+ * or where that fails (busy, something mounted on it) remounted read-only,
+ * so its filesystem is clean on the host. */
+void initroot_teardown(void);
 
 /*
  * relay.c: the command's stdio. The command gets pipes, not the ports: the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The command's root: virtio-fs shares, the ROOT record's device, the
- * kernel filesystems inside the new root (include/arca/abi.h, ARCA_ROOT_*).
+ * The command's root: virtio-fs shares, virtio-blk disks, the ROOT record's
+ * device, the kernel filesystems inside the new root (include/arca/abi.h,
+ * ARCA_ROOT_*).
  *
  * Two halves, so the logic is testable without a guest:
  *   initroot_plan()          pure: spec -> ordered list of mount/mkdir steps;
@@ -19,6 +20,7 @@
  * runs yet while this happens, so the only hostile input is the content of
  * those directories, and the check-then-use is on the same fd.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -84,6 +87,27 @@ static int by_target(const void *a, const void *b)
 	return strcmp(x->target, y->target);
 }
 
+/* The read-only lower layer is mounted on LOWER by the caller; these are
+ * the tmpfs upper layer and the overlay on ARCA_GUEST_ROOT. */
+static int push_overlay(struct initroot_step *st, size_t max, size_t *n)
+{
+	int r = push(st, max, n, (struct initroot_step){
+		IR_MOUNT, IR_ABS, "tmpfs", UPPER, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0,
+		"root (upper)" });
+	/* u becomes the overlay's root directory: 0755 like any /. */
+	if (!r)
+		r = push(st, max, n, (struct initroot_step){
+			IR_MKDIR, IR_ABS, NULL, UPPER_U, NULL, 0, NULL, 0755, NULL });
+	if (!r)
+		r = push(st, max, n, (struct initroot_step){
+			IR_MKDIR, IR_ABS, NULL, UPPER_W, NULL, 0, NULL, 0700, NULL });
+	if (!r)
+		r = push(st, max, n, (struct initroot_step){
+			IR_MOUNT, IR_ABS, "overlay", ARCA_GUEST_ROOT, "overlay", 0, OVERLAY_OPTS, 0,
+			"root (overlay)" });
+	return r;
+}
+
 int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t max)
 {
 	size_t n = 0;
@@ -104,25 +128,26 @@ int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t ma
 			IR_MOUNT, IR_ABS, s->root_tag, LOWER, "virtiofs", MS_RDONLY, NULL, 0,
 			"root (lower)" });
 		if (!r)
-			r = push(st, max, &n, (struct initroot_step){
-				IR_MOUNT, IR_ABS, "tmpfs", UPPER, "tmpfs", MS_NOSUID | MS_NODEV,
-				"mode=0755", 0, "root (upper)" });
-		/* u becomes the overlay's root directory: 0755 like any /. */
-		if (!r)
-			r = push(st, max, &n, (struct initroot_step){
-				IR_MKDIR, IR_ABS, NULL, UPPER_U, NULL, 0, NULL, 0755, NULL });
-		if (!r)
-			r = push(st, max, &n, (struct initroot_step){
-				IR_MKDIR, IR_ABS, NULL, UPPER_W, NULL, 0, NULL, 0700, NULL });
-		if (!r)
-			r = push(st, max, &n, (struct initroot_step){
-				IR_MOUNT, IR_ABS, "overlay", ARCA_GUEST_ROOT, "overlay", 0,
-				OVERLAY_OPTS, 0, "root (overlay)" });
+			r = push_overlay(st, max, &n);
 		break;
 	case ARCA_ROOT_DIR_RW:
 		r = push(st, max, &n, (struct initroot_step){
 			IR_MOUNT, IR_ABS, s->root_tag, ARCA_GUEST_ROOT, "virtiofs", 0, NULL, 0,
 			"root (read-write)" });
+		break;
+	/* The same two with a disk: its filesystem type is found as for a
+	 * --disk without fstype=. */
+	case ARCA_ROOT_DISK:
+		r = push(st, max, &n, (struct initroot_step){
+			IR_MOUNT_DISK, IR_ABS, s->root_tag, LOWER, NULL, MS_RDONLY, NULL, 0,
+			"root disk (lower)" });
+		if (!r)
+			r = push_overlay(st, max, &n);
+		break;
+	case ARCA_ROOT_DISK_RW:
+		r = push(st, max, &n, (struct initroot_step){
+			IR_MOUNT_DISK, IR_ABS, s->root_tag, ARCA_GUEST_ROOT, NULL, 0, NULL, 0,
+			"root disk (read-write)" });
 		break;
 	default:
 		return -EINVAL; /* spec_decode never lets this through */
@@ -134,9 +159,10 @@ int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t ma
 			if ((r = push(st, max, &n, kernel_fs[i])) < 0)
 				return r;
 
-	/* Shares last (they may sit on /tmp), parents before children: a
-	 * path sorts before every path it is a prefix of, so plain strcmp
-	 * order mounts /a before /a/b even when /a-b comes between. */
+	/* Shares and disks last (they may sit on /tmp), parents before
+	 * children: a path sorts before every path it is a prefix of, so
+	 * plain strcmp order mounts /a before /a/b even when /a-b comes
+	 * between. */
 	size_t first = n;
 	for (size_t i = 0; i < s->nshares; i++) {
 		const struct arca_spec_share *sh = &s->shares[i];
@@ -145,6 +171,17 @@ int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t ma
 		unsigned long fl = SHARE_FLAGS | (sh->flags & ARCA_SHARE_F_RO ? MS_RDONLY : 0);
 		r = push(st, max, &n, (struct initroot_step){
 			IR_MOUNT, IR_BENEATH, sh->tag, sh->path, "virtiofs", fl, NULL, 0, "share" });
+		if (r < 0)
+			return r;
+	}
+	/* Disks carry user data too: no device nodes, no setuid. */
+	for (size_t i = 0; i < s->ndisks; i++) {
+		const struct arca_spec_disk *d = &s->disks[i];
+		if (d->flags & ARCA_DISK_F_NOMOUNT)
+			continue;
+		unsigned long fl = SHARE_FLAGS | (d->flags & ARCA_DISK_F_RO ? MS_RDONLY : 0);
+		r = push(st, max, &n, (struct initroot_step){
+			IR_MOUNT_DISK, IR_BENEATH, d->id, d->path, d->fstype, fl, NULL, 0, "disk" });
 		if (r < 0)
 			return r;
 	}
@@ -207,6 +244,214 @@ static const char *kind_of(const struct initroot_step *st)
 	return st->what ? st->what : "mkdir";
 }
 
+/* ---- disks ------------------------------------------------------------------ */
+
+/* A /proc or /sys file (their size is 0 to fstat): up to max - 1 bytes,
+ * NUL-terminated, in a malloc'ed buffer. */
+static char *read_text(int dfd, const char *path, size_t max)
+{
+	_cleanup_close_ int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	_cleanup_free_ char *buf = malloc(max);
+	size_t have = 0;
+	if (!buf)
+		return NULL;
+	while (have + 1 < max) {
+		ssize_t n = read(fd, buf + have, max - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return NULL;
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	return steal_pointer(&buf);
+}
+
+int initroot_disk_scan(int sysblock, const char *const *ids, size_t n,
+		       char (*name)[DISK_NAME_MAX])
+{
+	size_t known = 0;
+
+	for (size_t i = 0; i < n; i++)
+		known += name[i][0] != '\0';
+	int dfd = dup(sysblock);
+	if (dfd < 0)
+		return (int)known;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return (int)known;
+	}
+	rewinddir(d);
+	struct dirent *de;
+	while (known < n && (de = readdir(d))) {
+		char path[DISK_NAME_MAX + 8];
+		/* virtio-blk disks are vda, vdb, ...; partitions are not
+		 * listed in /sys/block. */
+		if (strncmp(de->d_name, "vd", 2) != 0 || strlen(de->d_name) >= DISK_NAME_MAX)
+			continue;
+		snprintf(path, sizeof(path), "%.31s/serial", de->d_name);
+		/* Reading it asks the device (VIRTIO_BLK_T_GET_ID); a device
+		 * without an id fails the read and is skipped. */
+		_cleanup_free_ char *serial = read_text(dirfd(d), path, 64);
+		if (!serial)
+			continue;
+		serial[strcspn(serial, "\n")] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (!name[i][0] && !strcmp(serial, ids[i])) {
+				snprintf(name[i], DISK_NAME_MAX, "%.31s", de->d_name);
+				known++;
+				break;
+			}
+	}
+	closedir(d);
+	return (int)known;
+}
+
+size_t initroot_block_fstypes(char *text, const char **types, size_t max)
+{
+	size_t n = 0;
+
+	/* Lines are "nodev\tNAME" or "\tNAME". */
+	for (char *line = text, *next; line && *line && n < max; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *tab = strchr(line, '\t');
+		if (!tab || tab != line || !tab[1])
+			continue; /* "nodev\t...": no block device behind it */
+		types[n++] = tab + 1;
+	}
+	return n;
+}
+
+/*
+ * The disks initroot_setup() found: id -> "/dev/vdX". File-level, as the
+ * steps (whose layout tests build by position) carry only the id; arca-init
+ * is one thread and sets up the root once.
+ */
+static struct {
+	const char *id;
+	char dev[DISK_NAME_MAX + 5];
+} found_disks[ARCA_SPEC_MAX_DISKS + 1];
+static size_t nfound_disks;
+
+static const char *disk_dev(const char *id)
+{
+	for (size_t i = 0; i < nfound_disks; i++)
+		if (!strcmp(found_disks[i].id, id))
+			return found_disks[i].dev;
+	return NULL;
+}
+
+/* Mount st's disk (st->src, an id) on target, with st->fstype or, without one,
+ * each block filesystem the kernel has, in /proc/filesystems order (ext3
+ * and ext2 refuse an ext4 image, so it lands on ext4). */
+static int mount_disk(const struct initroot_step *st, const char *target, struct arca_err *e)
+{
+	long long t0 = init_now_ms();
+	const char *dev = disk_dev(st->src);
+
+	if (!dev)
+		return arca_error(e, ENODEV, "%s %s: no device found for it", kind_of(st), st->src);
+	if (st->fstype) {
+		if (mount(dev, target, st->fstype, st->flags, st->data) < 0)
+			return arca_error_errno(e, errno, "%s %s (%s): mounting %s on %s",
+						kind_of(st), st->src, dev, st->fstype, st->target);
+		init_log("%s: %s %s on %s%s (%lld ms)", kind_of(st), st->fstype, dev, st->target,
+			 st->flags & MS_RDONLY ? " ro" : "", init_now_ms() - t0);
+		return 0;
+	}
+	_cleanup_free_ char *fs = read_text(AT_FDCWD, "/proc/filesystems", 8192);
+	const char *types[64];
+	size_t nt = fs ? initroot_block_fstypes(fs, types, ARRAY_SIZE(types)) : 0;
+	int last = ENODEV;
+	for (size_t i = 0; i < nt; i++) {
+		if (mount(dev, target, types[i], st->flags, st->data) == 0) {
+			init_log("%s: %s %s on %s%s (found, %lld ms)", kind_of(st), types[i], dev,
+				 st->target, st->flags & MS_RDONLY ? " ro" : "", init_now_ms() - t0);
+			return 0;
+		}
+		/* EINVAL: not this type; anything else (EIO, EROFS, EACCES)
+		 * is more telling, keep it. */
+		if (errno != EINVAL || last == ENODEV)
+			last = errno;
+	}
+	return arca_error_errno(e, last,
+				"%s %s (%s): no filesystem type of this kernel mounts it on %s (tried %zu; give fstype=TYPE for one that is a module); last error",
+				kind_of(st), st->src, dev, st->target, nt);
+}
+
+/* Find every DISK record's device and the root disk's; link
+ * /dev/disk/by-id/virtio-ID; remember them for mount_disk(). */
+static int find_disks(const struct arca_spec *s, struct arca_err *e)
+{
+	const char *ids[ARCA_SPEC_MAX_DISKS + 1];
+	char name[ARCA_SPEC_MAX_DISKS + 1][DISK_NAME_MAX];
+	size_t n = 0, found = 0;
+
+	nfound_disks = 0;
+	for (size_t i = 0; i < s->ndisks && n < ARCA_SPEC_MAX_DISKS; i++)
+		ids[n++] = s->disks[i].id;
+	if (s->root_mode == ARCA_ROOT_DISK || s->root_mode == ARCA_ROOT_DISK_RW)
+		ids[n++] = s->root_tag;
+	if (!n)
+		return 0;
+	memset(name, 0, sizeof(name));
+
+	long long t0 = init_now_ms(), deadline = t0 + DISK_WAIT_MS;
+	_cleanup_close_ int sysblock = open("/sys/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (;;) {
+		if (sysblock >= 0)
+			found = (size_t)initroot_disk_scan(sysblock, ids, n, name);
+		/* The node appears in devtmpfs when the disk is added. */
+		size_t ready = 0;
+		for (size_t i = 0; i < n; i++) {
+			found_disks[i].id = ids[i];
+			snprintf(found_disks[i].dev, sizeof(found_disks[i].dev), "/dev/%.31s",
+				 name[i]);
+			ready += name[i][0] && access(found_disks[i].dev, F_OK) == 0;
+		}
+		if (ready == n)
+			break;
+		if (init_now_ms() >= deadline) {
+			for (size_t i = 0; i < n; i++)
+				if (!name[i][0])
+					return arca_error(e, ENODEV,
+							  "disk %s: no virtio-blk device with this serial after %d ms (%zu of %zu disks found)",
+							  ids[i], DISK_WAIT_MS, found, n);
+			for (size_t i = 0; i < n; i++)
+				if (access(found_disks[i].dev, F_OK) < 0)
+					return arca_error_errno(e, errno, "disk %s: %s", ids[i],
+								found_disks[i].dev);
+		}
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	nfound_disks = n;
+	init_log("%zu disk%s found after %lld ms", n, n == 1 ? "" : "s", init_now_ms() - t0);
+
+	/* By-id links for the command (and its udev-less tools): the same
+	 * devtmpfs is its /dev. */
+	if ((mkdir("/dev/disk", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir("/dev/disk/by-id", 0755) < 0 && errno != EEXIST))
+		return arca_error_errno(e, errno, "mkdir /dev/disk/by-id");
+	for (size_t i = 0; i < n; i++) {
+		char link[64], target[DISK_NAME_MAX + 8];
+		snprintf(link, sizeof(link), "/dev/disk/by-id/virtio-%s", ids[i]);
+		snprintf(target, sizeof(target), "../../%.31s", name[i]);
+		(void)unlink(link);
+		if (symlink(target, link) < 0)
+			return arca_error_errno(e, errno, "disk %s: symlink %s", ids[i], link);
+		init_log("disk %s: %s", ids[i], found_disks[i].dev);
+	}
+	return 0;
+}
+
 /* One step. Beneath steps resolve the target from rootfd, then mount on
  * the fd's magic link: mount(2) follows /proc/self/fd/N to exactly the
  * directory we opened, not to whatever the path names by then. */
@@ -223,6 +468,8 @@ static int run_step(const struct initroot_step *st, int rootfd, struct arca_err 
 		if (mkdir(st->target, 0755) < 0 && errno != EEXIST)
 			return arca_error_errno(e, errno, "%s %s: mkdir %s", kind_of(st), src,
 						st->target);
+		if (st->op == IR_MOUNT_DISK)
+			return mount_disk(st, st->target, e);
 		if (mount(src, st->target, st->fstype, st->flags, st->data) < 0)
 			return arca_error_errno(e, errno, "%s %s: mounting %s on %s", kind_of(st),
 						src, st->fstype, st->target);
@@ -237,6 +484,8 @@ static int run_step(const struct initroot_step *st, int rootfd, struct arca_err 
 					st->target);
 	char proc[32];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (st->op == IR_MOUNT_DISK)
+		return mount_disk(st, proc, e);
 	if (mount(src, proc, st->fstype, st->flags, st->data) < 0)
 		return arca_error_errno(e, errno, "%s %s: mounting %s on %s", kind_of(st), src,
 					st->fstype, st->target);
@@ -245,7 +494,7 @@ static int run_step(const struct initroot_step *st, int rootfd, struct arca_err 
 
 int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 {
-	size_t max = ARRAY_SIZE(kernel_fs) + INITROOT_ROOT_STEPS + s->nshares;
+	size_t max = ARRAY_SIZE(kernel_fs) + INITROOT_ROOT_STEPS + s->nshares + s->ndisks;
 	_cleanup_free_ struct initroot_step *st = calloc(max, sizeof(*st));
 	_cleanup_close_ int rootfd = -1;
 	const char *root = initroot_root(s);
@@ -255,6 +504,9 @@ int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 	int n = initroot_plan(s, st, max);
 	if (n < 0)
 		return arca_error_errno(e, -n, "planning the command's root");
+	int r = find_disks(s, e);
+	if (r < 0)
+		return r;
 
 	for (int i = 0; i < n; i++) {
 		long long t0 = init_now_ms();
@@ -267,7 +519,7 @@ int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 				return arca_error_errno(e, errno, "opening the root %s",
 							root ? root : "/");
 		}
-		int r = run_step(&st[i], rootfd, e);
+		r = run_step(&st[i], rootfd, e);
 		if (r < 0)
 			return r;
 		if (st[i].op == IR_MOUNT)
@@ -279,4 +531,68 @@ int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 	if (root)
 		init_log("command root %s ready (mode %u)", root, s->root_mode);
 	return 0;
+}
+
+/* ---- teardown ----------------------------------------------------------------- */
+
+/* mountinfo escapes ' ', '\t', '\n' and '\\' in paths as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r;) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
+void initroot_teardown(void)
+{
+	/* "ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS ..." per line, in
+	 * mount order; a filesystem on a block device has a major number
+	 * other than 0 (proc, tmpfs, virtiofs, overlay have 0). */
+	_cleanup_free_ char *info = read_text(AT_FDCWD, "/proc/self/mountinfo", 1u << 20);
+	char *mps[128];
+	size_t n = 0;
+
+	if (!info)
+		return;
+	for (char *line = info, *next; line && *line && n < ARRAY_SIZE(mps); line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		unsigned major = 0;
+		char *f[5];
+		size_t k = 0;
+		for (char *p = line; k < 5 && p;) {
+			f[k++] = p;
+			p = strchr(p, ' ');
+			if (p)
+				*p++ = '\0';
+		}
+		if (k < 5 || sscanf(f[2], "%u:", &major) != 1 || major == 0)
+			continue;
+		unescape_octal(f[4]);
+		mps[n++] = f[4];
+	}
+	for (size_t i = n; i-- > 0;) {
+		if (umount2(mps[i], 0) == 0) {
+			init_log("unmounted %s", mps[i]);
+			continue;
+		}
+		/* Busy (an overlay's lower layer, something mounted on it, a
+		 * file a killed process still holds): read-only is as clean
+		 * for the filesystem. */
+		int err = errno;
+		if (mount(NULL, mps[i], NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0)
+			init_log("remounted %s read-only (unmount: %s)", mps[i], strerror(err));
+		else
+			init_log("cannot unmount %s (%s) nor remount it read-only (%s)", mps[i],
+				 strerror(err), strerror(errno));
+	}
 }

@@ -274,10 +274,32 @@ static int opt_fs_device(struct arca_opts *o, const struct cli_option *opt,
 	return shares_add_device(&o->shares, val, e);
 }
 
+static int opt_disk(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	return disks_add(&o->disks, val, e);
+}
+
+/* Two ways to say what / is: refuse the pair rather than pick one. */
+static int root_conflict(struct arca_err *e)
+{
+	return arca_error(e, EINVAL, "--root-disk and --root cannot be used together");
+}
+
+static int opt_root_disk(struct arca_opts *o, const struct cli_option *opt,
+			 const char *val, struct arca_err *e)
+{
+	if (o->root || o->root_initrd)
+		return root_conflict(e);
+	return disks_set_root(&o->disks, val, e);
+}
+
 static int opt_root(struct arca_opts *o, const struct cli_option *opt,
 		    const char *val, struct arca_err *e)
 {
 	size_t n = strlen(val);
+	if (o->disks.has_root)
+		return root_conflict(e);
 	o->root_rw = false;
 	o->root_initrd = false;
 	if (!strcmp(val, "initrd")) {
@@ -438,6 +460,12 @@ static const struct cli_option options[] = {
 	{ "root", 0, CMDS_RUN, "DIR[:rw]",
 	  "use DIR as the guest's / (read-only under a tmpfs overlay; :rw writes through); 'initrd' for the busybox initramfs (default: the host's /usr, read-only, with a generated /etc)",
 	  opt_root, 0, 0, 0 },
+	{ "disk", 0, CMDS_RUN, "SPEC",
+	  "attach a disk image or block device: PATH:GUEST[:OPTS] mounts it at GUEST, PATH[,OPTS] only attaches it (/dev/disk/by-id/virtio-ID); OPTS: ro, ephemeral, id=NAME, cache=writeback|none, sync=full|none, fstype=TYPE; repeatable (up to 8)",
+	  opt_disk, 0, 0, 0 },
+	{ "root-disk", 0, CMDS_RUN, "IMAGE[:rw]",
+	  "use a filesystem image as the guest's / (read-only under a tmpfs overlay; :rw writes through)",
+	  opt_root_disk, 0, 0, 0 },
 	{ "vmm-user", 0, CMDS_RUN, "UID[:GID]",
 	  "run arca-vmm as these ids when arca runs as root",
 	  opt_vmm_user, 0, 0, 0 },
@@ -652,6 +680,7 @@ void cli_free(struct arca_opts *o)
 	o->env = NULL;
 	o->envc = 0;
 	shares_free(&o->shares);
+	disks_free(&o->disks);
 	free(o->root_buf);
 	o->root_buf = NULL;
 	o->root = NULL;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "disks.h"
 #include "shares.h"
 
 enum arca_cmd {
@@ -81,6 +82,8 @@ struct arca_opts {
 				 * /usr with a generated /etc) */
 	bool root_rw;           /* --root DIR:rw writes through to DIR */
 	bool root_initrd;       /* --root initrd: the busybox initramfs */
+	struct arca_disks disks; /* --disk in order, and --root-disk (which
+				  * excludes --root); released by cli_free() */
 	char *root_buf;         /* owns root */
 	char *const *argv;      /* ARCA_CMD_RUN: CMD and its args, pointing into
 				 * the caller's argv (NULL-terminated when the

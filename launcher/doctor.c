@@ -353,9 +353,9 @@ static void check_nofile(struct report *rep)
 	struct privsep_nofile n;
 	uint64_t hard;
 	bool can_raise;
-	privsep_nofile(ARCA_CPUS_DEFAULT, 1, 0, true, &n);
+	privsep_nofile(ARCA_CPUS_DEFAULT, 1, 0, 0, true, &n);
 	jail_nofile_probe(n.want, &hard, &can_raise);
-	int r = privsep_nofile(ARCA_CPUS_DEFAULT, 1, hard, can_raise, &n);
+	int r = privsep_nofile(ARCA_CPUS_DEFAULT, 1, 0, hard, can_raise, &n);
 	const char *fix = "raise the hard limit (ulimit -Hn, docker run --ulimit nofile=N:N) or "
 			  "give arca CAP_SYS_RESOURCE";
 	if (r < 0)

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,13 @@ static int load_program(const char *path, const char *what, const struct stat *k
 int initrd_base_open(const struct arca_paths *p, const struct arca_kernel *k,
 		     const char *const *modules, size_t nmodules, struct arca_err *e)
 {
+	return initrd_base_open_variant(p, k, modules, nmodules, NULL, e);
+}
+
+int initrd_base_open_variant(const struct arca_paths *p, const struct arca_kernel *k,
+			     const char *const *modules, size_t nmodules, const char *variant,
+			     struct arca_err *e)
+{
 	struct stat st_init, st_bb;
 	if (stat(p->init, &st_init) < 0)
 		return errno == ENOENT
@@ -458,8 +466,16 @@ int initrd_base_open(const struct arca_paths *p, const struct arca_kernel *k,
 	if (r < 0)
 		goto out;
 
-	char name[NAME_MAX + 1], path[PATH_MAX];
-	int n = snprintf(name, sizeof(name), "base-%s-%016" PRIx64 ".cpio", k->version, mc.hash);
+	/* A variant's archives are named base-KVER+VARIANT-KEY.cpio: apart
+	 * from the plain ones, so neither removes the other as stale. */
+	char name[NAME_MAX + 1], path[PATH_MAX], kname[NAME_MAX + 1];
+	int nk = snprintf(kname, sizeof(kname), "%s%s%s", k->version, variant ? "+" : "",
+			  variant ? variant : "");
+	if (nk < 0 || (size_t)nk >= sizeof(kname) - 32) {
+		r = arca_error(e, ENAMETOOLONG, "cache name too long for kernel %s", k->version);
+		goto out;
+	}
+	int n = snprintf(name, sizeof(name), "base-%s-%016" PRIx64 ".cpio", kname, mc.hash);
 	int n2 = snprintf(path, sizeof(path), "%s/%s", p->cache_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(name) || n2 < 0 || (size_t)n2 >= sizeof(path)) {
 		r = arca_error(e, ENAMETOOLONG, "cache path too long for kernel %s", k->version);
@@ -491,12 +507,105 @@ int initrd_base_open(const struct arca_paths *p, const struct arca_kernel *k,
 		r = store(p->cache_dir, name, &w, e);
 	cpio_free(&w);
 	if (r >= 0)
-		remove_stale(p->cache_dir, k->version, name);
+		remove_stale(p->cache_dir, kname, name);
 out:
 	free(mc.order);
 	free(mc.builtin);
 	inputs_free(&in);
 	return r;
+}
+
+/* ---- filesystem types -------------------------------------------------------------------- */
+
+/* "MOD.alias=fs-TYPE" among the NUL-separated entries of
+ * modules.builtin.modinfo: a filesystem built into the kernel. */
+static bool builtin_has_fs(const char *mi, size_t len, const char *fstype)
+{
+	char want[64];
+	int n = snprintf(want, sizeof(want), ".alias=fs-%s", fstype);
+	if (n < 0 || (size_t)n >= sizeof(want))
+		return false;
+	for (size_t i = 0; i < len;) {
+		const char *s = mi + i;
+		const char *nul = memchr(s, 0, len - i);
+		size_t sl = nul ? (size_t)(nul - s) : len - i;
+		const char *dot = memchr(s, '.', sl);
+		if (dot && (size_t)(s + sl - dot) == (size_t)n && !memcmp(dot, want, (size_t)n))
+			return true;
+		i += sl + 1;
+	}
+	return false;
+}
+
+/* Does the module at modules.order line rel[0..rl) register fs-TYPE? */
+static int module_has_fs(const char *dir, const char *rel, size_t rl, const char *alias)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	uint8_t *data = NULL;
+	size_t len;
+
+	if (!rel_path_ok(rel, rl) || rl < 3 || memcmp(rel + rl - 3, ".ko", 3) != 0)
+		return 0;
+	int n = snprintf(path, sizeof(path), "%s/%.*s", dir, (int)rl, rel);
+	if (n < 0 || (size_t)n >= sizeof(path) || read_file(path, &data, &len, &st) < 0)
+		return 0;
+	int r = kmod_modinfo_has(data, len, "alias", alias);
+	free(data);
+	return r == 1;
+}
+
+int initrd_fs_module(const struct arca_kernel *k, const char *fstype, char mod[KMOD_NAME_MAX],
+		     struct arca_err *e)
+{
+	_cleanup_free_ char *builtin = NULL, *order = NULL;
+	size_t blen = 0, olen = 0;
+	char alias[64];
+	const char *rel;
+	size_t rl;
+	int r;
+
+	mod[0] = '\0';
+	if (snprintf(alias, sizeof(alias), "fs-%s", fstype) >= (int)sizeof(alias))
+		return arca_error(e, EINVAL, "filesystem type too long: '%s'", fstype);
+	if ((r = slurp_text(k->modules_dir, "modules.builtin.modinfo", &builtin, &blen, 1, e)) < 0)
+		return r;
+	if (builtin && builtin_has_fs(builtin, blen, fstype))
+		return 0;
+	if ((r = slurp_text(k->modules_dir, "modules.order", &order, &olen, 0, e)) < 0)
+		return r;
+	/* The usual case: the module is named after the type (xfs, btrfs,
+	 * vfat); else any filesystem module that declares it (isofs for
+	 * iso9660), as the kernel's request_module("fs-TYPE") would find. */
+	if (kmod_list_find(order, olen, fstype, &rel, &rl) &&
+	    module_has_fs(k->modules_dir, rel, rl, alias))
+		return kmod_name_normalize(fstype, mod) < 0 ? -EINVAL : 1;
+	for (size_t i = 0; i < olen;) {
+		const char *line = order + i;
+		const char *nl = memchr(line, '\n', olen - i);
+		size_t ll = nl ? (size_t)(nl - line) : olen - i;
+		i += ll + 1;
+		if (ll < 10 || memcmp(line, "kernel/fs/", 10) != 0 ||
+		    !module_has_fs(k->modules_dir, line, ll, alias))
+			continue;
+		const char *base = (const char *)memrchr(line, '/', ll) + 1;
+		size_t bl = (size_t)(line + ll - base) - 3; /* module_has_fs saw ".ko" */
+		char name[KMOD_NAME_MAX];
+		if (bl >= sizeof(name))
+			continue;
+		memcpy(name, base, bl);
+		name[bl] = '\0';
+		if (kmod_name_normalize(name, mod) < 0)
+			continue;
+		return 1;
+	}
+	/* Without modules.builtin.modinfo (kernels before 5.2) a built-in type
+	 * cannot be told from a missing one: let the guest try. */
+	if (!builtin)
+		return 0;
+	return arca_error(e, ENOENT,
+			  "filesystem type '%s' is neither built into kernel %s nor one of its modules",
+			  fstype, k->version);
 }
 
 /* ---- per-run spec archive ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "kernel.h"
+#include "kmod.h"
 #include "paths.h"
 #include "spec.h"
 
@@ -34,6 +35,28 @@
  */
 int initrd_base_open(const struct arca_paths *p, const struct arca_kernel *k,
 		     const char *const *modules, size_t nmodules, struct arca_err *e);
+
+/*
+ * The same with a variant: more modules than a run usually needs (the
+ * filesystem of a --disk fstype=). The archive is cached as
+ * base-KVER+VARIANT-KEY.cpio, so it neither replaces nor is replaced by the
+ * plain one (each keeps only its own newest). variant: NULL (plain, as
+ * initrd_base_open) or [a-z0-9+_] naming what was added.
+ */
+int initrd_base_open_variant(const struct arca_paths *p, const struct arca_kernel *k,
+			     const char *const *modules, size_t nmodules, const char *variant,
+			     struct arca_err *e);
+
+/*
+ * Which module of kernel k a filesystem type (mount -t TYPE) needs: 0 when
+ * none (built in: modules.builtin.modinfo has an alias fs-TYPE; or that file
+ * is missing and nothing better is known), 1 with the module's name in mod
+ * (the module named TYPE, else the filesystem module declaring alias
+ * fs-TYPE, as request_module("fs-TYPE") finds it), -ENOENT with e set when
+ * the kernel has no such filesystem.
+ */
+int initrd_fs_module(const struct arca_kernel *k, const char *fstype, char mod[KMOD_NAME_MAX],
+		     struct arca_err *e);
 
 /*
  * The per-run archive holding /arca/spec (spec_encode() of s), in a sealed

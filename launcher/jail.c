@@ -322,7 +322,7 @@ static void child_drop(const struct jail_spec *s)
 	child_verify(s);
 }
 
-/* Move the inputs onto 3..6, the share directories after them, then the
+/* Move the inputs onto 3..6, the share directories and disks after them, then the
  * /proc/self/fd fd, and keep the VMM's binary fd (close-on-exec) last;
  * close every other fd. Returns the binary's fd. */
 static int child_fds(const struct jail_spec *s, int proc_fd)
@@ -387,6 +387,9 @@ static void __attribute__((noreturn)) child_main(const struct jail_spec *s, int 
 pid_t jail_spawn(const struct jail_spec *s, int *pidfd, struct arca_err *e)
 {
 	int death[2];
+	if (s->nextra > JAIL_MAX_EXTRA)
+		return arca_error(e, E2BIG, "too many fds for the VMM (%zu, at most %d)", s->nextra,
+				  JAIL_MAX_EXTRA);
 	if (pipe2(death, O_CLOEXEC) < 0)
 		return arca_error_errno(e, errno, "pipe");
 

@@ -26,7 +26,8 @@
 enum { VMM_FD_KVM = 3, VMM_FD_KERNEL, VMM_FD_INITRD_BASE, VMM_FD_INITRD_SPEC, VMM_FD_END };
 
 #define JAIL_MAX_BINDS 10
-#define JAIL_MAX_EXTRA 8 /* share directories */
+#define JAIL_MAX_EXTRA 16 /* share directories and disks: at most the 15
+			     * virtio-mmio slots besides the console */
 
 /* A host file bind-mounted read-only into the jail (only for a dynamically
  * linked arca-vmm: its loader and libraries). */
@@ -37,7 +38,8 @@ struct jail_bind {
 
 struct jail_spec {
 	int fds[VMM_FD_END];        /* [3..6]: moved onto those numbers */
-	int extra_fds[JAIL_MAX_EXTRA]; /* share directories: onto VMM_FD_END.. */
+	int extra_fds[JAIL_MAX_EXTRA]; /* share directories, then disks:
+					* onto VMM_FD_END.. */
 	size_t nextra;
 	bool proc_fd;               /* also give the VMM an O_PATH fd of its own
 				     * /proc/self/fd, right after the extras:

@@ -158,6 +158,30 @@ int kmod_modinfo_get(const uint8_t *ko, size_t len, const char *key,
 	return -ENOENT;
 }
 
+int kmod_modinfo_has(const uint8_t *ko, size_t len, const char *key, const char *value)
+{
+	const uint8_t *mi;
+	size_t milen, klen = strlen(key), vlen = strlen(value);
+
+	if (elf_section(ko, len, ".modinfo", &mi, &milen) < 0)
+		return -ENOEXEC;
+	/* The same walk as kmod_modinfo_get, comparing whole entries. */
+	for (size_t i = 0; i < milen;) {
+		if (mi[i] == 0) {
+			i++;
+			continue;
+		}
+		const uint8_t *s = mi + i;
+		const uint8_t *nul = memchr(s, 0, milen - i);
+		size_t slen = nul ? (size_t)(nul - s) : milen - i;
+		if (slen == klen + 1 + vlen && !memcmp(s, key, klen) && s[klen] == '=' &&
+		    !memcmp(s + klen + 1, value, vlen))
+			return 1;
+		i += slen;
+	}
+	return 0;
+}
+
 int kmod_depends(const uint8_t *ko, size_t len, char **out)
 {
 	const uint8_t *v;

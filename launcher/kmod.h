@@ -37,6 +37,10 @@ int kmod_name_eq(const char *a, const char *b);
 int kmod_modinfo_get(const uint8_t *ko, size_t len, const char *key,
 		     const uint8_t **val, size_t *vlen);
 
+/* 1 when .modinfo holds exactly "key=value" (a key may repeat: a module
+ * has one "alias=" per alias), 0 when not, -ENOEXEC as above. */
+int kmod_modinfo_has(const uint8_t *ko, size_t len, const char *key, const char *value);
+
 /* The comma-separated "depends=" value as a fresh NUL-terminated string in
  * *out ("" when the module depends on nothing). 0 or -ENOEXEC / -ENOMEM. */
 int kmod_depends(const uint8_t *ko, size_t len, char **out);

@@ -92,12 +92,14 @@ int privsep_limits(unsigned cpus, unsigned memory_mib, struct privsep_limits *l)
 	return 0;
 }
 
-int privsep_nofile(unsigned cpus, unsigned nshares, uint64_t hard, bool can_raise,
-		   struct privsep_nofile *out)
+int privsep_nofile(unsigned cpus, unsigned nshares, unsigned ndisks, uint64_t hard,
+		   bool can_raise, struct privsep_nofile *out)
 {
-	/* All terms are bounded (cpus and nshares are 32-bit, the per-share
-	 * sums below 2^17), so none of this overflows 64 bits. */
-	uint64_t base = PRIVSEP_NOFILE_BASE + 2ull * cpus;
+	/* All terms are bounded (cpus, nshares and ndisks are 32-bit, the
+	 * per-share and per-disk sums below 2^34), so none of this overflows
+	 * 64 bits. */
+	uint64_t base = PRIVSEP_NOFILE_BASE + 2ull * cpus +
+			ndisks * ((uint64_t)PRIVSEP_NOFILE_PER_DISK + 2ull * cpus);
 	uint64_t per = (uint64_t)ARCA_FS_MAX_FDS + PRIVSEP_NOFILE_PER_SHARE;
 
 	memset(out, 0, sizeof(*out));

@@ -68,9 +68,17 @@ int privsep_limits(unsigned cpus, unsigned memory_mib, struct privsep_limits *l)
  * kick and call eventfds), its io_uring and that ring's eventfd. */
 #define PRIVSEP_NOFILE_PER_SHARE 8u
 
+/* Fds per disk besides two per queue (its ioeventfd and irqfd, one queue
+ * per vCPU): the image, its io_uring and that ring's eventfd, an ephemeral
+ * disk's overlay, slack. */
+#define PRIVSEP_NOFILE_PER_DISK 8u
+/* Threads per disk counted by pids.max: io_uring workers the disk's ring
+ * may start (the VMM bounds them), as for a share's ring. */
+#define PRIVSEP_PIDS_PER_DISK 3u
+
 /* The VMM's RLIMIT_NOFILE (soft = hard) and the fd cap of each share. */
 struct privsep_nofile {
-	uint64_t want;      /* base + nshares * (ARCA_FS_MAX_FDS + per share) */
+	uint64_t want;      /* base + disks + nshares * (ARCA_FS_MAX_FDS + per share) */
 	uint64_t limit;     /* what to set: want, or the hard limit if lower */
 	uint64_t need;      /* the least a run of this shape can work with */
 	uint32_t share_fds; /* each share's FUSE server cap (arca-vmm --fs-max-fds) */
@@ -78,7 +86,9 @@ struct privsep_nofile {
 };
 
 /*
- * Size RLIMIT_NOFILE for a VMM with `cpus` vCPUs and `nshares` shares.
+ * Size RLIMIT_NOFILE for a VMM with `cpus` vCPUs, `nshares` shares and
+ * `ndisks` disks (each PRIVSEP_NOFILE_PER_DISK + 2 per vCPU, counted with
+ * the base: a disk's fds are not clamped).
  * hard: the hard limit arca runs under; can_raise: whether it may raise
  * it (CAP_SYS_RESOURCE in the initial user namespace, which a rootless
  * arca and root in a Docker-default container lack). Wanted above an
@@ -87,8 +97,8 @@ struct privsep_nofile {
  * (ARCA_FS_MIN_FDS per share) is left; *out is filled in every case, so
  * the caller can name the numbers. -EINVAL for cpus == 0.
  */
-int privsep_nofile(unsigned cpus, unsigned nshares, uint64_t hard, bool can_raise,
-		   struct privsep_nofile *out);
+int privsep_nofile(unsigned cpus, unsigned nshares, unsigned ndisks, uint64_t hard,
+		   bool can_raise, struct privsep_nofile *out);
 
 /* The per-run cgroup directory name, "run-PID" of the supervising arca. */
 int privsep_cgroup_name(pid_t owner, char *buf, size_t cap);

@@ -29,10 +29,12 @@
 
 /* Modules arca-init loads, dependencies resolved by the initrd builder:
  * the transport, the console (stdio, control), virtio-fs (shares and the
- * default root: /usr) and overlayfs (--root DIR under a tmpfs upper). One
- * list for every run, so one cached base initrd per kernel. */
+ * default root: /usr), overlayfs (--root DIR and --root-disk under a tmpfs
+ * upper) and virtio-blk (disks). One list for every run, so one cached base
+ * initrd per kernel; a --disk fstype= whose filesystem is a module adds it
+ * (run_modules_pick), a variant cached beside the plain one. */
 static const char *const guest_modules[] = { "virtio_mmio", "virtio_console", "virtiofs",
-					     "overlay" };
+					     "overlay", "virtio_blk" };
 
 /* Tags of the root filesystem's device (never clash with "arca-N"). */
 #define ROOT_TAG_USR  "arca-usr"
@@ -43,6 +45,54 @@ int run_base_initrd_open(const struct arca_paths *p, const struct arca_kernel *k
 			 struct arca_err *e)
 {
 	return initrd_base_open(p, k, guest_modules, ARRAY_SIZE(guest_modules), e);
+}
+
+/*
+ * The guest modules for this run: guest_modules, plus the modules of the
+ * filesystems named by --disk fstype= (each checked against the kernel: a
+ * type it does not have is an error before anything starts, not a mount
+ * failure in the guest). With any, the base initrd is a variant.
+ */
+struct run_modules {
+	const char *v[ARRAY_SIZE(guest_modules) + DISKS_MAX];
+	size_t n, nextra;
+	char extra[DISKS_MAX][KMOD_NAME_MAX];
+	char variant[DISKS_MAX * (KMOD_NAME_MAX + 1)]; /* "xfs+btrfs" */
+};
+
+static int run_modules_pick(const struct arca_kernel *k, const struct arca_disks *d,
+			    struct run_modules *m, struct arca_err *e)
+{
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < ARRAY_SIZE(guest_modules); i++)
+		m->v[m->n++] = guest_modules[i];
+	for (size_t i = 0; i < d->n; i++) {
+		char mod[KMOD_NAME_MAX];
+		if (!d->v[i].fstype[0])
+			continue;
+		int r = initrd_fs_module(k, d->v[i].fstype, mod, e);
+		if (r < 0)
+			return r;
+		bool seen = r == 0; /* built in: nothing to add */
+		for (size_t j = 0; j < m->nextra && !seen; j++)
+			seen = !strcmp(m->extra[j], mod);
+		if (seen)
+			continue;
+		memcpy(m->extra[m->nextra], mod, sizeof(mod));
+		m->v[m->n++] = m->extra[m->nextra];
+		size_t vl = strlen(m->variant);
+		snprintf(m->variant + vl, sizeof(m->variant) - vl, "%s%s", vl ? "+" : "", mod);
+		m->nextra++;
+	}
+	return 0;
+}
+
+static int run_modules_initrd_open(const struct arca_paths *p, const struct arca_kernel *k,
+				   const struct run_modules *m, struct arca_err *e)
+{
+	if (!m->nextra)
+		return run_base_initrd_open(p, k, e);
+	return initrd_base_open_variant(p, k, m->v, m->n, m->variant, e);
 }
 
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
@@ -77,13 +127,14 @@ static int open_kvm(struct arca_err *e)
 }
 
 int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct run_fs *fs,
-		 size_t nfs, uint32_t fs_max_fds, int proc_fd, struct run_argv *ra)
+		 size_t nfs, const struct run_blk *blk, size_t nblk, uint32_t fs_max_fds,
+		 int proc_fd, struct run_argv *ra)
 {
 	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console",
 		    no_seccomp[] = "--no-seccomp";
 	int n, ac = 0;
 
-	if (nfs > RUN_MAX_FS)
+	if (nfs > RUN_MAX_FS || nblk > RUN_MAX_BLK)
 		return -E2BIG;
 
 	/* The buffers are sized for any int/unsigned value. */
@@ -114,6 +165,16 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	if (nfs && fs_max_fds != ARCA_FS_MAX_FDS) {
 		snprintf(ra->fsmax, sizeof(ra->fsmax), "--fs-max-fds=%u", fs_max_fds);
 		ra->argv[ac++] = ra->fsmax;
+	}
+	for (size_t i = 0; i < nblk; i++) {
+		const struct run_blk *b = &blk[i];
+		n = snprintf(ra->blk[i], sizeof(ra->blk[i]), "--blk=%d%s%s%s%s%s%s,queues=%u",
+			     b->fd, b->ro ? ",ro" : "", b->id ? ",id=" : "", b->id ? b->id : "",
+			     b->direct ? ",direct" : "", b->nosync ? ",nosync" : "",
+			     b->ephemeral ? ",ephemeral" : "", b->queues);
+		if (n < 0 || (size_t)n >= sizeof(ra->blk[i]))
+			return -E2BIG;
+		ra->argv[ac++] = ra->blk[i];
 	}
 	if (proc_fd >= 0) {
 		snprintf(ra->proc, sizeof(ra->proc), "--proc-fd=%d", proc_fd);
@@ -400,9 +461,12 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 	int r;
 
 	memset(rs, 0, sizeof(*rs));
-	/* The root's device: the host's /usr (default), --root DIR, or none. */
+	/* The root's device: the host's /usr (default), --root DIR, or none
+	 * (--root initrd; --root-disk, whose device is a disk). */
 	if (o->root_initrd) {
 		rs->root_mode = ARCA_ROOT_INITRD;
+	} else if (o->disks.has_root) {
+		rs->root_mode = o->disks.root.ro ? ARCA_ROOT_DISK : ARCA_ROOT_DISK_RW;
 	} else {
 		rs->root_mode = o->root ? (o->root_rw ? ARCA_ROOT_DIR_RW : ARCA_ROOT_DIR)
 					: ARCA_ROOT_HOST;
@@ -410,7 +474,10 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 			 o->root ? ROOT_TAG_ROOT : ROOT_TAG_USR);
 		rs->root_tag = rs->root_tag_buf;
 	}
-	if ((r = shares_check(&o->shares, e)) < 0 || (r = shares_resolve(&o->shares, e)) < 0)
+	/* Disks are checked with the shares: a GUEST path is one namespace. */
+	if ((r = shares_check(&o->shares, e)) < 0 ||
+	    (r = disks_check(&o->disks, &o->shares, e)) < 0 ||
+	    (r = shares_resolve(&o->shares, e)) < 0)
 		return r;
 	for (size_t i = 0; i < o->shares.n; i++) {
 		const struct arca_share *sh = &o->shares.v[i];
@@ -453,9 +520,71 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 	return 0;
 }
 
+/*
+ * The disks: opened and locked while privileged (disks_open), in the order
+ * the VMM gets them (--disk in order, then --root-disk), with what the VMM
+ * and arca-init are told about each.
+ */
+struct run_disks {
+	int fds[DISKS_MAX + 1];
+	struct run_blk blk[DISKS_MAX + 1];
+	size_t n;
+	struct arca_spec_disk spec[DISKS_MAX]; /* --root-disk has none: ROOT names it */
+	size_t nspec;
+};
+
+unsigned run_blk_queues(unsigned cpus)
+{
+	/* More queues than vCPUs buy nothing (the guest maps one per CPU);
+	 * with more vCPUs than queues, the guest shares queues among them. */
+	return cpus < 1 ? 1 : cpus > RUN_BLK_MAX_QUEUES ? RUN_BLK_MAX_QUEUES : cpus;
+}
+
+static void run_disks_close(struct run_disks *rd)
+{
+	for (size_t i = 0; i < rd->n; i++)
+		if (rd->fds[i] >= 0)
+			close(rd->fds[i]);
+	rd->n = 0;
+}
+
+static int run_disks_open(struct arca_opts *o, size_t nfs, struct run_disks *rd,
+			  struct arca_err *e)
+{
+	size_t n = disks_count(&o->disks);
+	int r;
+
+	memset(rd, 0, sizeof(*rd));
+	if ((r = disks_check_slots(nfs, n, e)) < 0)
+		return r;
+	if ((r = disks_open(&o->disks, rd->fds, e)) < 0)
+		return r;
+	rd->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct arca_disk *dk = disks_at(&o->disks, i);
+		rd->blk[i] = (struct run_blk){ .id = dk->id, .ro = dk->ro, .direct = dk->direct,
+					       .nosync = dk->nosync, .ephemeral = dk->ephemeral,
+					       .queues = run_blk_queues(o->cpus) };
+		if (dk == &o->disks.root)
+			continue;
+		/* An ephemeral disk is mounted read-write: its writes land in
+		 * the VMM's overlay. */
+		rd->spec[rd->nspec++] = (struct arca_spec_disk){
+			.flags = (dk->ro ? ARCA_DISK_F_RO : 0) |
+				 (dk->guest ? 0 : ARCA_DISK_F_NOMOUNT),
+			.id = dk->id,
+			.fstype = dk->fstype[0] ? dk->fstype : NULL,
+			.path = dk->guest,
+		};
+	}
+	return 0;
+}
+
 int run_command(struct arca_opts *o, struct arca_err *e)
 {
+	struct run_disks rd = { .n = 0 };
 	struct run_shares rs = { 0 };
+	struct run_modules mods;
 	struct arca_paths paths = { 0 };
 	struct arca_kernel kernel = { 0 };
 	struct arca_cgroup cg = { .dirfd = -1 };
@@ -479,14 +608,17 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		return arca_error(e, -r, "invalid VM size");
 	if ((r = run_shares_open(o, &rs, e)) < 0)
 		goto out;
+	if ((r = run_disks_open(o, rs.n, &rd, e)) < 0)
+		goto out;
 	/* Each share's FUSE server may hold up to ARCA_FS_MAX_FDS fds of its
-	 * own, fewer where the hard NOFILE limit cannot be raised. */
+	 * own, fewer where the hard NOFILE limit cannot be raised; each disk a
+	 * few, plus two per queue. */
 	struct privsep_nofile nof;
 	uint64_t hard;
 	bool can_raise;
-	privsep_nofile(o->cpus, (unsigned)rs.n, 0, true, &nof);
+	privsep_nofile(o->cpus, (unsigned)rs.n, (unsigned)rd.n, 0, true, &nof);
 	jail_nofile_probe(nof.want, &hard, &can_raise);
-	if (privsep_nofile(o->cpus, (unsigned)rs.n, hard, can_raise, &nof) < 0) {
+	if (privsep_nofile(o->cpus, (unsigned)rs.n, (unsigned)rd.n, hard, can_raise, &nof) < 0) {
 		r = arca_error(e, EMFILE,
 			       "the hard open-files limit (RLIMIT_NOFILE) is %llu, too small for "
 			       "this run: it needs at least %llu (%zu share%s); raise it "
@@ -499,9 +631,23 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		fprintf(stderr, "arca: hard NOFILE limit %llu cannot be raised to %llu: "
 			"each share may hold %u host fds\n", (unsigned long long)hard,
 			(unsigned long long)nof.want, nof.share_fds);
-	/* Each share's io_uring may start up to FS_URING_MAX_WORKERS (2)
+	/* Each share's io_uring may start up to URING_MAX_WORKERS (2)
 	 * worker threads besides the share's own thread. */
 	lim.pids_max += (uint32_t)rs.n * 3;
+	/* An ephemeral disk's overlay is a memfd in the VMM (vmm/blk.c): what
+	 * the guest writes there is memory charged to the VMM's cgroup, at
+	 * most the disk's size. Without this the VMM would be OOM-killed after
+	 * 256 MiB of overlay. Sizes fit 63 bits (a file's), so the sum of at
+	 * most 9 of them cannot wrap 64 bits unless they are absurd; saturate
+	 * anyway. */
+	for (size_t i = 0; i < rd.n; i++) {
+		const struct arca_disk *dk = disks_at(&o->disks, i);
+		if (dk->ephemeral &&
+		    __builtin_add_overflow(lim.memory_max, dk->size, &lim.memory_max))
+			lim.memory_max = UINT64_MAX;
+	}
+	/* Likewise each disk's ring (PRIVSEP_PIDS_PER_DISK). */
+	lim.pids_max += (uint32_t)rd.n * PRIVSEP_PIDS_PER_DISK;
 	uid_t extra_owner = ids.src == PRIVSEP_SRC_SUDO ? ids.uid : (uid_t)-1;
 	/* What a run killed with SIGKILL left behind. */
 	cgroup_gc();
@@ -509,6 +655,8 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	if ((r = paths_resolve(&paths, e)) < 0)
 		goto out;
 	if ((r = kernel_locate(o->kernel, paths.exe_dir, &kernel, e)) < 0)
+		goto out;
+	if ((r = run_modules_pick(&kernel, &o->disks, &mods, e)) < 0)
 		goto out;
 	if ((r = check_inputs(&paths, extra_owner, e)) < 0)
 		goto out;
@@ -521,7 +669,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		goto out;
 	if ((r = doctor_kvm_runnable(fds[VMM_FD_KVM], e)) < 0)
 		goto out;
-	if ((r = fds[VMM_FD_INITRD_BASE] = run_base_initrd_open(&paths, &kernel, e)) < 0)
+	if ((r = fds[VMM_FD_INITRD_BASE] = run_modules_initrd_open(&paths, &kernel, &mods, e)) < 0)
 		goto out;
 	if ((r = jail_check_input_fd(fds[VMM_FD_INITRD_BASE], paths.cache_dir, "cached initrd in",
 				     extra_owner, e)) < 0)
@@ -544,16 +692,21 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	spec.shares = rs.spec;
 	spec.nshares = rs.nspec;
 	spec.root_mode = rs.root_mode;
-	spec.root_tag = rs.root_tag;
+	spec.root_tag = o->disks.has_root ? o->disks.root.id : rs.root_tag;
+	spec.disks = rd.spec;
+	spec.ndisks = rd.nspec;
 	if ((r = fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0)
 		goto out;
-	/* The VMM's fd numbers of the share directories and /proc/self/fd:
-	 * what jail.c's child_fds() moves them onto. */
+	/* The VMM's fd numbers of the share directories, the disks and
+	 * /proc/self/fd: what jail.c's child_fds() moves them onto. */
 	for (size_t i = 0; i < rs.n; i++)
 		rs.fs[i].fd = VMM_FD_END + (int)i;
-	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)rs.n : -1;
+	for (size_t i = 0; i < rd.n; i++)
+		rd.blk[i].fd = VMM_FD_END + (int)(rs.n + i);
+	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)(rs.n + rd.n) : -1;
 	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
-	    run_vmm_argv(o, cmdline, rs.fs, rs.n, nof.share_fds, vmm_proc_fd, &ra) < 0) {
+	    run_vmm_argv(o, cmdline, rs.fs, rs.n, rd.blk, rd.n, nof.share_fds, vmm_proc_fd,
+			 &ra) < 0) {
 		r = arca_error(e, E2BIG, "kernel command line too long");
 		goto out;
 	}
@@ -592,8 +745,11 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		.child_mask = &old,
 	};
 	memcpy(js.fds, fds, sizeof(fds));
+	/* Share directories, then disks (disks_check_slots keeps the sum
+	 * within JAIL_MAX_EXTRA). */
 	memcpy(js.extra_fds, rs.fds, rs.n * sizeof(int));
-	js.nextra = rs.n;
+	memcpy(js.extra_fds + rs.n, rd.fds, rd.n * sizeof(int));
+	js.nextra = rs.n + rd.n;
 	js.proc_fd = rs.n > 0;
 	/* Everything checked: the VM will start. */
 	if (!rootless)
@@ -614,6 +770,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	r = supervise(pid, pidfd, sfd, o->timeout_ms, e);
 out:
 	run_shares_close(&rs);
+	run_disks_close(&rd);
 	cgroup_destroy(&cg);
 	if (pidfd >= 0)
 		close(pidfd);

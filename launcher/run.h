@@ -32,8 +32,10 @@ int run_base_initrd_open(const struct arca_paths *p, const struct arca_kernel *k
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap);
 
 /* arca-vmm's argv (pure; exposed for tests): argv[0] "arca-vmm", the fixed
- * fd numbers of jail.h, --cpus, --memory-mib, --cmdline, then --verbose or
- * --console. Returns argc, or -E2BIG when cmdline does not fit. */
+ * fd numbers of jail.h, --cpus, --memory-mib, --cmdline, one --fs= per
+ * virtio-fs device, --fs-max-fds, one --blk= per disk, --proc-fd,
+ * --boot-timeout-ms, then --verbose or --console, --no-seccomp. Returns
+ * argc, or -E2BIG when cmdline does not fit. */
 /* A virtio-fs device as the VMM is told about it. */
 struct run_fs {
 	int fd;          /* the VMM's fd number of the share directory */
@@ -43,17 +45,40 @@ struct run_fs {
 
 #define RUN_MAX_FS 8
 
+/* A virtio-blk device as the VMM is told about it:
+ *   --blk=FD[,ro][,id=ID][,direct][,nosync][,ephemeral][,queues=N]
+ * ro: the device is read-only (VIRTIO_BLK_F_RO), the fd O_RDONLY; not for
+ * ephemeral, whose guest writes (into the VMM's overlay, the fd is O_RDONLY
+ * too); direct: the fd is O_DIRECT (cache=none); nosync: FLUSH completes
+ * without fdatasync (sync=none); queues: one per vCPU. */
+struct run_blk {
+	int fd;          /* the VMM's fd number of the image */
+	const char *id;  /* virtio-blk serial, 1..20 bytes */
+	bool ro, direct, nosync, ephemeral;
+	unsigned queues;
+};
+
+#define RUN_MAX_BLK 16
+/* Queues per disk: one per vCPU up to arca-vmm's VMM_BLK_MAX_QUEUES
+ * (vmm/opts.h; the virtio-mmio transport's kick table has 16 entries). */
+#define RUN_BLK_MAX_QUEUES 16u
+/* Pure: min(cpus, RUN_BLK_MAX_QUEUES), at least 1. */
+unsigned run_blk_queues(unsigned cpus);
+
 struct run_argv {
 	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32], proc[32];
 	char fsmax[32], boot[40];
 	char fs[RUN_MAX_FS][80];
+	char blk[RUN_MAX_BLK][80];
 	char cmdline[600];
-	char *argv[16 + RUN_MAX_FS];
+	char *argv[16 + RUN_MAX_FS + RUN_MAX_BLK];
 };
 /* proc_fd: the VMM's /proc/self/fd fd number, or -1. fs_max_fds: each
  * share's fd cap, passed as --fs-max-fds when below ARCA_FS_MAX_FDS;
- * --boot-timeout-ms follows when o->boot_timeout_ms is set. */
+ * --boot-timeout-ms follows when o->boot_timeout_ms is set. -E2BIG also
+ * for more than RUN_MAX_FS / RUN_MAX_BLK devices. */
 int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct run_fs *fs,
-		 size_t nfs, uint32_t fs_max_fds, int proc_fd, struct run_argv *ra);
+		 size_t nfs, const struct run_blk *blk, size_t nblk, uint32_t fs_max_fds,
+		 int proc_fd, struct run_argv *ra);
 
 #endif

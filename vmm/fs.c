@@ -8,7 +8,7 @@
  * FUSE server, submission and reaping (the ring's eventfd is one more fd on
  * the thread's event loop). vCPUs only write the kick eventfd (ioeventfd);
  * they never wait for host I/O. A vCPU's device reset only marks held
- * requests orphaned (vmm/virtio_fs.h).
+ * requests orphaned (vmm/virtio_req.h).
  *
  * Fallback: if the ring cannot be created and restricted (io_uring_setup
  * refused by kernel.io_uring_disabled, a container's seccomp, ENOSYS, or a
@@ -35,13 +35,13 @@
 
 struct fs_io {
 	struct fuse_io io;
-	struct virtio_fs_req *req;
+	struct vreq *req;
 };
 
 static struct fs_share {
 	struct fuse_server server;
 	struct virtio_fs dev;
-	struct fs_uring uring;
+	struct uring uring;
 	bool async;
 	bool submit_logged;
 	struct fs_io *ios; /* FS_URING_DEPTH, indexed by the request's slot */
@@ -49,13 +49,13 @@ static struct fs_share {
 } shares[VMM_MAX_FS];
 static unsigned nshares;
 
-static const struct iovec *req_in(const struct virtio_fs_req *r, int *n)
+static const struct iovec *req_in(const struct vreq *r, int *n)
 {
 	*n = (int)r->e.nout;
 	return r->e.iov;
 }
 
-static const struct iovec *req_out(const struct virtio_fs_req *r, int *n)
+static const struct iovec *req_out(const struct vreq *r, int *n)
 {
 	*n = (int)r->e.nin;
 	return &r->e.iov[r->e.nout];
@@ -69,7 +69,7 @@ static void fs_done(void *opaque, uint64_t tag, int32_t res)
 	if (tag >= FS_URING_DEPTH || !s->ios[tag].req)
 		return;
 	struct fs_io *x = &s->ios[tag];
-	struct virtio_fs_req *req = x->req;
+	struct vreq *req = x->req;
 	x->req = NULL;
 	/* io-wq cancels work it cannot start (no worker: pids.max) or that
 	 * outlived its task; the request itself is fine, so run it here. */
@@ -78,10 +78,10 @@ static void fs_done(void *opaque, uint64_t tag, int32_t res)
 	int nout;
 	const struct iovec *out = req_out(req, &nout);
 	ssize_t n = fuse_io_complete(&s->server, &x->io, res, out, nout);
-	virtio_fs_complete(&s->dev, req, n);
+	vreq_complete(&s->dev.v, req, n);
 }
 
-static ssize_t fs_handle(void *backend, struct virtio_fs_req *req)
+static ssize_t fs_handle(void *backend, struct vreq *req)
 {
 	struct fs_share *s = backend;
 	int nin, nout;
@@ -93,7 +93,7 @@ static ssize_t fs_handle(void *backend, struct virtio_fs_req *req)
 	ssize_t n = fuse_server_submit(&s->server, in, nin, out, nout, &x->io);
 	if (n == -EBUSY) {
 		/* DESTROY while I/O is in flight: finish that first. */
-		int r = fs_uring_drain(&s->uring, fs_done, s);
+		int r = uring_drain(&s->uring, fs_done, s);
 		if (r < 0) {
 			fprintf(stderr, "arca: virtio-fs: waiting for I/O failed: %s\n",
 				strerror(-r));
@@ -111,7 +111,7 @@ static ssize_t fs_handle(void *backend, struct virtio_fs_req *req)
 		return fuse_io_complete(&s->server, &x->io, res, out, nout);
 	}
 	x->req = req;
-	return VIRTIO_FS_PENDING;
+	return VREQ_PENDING;
 }
 
 static void fs_flush(void *backend)
@@ -119,7 +119,7 @@ static void fs_flush(void *backend)
 	struct fs_share *s = backend;
 	if (!s->async)
 		return;
-	int r = fs_uring_submit(&s->uring);
+	int r = uring_submit(&s->uring);
 	if (r < 0) {
 		/* Nothing would ever wake us for SQEs the kernel did not take:
 		 * wait here until they and everything else are done. */
@@ -127,17 +127,17 @@ static void fs_flush(void *backend)
 			fprintf(stderr, "arca: virtio-fs: io_uring submit: %s; waiting\n",
 				strerror(-r));
 		s->submit_logged = true;
-		(void)fs_uring_drain(&s->uring, fs_done, s);
+		(void)uring_drain(&s->uring, fs_done, s);
 	}
 }
 
 static void fs_reap(void *backend)
 {
 	struct fs_share *s = backend;
-	fs_uring_reap(&s->uring, fs_done, s);
+	uring_reap(&s->uring, fs_done, s);
 }
 
-static const struct virtio_fs_backend_ops fs_backend = {
+static const struct vreq_backend_ops fs_backend = {
 	.handle = fs_handle,
 	.flush = fs_flush,
 	.reap = fs_reap,
@@ -148,14 +148,14 @@ static const struct virtio_fs_backend_ops fs_backend = {
 static void fs_async_setup(struct fs_share *s, const char *tag, bool verbose)
 {
 	static bool logged;
-	int r = fs_uring_init(&s->uring, FS_URING_DEPTH);
+	int r = uring_init(&s->uring, FS_URING_DEPTH);
 	if (r == 0) {
 		s->ios = calloc(FS_URING_DEPTH, sizeof(*s->ios));
 		if (s->ios) {
 			s->async = true;
 			return;
 		}
-		fs_uring_fini(&s->uring);
+		uring_fini(&s->uring);
 		r = -ENOMEM;
 	}
 	if (verbose && !logged)
@@ -189,7 +189,7 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 		r = virtio_fs_init(&s->dev, &vm->gm, f->tag, &fs_backend, s,
 				   s->async ? FS_URING_DEPTH : 1);
 		if (r == 0 && s->async)
-			r = virtio_fs_watch(&s->dev, s->uring.efd);
+			r = vreq_watch(&s->dev.v, s->uring.efd);
 		if (r < 0) {
 			fprintf(stderr, "arca: share '%s': %s\n", f->tag, strerror(-r));
 			return r;
@@ -201,7 +201,7 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 			fprintf(stderr, "arca: too many devices\n");
 			return -ENOSPC;
 		}
-		r = virtio_mmio_setup(t, &s->dev.dev, base, gsi, vm->vm_fd, &s->dev.loop);
+		r = virtio_mmio_setup(t, &s->dev.v.dev, base, gsi, vm->vm_fd, &s->dev.v.loop);
 		if (r < 0) {
 			fprintf(stderr, "arca: share '%s': device setup failed: %s\n", f->tag,
 				strerror(-r));
@@ -220,7 +220,7 @@ static void *fs_thread(void *arg)
 	 * to run the guest. The ring was restricted before this. */
 	if (seccomp_enter(SECCOMP_FS, NULL, NULL) < 0)
 		return NULL;
-	virtio_fs_run(&s->dev);
+	vreq_run(&s->dev.v);
 	return NULL;
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "blk.h"
 #include "boot.h"
 #include "cleanup.h"
 #include "ctl.h"
@@ -296,6 +297,8 @@ static int setup(const struct vmm_opts *o)
 	}
 	if ((r = fs_devices_setup(&vm, o)) < 0)
 		return r;
+	if ((r = blk_devices_setup(&vm, o)) < 0)
+		return r;
 
 	struct acpi_mmio_dev mmio[VM_MAX_MMIO];
 	for (unsigned i = 0; i < vm.nmmio; i++)
@@ -379,7 +382,7 @@ int main(int argc, char *argv[])
 	/* Before any thread exists: no_new_privs and the SIGSYS reporter are
 	 * inherited, and the barrier counts every vCPU and share thread plus
 	 * this one. */
-	if (seccomp_prepare(&so, o.cpus + o.nfs + 1, &e) < 0) {
+	if (seccomp_prepare(&so, o.cpus + o.nfs + o.nblk + 1, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return EXIT_ARCA;
 	}
@@ -397,6 +400,10 @@ int main(int argc, char *argv[])
 	int fr = fs_devices_start();
 	if (fr < 0) {
 		fprintf(stderr, "arca: starting the share threads failed: %s\n", strerror(-fr));
+		return EXIT_ARCA;
+	}
+	if ((fr = blk_devices_start()) < 0) {
+		fprintf(stderr, "arca: starting the disk threads failed: %s\n", strerror(-fr));
 		return EXIT_ARCA;
 	}
 	/* Setup is over and every thread exists (so none inherits this

@@ -55,6 +55,49 @@ static int parse_fs(const char *val, struct vmm_fs_opt *f)
 	return f->dir_fd >= 0 && f->tag[0] ? 0 : -EINVAL;
 }
 
+/* --blk=FD[,ro][,id=ID][,direct][,nosync][,ephemeral][,queues=N] */
+static int parse_blk(const char *val, struct vmm_blk_opt *b)
+{
+	char buf[128];
+	if (strlen(val) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, val);
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+	b->queues = 1;
+	char *save = NULL;
+	bool first = true;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		if (first) {
+			if (parse_uint(tok, 1 << 20, &v) < 0)
+				return -EINVAL;
+			b->fd = (int)v;
+			first = false;
+		} else if (!strncmp(tok, "id=", 3)) {
+			size_t n = strlen(tok + 3);
+			if (n == 0 || n > VMM_BLK_ID_MAX)
+				return -EINVAL;
+			memcpy(b->id, tok + 3, n + 1);
+		} else if (!strncmp(tok, "queues=", 7)) {
+			if (parse_uint(tok + 7, VMM_BLK_MAX_QUEUES, &v) < 0 || v == 0)
+				return -EINVAL;
+			b->queues = (unsigned)v;
+		} else if (!strcmp(tok, "ro")) {
+			b->read_only = true;
+		} else if (!strcmp(tok, "ephemeral")) {
+			b->ephemeral = true;
+		} else if (!strcmp(tok, "direct")) {
+			b->direct = true;
+		} else if (!strcmp(tok, "nosync")) {
+			b->nosync = true;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return b->fd >= 0 && !(b->read_only && b->ephemeral) ? 0 : -EINVAL;
+}
+
 int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca_err *e)
 {
 	memset(o, 0, sizeof(*o));
@@ -97,6 +140,12 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_fs(val, &o->fs[o->nfs]) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --fs '%s'", val);
 			o->nfs++;
+		} else if (IS("--blk")) {
+			if (o->nblk >= VMM_MAX_BLK)
+				return arca_error(e, E2BIG, "arca-vmm: too many --blk disks");
+			if (parse_blk(val, &o->blk[o->nblk]) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --blk '%s'", val);
+			o->nblk++;
 		} else if (IS("--proc-fd")) {
 			if (parse_uint(val, 1 << 20, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --proc-fd '%s'", val);

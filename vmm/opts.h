@@ -14,6 +14,8 @@
 
 #define VMM_MAX_INITRDS 4
 #define VMM_MAX_FS 8
+#define VMM_MAX_BLK 9 /* 8 --disk and a --root-disk */
+#define VMM_BLK_ID_MAX 20 /* VIRTIO_BLK_ID_BYTES */
 
 /* One virtio-fs device: a share's root directory (O_PATH|O_DIRECTORY,
  * opened by the launcher) served under a tag. */
@@ -23,6 +25,19 @@ struct vmm_fs_opt {
 	bool read_only;
 	bool ids_passthrough;
 };
+
+/* One virtio-blk disk: an image or block device the launcher opened (and
+ * locked), read-only for ro and ephemeral disks. */
+struct vmm_blk_opt {
+	int fd;
+	char id[VMM_BLK_ID_MAX + 1]; /* serial for GET_ID; may be empty */
+	bool read_only;  /* the guest sees a read-only disk (VIRTIO_BLK_F_RO) */
+	bool ephemeral;  /* writes go to a VMM-private overlay, never to fd */
+	bool direct;     /* fd is O_DIRECT (cache=none): I/O must be 512-aligned */
+	bool nosync;     /* sync=none: FLUSH is acknowledged without fdatasync */
+	unsigned queues; /* request queues (MQ), 1..VMM_BLK_MAX_QUEUES */
+};
+#define VMM_BLK_MAX_QUEUES 16
 
 struct vmm_opts {
 	int kvm_fd;
@@ -34,6 +49,8 @@ struct vmm_opts {
 	uint64_t memory_mib;
 	struct vmm_fs_opt fs[VMM_MAX_FS];
 	unsigned nfs;
+	struct vmm_blk_opt blk[VMM_MAX_BLK];
+	unsigned nblk;
 	int proc_fd;  /* O_PATH /proc/self/fd of this process, or -1 */
 	uint32_t host_uid, host_gid; /* owner of files the guest creates */
 	uint32_t fs_max_fds; /* host fds each share's FUSE server may hold */

@@ -18,11 +18,17 @@ extern const struct sock_filter vmm_vcpu_filter[];
 extern const unsigned short vmm_vcpu_filter_len;
 extern const unsigned vmm_vcpu_nsyscalls, vmm_vcpu_nioctls;
 
-/* 1 when built with the debugging default action LOG instead of TRAP. */
+/* Each share's thread (FUSE server). */
 extern const struct sock_filter vmm_fs_filter[];
 extern const unsigned short vmm_fs_filter_len;
 extern const unsigned vmm_fs_nsyscalls, vmm_fs_nioctls;
 
+/* Each disk's thread (virtio-blk). */
+extern const struct sock_filter vmm_blk_filter[];
+extern const unsigned short vmm_blk_filter_len;
+extern const unsigned vmm_blk_nsyscalls, vmm_blk_nioctls;
+
+/* 1 when built with the debugging default action LOG instead of TRAP. */
 extern const unsigned vmm_filter_default_log;
 
 /* x86_64 syscall names by number (NULL in gaps), for the SIGSYS report. */

@@ -22,6 +22,7 @@ static const char *const class_names[SECCOMP_NR_CLASSES] = {
 	[SECCOMP_MAIN] = "main",
 	[SECCOMP_VCPU] = "vcpu",
 	[SECCOMP_FS] = "fs",
+	[SECCOMP_BLK] = "blk",
 };
 
 static struct seccomp_opts opts = { .forbidden = -1 };
@@ -171,6 +172,10 @@ int seccomp_install(enum seccomp_class c)
 	case SECCOMP_FS:
 		f = vmm_fs_filter;
 		len = vmm_fs_filter_len;
+		break;
+	case SECCOMP_BLK:
+		f = vmm_blk_filter;
+		len = vmm_blk_filter_len;
 		break;
 	default:
 		return -EINVAL;

@@ -27,6 +27,7 @@ enum seccomp_class {
 	SECCOMP_MAIN,
 	SECCOMP_VCPU,
 	SECCOMP_FS,
+	SECCOMP_BLK,
 	SECCOMP_NR_CLASSES,
 };
 

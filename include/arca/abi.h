@@ -93,6 +93,7 @@ enum arca_spec_tag {
 	ARCA_SPEC_FLAGS   = 4, /* le32 bit set of ARCA_SPEC_F_* */
 	ARCA_SPEC_SHARE   = 5, /* a virtio-fs device for arca-init to mount (below) */
 	ARCA_SPEC_ROOT    = 6, /* what the command's / is (below); at most one */
+	ARCA_SPEC_DISK    = 7, /* a virtio-blk device for arca-init to mount (below) */
 };
 
 #define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
@@ -117,10 +118,37 @@ enum arca_spec_tag {
 #define ARCA_SPEC_MAX_SHARES 64u
 
 /*
+ * DISK record value (one per virtio-blk device the launcher attached, the
+ * root disk excepted; any order: arca-init mounts disks and shares
+ * together, parents before children):
+ *   le32 flags       ARCA_DISK_F_*
+ *   le16 id_len      1..ARCA_DISK_ID_MAX
+ *   id_len bytes     the disk's id: its virtio-blk serial (GET_ID), which the
+ *                    guest reads from /sys/block/vdX/serial and links as
+ *                    /dev/disk/by-id/virtio-ID; [A-Za-z0-9._-] only
+ *   le16 fstype_len  0..ARCA_DISK_FSTYPE_MAX
+ *   fstype_len bytes the filesystem type, [a-z0-9]; empty: arca-init tries
+ *                    each block filesystem of /proc/filesystems in order
+ *   rest             the guest path; empty with ARCA_DISK_F_NOMOUNT (and
+ *                    then fstype_len is 0), else as a share's path (absolute,
+ *                    normalized, not "/", not /proc, /sys, /dev or below).
+ * At most ARCA_SPEC_MAX_DISKS disks; ids are unique across DISK records and
+ * the ROOT record of ARCA_ROOT_DISK[_RW]; a mounted disk's path differs from
+ * every other disk's and every share's.
+ */
+#define ARCA_DISK_F_RO      0x1u /* mounted read-only (MS_RDONLY) */
+#define ARCA_DISK_F_NOMOUNT 0x2u /* attached only: no path */
+#define ARCA_DISK_ID_MAX     20u /* VIRTIO_BLK_ID_BYTES */
+#define ARCA_DISK_FSTYPE_MAX 16u
+#define ARCA_SPEC_MAX_DISKS  16u
+
+/*
  * ROOT record value:
  *   le32 mode      enum arca_root_mode
- *   rest           the root device's virtio-fs tag; empty for
- *                  ARCA_ROOT_INITRD, 1..ARCA_TAG_MAX bytes for the others.
+ *   rest           the root device's virtio-fs tag (HOST, DIR, DIR_RW:
+ *                  1..ARCA_TAG_MAX bytes), or the root disk's id (DISK,
+ *                  DISK_RW: a disk id as in DISK records; the root disk has
+ *                  no DISK record of its own); empty for ARCA_ROOT_INITRD.
  * No ROOT record means ARCA_ROOT_INITRD.
  */
 enum arca_root_mode {
@@ -135,6 +163,12 @@ enum arca_root_mode {
 	ARCA_ROOT_DIR = 2,
 	/* The tag is a rootfs directory, mounted read-write as /. */
 	ARCA_ROOT_DIR_RW = 3,
+	/* The id is a virtio-blk disk holding a root filesystem, mounted
+	 * read-only as the lower layer of an overlay whose upper layer is a
+	 * tmpfs (as ARCA_ROOT_DIR): the image is never written. */
+	ARCA_ROOT_DISK = 4,
+	/* The id is a virtio-blk disk, mounted read-write as /. */
+	ARCA_ROOT_DISK_RW = 5,
 };
 
 /* Where arca-init assembles the command's root (every mode but INITRD);

@@ -71,7 +71,7 @@ static double run_sync(uint32_t op, int fd)
 }
 
 /* Keep qd requests in flight: refill each slot as its CQE arrives. */
-static double run_uring(struct fs_uring *u, uint32_t op, int fd, unsigned qd)
+static double run_uring(struct uring *u, uint32_t op, int fd, unsigned qd)
 {
 	uint64_t next = 0, nreq = FILE_SIZE / REQ;
 	double t0 = now();
@@ -82,7 +82,7 @@ static double run_uring(struct fs_uring *u, uint32_t op, int fd, unsigned qd)
 			exit(1);
 	}
 	while (done_count < nreq) {
-		if (fs_uring_submit(u) < 0 || io_uring_submit_and_wait(&u->ring, 1) < 0)
+		if (uring_submit(u) < 0 || io_uring_submit_and_wait(&u->ring, 1) < 0)
 			exit(1);
 		struct io_uring_cqe *cqe;
 		while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
@@ -101,7 +101,7 @@ static double run_uring(struct fs_uring *u, uint32_t op, int fd, unsigned qd)
 	return (double)FILE_SIZE / (now() - t0) / 1e6;
 }
 
-static void bench(const char *label, int fd, struct fs_uring *u)
+static void bench(const char *label, int fd, struct uring *u)
 {
 	static const uint32_t opsv[] = { FUSE_WRITE, FUSE_READ };
 	for (unsigned i = 0; i < 2; i++) {
@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 			return 1;
 		memset(bufs[s], (int)s + 1, REQ);
 	}
-	struct fs_uring u;
-	int r = fs_uring_init(&u, MAXQD);
+	struct uring u;
+	int r = uring_init(&u, MAXQD);
 	if (r < 0) {
 		fprintf(stderr, "io_uring unavailable: %s\n", strerror(-r));
 		return 77;
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 	} else {
 		printf("O_DIRECT: %s (not measured)\n", strerror(errno));
 	}
-	fs_uring_fini(&u);
+	uring_fini(&u);
 	close(fd);
 	return 0;
 }

@@ -6,6 +6,8 @@
  *   probe write-tree DIR [SEED]      write the deterministic test tree
  *   probe check-tree DIR [SEED]      verify it byte for byte
  *   probe escape DIR MARKER          try to leave the share mounted at DIR
+ *   probe blk-verify DEV SEED COUNT [THREADS]
+ *                                    random 4 KiB writes with CRC-32C, then verify
  *
  * Static (musl) so the same file runs in the guest and on the host.
  */
@@ -108,7 +110,8 @@ static int usage(void)
 	fprintf(stderr, "usage: probe conformance DIR\n"
 			"       probe write-tree DIR [SEED]\n"
 			"       probe check-tree DIR [SEED]\n"
-			"       probe escape DIR OUTSIDE_MARKER\n");
+			"       probe escape DIR OUTSIDE_MARKER\n"
+			"       probe blk-verify DEV SEED COUNT [THREADS]\n");
 	return 2;
 }
 
@@ -127,5 +130,7 @@ int main(int argc, char **argv)
 		return probe_check_tree(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "escape"))
 		return probe_escape(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "blk-verify"))
+		return probe_blk_verify(argc - 1, argv + 1);
 	return usage();
 }

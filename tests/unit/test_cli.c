@@ -640,6 +640,65 @@ static void test_usage(void **state)
 	assert_null(strstr(strstr(u, "Options for 'arca prepare'"), "--cpus"));
 }
 
+static void test_disk_options(void **state)
+{
+	OK("run", "true");
+	assert_int_equal(g_o.disks.n, 0);
+	assert_false(g_o.disks.has_root);
+
+	OK("run", "--disk", "data.img:/data", "--disk=s.img,id=scratch,ro", "--disk",
+	   "/dev/vg/lv", "--root-disk", "rootfs.ext4", "--", "ls", "/data");
+	CMD_IS("ls", "/data");
+	assert_int_equal(g_o.disks.n, 3);
+	assert_string_equal(g_o.disks.v[0].path, "data.img");
+	assert_string_equal(g_o.disks.v[0].guest, "/data");
+	assert_string_equal(g_o.disks.v[1].id, "scratch");
+	assert_true(g_o.disks.v[1].ro);
+	assert_null(g_o.disks.v[1].guest);
+	assert_string_equal(g_o.disks.v[2].path, "/dev/vg/lv");
+	assert_true(g_o.disks.has_root);
+	assert_string_equal(g_o.disks.root.path, "rootfs.ext4");
+	assert_true(g_o.disks.root.ro);
+	assert_null(g_o.root);
+
+	OK("run", "--root-disk=r.img:rw", "--root-disk", "q.img", "true"); /* last wins */
+	assert_string_equal(g_o.disks.root.path, "q.img");
+	assert_true(g_o.disks.root.ro);
+	OK("run", "--root-disk=r.img:rw", "true");
+	assert_false(g_o.disks.root.ro);
+
+	/* The disk parser's messages come through as they are. */
+	ERR("unknown disk option 'rw' in 'a.img:/a:rw' (ro, ephemeral, id=NAME, cache=writeback|none, sync=full|none, fstype=TYPE)",
+	    "run", "--disk", "a.img:/a:rw", "true");
+	ERR("disk options 'ro' and 'ephemeral' exclude each other: 'a.img,ephemeral,ro'",
+	    "run", "--disk=a.img,ephemeral,ro", "true");
+	ERR("disk option 'fstype=' needs a GUEST path to mount on (PATH:GUEST:fstype=TYPE): 'a.img,fstype=xfs'",
+	    "run", "--disk", "a.img,fstype=xfs", "true");
+	ERR("too many disks: 'i.img' would be disk 9, at most 8", "run", "--disk", "a.img",
+	    "--disk", "b.img", "--disk", "c.img", "--disk", "d.img", "--disk", "e.img", "--disk",
+	    "f.img", "--disk", "g.img", "--disk", "h.img", "--disk", "i.img", "true");
+	ERR("--root-disk needs an image path", "run", "--root-disk", ":rw", "true");
+	ERR("option '--disk' needs a value", "run", "--disk");
+	ERR("option '--disk' is not valid for 'arca prepare'", "prepare", "--disk", "a.img");
+	ERR("option '--root-disk' is not valid for 'arca doctor'", "doctor", "--root-disk=a");
+
+	/* --root and --root-disk say the same thing twice: refused in either
+	 * order, --root initrd included. */
+	ERR("--root-disk and --root cannot be used together", "run", "--root", "/srv/r",
+	    "--root-disk", "r.img", "true");
+	ERR("--root-disk and --root cannot be used together", "run", "--root-disk", "r.img",
+	    "--root", "/srv/r", "true");
+	ERR("--root-disk and --root cannot be used together", "run", "--root", "initrd",
+	    "--root-disk", "r.img", "true");
+	ERR("--root-disk and --root cannot be used together", "run", "--root-disk=r.img:rw",
+	    "--root=initrd", "true");
+
+	const char *u = cli_usage();
+	assert_non_null(strstr(u, "\n      --disk SPEC "));
+	assert_non_null(strstr(u, "\n      --root-disk IMAGE[:rw]\n"));
+	assert_non_null(strstr(u, "cache=writeback|none"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +729,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_usage, teardown),
 		cmocka_unit_test_teardown(test_vmm_user, teardown),
 		cmocka_unit_test_teardown(test_gc, teardown),
+		cmocka_unit_test_teardown(test_disk_options, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ struct env {
 	int file_fd;          /* the test's own view of the file */
 	struct fuse_server *s;
 	uint64_t nodeid, fh;
-	struct fs_uring u;
+	struct uring u;
 };
 
 static uint8_t pattern(size_t off)
@@ -143,7 +143,7 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 	if (e->u.depth)
-		fs_uring_fini(&e->u);
+		uring_fini(&e->u);
 	int proc_fd = e->s->cfg.proc_self_fd;
 	fuse_server_destroy(e->s);
 	close(proc_fd);
@@ -158,7 +158,7 @@ static int teardown(void **state)
 
 static void need_uring(struct env *e)
 {
-	int r = fs_uring_init(&e->u, DEPTH);
+	int r = uring_init(&e->u, DEPTH);
 	if (r < 0) {
 		fprintf(stderr, "io_uring unusable here (%s): skipping\n", strerror(-r));
 		skip();
@@ -232,7 +232,7 @@ static void test_write_then_read(void **state)
 	assert_int_equal(op_submit(e, &ops[0]), -EINPROGRESS);
 	assert_int_equal(e->s->inflight, 1);
 	assert_int_equal(fs_uring_queue(&e->u, &ops[0].io, 0), 0);
-	assert_int_equal(fs_uring_drain(&e->u, on_done, e), 0);
+	assert_int_equal(uring_drain(&e->u, on_done, e), 0);
 	assert_true(ops[0].done);
 	assert_int_equal(ops[0].res, sizeof(data));
 	assert_int_equal(ops[0].rep.oh.error, 0);
@@ -247,7 +247,7 @@ static void test_write_then_read(void **state)
 	op_read(e, &ops[1], 4096, sizeof(data));
 	assert_int_equal(op_submit(e, &ops[1]), -EINPROGRESS);
 	assert_int_equal(fs_uring_queue(&e->u, &ops[1].io, 1), 0);
-	assert_int_equal(fs_uring_drain(&e->u, on_done, e), 0);
+	assert_int_equal(uring_drain(&e->u, on_done, e), 0);
 	assert_int_equal(ops[1].rep.oh.error, 0);
 	assert_int_equal(ops[1].rep.oh.len, sizeof(struct fuse_out_header) + sizeof(data));
 	assert_memory_equal(ops[1].rep.data, data, sizeof(data));
@@ -263,12 +263,12 @@ static void test_many_in_flight(void **state)
 		assert_int_equal(fs_uring_queue(&e->u, &ops[i].io, i), 0);
 	}
 	/* The bound: no room for a 17th until a CQE is reaped. */
-	assert_false(fs_uring_has_room(&e->u));
+	assert_false(uring_has_room(&e->u));
 	assert_int_equal(fs_uring_queue(&e->u, &ops[0].io, 0), -EBUSY);
 	assert_int_equal(e->s->inflight, DEPTH);
-	assert_int_equal(fs_uring_submit(&e->u), 0);
+	assert_int_equal(uring_submit(&e->u), 0);
 	assert_int_equal(e->u.inflight, DEPTH);
-	assert_int_equal(fs_uring_drain(&e->u, on_done, e), 0);
+	assert_int_equal(uring_drain(&e->u, on_done, e), 0);
 	for (unsigned i = 0; i < DEPTH; i++) {
 		assert_true(ops[i].done);
 		assert_int_equal(ops[i].res, 65536);
@@ -276,7 +276,7 @@ static void test_many_in_flight(void **state)
 		assert_int_equal(ops[i].rep.oh.len, sizeof(struct fuse_out_header) + 65536);
 		check_data(ops[i].rep.data, (uint64_t)i * 65536, 65536);
 	}
-	assert_true(fs_uring_has_room(&e->u));
+	assert_true(uring_has_room(&e->u));
 	assert_int_equal(e->s->inflight, 0);
 }
 
@@ -288,7 +288,7 @@ static void test_short_read(void **state)
 	op_read(e, &ops[0], FILE_SIZE - 100, 4096);
 	assert_int_equal(op_submit(e, &ops[0]), -EINPROGRESS);
 	assert_int_equal(fs_uring_queue(&e->u, &ops[0].io, 0), 0);
-	assert_int_equal(fs_uring_drain(&e->u, on_done, e), 0);
+	assert_int_equal(uring_drain(&e->u, on_done, e), 0);
 	assert_int_equal(ops[0].res, 100);
 	assert_int_equal(ops[0].rep.oh.len, sizeof(struct fuse_out_header) + 100);
 	check_data(ops[0].rep.data, FILE_SIZE - 100, 100);
@@ -392,7 +392,7 @@ static void test_release_in_flight(void **state)
 	assert_int_equal(op_submit(e, &ops[1]), sizeof(struct fuse_out_header));
 	assert_int_equal(ops[1].rep.oh.error, -EBADF);
 
-	assert_int_equal(fs_uring_drain(&e->u, on_done, e), 0);
+	assert_int_equal(uring_drain(&e->u, on_done, e), 0);
 	assert_int_equal(ops[0].res, 4096);
 	check_data(ops[0].rep.data, 8192, 4096);
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
@@ -414,7 +414,7 @@ static void test_destroy_waits(void **state)
 	struct fuse_io io;
 	reply_init(&rep, sizeof(rep.data));
 	assert_int_equal(fuse_server_submit(e->s, &in, 1, rep.iov, 2, &io), -EBUSY);
-	assert_int_equal(fs_uring_drain(&e->u, on_done, e), 0);
+	assert_int_equal(uring_drain(&e->u, on_done, e), 0);
 	check_data(ops[0].rep.data, 0, 4096);
 	assert_int_equal(fuse_server_submit(e->s, &in, 1, rep.iov, 2, &io),
 			 sizeof(struct fuse_out_header));
@@ -422,7 +422,7 @@ static void test_destroy_waits(void **state)
 }
 
 /* The fallback: where io_uring_setup is refused (here by a seccomp filter,
- * as a container runtime's may), fs_uring_init fails cleanly and the same
+ * as a container runtime's may), uring_init fails cleanly and the same
  * request is served synchronously with the same reply. */
 static void test_fallback(void **state)
 {
@@ -440,10 +440,10 @@ static void test_fallback(void **state)
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
 			_exit(2);
-		struct fs_uring u;
-		if (fs_uring_init(&u, DEPTH) != -EPERM || u.efd != -1 || u.ring.ring_fd != -1)
+		struct uring u;
+		if (uring_init(&u, DEPTH) != -EPERM || u.efd != -1 || u.ring.ring_fd != -1)
 			_exit(3);
-		fs_uring_fini(&u); /* safe on a failed init */
+		uring_fini(&u); /* safe on a failed init */
 		op_read(e, &ops[0], 12345, 1000);
 		ssize_t n = fuse_server_handle(e->s, &ops[0].in, 1, ops[0].rep.iov, 2);
 		if (n != (ssize_t)sizeof(struct fuse_out_header) + 1000 || ops[0].rep.oh.error)
@@ -457,7 +457,7 @@ static void test_fallback(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_int_equal(fs_uring_init(&e->u, 0), -EINVAL);
+	assert_int_equal(uring_init(&e->u, 0), -EINVAL);
 }
 
 int main(void)

@@ -131,22 +131,22 @@ static void test_nofile_fits(void **state)
 	uint64_t want = PRIVSEP_NOFILE_BASE + 2 + PER_SHARE;
 
 	/* the hard limit is high enough: exactly what is wanted, full caps */
-	assert_int_equal(privsep_nofile(1, 1, 1u << 20, false, &n), 0);
+	assert_int_equal(privsep_nofile(1, 1, 0, 1u << 20, false, &n), 0);
 	assert_true(n.want == want && n.limit == want);
 	assert_int_equal(n.share_fds, ARCA_FS_MAX_FDS);
 	assert_false(n.clamped);
 	/* exactly at the hard limit still fits */
-	assert_int_equal(privsep_nofile(1, 1, want, false, &n), 0);
+	assert_int_equal(privsep_nofile(1, 1, 0, want, false, &n), 0);
 	assert_false(n.clamped);
 	/* above it, but raisable (CAP_SYS_RESOURCE): ask for all of it */
-	assert_int_equal(privsep_nofile(4, 3, 1024, true, &n), 0);
+	assert_int_equal(privsep_nofile(4, 3, 0, 1024, true, &n), 0);
 	assert_true(n.limit == PRIVSEP_NOFILE_BASE + 8 + 3 * PER_SHARE);
 	assert_int_equal(n.share_fds, ARCA_FS_MAX_FDS);
 	assert_false(n.clamped);
 	/* no shares: the base alone */
-	assert_int_equal(privsep_nofile(64, 0, 1u << 20, false, &n), 0);
+	assert_int_equal(privsep_nofile(64, 0, 0, 1u << 20, false, &n), 0);
 	assert_true(n.limit == PRIVSEP_NOFILE_BASE + 128);
-	assert_int_equal(privsep_nofile(0, 1, 1u << 20, false, &n), -EINVAL);
+	assert_int_equal(privsep_nofile(0, 1, 0, 1u << 20, false, &n), -EINVAL);
 }
 
 static void test_nofile_clamped(void **state)
@@ -156,7 +156,7 @@ static void test_nofile_clamped(void **state)
 	/* Docker's defaults: root without CAP_SYS_RESOURCE, hard 20000, the
 	 * default root's share: the limit is the hard one, the share gets
 	 * what the base leaves */
-	assert_int_equal(privsep_nofile(1, 1, 20000, false, &n), 0);
+	assert_int_equal(privsep_nofile(1, 1, 0, 20000, false, &n), 0);
 	assert_true(n.clamped);
 	assert_true(n.limit == 20000);
 	assert_int_equal(n.share_fds, 20000 - PRIVSEP_NOFILE_BASE - 2 - PRIVSEP_NOFILE_PER_SHARE);
@@ -164,27 +164,27 @@ static void test_nofile_clamped(void **state)
 	assert_true(PRIVSEP_NOFILE_BASE + 2 + (uint64_t)n.share_fds + PRIVSEP_NOFILE_PER_SHARE <=
 		    n.limit);
 	/* several shares split it evenly, still within the limit */
-	assert_int_equal(privsep_nofile(2, 7, 20000, false, &n), 0);
+	assert_int_equal(privsep_nofile(2, 7, 0, 20000, false, &n), 0);
 	assert_true(PRIVSEP_NOFILE_BASE + 4 + 7 * ((uint64_t)n.share_fds + PRIVSEP_NOFILE_PER_SHARE) <=
 		    20000);
 	assert_true(n.share_fds >= ARCA_FS_MIN_FDS && n.share_fds < ARCA_FS_MAX_FDS);
 	/* a typical rootless soft=hard 1024: too small for a share */
-	assert_int_equal(privsep_nofile(1, 1, 1024, false, &n), 0);
+	assert_int_equal(privsep_nofile(1, 1, 0, 1024, false, &n), 0);
 	assert_int_equal(n.share_fds, 1024 - PRIVSEP_NOFILE_BASE - 2 - PRIVSEP_NOFILE_PER_SHARE);
-	assert_int_equal(privsep_nofile(1, 4, 1024, false, &n), -EMFILE);
+	assert_int_equal(privsep_nofile(1, 4, 0, 1024, false, &n), -EMFILE);
 	assert_int_equal(n.share_fds, 0);
 	assert_true(n.need == PRIVSEP_NOFILE_BASE + 2 +
 			       4 * ((uint64_t)ARCA_FS_MIN_FDS + PRIVSEP_NOFILE_PER_SHARE));
 	/* the least that works, and one below it */
 	uint64_t need = PRIVSEP_NOFILE_BASE + 2 + ARCA_FS_MIN_FDS + PRIVSEP_NOFILE_PER_SHARE;
-	assert_int_equal(privsep_nofile(1, 1, need, false, &n), 0);
+	assert_int_equal(privsep_nofile(1, 1, 0, need, false, &n), 0);
 	assert_int_equal(n.share_fds, ARCA_FS_MIN_FDS);
-	assert_int_equal(privsep_nofile(1, 1, need - 1, false, &n), -EMFILE);
+	assert_int_equal(privsep_nofile(1, 1, 0, need - 1, false, &n), -EMFILE);
 	/* tiny limits: not even the base fits */
-	assert_int_equal(privsep_nofile(1, 0, 64, false, &n), -EMFILE);
-	assert_int_equal(privsep_nofile(1, 1, 0, false, &n), -EMFILE);
+	assert_int_equal(privsep_nofile(1, 0, 0, 64, false, &n), -EMFILE);
+	assert_int_equal(privsep_nofile(1, 1, 0, 0, false, &n), -EMFILE);
 	/* RLIM_INFINITY reads as UINT64_MAX */
-	assert_int_equal(privsep_nofile(64, 8, UINT64_MAX, false, &n), 0);
+	assert_int_equal(privsep_nofile(64, 8, 0, UINT64_MAX, false, &n), 0);
 	assert_false(n.clamped);
 }
 
@@ -353,7 +353,7 @@ static void test_vmm_argv(void **state)
 	struct run_argv ra;
 	char big[700];
 
-	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 8);
+	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 8);
 	const char *want[] = { "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", "--initrd-fd=5",
 			       "--initrd-fd=6", "--cpus=4", "--memory-mib=1024",
 			       "--cmdline=console=ttyS0 quiet" };
@@ -365,10 +365,10 @@ static void test_vmm_argv(void **state)
 	assert_int_equal(VMM_FD_INITRD_SPEC, 6);
 
 	o.console = true;
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
 	assert_string_equal(ra.argv[8], "--console");
 	o.verbose = true; /* --verbose implies the console: one flag only */
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
 	assert_string_equal(ra.argv[8], "--verbose");
 	assert_null(ra.argv[9]);
 
@@ -377,18 +377,99 @@ static void test_vmm_argv(void **state)
 	struct run_fs fs = { .fd = 7, .tag = "arca-usr", .ro = true };
 	o.verbose = o.console = false;
 	o.boot_timeout_ms = 60000;
-	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, 19862, 8, &ra), 12);
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, NULL, 0, 19862, 8, &ra), 12);
 	assert_string_equal(ra.argv[8], "--fs=7,tag=arca-usr,ro");
 	assert_string_equal(ra.argv[9], "--fs-max-fds=19862");
 	assert_string_equal(ra.argv[10], "--proc-fd=8");
 	assert_string_equal(ra.argv[11], "--boot-timeout-ms=60000");
 	assert_null(ra.argv[12]);
-	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, ARCA_FS_MAX_FDS, 8, &ra), 11);
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, NULL, 0, ARCA_FS_MAX_FDS, 8, &ra), 11);
 	assert_string_equal(ra.argv[9], "--proc-fd=8");
+
+	/* Disks: one --blk= each, in order, after the shares, with the
+	 * VMM-side fd, the flags that apply and one queue per vCPU. */
+	struct run_blk blk[] = {
+		{ .fd = 8, .id = "disk0", .queues = 4 },
+		{ .fd = 9, .id = "base", .ro = true, .queues = 4 },
+		{ .fd = 10, .id = "scratch", .direct = true, .nosync = true, .ephemeral = true,
+		  .queues = 4 },
+		{ .fd = 11, .id = "12345678901234567890", .ro = true, .direct = true, .nosync = true,
+		  .queues = 16 },
+	};
+	o.boot_timeout_ms = 0;
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, blk, 4, ARCA_FS_MAX_FDS, 12, &ra), 14);
+	assert_string_equal(ra.argv[8], "--fs=7,tag=arca-usr,ro");
+	assert_string_equal(ra.argv[9], "--blk=8,id=disk0,queues=4");
+	assert_string_equal(ra.argv[10], "--blk=9,ro,id=base,queues=4");
+	assert_string_equal(ra.argv[11], "--blk=10,id=scratch,direct,nosync,ephemeral,queues=4");
+	assert_string_equal(ra.argv[12], "--blk=11,ro,id=12345678901234567890,direct,nosync,queues=16");
+	assert_string_equal(ra.argv[13], "--proc-fd=12");
+	assert_null(ra.argv[14]);
+	/* Disks without shares: no --proc-fd. */
+	o.cpus = 1;
+	blk[0].queues = 1;
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, blk, 1, ARCA_FS_MAX_FDS, -1, &ra), 9);
+	assert_string_equal(ra.argv[8], "--blk=8,id=disk0,queues=1");
+	assert_null(ra.argv[9]);
+	/* The most of everything fits argv. */
+	struct run_fs fss[RUN_MAX_FS];
+	struct run_blk blks[RUN_MAX_BLK];
+	for (size_t i = 0; i < RUN_MAX_FS; i++)
+		fss[i] = (struct run_fs){ .fd = 7 + (int)i, .tag = "123456789012345678901234567890123456",
+					  .ro = true, .ids_passthrough = true };
+	for (size_t i = 0; i < RUN_MAX_BLK; i++)
+		blks[i] = (struct run_blk){ .fd = 100 + (int)i, .id = "12345678901234567890",
+					    .direct = true, .nosync = true, .ephemeral = true,
+					    .queues = RUN_BLK_MAX_QUEUES };
+	o.verbose = o.no_seccomp = true;
+	o.boot_timeout_ms = 86400000;
+	int ac = run_vmm_argv(&o, "x", fss, RUN_MAX_FS, blks, RUN_MAX_BLK, 300, 99, &ra);
+	assert_int_equal(ac, 8 + RUN_MAX_FS + 1 + RUN_MAX_BLK + 1 + 1 + 2);
+	assert_true((size_t)ac < sizeof(ra.argv) / sizeof(ra.argv[0]));
+	assert_null(ra.argv[ac]);
+	assert_int_equal(run_vmm_argv(&o, "x", fss, RUN_MAX_FS, blks, RUN_MAX_BLK + 1, 300, 99, &ra),
+			 -E2BIG);
+	o.verbose = o.no_seccomp = false;
 
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(run_vmm_argv(&o, big, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), -E2BIG);
+	assert_int_equal(run_vmm_argv(&o, big, NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), -E2BIG);
+}
+
+static void test_blk_queues(void **state)
+{
+	assert_int_equal(run_blk_queues(1), 1);
+	assert_int_equal(run_blk_queues(2), 2);
+	assert_int_equal(run_blk_queues(16), 16);
+	assert_int_equal(run_blk_queues(17), RUN_BLK_MAX_QUEUES);
+	assert_int_equal(run_blk_queues(64), RUN_BLK_MAX_QUEUES);
+	assert_int_equal(run_blk_queues(0), 1);
+}
+
+/* Disks count toward RLIMIT_NOFILE with the base: a few fds each and two
+ * per queue (one queue per vCPU), never clamped away. */
+static void test_nofile_disks(void **state)
+{
+	struct privsep_nofile n0, n;
+
+	assert_int_equal(privsep_nofile(4, 2, 0, UINT64_MAX, false, &n0), 0);
+	assert_int_equal(privsep_nofile(4, 2, 3, UINT64_MAX, false, &n), 0);
+	assert_int_equal(n.want - n0.want, 3 * (PRIVSEP_NOFILE_PER_DISK + 2 * 4));
+	assert_int_equal(n.need - n0.need, 3 * (PRIVSEP_NOFILE_PER_DISK + 2 * 4));
+	/* Disks alone, no shares. */
+	assert_int_equal(privsep_nofile(64, 0, 9, 1u << 20, false, &n), 0);
+	assert_int_equal(n.want,
+			 PRIVSEP_NOFILE_BASE + 2 * 64 + 9 * (PRIVSEP_NOFILE_PER_DISK + 128));
+	assert_false(n.clamped);
+	/* Below what the disks need, with nothing to clamp: refused. */
+	assert_int_equal(privsep_nofile(64, 0, 9, n.want - 1, false, &n), -EMFILE);
+	/* A clamped limit leaves the disks' share intact: only the shares'
+	 * fd caps shrink. */
+	assert_int_equal(privsep_nofile(1, 1, 2, 20000, false, &n), 0);
+	assert_true(n.clamped);
+	assert_int_equal(n.limit, 20000);
+	assert_int_equal(n.share_fds, 20000 - (PRIVSEP_NOFILE_BASE + 2) -
+			 2 * (PRIVSEP_NOFILE_PER_DISK + 2) - PRIVSEP_NOFILE_PER_SHARE);
 }
 
 int main(void)
@@ -405,6 +486,8 @@ int main(void)
 		cmocka_unit_test(test_elfdeps_real),
 		cmocka_unit_test(test_elfdeps_synthetic),
 		cmocka_unit_test(test_vmm_argv),
+		cmocka_unit_test(test_nofile_disks),
+		cmocka_unit_test(test_blk_queues),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -709,7 +709,7 @@ static void test_encode_refuses_mounts(void **state)
 	s.root_mode = ARCA_ROOT_INITRD;
 	s.root_tag = S("r");
 	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
-	s.root_mode = 4;
+	s.root_mode = 6; /* past ARCA_ROOT_DISK_RW */
 	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
 	s.root_mode = ARCA_ROOT_HOST;
 	s.root_tag = S("bad tag");
@@ -869,7 +869,7 @@ static void test_decode_root_rejects(void **state)
 	w_root(&w, ARCA_ROOT_INITRD, "t"); /* a tag where none belongs */
 	expect_decode_error(&w, -EPROTO);
 	w_minimal(&w);
-	w_root(&w, 4, "t");
+	w_root(&w, 6, "t");
 	expect_decode_error(&w, -EPROTO);
 	w_minimal(&w);
 	w_root(&w, 0xFFFFFFFFu, "t");
@@ -938,13 +938,447 @@ static void test_decode_mounts_truncation_mutation(void **state)
 				assert_null(sh->path);
 			else
 				assert_true(spec_guest_path_ok(sh->path, strlen(sh->path)));
-			if (s.root_tag)
+			/* A disk root names a disk id, not a tag. */
+			if (s.root_tag && s.root_mode != ARCA_ROOT_DISK &&
+			    s.root_mode != ARCA_ROOT_DISK_RW)
 				assert_string_not_equal(sh->tag, s.root_tag);
 			for (size_t j = 0; j < i; j++)
 				assert_string_not_equal(sh->tag, s.shares[j].tag);
 		}
-		assert_true(s.root_mode <= ARCA_ROOT_DIR_RW);
+		assert_true(s.root_mode <= ARCA_ROOT_DISK_RW);
 		assert_true((s.root_mode == ARCA_ROOT_INITRD) == (s.root_tag == NULL));
+		spec_free(&s);
+	}
+}
+
+/* ---- disks (ARCA_SPEC_DISK) and disk roots ------------------------------------------ */
+
+/* A DISK record by hand: le32 flags, le16 id_len, id, le16 fstype_len,
+ * fstype, path. */
+static void w_disk(struct wire *w, uint32_t flags, const char *id, const char *fstype,
+		   const char *path)
+{
+	uint8_t v[512];
+	size_t il = strlen(id), fl = strlen(fstype), pl = strlen(path);
+	assert_true(8 + il + fl + pl <= sizeof(v));
+	proto_put_le32(v, flags);
+	proto_put_le16(v + 4, (uint16_t)il);
+	memcpy(v + 6, id, il);
+	proto_put_le16(v + 6 + il, (uint16_t)fl);
+	memcpy(v + 8 + il, fstype, fl);
+	memcpy(v + 8 + il + fl, path, pl);
+	w_rec(w, ARCA_SPEC_DISK, v, (uint32_t)(8 + il + fl + pl));
+}
+
+static void test_roundtrip_disks(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec_share sh[] = { { 0, S("arca-0"), S("/ws") } };
+	struct arca_spec_disk dk[] = {
+		{ 0, S("disk0"), NULL, S("/data") },
+		{ ARCA_DISK_F_RO, S("base.img-1_X"), S("ext4"), S("/ws/base") },
+		{ ARCA_DISK_F_NOMOUNT, S("scratch"), NULL, NULL },
+		{ ARCA_DISK_F_NOMOUNT | ARCA_DISK_F_RO, S("12345678901234567890"), NULL, NULL },
+	};
+	struct arca_spec in = { .argv = argv, .argc = 1, .shares = sh, .nshares = 1,
+				.disks = dk, .ndisks = 4, .root_mode = ARCA_ROOT_DISK,
+				.root_tag = S("root") };
+	struct arca_spec out;
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.ndisks, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(out.disks[i].flags, dk[i].flags);
+		assert_string_equal(out.disks[i].id, dk[i].id);
+		if (dk[i].fstype)
+			assert_string_equal(out.disks[i].fstype, dk[i].fstype);
+		else
+			assert_null(out.disks[i].fstype);
+		if (dk[i].path)
+			assert_string_equal(out.disks[i].path, dk[i].path);
+		else
+			assert_null(out.disks[i].path);
+	}
+	assert_int_equal(out.nshares, 1);
+	assert_int_equal(out.root_mode, ARCA_ROOT_DISK);
+	assert_string_equal(out.root_tag, "root");
+	spec_free(&out);
+	assert_null(out.disks);
+	assert_int_equal(out.ndisks, 0);
+
+	/* The exact wire layout of the second DISK record: after header,
+	 * ARGV ("sh"), FLAGS, the SHARE and the first DISK. */
+	const uint8_t *r = buf + 8 + (6 + 2) + (6 + 4) + (6 + 6 + 6 + 3) + (6 + 8 + 5 + 5);
+	assert_int_equal(proto_le16(r), ARCA_SPEC_DISK);
+	assert_int_equal(proto_le32(r + 2), 8 + 12 + 4 + 8);
+	assert_int_equal(proto_le32(r + 6), ARCA_DISK_F_RO);
+	assert_int_equal(proto_le16(r + 10), 12);
+	assert_memory_equal(r + 12, "base.img-1_X", 12);
+	assert_int_equal(proto_le16(r + 24), 4);
+	assert_memory_equal(r + 26, "ext4/ws/base", 12);
+	/* ROOT last, naming the disk id. */
+	const uint8_t *root = buf + len - (6 + 4 + 4);
+	assert_int_equal(proto_le16(root), ARCA_SPEC_ROOT);
+	assert_int_equal(proto_le32(root + 6), ARCA_ROOT_DISK);
+	assert_memory_equal(root + 10, "root", 4);
+	free(buf);
+
+	/* DISK_RW, and a disk root with no other disk. */
+	struct arca_spec rw = { .argv = argv, .argc = 1, .root_mode = ARCA_ROOT_DISK_RW,
+				.root_tag = S("r.o-o_t") };
+	assert_int_equal(spec_encode(&rw, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.root_mode, ARCA_ROOT_DISK_RW);
+	assert_string_equal(out.root_tag, "r.o-o_t");
+	assert_null(out.disks);
+	spec_free(&out);
+	free(buf);
+
+	/* Share tags and disk ids are separate names: equal ones are fine,
+	 * and so is a share tag equal to the root disk's id. */
+	struct arca_spec_share sh2[] = { { 0, S("root"), S("/a") }, { 0, S("d"), S("/b") } };
+	struct arca_spec_disk dk2[] = { { ARCA_DISK_F_NOMOUNT, S("d"), NULL, NULL } };
+	struct arca_spec mix = { .argv = argv, .argc = 1, .shares = sh2, .nshares = 2,
+				 .disks = dk2, .ndisks = 1, .root_mode = ARCA_ROOT_DISK,
+				 .root_tag = S("root") };
+	assert_int_equal(spec_encode(&mix, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	spec_free(&out);
+	free(buf);
+}
+
+static void test_disk_id_fstype_ok(void **state)
+{
+	const char *good_ids[] = { "a", "disk0", "root", "A.b_c-D", "12345678901234567890",
+				   "..", "-", "." };
+	const char *bad_ids[] = { "", "123456789012345678901", "a b", "a/b", "a:b", "a,b",
+				  "é", "a\tb", "a=b" };
+	for (size_t i = 0; i < sizeof(good_ids) / sizeof(good_ids[0]); i++)
+		assert_true(spec_disk_id_ok(good_ids[i], strlen(good_ids[i])));
+	for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++)
+		if (spec_disk_id_ok(bad_ids[i], strlen(bad_ids[i])))
+			fail_msg("accepted bad id \"%s\"", bad_ids[i]);
+	assert_false(spec_disk_id_ok(NULL, 0));
+	assert_false(spec_disk_id_ok("a\0b", 3));
+
+	const char *good_fs[] = { "ext4", "xfs", "vfat", "iso9660", "btrfs", "a",
+				  "1234567890abcdef" };
+	const char *bad_fs[] = { "", "EXT4", "ext-4", "ext_4", "1234567890abcdefg", "ext4 ",
+				 "a.b", "a/b" };
+	for (size_t i = 0; i < sizeof(good_fs) / sizeof(good_fs[0]); i++)
+		assert_true(spec_fstype_ok(good_fs[i], strlen(good_fs[i])));
+	for (size_t i = 0; i < sizeof(bad_fs) / sizeof(bad_fs[0]); i++)
+		if (spec_fstype_ok(bad_fs[i], strlen(bad_fs[i])))
+			fail_msg("accepted bad fstype \"%s\"", bad_fs[i]);
+	assert_false(spec_fstype_ok(NULL, 0));
+}
+
+static void test_encode_refuses_disks(void **state)
+{
+	char *argv[] = { S("x"), NULL };
+	struct arca_spec_share sh[1] = { { 0, S("t"), S("/s") } };
+	struct arca_spec_disk dk[3];
+	struct arca_spec s = { .argv = argv, .argc = 1, .disks = dk, .ndisks = 1 };
+	uint8_t *buf = (uint8_t *)0x1;
+	size_t len = 7;
+
+	struct arca_spec_disk bad[] = {
+		{ 0, NULL, NULL, S("/a") },
+		{ 0, S(""), NULL, S("/a") },
+		{ 0, S("123456789012345678901"), NULL, S("/a") },
+		{ 0, S("a b"), NULL, S("/a") },
+		{ 0, S("a/b"), NULL, S("/a") },
+		{ 0, S("d"), S(""), S("/a") },          /* fstype: NULL or a name */
+		{ 0, S("d"), S("EXT4"), S("/a") },
+		{ 0, S("d"), S("1234567890abcdefg"), S("/a") },
+		{ 0, S("d"), NULL, NULL },              /* mounted without a path */
+		{ 0, S("d"), NULL, S("") },
+		{ 0, S("d"), NULL, S("/") },
+		{ 0, S("d"), NULL, S("rel") },
+		{ 0, S("d"), NULL, S("/a/") },
+		{ 0, S("d"), NULL, S("/a/../b") },
+		{ 0, S("d"), NULL, S("/proc") },
+		{ 0, S("d"), NULL, S("/sys/x") },
+		{ 0, S("d"), NULL, S("/dev/vda") },
+		{ 0x4, S("d"), NULL, S("/a") },          /* unknown flag */
+		{ ARCA_DISK_F_NOMOUNT, S("d"), NULL, S("/a") },
+		{ ARCA_DISK_F_NOMOUNT, S("d"), NULL, S("") },
+		{ ARCA_DISK_F_NOMOUNT, S("d"), S("ext4"), NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dk[0] = bad[i];
+		if (spec_encode(&s, &buf, &len) != -EINVAL)
+			fail_msg("bad disk %zu accepted", i);
+	}
+
+	/* Cross-record: id twice, path twice, a disk on a share's path, the
+	 * root disk's id on a DISK record. */
+	s.ndisks = 2;
+	dk[0] = (struct arca_spec_disk){ 0, S("d1"), NULL, S("/a") };
+	dk[1] = (struct arca_spec_disk){ ARCA_DISK_F_NOMOUNT, S("d1"), NULL, NULL };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	dk[1] = (struct arca_spec_disk){ ARCA_DISK_F_RO, S("d2"), S("xfs"), S("/a") };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	dk[1] = (struct arca_spec_disk){ ARCA_DISK_F_RO, S("d2"), S("xfs"), S("/s") };
+	s.shares = sh;
+	s.nshares = 1;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	dk[1].path = S("/s/inner");
+	assert_int_equal(spec_encode(&s, &buf, &len), 0); /* nested is fine */
+	free(buf);
+	s.root_mode = ARCA_ROOT_DISK;
+	s.root_tag = S("d2");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_mode = ARCA_ROOT_DISK_RW;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+
+	/* Disk roots take a disk id, not any tag. */
+	s.ndisks = 0;
+	s.root_tag = S("a b");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_tag = S("t!");   /* a fine virtio-fs tag, not a disk id */
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_tag = S("123456789012345678901");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_tag = NULL;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	s.root_tag = S("");
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+
+	/* disks NULL with a count. */
+	s.root_mode = ARCA_ROOT_INITRD;
+	s.root_tag = NULL;
+	s.disks = NULL;
+	s.ndisks = 1;
+	buf = (uint8_t *)0x1;
+	len = 7;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	assert_ptr_equal(buf, (uint8_t *)0x1);
+	assert_int_equal(len, 7);
+
+	/* Over ARCA_SPEC_MAX_DISKS. */
+	size_t n = ARCA_SPEC_MAX_DISKS + 1;
+	struct arca_spec_disk *many = calloc(n, sizeof(*many));
+	char (*ids)[8] = calloc(n, 8);
+	assert_non_null(many);
+	assert_non_null(ids);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ids[i], 8, "d%zu", i);
+		many[i] = (struct arca_spec_disk){ ARCA_DISK_F_NOMOUNT, ids[i], NULL, NULL };
+	}
+	s.disks = many;
+	s.ndisks = n - 1;
+	assert_int_equal(spec_encode(&s, &buf, &len), 0);
+	free(buf);
+	s.ndisks = n;
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	free(many);
+	free(ids);
+}
+
+static void test_decode_disk_rejects(void **state)
+{
+	struct wire w;
+
+	/* Shorter than flags + id_len + fstype_len, at every length. */
+	for (uint32_t n = 0; n < 8; n++) {
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_DISK, "\2\0\0\0\0\0\0\0", n);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* id_len past the record's end or onto the fstype_len field; and an
+	 * fstype_len past the end. */
+	const uint16_t ils[] = { 1, 2, 3, 0xFFFF };
+	for (size_t i = 0; i < 4; i++) {
+		uint8_t v[10] = { 2, 0, 0, 0 };
+		proto_put_le16(v + 4, ils[i]);
+		memcpy(v + 6, "dk", 2); /* with id_len 2: fstype_len is v[8..9] = 0 */
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_DISK, v, 9); /* one byte short of a whole fstype_len */
+		expect_decode_error(&w, -EPROTO);
+	}
+	const uint16_t fls[] = { 1, 5, 0xFFFF };
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t v[14] = { 0 };
+		proto_put_le16(v + 4, 1);
+		v[6] = 'd';
+		proto_put_le16(v + 7, fls[i]);
+		memcpy(v + 9, "/a", 2);
+		/* fstype "/a" (1 or more bytes of it) fails; past the end fails */
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_DISK, v, 11);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* The same framing with sane lengths is fine. */
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_DISK, "\0\0\0\0\1\0d\0\0/a", 11);
+	expect_decode_ok(&w);
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_DISK, "\2\0\0\0\1\0d\0\0", 9);
+	expect_decode_ok(&w);
+
+	struct {
+		uint32_t flags;
+		const char *id, *fstype, *path;
+	} bad[] = {
+		{ 0, "", "", "/a" },
+		{ 0, "123456789012345678901", "", "/a" },
+		{ 0, "a b", "", "/a" },
+		{ 0, "a/b", "", "/a" },
+		{ 0, "d", "EXT4", "/a" },
+		{ 0, "d", "ext-4", "/a" },
+		{ 0, "d", "1234567890abcdefg", "/a" },
+		{ 0, "d", "", "" },
+		{ 0, "d", "", "/" },
+		{ 0, "d", "", "a" },
+		{ 0, "d", "", "/a/" },
+		{ 0, "d", "", "/a//b" },
+		{ 0, "d", "", "/a/./b" },
+		{ 0, "d", "", "/dev" },
+		{ 0, "d", "", "/proc/x" },
+		{ 0x4, "d", "", "/a" },
+		{ 0x80000000u, "d", "", "/a" },
+		{ ARCA_DISK_F_NOMOUNT, "d", "", "/a" },
+		{ ARCA_DISK_F_NOMOUNT, "d", "ext4", "" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		w_minimal(&w);
+		w_disk(&w, bad[i].flags, bad[i].id, bad[i].fstype, bad[i].path);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* A NUL in the id, the fstype or the path. */
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_DISK, "\0\0\0\0\2\0d\0\0\0/a", 12);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_DISK, "\0\0\0\0\1\0d\2\0x\0/a", 13);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_DISK, "\0\0\0\0\1\0d\0\0/a\0", 12);
+	expect_decode_error(&w, -EPROTO);
+
+	/* Cross-record, in either order. */
+	w_minimal(&w);
+	w_disk(&w, 0, "d1", "", "/a");
+	w_disk(&w, ARCA_DISK_F_NOMOUNT, "d1", "", "");
+	expect_decode_error(&w, -EPROTO); /* same id */
+	w_minimal(&w);
+	w_disk(&w, 0, "d1", "", "/a");
+	w_disk(&w, ARCA_DISK_F_RO, "d2", "ext4", "/a");
+	expect_decode_error(&w, -EPROTO); /* same path */
+	w_minimal(&w);
+	w_disk(&w, 0, "d1", "", "/a");
+	w_share(&w, 0, "t1", "/a");
+	expect_decode_error(&w, -EPROTO); /* disk on a share's path */
+	w_minimal(&w);
+	w_share(&w, ARCA_SHARE_F_RO, "t1", "/a");
+	w_disk(&w, 0, "d1", "", "/a");
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_disk(&w, ARCA_DISK_F_NOMOUNT, "root", "", "");
+	w_root(&w, ARCA_ROOT_DISK, "root");
+	expect_decode_error(&w, -EPROTO); /* the root disk's id on a DISK record */
+	w_minimal(&w);
+	w_root(&w, ARCA_ROOT_DISK_RW, "root");
+	w_disk(&w, 0, "root", "", "/r");
+	expect_decode_error(&w, -EPROTO);
+	/* Disk roots take disk ids. */
+	const char *bad_roots[] = { "", "a b", "t!", "123456789012345678901" };
+	for (size_t i = 0; i < 4; i++) {
+		w_minimal(&w);
+		w_root(&w, ARCA_ROOT_DISK, bad_roots[i]);
+		expect_decode_error(&w, -EPROTO);
+		w_minimal(&w);
+		w_root(&w, ARCA_ROOT_DISK_RW, bad_roots[i]);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* Fine: two NOMOUNT disks, nested paths with a share in between, a
+	 * share tag equal to a disk id, the root disk's id as a share tag. */
+	w_minimal(&w);
+	w_disk(&w, ARCA_DISK_F_NOMOUNT, "n1", "", "");
+	w_disk(&w, ARCA_DISK_F_NOMOUNT, "n2", "", "");
+	w_disk(&w, 0, "d1", "", "/a/b/c");
+	w_share(&w, 0, "d1", "/a/b");
+	w_disk(&w, ARCA_DISK_F_RO, "d2", "vfat", "/a");
+	w_share(&w, 0, "root", "/z");
+	w_root(&w, ARCA_ROOT_DISK, "root");
+	expect_decode_ok(&w);
+
+	/* ARCA_SPEC_MAX_DISKS is the most. */
+	w_minimal(&w);
+	for (unsigned i = 0; i < ARCA_SPEC_MAX_DISKS; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "d%u", i);
+		w_disk(&w, ARCA_DISK_F_NOMOUNT, id, "", "");
+	}
+	struct arca_spec s;
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_int_equal(s.ndisks, ARCA_SPEC_MAX_DISKS);
+	spec_free(&s);
+	w_disk(&w, ARCA_DISK_F_NOMOUNT, "one-more", "", "");
+	expect_decode_error(&w, -EPROTO);
+}
+
+/* Truncations and byte flips through DISK records and a disk root. */
+static void test_decode_disks_truncation_mutation(void **state)
+{
+	struct wire base, w;
+
+	w_minimal(&base);
+	size_t b0 = base.len;
+	w_disk(&base, ARCA_DISK_F_RO, "disk-a", "ext4", "/data");
+	size_t b1 = base.len;
+	w_disk(&base, ARCA_DISK_F_NOMOUNT, "disk-b", "", "");
+	size_t b2 = base.len;
+	w_root(&base, ARCA_ROOT_DISK, "root");
+	size_t full = base.len;
+
+	for (size_t n = b0; n <= full; n++) {
+		w = base;
+		w.len = n;
+		if (n == b0 || n == b1 || n == b2 || n == full)
+			expect_decode_ok(&w);
+		else
+			expect_decode_error(&w, -EPROTO);
+	}
+
+	uint32_t seed = 4242;
+	for (int iter = 0; iter < 20000; iter++) {
+		w = base;
+		for (int k = 0; k < 2; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t pos = b0 + (seed >> 8) % (w.len - b0);
+			seed = seed * 1103515245u + 12345u;
+			w.buf[pos] = (uint8_t)(seed >> 16);
+		}
+		struct arca_spec s;
+		int r = spec_decode(w.buf, w.len, &s);
+		if (r < 0) {
+			assert_int_equal(r, -EPROTO);
+			assert_null(s.disks);
+			continue;
+		}
+		assert_true(s.ndisks <= ARCA_SPEC_MAX_DISKS);
+		for (size_t i = 0; i < s.ndisks; i++) {
+			const struct arca_spec_disk *d = &s.disks[i];
+			assert_true(spec_disk_id_ok(d->id, strlen(d->id)));
+			if (d->fstype)
+				assert_true(spec_fstype_ok(d->fstype, strlen(d->fstype)));
+			if (d->flags & ARCA_DISK_F_NOMOUNT) {
+				assert_null(d->path);
+				assert_null(d->fstype);
+			} else {
+				assert_true(spec_guest_path_ok(d->path, strlen(d->path)));
+			}
+			if (s.root_mode == ARCA_ROOT_DISK || s.root_mode == ARCA_ROOT_DISK_RW)
+				assert_string_not_equal(d->id, s.root_tag);
+			for (size_t j = 0; j < i; j++)
+				assert_string_not_equal(d->id, s.disks[j].id);
+		}
+		assert_true(s.root_mode <= ARCA_ROOT_DISK_RW);
 		spec_free(&s);
 	}
 }
@@ -975,6 +1409,11 @@ int main(void)
 		cmocka_unit_test(test_decode_share_rejects),
 		cmocka_unit_test(test_decode_root_rejects),
 		cmocka_unit_test(test_decode_mounts_truncation_mutation),
+		cmocka_unit_test(test_roundtrip_disks),
+		cmocka_unit_test(test_disk_id_fstype_ok),
+		cmocka_unit_test(test_encode_refuses_disks),
+		cmocka_unit_test(test_decode_disk_rejects),
+		cmocka_unit_test(test_decode_disks_truncation_mutation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The virtio-fs device's asynchronous request slots over a real split
  * virtqueue in (heap-backed) guest memory, with a small real backend that
- * keeps every request (VIRTIO_FS_PENDING) and finishes them on demand:
+ * keeps every request (VREQ_PENDING) and finishes them on demand:
  * chains are pushed only on completion, popping stops when every slot is
  * held and resumes on completion, and a reset with requests held pushes
  * nothing to the reset queue but still frees every slot. */
@@ -22,6 +22,7 @@
 
 /* The device's static callbacks (kick, reset, completion) are what the
  * transport and event loop call; reach them directly. */
+#include "../../vmm/virtio_req.c"
 #include "../../vmm/virtio_fs.c"
 
 #define RAM   (1u << 20)
@@ -39,16 +40,16 @@ struct fx {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	struct virtio_fs_req *held[64];
+	struct vreq *held[64];
 	unsigned nheld;
 	int efd;
 };
 
-static ssize_t be_handle(void *backend, struct virtio_fs_req *req)
+static ssize_t be_handle(void *backend, struct vreq *req)
 {
 	struct fx *x = backend;
 	x->held[x->nheld++] = req;
-	return VIRTIO_FS_PENDING;
+	return VREQ_PENDING;
 }
 
 /* Finish every held request with a 16-byte reply. */
@@ -60,10 +61,10 @@ static void be_reap(void *backend)
 	unsigned n = x->nheld;
 	x->nheld = 0;
 	for (unsigned i = 0; i < n; i++)
-		virtio_fs_complete(&x->f, x->held[i], 16);
+		vreq_complete(&x->f.v, x->held[i], 16);
 }
 
-static const struct virtio_fs_backend_ops be_ops = { .handle = be_handle, .reap = be_reap };
+static const struct vreq_backend_ops be_ops = { .handle = be_handle, .reap = be_reap };
 
 static unsigned signals;
 
@@ -82,8 +83,8 @@ static int setup(void **state)
 	assert_int_equal(gm_layout(&x->gm, x->ram, RAM), 0);
 	assert_int_equal(virtio_fs_init(&x->f, &x->gm, "t", &be_ops, x, NSLOTS), 0);
 	x->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	assert_int_equal(virtio_fs_watch(&x->f, x->efd), 0);
-	struct virtio_dev *d = &x->f.dev;
+	assert_int_equal(vreq_watch(&x->f.v, x->efd), 0);
+	struct virtio_dev *d = &x->f.v.dev;
 	d->tops = &t_ops;
 	for (unsigned q = 0; q < 2; q++) {
 		struct virtq *vq = &d->vqs[q];
@@ -109,8 +110,7 @@ static int teardown(void **state)
 {
 	struct fx *x = *state;
 	close(x->efd);
-	evloop_fini(&x->f.loop);
-	free(x->f.reqs);
+	vreq_dev_fini(&x->f.v);
 	free(x->ram);
 	free(x);
 	return 0;
@@ -132,9 +132,9 @@ static void publish(struct fx *x, unsigned n)
 
 static void kick(struct fx *x)
 {
-	pthread_mutex_lock(&x->f.dev.lock);
-	fs_queue_kick(&x->f.dev, 1);
-	pthread_mutex_unlock(&x->f.dev.lock);
+	pthread_mutex_lock(&x->f.v.dev.lock);
+	fs_queue_kick(&x->f.v.dev, 1);
+	pthread_mutex_unlock(&x->f.v.dev.lock);
 }
 
 static void test_push_on_completion(void **state)
@@ -144,11 +144,11 @@ static void test_push_on_completion(void **state)
 	kick(x);
 	assert_int_equal(x->nheld, 3);
 	assert_int_equal(x->used->idx, 0); /* nothing pushed before completion */
-	assert_int_equal(x->f.nheld, 3);
-	on_completion(&x->f, EPOLLIN);
+	assert_int_equal(x->f.v.nheld, 3);
+	on_completion(&x->f.v, EPOLLIN);
 	assert_int_equal(x->used->idx, 3);
 	assert_int_equal(x->used->ring[0].len, 16);
-	assert_int_equal(x->f.nheld, 0);
+	assert_int_equal(x->f.v.nheld, 0);
 	assert_true(signals > 0);
 }
 
@@ -159,16 +159,16 @@ static void test_stall_and_resume(void **state)
 	kick(x);
 	/* Every slot held: the rest wait in the avail ring. */
 	assert_int_equal(x->nheld, NSLOTS);
-	assert_true(x->f.stalled[1]);
+	assert_true(x->f.v.stalled[1]);
 	kick(x); /* a kick meanwhile changes nothing */
 	assert_int_equal(x->nheld, NSLOTS);
-	on_completion(&x->f, EPOLLIN); /* frees NSLOTS, pops the 3 left */
+	on_completion(&x->f.v, EPOLLIN); /* frees NSLOTS, pops the 3 left */
 	assert_int_equal(x->used->idx, NSLOTS);
 	assert_int_equal(x->nheld, 3);
-	assert_false(x->f.stalled[1]);
-	on_completion(&x->f, EPOLLIN);
+	assert_false(x->f.v.stalled[1]);
+	on_completion(&x->f.v, EPOLLIN);
 	assert_int_equal(x->used->idx, NSLOTS + 3);
-	assert_int_equal(x->f.nheld, 0);
+	assert_int_equal(x->f.v.nheld, 0);
 }
 
 static void test_reset_with_requests_held(void **state)
@@ -178,19 +178,19 @@ static void test_reset_with_requests_held(void **state)
 	kick(x);
 	assert_int_equal(x->nheld, 2);
 	/* What the transport does on a status-0 write (vCPU thread). */
-	struct virtio_dev *d = &x->f.dev;
+	struct virtio_dev *d = &x->f.v.dev;
 	pthread_mutex_lock(&d->lock);
 	d->ops->reset(d);
 	for (unsigned q = 0; q < 2; q++)
 		virtq_reset(&d->vqs[q]);
 	d->status = 0;
 	pthread_mutex_unlock(&d->lock);
-	on_completion(&x->f, EPOLLIN);
+	on_completion(&x->f.v, EPOLLIN);
 	assert_int_equal(x->used->idx, 0);   /* nothing pushed to the reset queue */
-	assert_int_equal(x->f.nheld, 0);     /* but no slot leaked */
-	assert_int_equal(x->f.free_head >= 0, 1);
+	assert_int_equal(x->f.v.nheld, 0);     /* but no slot leaked */
+	assert_int_equal(x->f.v.free_head >= 0, 1);
 	unsigned nfree = 0;
-	for (int i = x->f.free_head; i >= 0; i = x->f.reqs[i].next_free)
+	for (int i = x->f.v.free_head; i >= 0; i = x->f.v.reqs[i].next_free)
 		nfree++;
 	assert_int_equal(nfree, NSLOTS);
 }

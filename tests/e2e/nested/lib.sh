@@ -218,6 +218,14 @@ nested_userland() {
 
 	# setpriv (util-linux): scenarios drop capabilities as Docker's default set does.
 	copy_with_libs "$stage" /usr/bin/setpriv /usr/bin/setpriv || return 1
+	# e2fsprogs: the disk scenarios make, check and inspect ext4 images, in the test host
+	# and (the guest's /usr is the test host's) in the guest.
+	for a in mke2fs e2fsck debugfs; do
+		copy_with_libs "$stage" "/sbin/$a" "/usr/sbin/$a" || return 1
+	done
+	ln -s mke2fs "$stage/usr/sbin/mkfs.ext4"
+	ln -s e2fsck "$stage/usr/sbin/fsck.ext4"
+	copy_file "$stage" /etc/mke2fs.conf /etc/mke2fs.conf || return 1
 	pack_debian_pkg "$stage" "${NESTED_PERL_PKGS[@]}" || return 1
 	copy_with_libs "$stage" /usr/bin/perl /usr/bin/perl || return 1
 	NESTED_HAVE_PYTHON=0
