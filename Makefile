@@ -47,6 +47,7 @@ COMMON_OBJS += common/err.o
 COMMON_OBJS += common/io.o
 COMMON_OBJS += common/iov.o
 COMMON_OBJS += common/proto.o
+COMMON_OBJS += common/quote.o
 COMMON_OBJS += common/spec.o
 
 LAUNCHER_OBJS += launcher/cli.o
@@ -237,7 +238,7 @@ $(B)/tests/test_policy: policy/parse.c policy/parse.h
 $(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CPPFLAGS) -Ilauncher -Ivmm $(CFLAGS) -Wno-missing-prototypes \
+	@$(CC) $(CPPFLAGS) -Ilauncher -Ivmm $(CFLAGS) -Wno-missing-prototypes -MMD -MP \
 		$(LDFLAGS) -o $@ $< $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a \
 		$(TEST_LIBS) $(LIBS) -lpthread
 

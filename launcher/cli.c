@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "privsep.h"
+#include "quote.h"
 
 #define CMD_BIT(c)  (1u << (c))
 #define CMDS_RUN    CMD_BIT(ARCA_CMD_RUN)
@@ -48,42 +49,6 @@ struct cli_option {
 	size_t off;          /* field of struct arca_opts for generic handlers */
 	unsigned min, max;   /* range for opt_uint */
 };
-
-/* ---- value quoting for error messages ---------------------------------- */
-
-/* Error messages must stay one line and must not carry terminal escapes
- * from argv into the user's terminal: show bytes outside printable ASCII as
- * \xNN and cut long values. */
-#define QUOTE_MAX 80
-struct quoted {
-	char s[QUOTE_MAX * 4 + 4];
-};
-
-static const char *quoten(struct quoted *q, const char *v, size_t len)
-{
-	size_t n = 0, i;
-
-	for (i = 0; i < len && v[i] && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			q->s[n++] = (char)c;
-		} else {
-			snprintf(q->s + n, sizeof(q->s) - n, "\\x%02x", c);
-			n += 4;
-		}
-	}
-	if (i < len && v[i]) {
-		memcpy(q->s + n, "...", 3);
-		n += 3;
-	}
-	q->s[n] = '\0';
-	return q->s;
-}
-
-static const char *quote(struct quoted *q, const char *v)
-{
-	return quoten(q, v, SIZE_MAX);
-}
 
 /* ---- strict number parsing --------------------------------------------- */
 

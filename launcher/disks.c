@@ -15,37 +15,10 @@
 
 #include "cleanup.h"
 #include "disks.h"
+#include "quote.h"
 #include "spec.h"
 
 #define DISK_OPTS_HELP "ro, ephemeral, id=NAME, cache=writeback|none, sync=full|none, fstype=TYPE"
-
-/* Messages are one line and must not carry terminal escapes from argv:
- * bytes outside printable ASCII are shown as \xNN, long values cut. */
-#define QUOTE_MAX 120
-struct quoted {
-	char s[QUOTE_MAX * 4 + 4];
-};
-
-static const char *quote(struct quoted *q, const char *v)
-{
-	size_t n = 0, i;
-
-	for (i = 0; v[i] && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			q->s[n++] = (char)c;
-		} else {
-			snprintf(q->s + n, sizeof(q->s) - n, "\\x%02x", c);
-			n += 4;
-		}
-	}
-	if (v[i]) {
-		memcpy(q->s + n, "...", 3);
-		n += 3;
-	}
-	q->s[n] = '\0';
-	return q->s;
-}
 
 static bool inside(const char *path, const char *dir)
 {

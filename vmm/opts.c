@@ -21,81 +21,92 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* --fs=FD,tag=NAME[,ro][,ids=passthrough] */
-static int parse_fs(const char *val, struct vmm_fs_opt *f)
+/* "FD,OPT,OPT,...": the fd into *fd, then each OPT to opt(ctx, OPT), which
+ * returns 0 or -EINVAL. -EINVAL for a bad fd or value, or one too long. */
+static int parse_fd_opts(const char *val, int *fd, int (*opt)(void *ctx, const char *tok),
+			 void *ctx)
 {
 	char buf[128];
 	if (strlen(val) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, val);
+	char *save = NULL;
+	char *tok = strtok_r(buf, ",", &save);
+	uint64_t v;
+	if (!tok || parse_uint(tok, 1 << 20, &v) < 0)
+		return -EINVAL;
+	*fd = (int)v;
+	while ((tok = strtok_r(NULL, ",", &save)) != NULL)
+		if (opt(ctx, tok) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+/* --fs=FD,tag=NAME[,ro][,ids=passthrough] */
+static int fs_opt(void *ctx, const char *tok)
+{
+	struct vmm_fs_opt *f = ctx;
+	if (!strncmp(tok, "tag=", 4)) {
+		size_t n = strlen(tok + 4);
+		if (n == 0 || n > 36)
+			return -EINVAL;
+		memcpy(f->tag, tok + 4, n + 1);
+	} else if (!strcmp(tok, "ro")) {
+		f->read_only = true;
+	} else if (!strcmp(tok, "ids=passthrough")) {
+		f->ids_passthrough = true;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_fs(const char *val, struct vmm_fs_opt *f)
+{
 	memset(f, 0, sizeof(*f));
 	f->dir_fd = -1;
-	char *save = NULL;
-	bool first = true;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		uint64_t v;
-		if (first) {
-			if (parse_uint(tok, 1 << 20, &v) < 0)
-				return -EINVAL;
-			f->dir_fd = (int)v;
-			first = false;
-		} else if (!strncmp(tok, "tag=", 4)) {
-			size_t n = strlen(tok + 4);
-			if (n == 0 || n > 36)
-				return -EINVAL;
-			memcpy(f->tag, tok + 4, n + 1);
-		} else if (!strcmp(tok, "ro")) {
-			f->read_only = true;
-		} else if (!strcmp(tok, "ids=passthrough")) {
-			f->ids_passthrough = true;
-		} else {
-			return -EINVAL;
-		}
-	}
-	return f->dir_fd >= 0 && f->tag[0] ? 0 : -EINVAL;
+	if (parse_fd_opts(val, &f->dir_fd, fs_opt, f) < 0)
+		return -EINVAL;
+	return f->tag[0] ? 0 : -EINVAL;
 }
 
 /* --blk=FD[,ro][,id=ID][,direct][,nosync][,ephemeral][,queues=N] */
+static int blk_opt(void *ctx, const char *tok)
+{
+	struct vmm_blk_opt *b = ctx;
+	uint64_t v;
+	if (!strncmp(tok, "id=", 3)) {
+		size_t n = strlen(tok + 3);
+		if (n == 0 || n > VMM_BLK_ID_MAX)
+			return -EINVAL;
+		memcpy(b->id, tok + 3, n + 1);
+	} else if (!strncmp(tok, "queues=", 7)) {
+		if (parse_uint(tok + 7, VMM_BLK_MAX_QUEUES, &v) < 0 || v == 0)
+			return -EINVAL;
+		b->queues = (unsigned)v;
+	} else if (!strcmp(tok, "ro")) {
+		b->read_only = true;
+	} else if (!strcmp(tok, "ephemeral")) {
+		b->ephemeral = true;
+	} else if (!strcmp(tok, "direct")) {
+		b->direct = true;
+	} else if (!strcmp(tok, "nosync")) {
+		b->nosync = true;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_blk(const char *val, struct vmm_blk_opt *b)
 {
-	char buf[128];
-	if (strlen(val) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, val);
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	b->queues = 1;
-	char *save = NULL;
-	bool first = true;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		uint64_t v;
-		if (first) {
-			if (parse_uint(tok, 1 << 20, &v) < 0)
-				return -EINVAL;
-			b->fd = (int)v;
-			first = false;
-		} else if (!strncmp(tok, "id=", 3)) {
-			size_t n = strlen(tok + 3);
-			if (n == 0 || n > VMM_BLK_ID_MAX)
-				return -EINVAL;
-			memcpy(b->id, tok + 3, n + 1);
-		} else if (!strncmp(tok, "queues=", 7)) {
-			if (parse_uint(tok + 7, VMM_BLK_MAX_QUEUES, &v) < 0 || v == 0)
-				return -EINVAL;
-			b->queues = (unsigned)v;
-		} else if (!strcmp(tok, "ro")) {
-			b->read_only = true;
-		} else if (!strcmp(tok, "ephemeral")) {
-			b->ephemeral = true;
-		} else if (!strcmp(tok, "direct")) {
-			b->direct = true;
-		} else if (!strcmp(tok, "nosync")) {
-			b->nosync = true;
-		} else {
-			return -EINVAL;
-		}
-	}
-	return b->fd >= 0 && !(b->read_only && b->ephemeral) ? 0 : -EINVAL;
+	if (parse_fd_opts(val, &b->fd, blk_opt, b) < 0)
+		return -EINVAL;
+	/* A read-only disk cannot be ephemeral: there is nothing to absorb. */
+	return b->read_only && b->ephemeral ? -EINVAL : 0;
 }
 
 int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca_err *e)

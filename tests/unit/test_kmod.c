@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "fetched_kernel.h"
+
 #include "err.h"
 #include "kmod.h"
 
@@ -326,25 +328,6 @@ static void test_resolve_synthetic(void **state)
 }
 
 /* ---- real modules ---------------------------------------------------------------- */
-
-/* The kernel `make` fetched, as build/kernel/VERSION names it (tests run from
- * the repo root). Debian moves the version on, so the tests compare with this
- * file rather than pin one. NULL without build/kernel: the caller skips. */
-static const char *fetched_version(void)
-{
-	static char ver[128];
-	FILE *f = fopen("build/kernel/VERSION", "re");
-	if (!f) {
-		assert_int_equal(errno, ENOENT);
-		return NULL;
-	}
-	assert_non_null(fgets(ver, sizeof(ver), f));
-	fclose(f);
-	ver[strcspn(ver, "\n")] = 0;
-	/* one word that is safe inside a path */
-	assert_true(ver[0] && strcspn(ver, "/ \t") == strlen(ver) && strcmp(ver, ".."));
-	return ver;
-}
 
 /* The package's own modules: with a VERSION, they must be there. */
 static const char *moddir(void)

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* For the unit tests that look at the real guest kernel (include after
+ * <cmocka.h>). */
+#ifndef ARCA_TEST_FETCHED_KERNEL_H
+#define ARCA_TEST_FETCHED_KERNEL_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The kernel `make` fetched, as build/kernel/VERSION names it (tests run from
+ * the repo root). Debian moves the version on, so the tests compare with this
+ * file rather than pin one. NULL without build/kernel: the caller skips. */
+static inline const char *fetched_version(void)
+{
+	static char ver[128];
+	FILE *f = fopen("build/kernel/VERSION", "re");
+	if (!f) {
+		assert_int_equal(errno, ENOENT);
+		return NULL;
+	}
+	assert_non_null(fgets(ver, sizeof(ver), f));
+	fclose(f);
+	ver[strcspn(ver, "\n")] = 0;
+	/* one word that is safe inside a path */
+	assert_true(ver[0] && strcspn(ver, "/ \t") == strlen(ver) && strcmp(ver, ".."));
+	return ver;
+}
+
+#endif

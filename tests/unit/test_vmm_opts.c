@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* arca-vmm's command line (vmm/opts.c): what the launcher passes, and what
+ * it must refuse (the VMM trusts nothing it is handed). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arca/limits.h"
+#include "opts.h"
+
+static struct vmm_opts o;
+static struct arca_err e;
+
+#define PARSE(...) parse((const char *const[]){ "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", \
+						"--cmdline=x", __VA_ARGS__, NULL })
+/* argv as main() gets it: writable copies (the parser keeps pointers into
+ * them, e.g. --cmdline, so they live until the next parse). */
+static char *argv_copy[32];
+static int parse(const char *const *argv)
+{
+	int argc = 0;
+	for (int i = 0; argv_copy[i]; i++) {
+		free(argv_copy[i]);
+		argv_copy[i] = NULL;
+	}
+	while (argv[argc]) {
+		argv_copy[argc] = strdup(argv[argc]);
+		argc++;
+	}
+	return vmm_opts_parse(argc, argv_copy, &o, &e);
+}
+
+static void test_defaults(void **state)
+{
+	assert_int_equal(PARSE("--cpus=2"), 0);
+	assert_int_equal(o.fs_max_fds, ARCA_FS_MAX_FDS);
+	assert_int_equal(o.boot_timeout_ms, 0);
+	assert_int_equal(o.nblk, 0);
+}
+
+static void test_blk(void **state)
+{
+	assert_int_equal(PARSE("--blk=9,ro,id=data.1,direct,nosync,queues=4", "--blk=10,ephemeral"), 0);
+	assert_int_equal(o.nblk, 2);
+	assert_int_equal(o.blk[0].fd, 9);
+	assert_true(o.blk[0].read_only && o.blk[0].direct && o.blk[0].nosync);
+	assert_false(o.blk[0].ephemeral);
+	assert_string_equal(o.blk[0].id, "data.1");
+	assert_int_equal(o.blk[0].queues, 4);
+	assert_true(o.blk[1].ephemeral);
+	assert_int_equal(o.blk[1].queues, 1);
+	assert_string_equal(o.blk[1].id, "");
+	/* refusals */
+	assert_int_equal(PARSE("--blk=9,ro,ephemeral"), -EINVAL);
+	assert_int_equal(PARSE("--blk=9,queues=0"), -EINVAL);
+	assert_int_equal(PARSE("--blk=9,queues=17"), -EINVAL);
+	assert_int_equal(PARSE("--blk=9,id=123456789012345678901"), -EINVAL);
+	assert_int_equal(PARSE("--blk=9,id="), -EINVAL);
+	assert_int_equal(PARSE("--blk=9,bogus"), -EINVAL);
+	assert_int_equal(PARSE("--blk=-1"), -EINVAL);
+	assert_int_equal(PARSE("--blk="), -EINVAL);
+	assert_int_equal(PARSE("--blk=x,ro"), -EINVAL);
+	assert_non_null(strstr(e.msg, "bad --blk"));
+	const char *many[VMM_MAX_BLK + 6];
+	int n = 0;
+	many[n++] = "arca-vmm";
+	many[n++] = "--kvm-fd=3";
+	many[n++] = "--kernel-fd=4";
+	many[n++] = "--cmdline=x";
+	for (int i = 0; i <= VMM_MAX_BLK; i++)
+		many[n++] = "--blk=9";
+	many[n] = NULL;
+	assert_int_equal(parse(many), -E2BIG);
+}
+
+static void test_fs_and_limits(void **state)
+{
+	assert_int_equal(PARSE("--fs=7,tag=arca-usr,ro,ids=passthrough", "--fs-max-fds=19862",
+			       "--boot-timeout-ms=60000"), 0);
+	assert_int_equal(o.nfs, 1);
+	assert_int_equal(o.fs[0].dir_fd, 7);
+	assert_string_equal(o.fs[0].tag, "arca-usr");
+	assert_true(o.fs[0].read_only && o.fs[0].ids_passthrough);
+	assert_int_equal(o.fs_max_fds, 19862);
+	assert_int_equal(o.boot_timeout_ms, 60000);
+	assert_int_equal(PARSE("--fs=7"), -EINVAL); /* no tag */
+	assert_int_equal(PARSE("--fs=7,tag=a,rw"), -EINVAL);
+	assert_int_equal(PARSE("--fs-max-fds=255"), -EINVAL); /* below ARCA_FS_MIN_FDS */
+	assert_int_equal(PARSE("--fs-max-fds=65537"), -EINVAL);
+	assert_int_equal(PARSE("--boot-timeout-ms=4294967296"), -EINVAL);
+	assert_int_equal(PARSE("--boot-timeout-ms=-1"), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_blk),
+		cmocka_unit_test(test_fs_and_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
