@@ -230,9 +230,37 @@ sc_blk_root_disk() {
 	[ "$RC" = 0 ] || { why; return 1; }
 	has_line "app from the image" && has_line x || { why; return 1; }
 	[ "$(sum "$T/root.img")" = "$_before" ] || { echo "the root image changed"; return 1; }
+	# :rw writes through to the image
+	arca run --root-disk "$T/root.img:rw" -- /bin/sh -c 'echo kept >/kept' </dev/null
+	[ "$RC" = 0 ] || { echo ":rw: $(why)"; return 1; }
+	[ "$("$DEBUGFS" -R 'cat /kept' "$T/root.img" 2>/dev/null)" = kept ] ||
+		{ echo ":rw: the write did not reach the image"; return 1; }
+}
+
+# A block device works as well as a file: a loop device over an ext4 image, mounted at /data,
+# written by the guest; the host reads the file back through the loop device.
+sc_blk_block_device() {
+	need_e2fs || return $?
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for a loop device"; return 77; }
+	if [ ! -e /dev/loop-control ]; then
+		_ko=$(find /opt/arca/build/kernel/lib/modules -name loop.ko 2>/dev/null | head -n 1)
+		[ -n "$_ko" ] && insmod "$_ko" 2>/dev/null
+	fi
+	[ -e /dev/loop-control ] || { echo "SKIP: no loop device support"; return 77; }
+	mkdir -p "$T/content" && echo original >"$T/content/data" || return 1
+	ext4img "$T/loop.img" 32 "$T/content" || return 1
+	_dev=$(losetup -f) && losetup "$_dev" "$T/loop.img" || { echo "losetup failed"; return 1; }
+	arca run --disk "$_dev:/data" -- sh -c 'cat /data/data; echo "from the guest" >/data/new' </dev/null
+	_rc=$RC
+	_got=$("$DEBUGFS" -R 'cat /new' "$_dev" 2>/dev/null)
+	losetup -d "$_dev"
+	RC=$_rc
+	[ "$RC" = 0 ] || { why; return 1; }
+	has_line original || { why; return 1; }
+	[ "$_got" = "from the guest" ] || { echo "the block device holds '$_got'"; return 1; }
 }
 
 NO_VM="blk_errors"
-NEEDS_VM="blk_mkfs_mount blk_mount_ro blk_ephemeral blk_verify blk_flush_kill blk_lock blk_enospc blk_root_disk"
+NEEDS_VM="blk_mkfs_mount blk_mount_ro blk_ephemeral blk_verify blk_flush_kill blk_lock blk_enospc blk_root_disk blk_block_device"
 
 harness_run e2e-blk

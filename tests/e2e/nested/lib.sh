@@ -115,13 +115,15 @@ nested_kernel_dir() {
 }
 
 # Module subtrees (relative to lib/modules/VER/kernel) packed into the test host: what the
-# test host needs (kvm) plus what arca's guests load (virtio, console, blk, fuse, net).
+# test host needs (kvm, loop for the disk scenarios' block devices) plus what arca's guests
+# load (virtio, console, blk, fuse, net).
 NESTED_MODULES=(
 	virt/lib
 	arch/x86/kvm
 	drivers/virtio
 	drivers/char/virtio_console.ko
 	drivers/block/virtio_blk.ko
+	drivers/block/loop.ko
 	fs/fuse
 	fs/overlayfs
 	drivers/net/virtio_net.ko
