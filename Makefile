@@ -65,6 +65,7 @@ LAUNCHER_OBJS += launcher/elfdeps.o
 LAUNCHER_OBJS += launcher/jail.o
 LAUNCHER_OBJS += launcher/cgroup.o
 LAUNCHER_OBJS += launcher/hostinfo.o
+LAUNCHER_OBJS += launcher/hostfs.o
 LAUNCHER_OBJS += launcher/doctor.o
 # libcap-ng: launcher/jail.c clears every capability set of the VMM. Only arca and the unit
 # tests (which link liblauncher.a) need it, not arca-vmm.

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "disks.h"
+#include "hostfs.h"
 #include "quote.h"
 #include "spec.h"
 
@@ -450,6 +451,10 @@ static int disk_open(struct arca_disk *dk, struct disk_key *key, struct arca_err
 	}
 	if (fstat(fd, &st) < 0)
 		return arca_error_errno(e, errno, "disk '%s'", shown);
+	/* /proc/kcore and friends are regular files too. */
+	int hr = hostfs_check(fd, "disk", dk->path, e);
+	if (hr < 0)
+		return hr;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return arca_error(e, EINVAL, "disk '%s' is not a regular file or block device",
 				  shown);

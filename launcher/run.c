@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "doctor.h"
+#include "hostfs.h"
 #include "elfdeps.h"
 #include "initrd.h"
 #include "jail.h"
@@ -510,6 +511,8 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 		if (fd < 0)
 			return arca_error_errno(e, err, "cannot open the guest's root '%s'", host);
 		rs->fds[rs->n] = fd;
+		if ((r = hostfs_check(fd, "--root", host, e)) < 0)
+			return r;
 		/* The host's /usr is never written; a --root DIR only with :rw
 		 * (otherwise writes land in the guest's tmpfs overlay). */
 		rs->fs[rs->n] = (struct run_fs){ .tag = rs->root_tag,

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hostfs.h"
 #include "shares.h"
 
 static struct arca_share *new_share(struct arca_shares *s, struct arca_err *e)
@@ -225,6 +226,11 @@ int shares_open(const struct arca_share *sh, struct arca_err *e)
 	int fd = open(sh->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return arca_error_errno(e, errno, "cannot open share '%s'", sh->host);
+	int r = hostfs_check(fd, "share", sh->host, e);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 

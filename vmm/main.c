@@ -374,6 +374,15 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	/* Executed by fd, our comm is the fd number: name the process. */
 	prctl(PR_SET_NAME, "arca-vmm", 0, 0, 0);
+	/* Not dumpable: no other process of the VMM's user (the sudo user's
+	 * shell, another arca-vmm) may ptrace it or open its /proc/PID/mem,
+	 * environ or fds, and no core dump writes guest RAM anywhere. Its
+	 * own /proc/self/fd (the FUSE server's reopen path) stays usable:
+	 * a process always may access itself. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "arca: PR_SET_DUMPABLE: %s\n", strerror(errno));
+		return EXIT_ARCA;
+	}
 	if (signals_setup() < 0) {
 		fprintf(stderr, "arca: cannot set up signal handling: %s\n", strerror(errno));
 		return EXIT_ARCA;

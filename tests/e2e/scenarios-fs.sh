@@ -269,7 +269,23 @@ sc_fs_unwritable() {
 	[ -z "$(ls -A "$T/unw/share")" ] || { echo "host dir changed"; return 1; }
 }
 
-NO_VM="fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag"
+# Kernel pseudo-file systems are refused as shares, roots and disks, also through a bind mount
+# (judged by the opened fd): one line each, exit 125, nothing boots.
+sc_fs_err_pseudo() {
+	for _a in "-v /proc:/x" "-v /sys:/x" "-v /dev:/x" "--root /proc" "--disk /proc/self/environ"; do
+		# shellcheck disable=SC2086
+		arca run $_a -- true </dev/null
+		[ "$RC" = 125 ] && grep -q "^arca: refusing " "$T/err" || { echo "$_a: $(why)"; return 1; }
+		one_line_error || { echo "$_a"; return 1; }
+	done
+	[ "$(id -u)" = 0 ] || return 0
+	mkdir -p "$T/bp" && mount --bind /proc "$T/bp" || return 0
+	arca run -v "$T/bp:/x" -- true </dev/null
+	umount "$T/bp"
+	[ "$RC" = 125 ] && grep -q "procfs" "$T/err" || { echo "bind-mounted /proc: $(why)"; return 1; }
+}
+
+NO_VM="fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag fs_err_pseudo"
 NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable"
 
 harness_run e2e-fs

@@ -265,6 +265,9 @@ sc_privsep() {
 		[ "$(status_field "$_s" $_f)" = 0000000000000000 ] || _bad="$_bad $_f=$(status_field "$_s" $_f)"
 	done
 	[ "$(status_field "$_s" NoNewPrivs)" = 1 ] || _bad="$_bad NoNewPrivs=$(status_field "$_s" NoNewPrivs)"
+	# Not dumpable: its /proc files belong to root, not to uid 1000, so no process of that
+	# user can open its memory (PR_SET_DUMPABLE 0).
+	[ "$(stat -c %u /proc/$VMM/mem)" = 0 ] || _bad="$_bad dumpable(mem owned by $(stat -c %u /proc/$VMM/mem))"
 	for _n in mnt pid net ipc uts cgroup; do
 		[ "$(readlink /proc/$VMM/ns/$_n)" != "$(readlink /proc/self/ns/$_n)" ] || _bad="$_bad same-$_n-ns"
 	done
