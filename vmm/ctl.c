@@ -13,6 +13,30 @@ void ctl_init(struct ctl *c, bool verbose, void (*on_exit)(void *), void *opaque
 	c->opaque = opaque;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) that is not a C1 control
+ * (U+0080..U+009F: 8-bit terminal controls, CSI among them), or 0. */
+static size_t utf8_ok(const uint8_t *p, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0; /* a continuation byte, an overlong lead, or beyond U+10FFFF */
+	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	if (n < len)
+		return 0;
+	cp = p[0] & (0x7fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
 void ctl_sanitize(const uint8_t *in, size_t len, char *out, size_t cap)
 {
 	size_t n = 0;
@@ -20,9 +44,23 @@ void ctl_sanitize(const uint8_t *in, size_t len, char *out, size_t cap)
 		return;
 	while (len > 0 && (in[len - 1] == '\n' || in[len - 1] == '\r'))
 		len--;
-	for (size_t i = 0; i < len && n + 1 < cap; i++) {
+	for (size_t i = 0; i < len && n + 1 < cap;) {
 		uint8_t ch = in[i];
-		out[n++] = (ch >= 0x20 && ch != 0x7f) || ch == '\t' ? (char)ch : '?';
+		if (ch < 0x80) {
+			out[n++] = (ch >= 0x20 && ch != 0x7f) || ch == '\t' ? (char)ch : '?';
+			i++;
+			continue;
+		}
+		size_t k = utf8_ok(in + i, len - i);
+		if (k == 0 || n + k >= cap) {
+			/* Not text (or not room for all of it): one '?' per byte. */
+			out[n++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + n, in + i, k);
+		n += k;
+		i += k;
 	}
 	out[n] = 0;
 }

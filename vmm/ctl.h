@@ -26,7 +26,10 @@ void ctl_init(struct ctl *c, bool verbose, void (*on_exit)(void *), void *opaque
 /* Feed bytes from the control port (console_control_cb). */
 void ctl_feed(void *opaque, const uint8_t *data, size_t len);
 /* Copy guest text into out, replacing control characters (a hostile guest
- * must not drive the user's terminal through our error messages). */
+ * must not drive the user's terminal through our error messages): ASCII
+ * controls but tab, and every byte that is not part of well-formed UTF-8
+ * or that encodes a C1 control (U+0080..U+009F, e.g. CSI as C2 9B), become
+ * '?'. Trailing CR/LF are dropped; out is NUL-terminated. */
 void ctl_sanitize(const uint8_t *in, size_t len, char *out, size_t cap);
 
 #endif

@@ -167,10 +167,17 @@ static void print_console_tail(void)
 	size_t n = serial_tail(&vm.serial, tail, sizeof(tail));
 	pthread_mutex_unlock(&vm.pio_lock);
 	if (n) {
+		/* Guest bytes, line by line through ctl_sanitize: the guest must
+		 * not drive the user's terminal through our error output. */
+		static char line[SERIAL_TAIL + 1];
 		fprintf(stderr, "arca: last guest console output:\n");
-		fwrite(tail, 1, n, stderr);
-		if (tail[n - 1] != '\n')
-			fputc('\n', stderr);
+		for (size_t i = 0; i < n;) {
+			const char *nl = memchr(tail + i, '\n', n - i);
+			size_t len = nl ? (size_t)(nl - (tail + i)) : n - i;
+			ctl_sanitize((const uint8_t *)tail + i, len, line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+			i += len + 1;
+		}
 	} else {
 		fprintf(stderr, "arca: (no console output; rerun with --console)\n");
 	}

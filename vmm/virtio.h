@@ -37,6 +37,10 @@ struct virtio_dev_ops {
 	void (*activate)(struct virtio_dev *d);
 	/* The driver reset the device (status 0). */
 	void (*reset)(struct virtio_dev *d);
+	/* The driver reset one queue (QUEUE_READY 0), before the transport
+	 * forgets its rings: requests the device holds from it must never be
+	 * pushed to whatever ring the queue gets next (optional). */
+	void (*queue_reset)(struct virtio_dev *d, unsigned q);
 };
 
 struct virtio_transport_ops {

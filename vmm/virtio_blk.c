@@ -58,6 +58,11 @@ static void blk_reset(struct virtio_dev *d)
 	vreq_reset(vreq_of(d));
 }
 
+static void blk_queue_reset(struct virtio_dev *d, unsigned q)
+{
+	vreq_queue_reset(vreq_of(d), q);
+}
+
 int virtio_blk_init(struct virtio_blk *b, const struct guest_mem *gm,
 		    const struct virtio_blk_params *p, const struct vreq_backend_ops *bops,
 		    void *backend, unsigned nslots)
@@ -88,6 +93,7 @@ int virtio_blk_init(struct virtio_blk *b, const struct guest_mem *gm,
 		.config_read = blk_config_read,
 		.queue_kick = blk_queue_kick,
 		.reset = blk_reset,
+		.queue_reset = blk_queue_reset,
 	};
 	return vreq_dev_init(&b->v, &b->ops, b, gm, bops, backend, nslots);
 }

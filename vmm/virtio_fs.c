@@ -31,6 +31,11 @@ static void fs_reset(struct virtio_dev *d)
 	vreq_reset(vreq_of(d));
 }
 
+static void fs_queue_reset(struct virtio_dev *d, unsigned q)
+{
+	vreq_queue_reset(vreq_of(d), q);
+}
+
 static const struct virtio_dev_ops fs_ops = {
 	.name = "fs",
 	.device_id = VIRTIO_ID_FS,
@@ -41,6 +46,7 @@ static const struct virtio_dev_ops fs_ops = {
 	.config_read = fs_config_read,
 	.queue_kick = fs_queue_kick,
 	.reset = fs_reset,
+	.queue_reset = fs_queue_reset,
 };
 
 int virtio_fs_init(struct virtio_fs *f, const struct guest_mem *gm, const char *tag,

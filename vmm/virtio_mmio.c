@@ -255,6 +255,8 @@ void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const uint8_t *data,
 			}
 			vq->ready = true;
 		} else if (v == 0) {
+			if (vq->ready && d->ops->queue_reset)
+				d->ops->queue_reset(d, t->queue_sel);
 			virtq_reset(vq);
 		}
 		break;

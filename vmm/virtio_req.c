@@ -104,6 +104,17 @@ void vreq_reset(struct vreq_dev *v)
 	memset(v->pushed, 0, sizeof(v->pushed));
 }
 
+void vreq_queue_reset(struct vreq_dev *v, unsigned q)
+{
+	if (q >= v->nqueues)
+		return;
+	for (unsigned i = 0; i < v->nslots; i++)
+		if (v->reqs[i].busy && v->reqs[i].q == q)
+			v->reqs[i].orphaned = true;
+	v->stalled[q] = false;
+	v->pushed[q] = false;
+}
+
 static void on_completion(void *opaque, uint32_t events)
 {
 	struct vreq_dev *v = opaque;

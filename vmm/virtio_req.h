@@ -13,6 +13,9 @@
  *   - Reset: a device reset while requests are held orphans them: their
  *     completion frees the slot but pushes nothing (the queue they came from
  *     is gone; guest memory stays mapped, so a late backend is memory-safe).
+ *     A reset of one queue (QUEUE_READY 0) orphans that queue's requests
+ *     likewise: the queue may be live again, on new rings, by the time they
+ *     complete, and their heads would name someone else's descriptors.
  *   - Thread: each device runs its queues on a thread of its own (vreq_run),
  *     so slow host I/O never stalls the console or other devices.
  *
@@ -87,6 +90,8 @@ static inline struct vreq_dev *vreq_of(struct virtio_dev *d)
 void vreq_kick(struct vreq_dev *v, unsigned q);
 /* The driver reset the device (from a vCPU thread: never waits). */
 void vreq_reset(struct vreq_dev *v);
+/* The driver reset queue q alone: orphan what is held from it. */
+void vreq_queue_reset(struct vreq_dev *v, unsigned q);
 /* Watch fd (the backend's completion eventfd) on the device's loop: its
  * readiness calls bops->reap with the device lock held. */
 int vreq_watch(struct vreq_dev *v, int fd);

@@ -204,6 +204,19 @@ static void test_ctl_sanitize(void **state)
 	assert_string_equal(out, "tab\tok");
 	ctl_sanitize((const uint8_t *)"0123456789", 10, out, 5);
 	assert_string_equal(out, "0123");
+	/* UTF-8 text passes; C1 controls (CSI as C2 9B), a raw 8-bit CSI,
+	 * overlong forms, surrogates and stray continuation bytes do not */
+	ctl_sanitize((const uint8_t *)"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	ctl_sanitize((const uint8_t *)"a\xc2\x9b" "2Jb\x9b" "c", 8, out, sizeof(out));
+	assert_string_equal(out, "a??2Jb?c");
+	ctl_sanitize((const uint8_t *)"\xc0\xaf\xed\xa0\x80\x80\xf4\x90\x80\x80", 10, out, sizeof(out));
+	assert_string_equal(out, "??????????");
+	/* a sequence cut by the end of the input, or by the room left */
+	ctl_sanitize((const uint8_t *)"x\xe2\x82", 3, out, sizeof(out));
+	assert_string_equal(out, "x??");
+	ctl_sanitize((const uint8_t *)"ab\xe2\x82\xac", 5, out, 4);
+	assert_string_equal(out, "ab?");
 }
 
 int main(void)

@@ -515,6 +515,62 @@ static void test_vcpu_forbidden(void **state)
 	expect_killed(SECCOMP_VCPU, call_x32_abi, "x32 getpid");
 }
 
+/* ---- share (fs) and disk (blk) threads ------------------------------------------------ */
+
+static void call_preadv(void)
+{
+	char b[2];
+	struct iovec iov = { b, 2 };
+	check(write(env.pipe[1], "ab", 2) == 2);
+	check(preadv(env.pipe[0], &iov, 1, 0) < 0 && errno == ESPIPE); /* allowed, not seekable */
+}
+
+static void call_fdatasync(void)
+{
+	check(fdatasync(env.pipe[0]) < 0 && errno == EINVAL); /* allowed; a pipe cannot sync */
+}
+
+static void test_fs_blk_allowed(void **state)
+{
+	static const enum seccomp_class cls[] = { SECCOMP_FS, SECCOMP_BLK };
+	for (unsigned i = 0; i < 2; i++) {
+		expect_allowed(cls[i], call_read_eventfd, "read of an eventfd");
+		expect_allowed(cls[i], call_write_eventfd, "write of an eventfd");
+		expect_allowed(cls[i], call_epoll_wait, "epoll_wait");
+		expect_allowed(cls[i], call_futex_wake, "futex wake");
+		expect_allowed(cls[i], call_preadv, "preadv");
+		expect_allowed(cls[i], call_fdatasync, "fdatasync");
+		expect_allowed(cls[i], call_malloc_big, "malloc (brk, mmap, munmap)");
+		expect_allowed(cls[i], call_exit_group, "_exit()");
+	}
+	/* The FUSE server reopens and looks up under the fds it holds. */
+	expect_allowed(SECCOMP_FS, call_openat, "openat");
+}
+
+static void test_fs_blk_forbidden(void **state)
+{
+	static const enum seccomp_class cls[] = { SECCOMP_FS, SECCOMP_BLK };
+	for (unsigned i = 0; i < 2; i++) {
+		expect_trapped(cls[i], call_execve, "execve");
+		expect_trapped(cls[i], call_socket, "socket");
+		expect_trapped(cls[i], call_ptrace, "ptrace");
+		expect_trapped(cls[i], call_io_uring_setup, "io_uring_setup");
+		expect_trapped(cls[i], call_mount, "mount");
+		expect_trapped(cls[i], call_unshare, "unshare");
+		expect_trapped(cls[i], call_clone_process, "clone");
+		expect_trapped(cls[i], call_clone3, "clone3");
+		expect_trapped(cls[i], call_mmap_exec, "mmap");
+		expect_trapped(cls[i], call_ioctl_kvm_run, "ioctl");
+		expect_trapped(cls[i], call_kill, "kill");
+		expect_killed(cls[i], call_x32_abi, "x32 getpid");
+	}
+	/* A disk thread touches only the fds it was given: no open of any
+	 * kind, no close, no epoll_ctl. */
+	expect_trapped(SECCOMP_BLK, call_openat, "openat");
+	expect_trapped(SECCOMP_BLK, call_close, "close");
+	expect_trapped(SECCOMP_BLK, call_epoll_add, "epoll_ctl");
+}
+
 /* The filter is installed per thread, not per process (no TSYNC): a
  * sibling thread keeps its own rules. */
 static void *try_socket_thread(void *arg)
@@ -597,6 +653,8 @@ int main(void)
 		cmocka_unit_test(test_vcpu_allowed),
 		cmocka_unit_test(test_vcpu_forbidden),
 		cmocka_unit_test(test_threads_inherit),
+		cmocka_unit_test(test_fs_blk_allowed),
+		cmocka_unit_test(test_fs_blk_forbidden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

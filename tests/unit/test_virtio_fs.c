@@ -195,9 +195,39 @@ static void test_reset_with_requests_held(void **state)
 	assert_int_equal(nfree, NSLOTS);
 }
 
+/* QUEUE_READY 0 on the request queue while requests are held, then the
+ * queue is set up again on the same rings and goes on: the old requests'
+ * completions must not land on it (their heads would name new requests). */
+static void test_queue_reset_with_requests_held(void **state)
+{
+	struct fx *x = *state;
+	publish(x, 2);
+	kick(x);
+	assert_int_equal(x->nheld, 2);
+	struct virtio_dev *d = &x->f.v.dev;
+	struct virtq *vq = &d->vqs[1];
+	pthread_mutex_lock(&d->lock);
+	d->ops->queue_reset(d, 1);       /* what virtio_mmio does on QUEUE_READY 0 */
+	virtq_reset(vq);
+	vq->num = QSZ;                   /* the driver sets the queue up again */
+	vq->desc_gpa = DESC + 0x4000u;
+	vq->avail_gpa = AVAIL + 0x4000u;
+	vq->used_gpa = USED + 0x4000u;
+	assert_int_equal(virtq_activate(vq, &x->gm), 0);
+	vq->ready = true;
+	pthread_mutex_unlock(&d->lock);
+	uint16_t used_before = x->used->idx;
+	on_completion(&x->f.v, EPOLLIN); /* the two old requests finish */
+	assert_int_equal(x->used->idx, used_before);
+	assert_int_equal(x->f.v.nheld, 0);
+	/* the hiprio queue was not touched, and the device still works */
+	assert_false(d->vqs[0].broken);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_queue_reset_with_requests_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_on_completion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stall_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_with_requests_held, setup, teardown),
