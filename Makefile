@@ -268,16 +268,87 @@ bench-fs: all tests/probe/probe
 bench-blk: all
 	tests/bench/blk
 
-# The virtio-blk decoder under libFuzzer (clang), tests/fuzz/fuzz_blk_req.c:
-#   make fuzz FUZZ_SECONDS=600
+# libFuzzer targets (clang) where guest bytes enter arca-vmm, tests/fuzz/fuzz_NAME.c (each
+# header says what it feeds and checks); seeds in tests/fuzz/corpus/NAME/ (written by
+# tests/fuzz/gen_corpus.py), where crash-* files reproduce findings not fixed yet.
+#   make fuzz                                 each target FUZZ_SECONDS (60) in turn, on a copy
+#                                             of its corpus in $(B)/fuzz/work/NAME/ (new inputs
+#                                             and crash reproducers land there, not in the repo)
+#   make fuzz FUZZ_TARGETS=virtq FUZZ_SECONDS=600
+#   make fuzz-smoke                           no clang: each target built by $(CC) -DFUZZ_MAIN
+#                                             (ASan/UBSan: FUZZ_SMOKE_SAN) run over its seeds and
+#                                             its fixed-seed random sweep, in seconds
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := vmm/blk_req.c vmm/virtq.c vmm/guestmem.c common/iov.c
-$(B)/fuzz/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c $(FUZZ_SRCS)
-	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Icommon -Ivmm \
-		-o $@ $^
-fuzz: $(B)/fuzz/fuzz_blk_req
-	$(B)/fuzz/fuzz_blk_req -max_total_time=$(FUZZ_SECONDS)
+FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode
+FUZZ_CC      ?= clang
+FUZZ_SMOKE_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS_blk_req     := vmm/blk_req.c vmm/virtq.c vmm/guestmem.c common/iov.c
+FUZZ_SRCS_virtq       := vmm/virtq.c vmm/guestmem.c common/iov.c
+FUZZ_SRCS_ctl         := common/proto.c
+FUZZ_SRCS_mmio        := vmm/virtio.c vmm/virtq.c vmm/guestmem.c vmm/evloop.c common/iov.c
+FUZZ_SRCS_fuse_decode := vmm/fuse_decode.c common/iov.c
+# Sources a target #includes (to reach static functions): prerequisites, not compiled apart.
+FUZZ_INCL_ctl  := vmm/ctl.c
+FUZZ_INCL_mmio := vmm/virtio_mmio.c
+# Open finding, tests/fuzz/corpus/mmio/crash-needs-reset-dropped: set_status() drops
+# DEVICE_NEEDS_RESET on a DRIVER_OK write. Until it is fixed, fuzz and the smoke sweep skip
+# that one check (so the others still run); fuzz-smoke runs the reproducer with it on.
+FUZZ_KNOWN_mmio := -DFUZZ_MMIO_KNOWN_BUG_NEEDS_RESET
+FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h)
+FUZZ_FLAGS := -g -O1 -D_GNU_SOURCE -Iinclude -Icommon -Ivmm
+
+# $(1): target name. The libFuzzer build, the smoke build, and the smoke build with every
+# check on (for crash-* reproducers).
+define fuzz_target
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(FUZZ_INCL_$(1)) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined $$(FUZZ_KNOWN_$(1)) \
+		-o $$@ tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) -lpthread
+$(B)/fuzz-smoke/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(FUZZ_INCL_$(1)) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) -std=gnu11 $$(FUZZ_FLAGS) $$(WARNINGS) $$(FUZZ_SMOKE_SAN) -DFUZZ_MAIN \
+		$$(FUZZ_KNOWN_$(1)) -o $$@ tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) -lpthread
+$(B)/fuzz-smoke/fuzz_$(1)_strict: tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(FUZZ_INCL_$(1)) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) -std=gnu11 $$(FUZZ_FLAGS) $$(WARNINGS) $$(FUZZ_SMOKE_SAN) -DFUZZ_MAIN \
+		-o $$@ tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) -lpthread
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
+.PHONY: fuzz-smoke
+fuzz: $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
+	@fail=; for t in $(FUZZ_TARGETS); do \
+		w=$(B)/fuzz/work/$$t; rm -rf $$w; mkdir -p $$w/corpus; \
+		for f in tests/fuzz/corpus/$$t/*; do \
+			case $${f##*/} in crash-*) ;; *) [ -f "$$f" ] && cp "$$f" $$w/corpus/ ;; esac; \
+		done; \
+		echo "== fuzz_$$t: $(FUZZ_SECONDS) s over $$w/corpus"; \
+		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$$w/ $$w/corpus || fail="$$fail $$t"; \
+	done; \
+	if [ -n "$$fail" ]; then \
+		echo "fuzz: findings in:$$fail (reproducers in $(B)/fuzz/work/NAME/)"; exit 1; fi
+
+# The build that runs crash-* reproducers: the smoke build itself unless checks are skipped.
+fuzz_strict = $(if $(FUZZ_KNOWN_$(1)),$(B)/fuzz-smoke/fuzz_$(1)_strict,$(B)/fuzz-smoke/fuzz_$(1))
+fuzz-smoke: $(foreach t,$(FUZZ_TARGETS),$(B)/fuzz-smoke/fuzz_$(t) $(call fuzz_strict,$(t)))
+	@set -e; for ts in $(foreach t,$(FUZZ_TARGETS),$(t):$(call fuzz_strict,$(t))); do \
+		t=$${ts%%:*}; strict=$${ts#*:}; seeds=; crashes=; \
+		for f in tests/fuzz/corpus/$$t/*; do \
+			[ -f "$$f" ] || continue; \
+			case $${f##*/} in crash-*) crashes="$$crashes $$f" ;; *) seeds="$$seeds $$f" ;; esac; \
+		done; \
+		if [ -n "$$seeds" ]; then \
+			$(B)/fuzz-smoke/fuzz_$$t $$seeds; \
+			echo "fuzz_$$t: $$(echo $$seeds | wc -w) seeds, all invariants held"; \
+		fi; \
+		$(B)/fuzz-smoke/fuzz_$$t; \
+		for f in $$crashes; do \
+			if $$strict $$f >/dev/null 2>&1; then \
+				echo "fuzz_$$t: $$f no longer reproduces: rename it seed-*, drop FUZZ_KNOWN_$$t"; \
+			else echo "fuzz_$$t: $$f: known finding, still reproduces"; fi; \
+		done; \
+	done
 
 asan:
 	$(MAKE) B=build-asan OPT='-O1 -g' SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \

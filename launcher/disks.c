@@ -451,8 +451,10 @@ static int disk_open(struct arca_disk *dk, struct disk_key *key, struct arca_err
 	}
 	if (fstat(fd, &st) < 0)
 		return arca_error_errno(e, errno, "disk '%s'", shown);
-	/* /proc/kcore and friends are regular files too. */
-	int hr = hostfs_check(fd, "disk", dk->path, e);
+	/* /proc/kcore and friends are regular files too. (A block device
+	 * node lives on the host's /dev by nature and is what was asked for;
+	 * any other device is refused just below.) */
+	int hr = S_ISREG(st.st_mode) ? hostfs_check(fd, "disk", dk->path, e) : 0;
 	if (hr < 0)
 		return hr;
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
