@@ -134,7 +134,10 @@ static void set_status(struct virtio_mmio *t, uint32_t v)
 			v &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	}
 	if ((v & VIRTIO_CONFIG_S_DRIVER_OK) && !(d->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
-		d->status = v;
+		/* The driver cannot clear NEEDS_RESET by writing status: a device
+		 * that failed during setup must keep saying so (found by
+		 * tests/fuzz/fuzz_mmio.c, seed-needs-reset-kept). */
+		d->status = v | (d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 		if (d->ops->activate && !d->failed)
 			d->ops->activate(d);
 		return;
