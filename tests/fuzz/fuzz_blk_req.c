@@ -195,47 +195,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_MAIN
-static uint64_t rng = 0x853c49e6748fea9bull;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)(rng >> 24);
-}
+#include "fuzz_main.h"
 
 int main(int argc, char **argv)
 {
 	static uint8_t in[4096];
 
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			FILE *fp = fopen(argv[i], "rb");
-			if (!fp) {
-				perror(argv[i]);
-				return 1;
-			}
-			size_t n = fread(in, 1, sizeof(in), fp);
-			fclose(fp);
-			LLVMFuzzerTestOneInput(in, n);
-		}
-		return 0;
-	}
+	if (argc > 1)
+		return fuzz_run_files(argc, argv, in, sizeof(in));
 	/* No corpus: random chains whose header is usually well formed, so
 	 * the sweep gets past the first checks. */
 	for (unsigned iter = 0; iter < 200000; iter++) {
-		size_t n = 3 + rnd8() % 48 + rnd8();
+		size_t n = 3 + fuzz_rnd8() % 48 + fuzz_rnd8();
 		for (size_t i = 0; i < n; i++)
-			in[i] = rnd8();
+			in[i] = fuzz_rnd8();
 		in[1] %= 6;
 		size_t hdr = 3 + 1 + in[1] % MAX_DESC;
-		if (rnd8() % 4 && n >= hdr + 16) {
+		if (fuzz_rnd8() % 4 && n >= hdr + 16) {
 			static const uint8_t types[] = { 0, 1, 4, 8, 11, 13, 2 };
 			memset(in + hdr, 0, 16);
-			in[hdr] = types[rnd8() % sizeof(types)];
-			in[hdr + 8] = rnd8() % 16;
-			if (rnd8() % 8 == 0)
+			in[hdr] = types[fuzz_rnd8() % sizeof(types)];
+			in[hdr + 8] = fuzz_rnd8() % 16;
+			if (fuzz_rnd8() % 8 == 0)
 				memset(in + hdr + 8, 0xff, 8);
 		}
 		LLVMFuzzerTestOneInput(in, n);

@@ -410,65 +410,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_MAIN
-static uint64_t rng = 0x853c49e6748fea9bull;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)(rng >> 24);
-}
+#include "fuzz_main.h"
 
 int main(int argc, char **argv)
 {
 	static uint8_t in[MAX_STREAM + 2];
 
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			FILE *fp = fopen(argv[i], "rb");
-			if (!fp) {
-				perror(argv[i]);
-				return 1;
-			}
-			size_t n = fread(in, 1, sizeof(in), fp);
-			fclose(fp);
-			LLVMFuzzerTestOneInput(in, n);
-		}
-		return 0;
-	}
+	if (argc > 1)
+		return fuzz_run_files(argc, argv, in, sizeof(in));
 	/* No corpus: streams of mostly well-formed frames of the known types,
 	 * a field now and then wrong, sometimes cut short or followed by
 	 * garbage. */
 	for (unsigned iter = 0; iter < 20000; iter++) {
 		size_t n = 0;
-		in[n++] = rnd8();
-		in[n++] = rnd8();
-		for (unsigned f = rnd8() % 8; f; f--) {
+		in[n++] = fuzz_rnd8();
+		in[n++] = fuzz_rnd8();
+		for (unsigned f = fuzz_rnd8() % 8; f; f--) {
 			static const uint16_t types[] = { 1, 2, 3, 4, 64, 0, 9 };
-			uint32_t len = rnd8() % 4 ? rnd8() % 24 : rnd8() * 17u;
+			uint32_t len = fuzz_rnd8() % 4 ? fuzz_rnd8() % 24 : fuzz_rnd8() * 17u;
 			uint8_t *h = in + n;
 			proto_put_le32(h, ARCA_MSG_MAGIC);
-			proto_put_le16(h + 4, types[rnd8() % sizeof(types) / sizeof(types[0])]);
+			proto_put_le16(h + 4, types[fuzz_rnd8() % sizeof(types) / sizeof(types[0])]);
 			proto_put_le16(h + 6, 0);
 			proto_put_le32(h + 8, len);
 			for (uint32_t i = 0; i < len; i++)
-				h[12 + i] = rnd8() % 4 ? (uint8_t)(0x20 + rnd8() % 0x60) : rnd8();
-			if (len >= 8 && rnd8() % 2) { /* a plausible status */
-				proto_put_le32(h + 12, rnd8() % 3);
-				proto_put_le32(h + 16, rnd8() % 4 ? rnd8() % 70 : 256);
+				h[12 + i] = fuzz_rnd8() % 4 ? (uint8_t)(0x20 + fuzz_rnd8() % 0x60) : fuzz_rnd8();
+			if (len >= 8 && fuzz_rnd8() % 2) { /* a plausible status */
+				proto_put_le32(h + 12, fuzz_rnd8() % 3);
+				proto_put_le32(h + 16, fuzz_rnd8() % 4 ? fuzz_rnd8() % 70 : 256);
 			}
-			if (len >= 4 && rnd8() % 2 && proto_le16(h + 4) == ARCA_MSG_HELLO)
+			if (len >= 4 && fuzz_rnd8() % 2 && proto_le16(h + 4) == ARCA_MSG_HELLO)
 				proto_put_le32(h + 12, ARCA_ABI_VERSION);
-			if (rnd8() % 32 == 0) /* one bad header field */
-				h[rnd8() % 12] ^= (uint8_t)(1u << rnd8() % 8);
+			if (fuzz_rnd8() % 32 == 0) /* one bad header field */
+				h[fuzz_rnd8() % 12] ^= (uint8_t)(1u << fuzz_rnd8() % 8);
 			n += 12 + len;
 		}
-		if (rnd8() % 4 == 0)
-			n -= rnd8() % (n - 1);
-		else if (rnd8() % 8 == 0)
-			for (unsigned k = rnd8() % 16; k; k--)
-				in[n++] = rnd8();
+		if (fuzz_rnd8() % 4 == 0)
+			n -= fuzz_rnd8() % (n - 1);
+		else if (fuzz_rnd8() % 8 == 0)
+			for (unsigned k = fuzz_rnd8() % 16; k; k--)
+				in[n++] = fuzz_rnd8();
 		LLVMFuzzerTestOneInput(in, n);
 	}
 	printf("fuzz_ctl: 20000 random streams, all invariants held\n");

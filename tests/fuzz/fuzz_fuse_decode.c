@@ -412,15 +412,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_MAIN
-static uint64_t rng = 0x853c49e6748fea9bull;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)(rng >> 24);
-}
+#include "fuzz_main.h"
 
 static const char *const names[] = {
 	"a", "file.txt", ".", "..", "a/b", "", ".hidden", "user.x", "security.capability",
@@ -430,73 +422,62 @@ int main(int argc, char **argv)
 {
 	static uint8_t in[MAX_REQ + 2];
 
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			FILE *fp = fopen(argv[i], "rb");
-			if (!fp) {
-				perror(argv[i]);
-				return 1;
-			}
-			size_t n = fread(in, 1, sizeof(in), fp);
-			fclose(fp);
-			LLVMFuzzerTestOneInput(in, n);
-		}
-		return 0;
-	}
+	if (argc > 1)
+		return fuzz_run_files(argc, argv, in, sizeof(in));
 	/* No corpus: headers for known opcodes with a small, mostly zero
 	 * fixed struct, then zero to two of a few names, sometimes a
 	 * payload, a value field or a count that matches. */
 	for (unsigned iter = 0; iter < 100000; iter++) {
 		size_t n = 0;
-		in[n++] = (uint8_t)(rnd8() % 8 ? (rnd8() & 0x1e) | 1 : rnd8());
-		in[n++] = rnd8();
+		in[n++] = (uint8_t)(fuzz_rnd8() % 8 ? (fuzz_rnd8() & 0x1e) | 1 : fuzz_rnd8());
+		in[n++] = fuzz_rnd8();
 		uint8_t *h = in + n;
 		struct fuse_in_header hdr = { 0 };
-		hdr.opcode = rnd8() % 16 ? rnd8() % NOPS : rnd8();
+		hdr.opcode = fuzz_rnd8() % 16 ? fuzz_rnd8() % NOPS : fuzz_rnd8();
 		hdr.unique = iter;
-		hdr.nodeid = rnd8() % 8 ? 1 + rnd8() % 4 : 0;
-		hdr.total_extlen = rnd8() % 16 ? 0 : rnd8() % 3;
+		hdr.nodeid = fuzz_rnd8() % 8 ? 1 + fuzz_rnd8() % 4 : 0;
+		hdr.total_extlen = fuzz_rnd8() % 16 ? 0 : fuzz_rnd8() % 3;
 		n += HDR;
 		const struct op *o = op_of(hdr.opcode);
-		size_t fixed = o ? o->fixed : rnd8() % 64;
+		size_t fixed = o ? o->fixed : fuzz_rnd8() % 64;
 		if (o && o->tail == INIT)
-			fixed = rnd8() % 2 ? 64 : 16;
+			fixed = fuzz_rnd8() % 2 ? 64 : 16;
 		memset(in + n, 0, fixed);
 		for (size_t k = 0; k < fixed; k++)
-			if (rnd8() % 8 == 0)
-				in[n + k] = rnd8() % 4 ? rnd8() % 4 : rnd8();
+			if (fuzz_rnd8() % 8 == 0)
+				in[n + k] = fuzz_rnd8() % 4 ? fuzz_rnd8() % 4 : fuzz_rnd8();
 		uint8_t *arg = in + n;
 		n += fixed;
-		for (unsigned k = rnd8() % 3; k; k--) {
-			const char *s = names[rnd8() % (sizeof(names) / sizeof(names[0]))];
-			size_t l = strlen(s) + (rnd8() % 8 != 0);
+		for (unsigned k = fuzz_rnd8() % 3; k; k--) {
+			const char *s = names[fuzz_rnd8() % (sizeof(names) / sizeof(names[0]))];
+			size_t l = strlen(s) + (fuzz_rnd8() % 8 != 0);
 			memcpy(in + n, s, l);
 			n += l;
 		}
 		if (o && o->tail == PAYLOAD) {
-			uint32_t l = rnd8() % 200;
+			uint32_t l = fuzz_rnd8() % 200;
 			memset(in + n, 0xab, l);
 			n += l;
 			memcpy(arg + 16, &l, 4);
 		}
-		if (o && o->tail == XVALUE && rnd8() % 2) {
-			uint32_t l = rnd8() % 32;
+		if (o && o->tail == XVALUE && fuzz_rnd8() % 2) {
+			uint32_t l = fuzz_rnd8() % 32;
 			n += l;
 			memcpy(arg, &l, 4);
 		}
 		if (o && o->tail == FORGETS) {
-			uint32_t c = rnd8() % 5;
+			uint32_t c = fuzz_rnd8() % 5;
 			memset(in + n, 0, 16 * c);
 			n += 16 * c;
 			memcpy(arg, &c, 4);
 		}
-		if (rnd8() % 8 == 0)
-			for (unsigned k = rnd8() % 9; k; k--)
-				in[n++] = rnd8();
+		if (fuzz_rnd8() % 8 == 0)
+			for (unsigned k = fuzz_rnd8() % 9; k; k--)
+				in[n++] = fuzz_rnd8();
 		n += 8 * hdr.total_extlen;
 		memcpy(h, &hdr, HDR);
-		if (rnd8() % 32 == 0)
-			n = 2 + rnd8() % (n - 1);
+		if (fuzz_rnd8() % 32 == 0)
+			n = 2 + fuzz_rnd8() % (n - 1);
 		LLVMFuzzerTestOneInput(in, n);
 	}
 	printf("fuzz_fuse_decode: 100000 random requests, all invariants held\n");

@@ -629,70 +629,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_MAIN
-static uint64_t rng = 0x853c49e6748fea9bull;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)(rng >> 24);
-}
+#include "fuzz_main.h"
 
 int main(int argc, char **argv)
 {
 	static uint8_t in[8192];
 
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			FILE *fp = fopen(argv[i], "rb");
-			if (!fp) {
-				perror(argv[i]);
-				return 1;
-			}
-			size_t n = fread(in, 1, sizeof(in), fp);
-			fclose(fp);
-			LLVMFuzzerTestOneInput(in, n);
-		}
-		return 0;
-	}
+	if (argc > 1)
+		return fuzz_run_files(argc, argv, in, sizeof(in));
 	/* No corpus: a bring-up first most of the time, then random steps
 	 * weighted towards chains and kicks. */
 	for (unsigned iter = 0; iter < 20000; iter++) {
 		size_t n = 0;
-		in[n++] = rnd8() % 4 ? (uint8_t)(rnd8() % 2) : rnd8();
-		in[n++] = rnd8() % 2 ? 8 : rnd8();
-		in[n++] = rnd8();
-		if (rnd8() % 4) {
+		in[n++] = fuzz_rnd8() % 4 ? (uint8_t)(fuzz_rnd8() % 2) : fuzz_rnd8();
+		in[n++] = fuzz_rnd8() % 2 ? 8 : fuzz_rnd8();
+		in[n++] = fuzz_rnd8();
+		if (fuzz_rnd8() % 4) {
 			in[n++] = 11;
-			in[n++] = (uint8_t)(rnd8() % 2);
-			in[n++] = (uint8_t)(0x80 | (rnd8() % 4) << 4);
+			in[n++] = (uint8_t)(fuzz_rnd8() % 2);
+			in[n++] = (uint8_t)(0x80 | (fuzz_rnd8() % 4) << 4);
 			for (int k = 0; k < 6; k++)
-				in[n++] = rnd8();
+				in[n++] = fuzz_rnd8();
 		}
 		while (n < 400) {
-			uint8_t r = rnd8() % 8;
+			uint8_t r = fuzz_rnd8() % 8;
 			if (r < 3) {
 				in[n++] = 7;
 				in[n++] = 0;
-				in[n++] = rnd8() % 8;
+				in[n++] = fuzz_rnd8() % 8;
 				in[n++] = 0;
-				in[n++] = rnd8();
-				in[n++] = rnd8() % 0x20;
-				in[n++] = rnd8();
+				in[n++] = fuzz_rnd8();
+				in[n++] = fuzz_rnd8() % 0x20;
+				in[n++] = fuzz_rnd8();
 				in[n++] = 0;
-				in[n++] = rnd8() % 4;
-				in[n++] = rnd8() % 8;
+				in[n++] = fuzz_rnd8() % 4;
+				in[n++] = fuzz_rnd8() % 8;
 				in[n++] = 0;
 			} else if (r < 5) {
 				in[n++] = 8;
 				in[n++] = 0;
-				in[n++] = rnd8() % 8;
+				in[n++] = fuzz_rnd8() % 8;
 				in[n++] = 0;
-				in[n++] = rnd8() % 2;
+				in[n++] = fuzz_rnd8() % 2;
 			} else {
-				for (unsigned k = 1 + rnd8() % 8; k; k--)
-					in[n++] = rnd8();
+				for (unsigned k = 1 + fuzz_rnd8() % 8; k; k--)
+					in[n++] = fuzz_rnd8();
 			}
 		}
 		LLVMFuzzerTestOneInput(in, n);

@@ -530,66 +530,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_MAIN
-static uint64_t rng = 0x853c49e6748fea9bull;
-
-static uint8_t rnd8(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint8_t)(rng >> 24);
-}
+#include "fuzz_main.h"
 
 int main(int argc, char **argv)
 {
 	static uint8_t in[8192];
 
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
-			FILE *fp = fopen(argv[i], "rb");
-			if (!fp) {
-				perror(argv[i]);
-				return 1;
-			}
-			size_t n = fread(in, 1, sizeof(in), fp);
-			fclose(fp);
-			LLVMFuzzerTestOneInput(in, n);
-		}
-		return 0;
-	}
+	if (argc > 1)
+		return fuzz_run_files(argc, argv, in, sizeof(in));
 	/* No corpus: small queues and programs made mostly of well-formed
 	 * descriptor writes, publishes and pops, so chains get popped. */
 	for (unsigned iter = 0; iter < 50000; iter++) {
 		size_t n = 0;
-		in[n++] = (uint8_t)((rnd8() % 6) | (rnd8() & 0x10) | (rnd8() % 8 ? 0 : 0x20));
+		in[n++] = (uint8_t)((fuzz_rnd8() % 6) | (fuzz_rnd8() & 0x10) | (fuzz_rnd8() % 8 ? 0 : 0x20));
 		while (n < 600) {
-			uint8_t r = rnd8() % 8, op = rnd8() % 16;
+			uint8_t r = fuzz_rnd8() % 8, op = fuzz_rnd8() % 16;
 			if (r == 0) { /* a descriptor in low RAM, lengths small */
 				in[n++] = 0;
-				in[n++] = rnd8() % 8;
+				in[n++] = fuzz_rnd8() % 8;
 				in[n++] = 0;
-				in[n++] = rnd8();
-				in[n++] = rnd8() % 0x20;
-				in[n++] = rnd8();
-				in[n++] = rnd8() % 4;
-				in[n++] = rnd8();
-				in[n++] = rnd8() % 8;
+				in[n++] = fuzz_rnd8();
+				in[n++] = fuzz_rnd8() % 0x20;
+				in[n++] = fuzz_rnd8();
+				in[n++] = fuzz_rnd8() % 4;
+				in[n++] = fuzz_rnd8();
+				in[n++] = fuzz_rnd8() % 8;
 				in[n++] = 0;
 			} else if (r == 1) {
 				in[n++] = 1;
-				in[n++] = rnd8() % 8;
+				in[n++] = fuzz_rnd8() % 8;
 				in[n++] = 0;
 			} else if (r < 4) {
 				in[n++] = 5;
 			} else if (r == 4) {
 				in[n++] = 8;
-				in[n++] = rnd8();
-				in[n++] = rnd8();
-				in[n++] = rnd8() % 4;
+				in[n++] = fuzz_rnd8();
+				in[n++] = fuzz_rnd8();
+				in[n++] = fuzz_rnd8() % 4;
 			} else {
 				in[n++] = op;
-				for (unsigned k = rnd8() % 8; k; k--)
-					in[n++] = rnd8();
+				for (unsigned k = fuzz_rnd8() % 8; k; k--)
+					in[n++] = fuzz_rnd8();
 			}
 		}
 		LLVMFuzzerTestOneInput(in, n);
