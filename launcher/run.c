@@ -717,6 +717,12 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	/* Step 4 (set up from here): the cgroup the VMM is born into. */
 	if ((r = cgroup_create(&lim, &cg, e)) < 0)
 		goto out;
+	/* Say so when the VMM's memory and task limits are not in force (no
+	 * cgroup v2, no delegation, rootless): its own bounds still hold. */
+	if (cg.dirfd < 0 && o->verbose)
+		fprintf(stderr, "arca: no cgroup v2 for this run: arca-vmm runs without memory.max "
+			"(%llu MiB) and pids.max (%u)\n",
+			(unsigned long long)(lim.memory_max >> 20), lim.pids_max);
 
 	/* Termination signals are taken through a signalfd and forwarded to
 	 * the VMM, so arca outlives it, reports its status and cleans up. */
