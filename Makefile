@@ -293,7 +293,7 @@ FUZZ_SRCS_fuse_decode := vmm/fuse_decode.c common/iov.c
 # Sources a target #includes (to reach static functions): prerequisites, not compiled apart.
 FUZZ_INCL_ctl  := vmm/ctl.c
 FUZZ_INCL_mmio := vmm/virtio_mmio.c
-FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h) tests/fuzz/fuzz_main.h
+FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h) tests/fuzz/fuzz_main.h tests/fuzz/fuzz_input.h
 FUZZ_FLAGS := -g -O1 -D_GNU_SOURCE -Iinclude -Icommon -Ivmm
 
 # $(1): target name. The libFuzzer build, the smoke build, and the smoke build with every

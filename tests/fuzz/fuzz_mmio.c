@@ -66,6 +66,7 @@
 #include <linux/virtio_ring.h>
 
 #include "../../vmm/virtio_mmio.c"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,32 +96,6 @@ static int irqfd, kickfds[NQ_MAX];
 static unsigned activations, resets, queue_resets, fails, kicks_ok;
 static bool allow_kick[NQ_MAX];
 
-/* ---- input cursor --------------------------------------------------------- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct in *in)
-{
-	uint16_t lo = get8(in);
-	return (uint16_t)(lo | get8(in) << 8);
-}
-
-static uint32_t get32(struct in *in)
-{
-	uint32_t lo = get16(in);
-	return lo | (uint32_t)get16(in) << 16;
-}
 
 /* As in fuzz_virtq.c: mostly inside RAM, often at an edge, now and then
  * wild (past 4 GiB in the high word, or wrapping). */

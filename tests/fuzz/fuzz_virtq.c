@@ -41,6 +41,7 @@
 
 #include <linux/virtio_ring.h>
 
+#include "fuzz_input.h"
 #include "guestmem.h"
 #include "virtq.h"
 
@@ -66,26 +67,6 @@ static struct virtq vq;
 static struct virtq_elem held[MAX_HELD];
 static unsigned nheld;
 
-/* ---- input cursor --------------------------------------------------------- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct in *in)
-{
-	uint16_t lo = get8(in);
-	return (uint16_t)(lo | get8(in) << 8);
-}
 
 /* A guest physical address from 16 input bits: mostly inside RAM, often at
  * an edge (end of low RAM, the hole, the high region and past it), now and

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The kernel `make` fetched, as build/kernel/VERSION names it (tests run from
  * the repo root). Debian moves the version on, so the tests compare with this
@@ -25,6 +26,19 @@ static inline const char *fetched_version(void)
 	/* one word that is safe inside a path */
 	assert_true(ver[0] && strcspn(ver, "/ \t") == strlen(ver) && strcmp(ver, ".."));
 	return ver;
+}
+
+/* The package's own image: with a VERSION, it must be there. NULL without
+ * build/kernel. */
+static inline const char *fetched_kernel_image(void)
+{
+	static char path[256];
+	const char *ver = fetched_version();
+	if (!ver)
+		return NULL;
+	snprintf(path, sizeof(path), "build/kernel/boot/vmlinuz-%s", ver);
+	assert_int_equal(access(path, R_OK), 0);
+	return path;
 }
 
 #endif

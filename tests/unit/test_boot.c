@@ -667,21 +667,9 @@ static uint8_t *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* The package's own image: with a VERSION, it must be there. */
-static const char *real_kernel(void)
-{
-	static char path[256];
-	const char *ver = fetched_version();
-	if (!ver)
-		return NULL;
-	snprintf(path, sizeof(path), "build/kernel/boot/vmlinuz-%s", ver);
-	assert_int_equal(access(path, R_OK), 0);
-	return path;
-}
-
 static void test_real_kernel(void **state)
 {
-	const char *path = real_kernel();
+	const char *path = fetched_kernel_image();
 	if (!path)
 		skip();
 	size_t len = 0;

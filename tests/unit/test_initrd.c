@@ -53,18 +53,6 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* The package's own image: with a VERSION, it must be there. */
-static const char *real_kernel(void)
-{
-	static char path[256];
-	const char *ver = fetched_version();
-	if (!ver)
-		return NULL;
-	snprintf(path, sizeof(path), "build/kernel/boot/vmlinuz-%s", ver);
-	assert_int_equal(access(path, R_OK), 0);
-	return path;
-}
-
 struct fixture {
 	struct arca_kernel k;
 	struct arca_paths p;
@@ -72,7 +60,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-	const char *kpath = real_kernel();
+	const char *kpath = fetched_kernel_image();
 	if (!kpath || access("/bin/busybox", X_OK) != 0 || system("command -v cpio >/dev/null"))
 		return 0; /* tests skip */
 	strcpy(tmp, "/tmp/test_initrd.XXXXXX");
