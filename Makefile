@@ -66,6 +66,8 @@ LAUNCHER_OBJS += launcher/jail.o
 LAUNCHER_OBJS += launcher/cgroup.o
 LAUNCHER_OBJS += launcher/hostinfo.o
 LAUNCHER_OBJS += launcher/hostfs.o
+LAUNCHER_OBJS += launcher/sharemnt.o
+LAUNCHER_OBJS += launcher/asuser.o
 LAUNCHER_OBJS += launcher/doctor.o
 # libcap-ng: launcher/jail.c clears every capability set of the VMM. Only arca and the unit
 # tests (which link liblauncher.a) need it, not arca-vmm.
@@ -105,6 +107,7 @@ VMM_OBJS += vmm/evloop.o
 VMM_OBJS += vmm/ctl.o
 VMM_OBJS += vmm/opts.o
 VMM_OBJS += vmm/seccomp_thread.o
+VMM_OBJS += vmm/landlock.o
 
 INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c common/proto.c common/spec.c common/err.c common/io.c
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `arca doctor` and arca run's KVM check; see doctor.h. */
 #include <errno.h>
+#include <linux/landlock.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/kvm.h>
@@ -347,6 +348,33 @@ static void check_seccomp(struct report *rep)
 	add(rep, "seccomp", DOCTOR_OK, NULL, "filters with KILL_PROCESS and TRAP");
 }
 
+/* The kernel's walls around the shares: detached mounts (launcher/sharemnt.h,
+ * required: open_tree 5.2, mount_setattr 5.12) and Landlock in arca-vmm
+ * (vmm/landlock.h, ABI 2 or later; without it the mounts stand alone). */
+static void check_confine(struct report *rep)
+{
+	/* Invalid flags: EINVAL where the call exists, ENOSYS where not. */
+	bool tree = syscall(SYS_open_tree, -1, "", ~0u) < 0 && errno != ENOSYS;
+	bool attr = syscall(SYS_mount_setattr, -1, "", ~0u, NULL, 0) < 0 && errno != ENOSYS;
+	if (!tree || !attr)
+		add(rep, "mount-api", DOCTOR_FAIL, "a host kernel 5.12 or newer",
+		    "no %s: shares cannot be handed to arca-vmm as detached mounts",
+		    !tree ? "open_tree" : "mount_setattr");
+	else
+		add(rep, "mount-api", DOCTOR_OK, NULL,
+		    "shares reach arca-vmm as detached mounts (\"..\" stops at their root)");
+	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+			       LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi >= 2)
+		add(rep, "landlock", DOCTOR_OK, NULL, "ABI %d: arca-vmm opens nothing outside its "
+		    "shares", abi);
+	else
+		add(rep, "landlock", DOCTOR_WARN,
+		    "a kernel 5.19+ with landlock in its lsm= list (CONFIG_LSM or the boot parameter)",
+		    "%s: arca-vmm's paths are confined by the detached share mounts alone",
+		    abi < 0 ? "Landlock is not enabled" : "Landlock ABI 1 cannot allow renames");
+}
+
 /* RLIMIT_NOFILE for a default run: one vCPU, the default root's share. */
 static void check_nofile(struct report *rep)
 {
@@ -379,6 +407,7 @@ int doctor_run(const struct arca_opts *o, struct arca_err *e)
 	check_guest(&rep, o);
 	check_nofile(&rep);
 	check_seccomp(&rep);
+	check_confine(&rep);
 	check_io_uring(&rep);
 	check_userns(&rep);
 	check_cgroup(&rep);

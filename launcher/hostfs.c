@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -36,6 +37,22 @@ const char *hostfs_pseudo_name(int64_t t)
 	case CONFIGFS_MAGIC: return "configfs";
 	default: return NULL;
 	}
+}
+
+bool hostfs_pseudo_type(const char *t)
+{
+	/* hostfs_pseudo_name()'s set, plus what only a name tells apart:
+	 * devtmpfs (tmpfs's magic), and binfmt_misc, fusectl, nsfs, rpc_pipefs
+	 * and mqueue, which expose host kernel state or objects. */
+	static const char *const names[] = {
+		"proc", "sysfs", "debugfs", "tracefs", "securityfs", "cgroup", "cgroup2",
+		"bpf", "devpts", "efivarfs", "pstore", "configfs", "devtmpfs", "binfmt_misc",
+		"fusectl", "nsfs", "rpc_pipefs", "mqueue",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(t, names[i]))
+			return true;
+	return false;
 }
 
 int hostfs_check(int fd, const char *what, const char *path, struct arca_err *e)

@@ -12,12 +12,18 @@
 #ifndef ARCA_HOSTFS_H
 #define ARCA_HOSTFS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
 
 /* Pure: the name of a refused file system type (statfs f_type), or NULL. */
 const char *hostfs_pseudo_name(int64_t f_type);
+
+/* Pure: the same set by the type name /proc/self/mountinfo shows ("proc",
+ * "sysfs", "devtmpfs"...), for mounts beneath a share (launcher/sharemnt.c).
+ * Returns true when refused. */
+bool hostfs_pseudo_type(const char *fstype);
 
 /* 0, or -EPERM with e set ("refusing WHAT 'PATH': it is on procfs, a kernel
  * pseudo-file system ...") when fd is on a refused file system or on the

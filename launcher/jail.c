@@ -27,6 +27,7 @@
 #include "paths.h"
 #include "privsep.h"
 #include "run.h"
+#include "sharemnt.h"
 
 /* ---- inputs opened while privileged ------------------------------------------------ */
 
@@ -354,13 +355,45 @@ static int child_fds(const struct jail_spec *s, int proc_fd)
 	return n;
 }
 
-static void __attribute__((noreturn)) child_main(const struct jail_spec *s, int death_rd)
+/*
+ * Rootless: clone each share into a detached mount (sharemnt.h), here
+ * because open_tree() needs CAP_SYS_ADMIN over the mount namespace, which
+ * only our new user namespace gives, and takes a path of this namespace, so
+ * the launcher's fd is resolved again by path: the clone must be the very
+ * directory the launcher checked (same device and inode), or a component
+ * was swapped in between.
+ */
+static void child_detach_shares(struct jail_spec *s)
 {
+	for (size_t i = 0; i < s->nshares; i++) {
+		struct arca_err e = { 0 };
+		struct stat a, b;
+		int fd = sharemnt_clone(AT_FDCWD, s->share_paths[i],
+					s->share_ro[i] ? SHAREMNT_RO : 0, -1, NULL, "share", &e);
+		if (fd < 0)
+			child_fail(0, "%s", e.msg[0] ? e.msg : "open_tree: no such system call");
+		if (fstat(fd, &a) < 0 || fstat(s->extra_fds[i], &b) < 0)
+			child_fail(errno, "fstat of share %s", s->share_paths[i]);
+		if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			child_fail(0, "share %s was replaced while arca started", s->share_paths[i]);
+		close(s->extra_fds[i]);
+		s->extra_fds[i] = fd;
+	}
+}
+
+static void __attribute__((noreturn)) child_main(const struct jail_spec *spec, int death_rd)
+{
+	/* Ours to change (child_detach_shares swaps fds): this process is a
+	 * copy of arca, the parent's struct is untouched. */
+	struct jail_spec copy = *spec;
+	struct jail_spec *s = &copy;
+
 	/* If arca dies, so does the VMM (set again after the uid change,
 	 * which clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (s->rootless)
 		child_map_ids(s->uid, s->gid);
+	child_detach_shares(s);
 	/* The VMM's /proc/self/fd (child_jail): opened by this process, which
 	 * becomes the VMM, so "self" keeps naming it after the exec. */
 	int proc_fd = -1;

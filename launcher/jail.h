@@ -55,6 +55,13 @@ struct jail_spec {
 	const struct jail_bind *binds;
 	size_t nbinds;
 	const sigset_t *child_mask; /* signal mask the VMM starts with */
+	/* Rootless: extra_fds[0..nshares) are share directories that the
+	 * child replaces by detached clones of share_paths[i] (sharemnt.h),
+	 * read-only where share_ro[i], after checking it is the same
+	 * directory. Root mode: 0 (the launcher cloned them already). */
+	size_t nshares;
+	const char *share_paths[JAIL_MAX_EXTRA];
+	bool share_ro[JAIL_MAX_EXTRA];
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "arca/limits.h"
+#include "asuser.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "doctor.h"
@@ -25,7 +26,9 @@
 #include "kernel.h"
 #include "paths.h"
 #include "privsep.h"
+#include "quote.h"
 #include "run.h"
+#include "sharemnt.h"
 #include "spec.h"
 
 /* Modules arca-init loads, dependencies resolved by the initrd builder:
@@ -420,7 +423,100 @@ struct run_shares {
 	uint32_t root_mode;
 	char *root_tag;         /* NULL, or points at root_tag_buf */
 	char root_tag_buf[16];
+	bool idmapped[RUN_MAX_FS];
+	/* Rootless: the jail's child clones each share (jail.c), by these. */
+	const char *paths[RUN_MAX_FS];
+	char *root_real;        /* the root directory's real path (owned) */
 };
+
+/*
+ * Whose rights the shares carry (sharemnt.h, asuser.h): the user who
+ * invoked arca (the sudo user, or root itself), and the idmapping from that
+ * user's ids onto the VMM's when they differ.
+ */
+struct run_owner {
+	bool rootless;
+	uint32_t uid, gid;   /* the invoker (root mode) */
+	int userns_fd;       /* invoker -> VMM ids, or -1 when they are the same */
+	struct asuser as;    /* active under sudo: user-named paths open as the user */
+};
+
+static int run_owner_init(const struct privsep_ids *ids, bool rootless, struct run_owner *ow,
+			  struct arca_err *e)
+{
+	*ow = (struct run_owner){ .rootless = rootless, .userns_fd = -1 };
+	if (rootless)
+		return 0;
+	struct privsep_ids sudo;
+	privsep_pick_ids(0, 0, getenv("SUDO_UID"), getenv("SUDO_GID"), &sudo);
+	if (sudo.src == PRIVSEP_SRC_SUDO) {
+		ow->uid = sudo.uid;
+		ow->gid = sudo.gid;
+		int r = asuser_init(&ow->as, sudo.uid, sudo.gid, e);
+		if (r < 0)
+			return r;
+	}
+	if (ow->uid != ids->uid || ow->gid != ids->gid) {
+		/* Before any asuser_enter: writing the namespace's maps needs
+		 * root's file-system ids. */
+		ow->userns_fd = sharemnt_userns(ow->uid, ow->gid, ids->uid, ids->gid, e);
+		if (ow->userns_fd < 0)
+			return ow->userns_fd;
+	}
+	return 0;
+}
+
+static void run_owner_free(struct run_owner *ow)
+{
+	if (ow->userns_fd >= 0)
+		close(ow->userns_fd);
+	ow->userns_fd = -1;
+	asuser_free(&ow->as);
+}
+
+/*
+ * Replace *fd (a directory of the host's tree) by a detached clone of it
+ * (sharemnt.h): ".." stops at its root in the kernel. Rootless, the jail's
+ * child makes the clone, in the mount namespace it owns. A share whose
+ * file system cannot be idmapped keeps the VMM's own ids: fine for root
+ * (the VMM then has fewer rights than root), refused under sudo when the
+ * VMM's ids differ from the user's (--vmm-user), since the VMM could then
+ * read what the user cannot.
+ */
+static int run_detach(struct run_owner *ow, int *fd, const char *path, bool ro,
+		      bool passthrough, const char *what, bool *idmapped, struct arca_err *e)
+{
+	struct quoted q;
+	/* The O_PATH open checked only the path to it: the directory itself
+	 * must be readable and searchable by whoever asked (under sudo, the
+	 * user: AT_EACCESS takes the file-system ids asuser_enter set).
+	 * faccessat2 is Linux 5.8; before it, the guest sees EACCES instead. */
+	if (syscall(SYS_faccessat2, *fd, "", R_OK | X_OK, AT_EACCESS | AT_EMPTY_PATH) < 0 &&
+	    errno == EACCES)
+		return arca_error(e, EACCES, "refusing %s '%s': uid %u may not read it", what,
+				  quote(&q, path), (unsigned)(ow->rootless ? getuid() : ow->uid));
+	int r = sharemnt_check_beneath(path, what, e);
+	if (r < 0 || ow->rootless)
+		return r;
+	int userns = passthrough ? -1 : ow->userns_fd;
+	int nfd = sharemnt_clone(*fd, "", ro ? SHAREMNT_RO : 0, userns, idmapped, what, e);
+	if (nfd == -ENOSYS)
+		return arca_error(e, ENOSYS, "this kernel has no open_tree (Linux 5.2): cannot "
+				  "confine %s '%s'", what, quote(&q, path));
+	if (nfd < 0)
+		return nfd;
+	if (userns >= 0 && !*idmapped && ow->uid != 0) {
+		close(nfd);
+		return arca_error(e, EPERM,
+				  "cannot confine %s '%s' to the rights of uid %u: its file system "
+				  "does not support idmapped mounts on this kernel, and arca-vmm runs "
+				  "as other ids (--vmm-user); drop --vmm-user or share a directory "
+				  "on ext4, xfs or btrfs", what, quote(&q, path), (unsigned)ow->uid);
+	}
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
 
 static void run_shares_close(struct run_shares *rs)
 {
@@ -428,6 +524,8 @@ static void run_shares_close(struct run_shares *rs)
 		if (rs->fds[i] >= 0)
 			close(rs->fds[i]);
 	rs->n = 0;
+	free(rs->root_real);
+	rs->root_real = NULL;
 }
 
 /* Could uid:gid (no supplementary groups: the VMM has none) write into a
@@ -444,11 +542,15 @@ static bool writable_by(const struct stat *st, uint32_t uid, uint32_t gid)
 /* A read-write share the VMM's user cannot write into fails every guest
  * write with EACCES: say so up front, it is rarely what the user meant
  * (typically plain root, whose VMM runs as nobody). */
-static void warn_unwritable(const struct arca_shares *sh, const struct privsep_ids *ids)
+static void warn_unwritable(const struct arca_shares *sh, const struct run_shares *rs,
+			    const struct run_owner *ow, const struct privsep_ids *ids)
 {
 	for (size_t i = 0; i < sh->n; i++) {
 		struct stat st;
-		if (sh->v[i].ro || stat(sh->v[i].host, &st) < 0 || writable_by(&st, ids->uid, ids->gid))
+		/* Idmapped, the VMM writes with the invoker's owner rights. */
+		uint32_t uid = rs->idmapped[i] ? ow->uid : ids->uid;
+		uint32_t gid = rs->idmapped[i] ? ow->gid : ids->gid;
+		if (sh->v[i].ro || stat(sh->v[i].host, &st) < 0 || writable_by(&st, uid, gid))
 			continue;
 		fprintf(stderr,
 			"arca: warning: share '%s' is not writable by uid %u, which arca-vmm runs as: "
@@ -457,7 +559,8 @@ static void warn_unwritable(const struct arca_shares *sh, const struct privsep_i
 	}
 }
 
-static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct arca_err *e)
+static int run_shares_open(struct arca_opts *o, struct run_owner *ow, struct run_shares *rs,
+			   struct arca_err *e)
 {
 	int r;
 
@@ -489,9 +592,13 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 		if (fd < 0)
 			return fd;
 		rs->fds[rs->n] = fd;
+		rs->paths[rs->n] = sh->host;
 		rs->fs[rs->n] = (struct run_fs){ .tag = sh->tag, .ro = sh->ro,
 						 .ids_passthrough = sh->ids_passthrough };
 		rs->n++;
+		if ((r = run_detach(ow, &rs->fds[rs->n - 1], sh->host, sh->ro,
+				    sh->ids_passthrough, "share", &rs->idmapped[rs->n - 1], e)) < 0)
+			return r;
 		struct arca_spec_share *ss = &rs->spec[rs->nspec++];
 		ss->flags = (sh->ro ? ARCA_SHARE_F_RO : 0) | (sh->guest ? 0 : ARCA_SHARE_F_NOMOUNT);
 		ss->tag = o->shares.v[i].tag;
@@ -499,18 +606,18 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 	}
 	if (rs->root_tag) {
 		const char *host = o->root ? o->root : "/usr";
-		char *real = realpath(host, NULL);
-		if (!real)
+		rs->root_real = realpath(host, NULL);
+		if (!rs->root_real)
 			return arca_error_errno(e, errno, "--root directory '%s'", host);
 		/* O_DIRECTORY: a non-directory fails here, with ENOTDIR. */
-		int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = open(rs->root_real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int err = errno;
-		free(real);
 		if (fd < 0 && err == ENOTDIR)
 			return arca_error(e, ENOTDIR, "--root is not a directory: '%s'", host);
 		if (fd < 0)
 			return arca_error_errno(e, err, "cannot open the guest's root '%s'", host);
 		rs->fds[rs->n] = fd;
+		rs->paths[rs->n] = rs->root_real;
 		if ((r = hostfs_check(fd, "--root", host, e)) < 0)
 			return r;
 		/* The host's /usr is never written; a --root DIR only with :rw
@@ -519,6 +626,10 @@ static int run_shares_open(struct arca_opts *o, struct run_shares *rs, struct ar
 						 .ro = rs->root_mode != ARCA_ROOT_DIR_RW,
 						 .ids_passthrough = rs->root_mode == ARCA_ROOT_HOST };
 		rs->n++;
+		if ((r = run_detach(ow, &rs->fds[rs->n - 1], rs->root_real, rs->fs[rs->n - 1].ro,
+				    rs->fs[rs->n - 1].ids_passthrough, "--root",
+				    &rs->idmapped[rs->n - 1], e)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -587,6 +698,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 {
 	struct run_disks rd = { .n = 0 };
 	struct run_shares rs = { 0 };
+	struct run_owner owner = { .userns_fd = -1 };
 	struct run_modules mods;
 	struct arca_paths paths = { 0 };
 	struct arca_kernel kernel = { 0 };
@@ -609,9 +721,17 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		return r;
 	if ((r = privsep_limits(o->cpus, o->memory_mib, &lim)) < 0)
 		return arca_error(e, -r, "invalid VM size");
-	if ((r = run_shares_open(o, &rs, e)) < 0)
+	if ((r = run_owner_init(&ids, rootless, &owner, e)) < 0)
 		goto out;
-	if ((r = run_disks_open(o, rs.n, &rd, e)) < 0)
+	/* User-named paths with the user's rights (asuser.h); the detached
+	 * clones need CAP_SYS_ADMIN, which the fsuid change leaves alone. */
+	if ((r = asuser_enter(&owner.as, e)) < 0)
+		goto out;
+	r = run_shares_open(o, &owner, &rs, e);
+	if (r >= 0)
+		r = run_disks_open(o, rs.n, &rd, e);
+	asuser_leave(&owner.as);
+	if (r < 0)
 		goto out;
 	/* Each share's FUSE server may hold up to ARCA_FS_MAX_FDS fds of its
 	 * own, fewer where the hard NOFILE limit cannot be raised; each disk a
@@ -668,7 +788,14 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	 * the jail moves exactly these onto the VMM's fd numbers. */
 	if ((r = fds[VMM_FD_KVM] = open_kvm(e)) < 0)
 		goto out;
-	if ((r = fds[VMM_FD_KERNEL] = jail_open_input(kernel.path, "kernel", extra_owner, e)) < 0)
+	/* A --kernel the user named is opened as the user; arca's own one
+	 * (next to the binary) as root. */
+	if (o->kernel && (r = asuser_enter(&owner.as, e)) < 0)
+		goto out;
+	r = fds[VMM_FD_KERNEL] = jail_open_input(kernel.path, "kernel", extra_owner, e);
+	if (o->kernel)
+		asuser_leave(&owner.as);
+	if (r < 0)
 		goto out;
 	if ((r = doctor_kvm_runnable(fds[VMM_FD_KVM], e)) < 0)
 		goto out;
@@ -759,10 +886,18 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	memcpy(js.extra_fds, rs.fds, rs.n * sizeof(int));
 	memcpy(js.extra_fds + rs.n, rd.fds, rd.n * sizeof(int));
 	js.nextra = rs.n + rd.n;
+	/* Rootless, the child clones the shares (run_detach says why). */
+	if (rootless) {
+		js.nshares = rs.n;
+		for (size_t i = 0; i < rs.n; i++) {
+			js.share_paths[i] = rs.paths[i];
+			js.share_ro[i] = rs.fs[i].ro;
+		}
+	}
 	js.proc_fd = rs.n > 0;
 	/* Everything checked: the VM will start. */
 	if (!rootless)
-		warn_unwritable(&o->shares, &ids);
+		warn_unwritable(&o->shares, &rs, &owner, &ids);
 	if (o->verbose)
 		fprintf(stderr, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
 			(unsigned long long)(now_ms() - t_start));
@@ -778,6 +913,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	/* Step 7: supervise, then remove what we created. */
 	r = supervise(pid, pidfd, sfd, o->timeout_ms, e);
 out:
+	run_owner_free(&owner);
 	run_shares_close(&rs);
 	run_disks_close(&rd);
 	cgroup_destroy(&cg);

@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "fs.h"
 #include "opts.h"
+#include "landlock.h"
 #include "seccomp_thread.h"
 #include "virtio_console.h"
 #include "vm.h"
@@ -390,6 +391,19 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "arca: PR_SET_DUMPABLE: %s\n", strerror(errno));
 		return EXIT_ARCA;
 	}
+	/* Before any thread: every thread inherits the domain (landlock.h).
+	 * Without Landlock ABI 2 the detached share mounts stand alone. */
+	struct landlock_share ll[VMM_MAX_FS];
+	for (unsigned i = 0; i < o.nfs; i++)
+		ll[i] = (struct landlock_share){ o.fs[i].dir_fd, o.fs[i].read_only };
+	int ll_abi, lr = landlock_confine(ll, o.nfs, &ll_abi);
+	if (lr < 0 && lr != -EOPNOTSUPP) {
+		fprintf(stderr, "arca: Landlock (ABI %d): %s\n", ll_abi, strerror(-lr));
+		return EXIT_ARCA;
+	}
+	if (o.verbose)
+		fprintf(stderr, "arca: Landlock %s (kernel ABI %d)\n",
+			lr == 0 ? "confines the shares" : "not in force", ll_abi);
 	if (signals_setup() < 0) {
 		fprintf(stderr, "arca: cannot set up signal handling: %s\n", strerror(errno));
 		return EXIT_ARCA;

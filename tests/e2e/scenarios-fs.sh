@@ -272,7 +272,8 @@ sc_fs_unwritable() {
 # Kernel pseudo-file systems are refused as shares, roots and disks, also through a bind mount
 # (judged by the opened fd): one line each, exit 125, nothing boots.
 sc_fs_err_pseudo() {
-	for _a in "-v /proc:/x" "-v /sys:/x" "-v /dev:/x" "--root /proc" "--disk /proc/self/environ"; do
+	for _a in "-v /proc:/x" "-v /sys:/x" "-v /dev:/x" "--root /proc" "--disk /proc/self/environ" \
+		"-v /:/x"; do
 		# shellcheck disable=SC2086
 		arca run $_a -- true </dev/null
 		[ "$RC" = 125 ] && grep -q "^arca: refusing " "$T/err" || { echo "$_a: $(why)"; return 1; }
@@ -285,7 +286,99 @@ sc_fs_err_pseudo() {
 	[ "$RC" = 125 ] && grep -q "procfs" "$T/err" || { echo "bind-mounted /proc: $(why)"; return 1; }
 }
 
-NO_VM="fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag fs_err_pseudo"
-NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable"
+# Under sudo a share is opened with the user's rights: a directory the user cannot read is
+# refused before anything boots, naming the user.
+sc_fs_err_sudo_unreadable() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; return 77; }
+	# $T itself is 0700 (mkdtemp): open the way to the directory, not into it.
+	mkdir -p "$T/priv/d" && chmod 700 "$T/priv/d" && chmod 755 "$T" "$T/priv" || return 1
+	SUDO_UID=1000 SUDO_GID=1000 arca run -v "$T/priv/d:/w" -- true </dev/null
+	[ "$RC" = 125 ] && grep -q "refusing share '$T/priv/d': uid 1000 may not read it" "$T/err" ||
+		{ echo "$(why)"; return 1; }
+	one_line_error
+}
+
+# The jail's path hole (issue 11): take the running arca-vmm's own share fds (pidfd_getfd) and
+# try to leave them: ".." must stay at each share's root and a marker beside the share must be
+# unreachable, for a read-write share, a read-only one and the guest's root (the host's /usr).
+# The shares arrive as detached mounts (launcher/sharemnt.h): the kernel enforces this.
+sc_fs_vmm_fds() {
+	need_probe || return $?
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (pidfd_getfd of arca-vmm)"; return 77; }
+	_s=$(share vfd) || return 1
+	mkdir -p "$T/vfd2/ro" && echo secret >"$T/vfd/arca-vmm-marker" &&
+		echo secret >"$T/vfd2/arca-vmm-marker" || return 1
+	"$ARCA" run -v "$_s:/w" -v "$T/vfd2/ro:/r:ro" -- sleep 60 </dev/null >"$T/out" 2>"$T/err" &
+	_a=$!
+	_v=
+	for _i in $(seq 1 150); do
+		_v=$(cat "/proc/$_a/task/$_a/children" 2>/dev/null | cut -d' ' -f1)
+		[ -n "$_v" ] && [ "$(cat "/proc/$_v/comm" 2>/dev/null)" = arca-vmm ] && break
+		_v=
+		sleep 0.2
+	done
+	[ -n "$_v" ] || { kill "$_a" 2>/dev/null; wait "$_a"; echo "arca-vmm never started: $(why)"; return 1; }
+	"$PROBE" vmm-fds "$_v" arca-vmm-marker >"$T/vfd.out" 2>&1
+	_prc=$?
+	kill "$_a" 2>/dev/null
+	wait "$_a"
+	grep -q '^ESCAPED' "$T/vfd.out" && { grep '^ESCAPED' "$T/vfd.out" | head -n 3 | tr '\n' '|'; return 1; }
+	[ "$_prc" = 0 ] && grep -q '^vmm-fds: 3 share fds, 0 escapes' "$T/vfd.out" ||
+		{ echo "probe status $_prc: $(tr '\n' '|' <"$T/vfd.out")"; return 1; }
+}
+
+# Plain root's own workspace on a file system that supports idmapped mounts (ext4): the VMM
+# runs as nobody, yet the guest writes into a root-only (0700) directory and its files land
+# as root's on the host, never setuid. Then sudo with --vmm-user: the VMM reads only what the
+# invoking user could (a root:42 0640 file stays unreadable although 42 is the VMM's gid, the
+# user's own 0600 file is readable). On tmpfs (no idmapped mounts before Linux 6.3) the same
+# sudo run is refused.
+sc_fs_root_idmap() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; return 77; }
+	_m=$T/idm/mnt
+	for _mk in /usr/sbin/mke2fs /sbin/mke2fs; do [ -x "$_mk" ] && break; done
+	mkdir -p "$_m" && chmod 755 "$T" "$T/idm" && truncate -s 32M "$T/idm/img" || return 1
+	# e2fsprogs by path: busybox sh would run its own mke2fs applet.
+	"$_mk" -q -F -t ext4 "$T/idm/img" >"$T/mke2fs.log" 2>&1 ||
+		{ echo "SKIP: no mke2fs: $(head -c 200 "$T/mke2fs.log")"; return 77; }
+	if [ ! -e /dev/loop-control ]; then
+		_ko=$(find /opt/arca/build/kernel/lib/modules -name loop.ko 2>/dev/null | head -n 1)
+		[ -n "$_ko" ] && insmod "$_ko" 2>/dev/null
+	fi
+	_dev=$(losetup -f) && losetup "$_dev" "$T/idm/img" || { echo "SKIP: no loop device"; return 77; }
+	mount -t ext4 "$_dev" "$_m" || { losetup -d "$_dev"; echo "mounting ext4 on $_dev failed"; return 1; }
+	mkdir "$_m/w" "$_m/e" && chmod 700 "$_m/w" && echo old >"$_m/w/old" && chmod 600 "$_m/w/old" &&
+		echo shadow >"$_m/e/secret" && chown 0:42 "$_m/e/secret" && chmod 640 "$_m/e/secret" &&
+		echo mine >"$_m/e/mine" && chown 1000:1000 "$_m/e/mine" && chmod 600 "$_m/e/mine" || return 1
+	arca run --verbose -v "$_m/w:/w" -- sh -c 'cat /w/old && echo new >/w/new && mkdir /w/d &&
+		chmod 4755 /w/new; chmod 2755 /w/new; stat -c "guest-owner=%u:%g" /w/new; echo done' </dev/null
+	_ok=1
+	{ [ "$RC" = 0 ] && has_line old && has_line done && has_line guest-owner=0:0; } ||
+		{ echo "plain root: $(why)"; _ok=0; }
+	[ "$_ok" = 0 ] || [ "$(stat -c %u:%g "$_m/w/new" 2>/dev/null)" = 0:0 ] &&
+		[ "$(cat "$_m/w/new" 2>/dev/null)" = new ] && [ "$(stat -c %u:%g "$_m/w/d")" = 0:0 ] ||
+		{ echo "host files: $(ls -ln "$_m/w" | tr '\n' '|')"; _ok=0; }
+	grep -q 'warning' "$T/err" && { echo "unexpected warning: $(why)"; _ok=0; }
+	SUDO_UID=1000 SUDO_GID=1000 arca run --vmm-user 1001:42 -v "$_m/e:/e:ro" -- sh -c \
+		'cat /e/mine; cat /e/secret 2>/dev/null || echo denied' </dev/null
+	{ [ "$RC" = 0 ] && has_line mine && has_line denied && ! has_line shadow; } ||
+		{ echo "sudo --vmm-user: $(why)"; _ok=0; }
+	_bad=$(find "$_m/w" -perm /6000 | head -n 3)
+	umount "$_m"
+	losetup -d "$_dev"
+	[ -z "$_bad" ] || { echo "setuid/setgid file on the host: $_bad"; _ok=0; }
+	# tmpfs: refused on kernels before 6.3 (no idmapped tmpfs), confined after.
+	mkdir -p "$T/idm/t" && echo mine >"$T/idm/t/mine" && chown -R 1000:1000 "$T/idm/t"
+	if [ "$(stat -f -c %T "$T/idm/t")" = tmpfs ] &&
+		[ "$(uname -r | awk -F. '{ print ($1 * 100 + $2 < 603) }')" = 1 ]; then
+		SUDO_UID=1000 SUDO_GID=1000 arca run --vmm-user 1001:42 -v "$T/idm/t:/e" -- true </dev/null
+		[ "$RC" = 125 ] && grep -q "cannot confine share '$T/idm/t' to the rights of uid 1000" "$T/err" ||
+			{ echo "tmpfs + --vmm-user: $(why)"; _ok=0; }
+	fi
+	[ "$_ok" = 1 ]
+}
+
+NO_VM="fs_err_sudo_unreadable fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag fs_err_pseudo"
+NEEDS_VM="fs_default_root fs_tree_ro fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable fs_vmm_fds fs_root_idmap"
 
 harness_run e2e-fs

@@ -363,12 +363,21 @@ have_user() {
 }
 
 # Rootless: an ordinary user in the kvm group runs arca without sudo (user namespace).
+# Its shares are detached mounts made in the VMM's own user namespace (jail.c): a read-write
+# share takes the guest's files as the user's, a :ro one refuses writes.
 sc_rootless() {
 	have_user || return $?
-	su -s /bin/sh user -c "'$ARCA' run -- sh -c 'id -u; exit 3'" </dev/null >"$T/out" 2>"$T/err"
+	_d=$T/rl
+	mkdir -p "$_d/rw" "$_d/ro" && echo old >"$_d/ro/f" && chown -R 1000:1000 "$_d" &&
+		chmod 755 "$T" || return 1
+	su -s /bin/sh user -c "'$ARCA' run -v '$_d/rw:/w' -v '$_d/ro:/r:ro' -- sh -c 'id -u;
+		echo hi >/w/new; echo x >/r/f 2>/dev/null || echo ro-refused; exit 3'" \
+		</dev/null >"$T/out" 2>"$T/err"
 	RC=$?
 	[ "$RC" = 3 ] || { why; return 1; }
-	[ "$(cat "$T/out")" = 0 ] || { echo "guest id -u: $(cat "$T/out")"; return 1; }
+	[ "$(tr '\n' ' ' <"$T/out")" = "0 ro-refused " ] || { echo "guest said: $(why)"; return 1; }
+	[ "$(cat "$_d/rw/new")" = hi ] && [ "$(stat -c %u "$_d/rw/new")" = 1000 ] &&
+		[ "$(cat "$_d/ro/f")" = old ] || { echo "host files: $(ls -ln "$_d/rw" "$_d/ro" | tr '\n' '|')"; return 1; }
 }
 
 # Rootless, a privileged-only option is a clear one-line error, not a crash.

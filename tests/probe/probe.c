@@ -8,6 +8,7 @@
  *   probe escape DIR MARKER          try to leave the share mounted at DIR
  *   probe blk-verify DEV SEED COUNT [THREADS]
  *                                    random 4 KiB writes with CRC-32C, then verify
+ *   probe vmm-fds PID MARKER         (host, root) try ".." from arca-vmm's share fds
  *
  * Static (musl) so the same file runs in the guest and on the host.
  */
@@ -111,7 +112,8 @@ static int usage(void)
 			"       probe write-tree DIR [SEED]\n"
 			"       probe check-tree DIR [SEED]\n"
 			"       probe escape DIR OUTSIDE_MARKER\n"
-			"       probe blk-verify DEV SEED COUNT [THREADS]\n");
+			"       probe blk-verify DEV SEED COUNT [THREADS]\n"
+			"       probe vmm-fds PID MARKER\n");
 	return 2;
 }
 
@@ -132,5 +134,7 @@ int main(int argc, char **argv)
 		return probe_escape(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "blk-verify"))
 		return probe_blk_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "vmm-fds"))
+		return probe_vmm_fds(argc - 1, argv + 1);
 	return usage();
 }

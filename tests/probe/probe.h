@@ -82,6 +82,7 @@ long long now_ms(void);
 int probe_conformance(int argc, char **argv);
 int probe_write_tree(int argc, char **argv);
 int probe_check_tree(int argc, char **argv);
+int probe_vmm_fds(int argc, char **argv);
 int probe_escape(int argc, char **argv);
 /* tests/probe/blk.c: random 4 KiB writes with CRC-32C on a block device, then verify. */
 int probe_blk_verify(int argc, char **argv);
