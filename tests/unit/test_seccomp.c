@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -530,6 +531,28 @@ static void call_fdatasync(void)
 	check(fdatasync(env.pipe[0]) < 0 && errno == EINVAL); /* allowed; a pipe cannot sync */
 }
 
+/* Modes: never setuid, whatever the FUSE server's own stripping does. */
+static void call_fchmodat_plain(void)
+{
+	check(fchmodat(AT_FDCWD, "/nonexistent-arca-probe", 0755, 0) < 0 && errno == ENOENT);
+}
+
+static void call_fchmodat_setuid(void)
+{
+	if (fchmodat(AT_FDCWD, "/nonexistent-arca-probe", 04755, 0) == 0)
+		_exit(3);
+}
+
+static void call_mkdirat_setuid(void)
+{
+	(void)mkdirat(AT_FDCWD, "/nonexistent-arca-probe/d", 04755);
+}
+
+static void call_mknodat_setgid(void)
+{
+	(void)mknodat(AT_FDCWD, "/nonexistent-arca-probe/f", S_IFREG | 02755, 0);
+}
+
 static void test_fs_blk_allowed(void **state)
 {
 	static const enum seccomp_class cls[] = { SECCOMP_FS, SECCOMP_BLK };
@@ -545,6 +568,7 @@ static void test_fs_blk_allowed(void **state)
 	}
 	/* The FUSE server reopens and looks up under the fds it holds. */
 	expect_allowed(SECCOMP_FS, call_openat, "openat");
+	expect_allowed(SECCOMP_FS, call_fchmodat_plain, "fchmodat 0755");
 }
 
 static void test_fs_blk_forbidden(void **state)
@@ -566,6 +590,9 @@ static void test_fs_blk_forbidden(void **state)
 	}
 	/* A disk thread touches only the fds it was given: no open of any
 	 * kind, no close, no epoll_ctl. */
+	expect_trapped(SECCOMP_FS, call_fchmodat_setuid, "fchmodat");
+	expect_trapped(SECCOMP_FS, call_mkdirat_setuid, "mkdirat");
+	expect_trapped(SECCOMP_FS, call_mknodat_setgid, "mknodat");
 	expect_trapped(SECCOMP_BLK, call_openat, "openat");
 	expect_trapped(SECCOMP_BLK, call_close, "close");
 	expect_trapped(SECCOMP_BLK, call_epoll_add, "epoll_ctl");
