@@ -61,7 +61,7 @@ struct blk_io {
 	uint64_t mark_sector, mark_n;
 };
 
-static struct blk_disk {
+struct blk_disk {
 	struct virtio_blk dev;
 	struct blk_params bp;
 	struct uring uring;
@@ -72,15 +72,14 @@ static struct blk_disk {
 	const struct vmm_blk_opt *opt;
 	char name[32];          /* for log lines: "disk0 (id)" */
 	bool refused_logged;
+	bool verbose;           /* --verbose: log the first refused request */
 	struct blk_io *ios;     /* BLK_DEPTH, indexed by the request's slot */
 	pthread_t thread;
-} disks[VMM_MAX_BLK];
-static unsigned ndisks;
-static bool blk_verbose;
+};
 
 static void log_refusal(struct blk_disk *d, const char *why)
 {
-	if (blk_verbose && !d->refused_logged)
+	if (d->verbose && !d->refused_logged)
 		fprintf(stderr, "arca: virtio-blk %s: refused a request (%s); logged once\n",
 			d->name, why ? why : "?");
 	d->refused_logged = true;
@@ -365,19 +364,23 @@ static int disk_setup(struct vm *vm, struct blk_disk *d, const struct vmm_blk_op
 	return virtio_mmio_setup(t, &d->dev.v.dev, base, gsi, vm->vm_fd, &d->dev.v.loop);
 }
 
-int blk_devices_setup(struct vm *vm, const struct vmm_opts *o)
+int blk_devices_setup(struct blk_devices *blk, struct vm *vm, const struct vmm_opts *o,
+		      struct arca_err *e)
 {
-	blk_verbose = o->verbose;
+	blk->n = 0;
+	blk->v = o->nblk ? calloc(o->nblk, sizeof(*blk->v)) : NULL;
+	if (o->nblk && !blk->v)
+		return arca_error(e, ENOMEM, "out of memory for %u disks", o->nblk);
 	for (unsigned i = 0; i < o->nblk; i++) {
-		struct blk_disk *d = &disks[i];
+		struct blk_disk *d = &blk->v[i];
+		d->verbose = o->verbose;
 		int r = disk_setup(vm, d, &o->blk[i], i, o->verbose);
-		if (r < 0) {
-			fprintf(stderr, "arca: %s: %s\n", d->name[0] ? d->name : "disk",
-				r == -ENOSPC ? "too many devices (16 virtio-mmio slots in all)"
-					     : strerror(-r));
-			return r;
-		}
-		ndisks++;
+		if (r == -ENOSPC)
+			return arca_error(e, ENOSPC, "%s: too many devices (16 virtio-mmio slots "
+					  "in all)", d->name[0] ? d->name : "disk");
+		if (r < 0)
+			return arca_error_errno(e, -r, "%s", d->name[0] ? d->name : "disk");
+		blk->n++;
 	}
 	return 0;
 }
@@ -393,10 +396,10 @@ static void *blk_thread(void *arg)
 	return NULL;
 }
 
-int blk_devices_start(void)
+int blk_devices_start(struct blk_devices *blk)
 {
-	for (unsigned i = 0; i < ndisks; i++) {
-		int r = -pthread_create(&disks[i].thread, NULL, blk_thread, &disks[i]);
+	for (unsigned i = 0; i < blk->n; i++) {
+		int r = -pthread_create(&blk->v[i].thread, NULL, blk_thread, &blk->v[i]);
 		if (r < 0)
 			return r;
 	}

@@ -38,7 +38,7 @@ struct fs_io {
 	struct vreq *req;
 };
 
-static struct fs_share {
+struct fs_share {
 	struct fuse_server server;
 	struct virtio_fs dev;
 	struct uring uring;
@@ -46,8 +46,7 @@ static struct fs_share {
 	bool submit_logged;
 	struct fs_io *ios; /* FS_URING_DEPTH, indexed by the request's slot */
 	pthread_t thread;
-} shares[VMM_MAX_FS];
-static unsigned nshares;
+};
 
 static const struct iovec *req_in(const struct vreq *r, int *n)
 {
@@ -164,11 +163,16 @@ static void fs_async_setup(struct fs_share *s, const char *tag, bool verbose)
 	logged = true;
 }
 
-int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
+int fs_devices_setup(struct fs_devices *fs, struct vm *vm, const struct vmm_opts *o,
+		     struct arca_err *e)
 {
+	fs->n = 0;
+	fs->v = o->nfs ? calloc(o->nfs, sizeof(*fs->v)) : NULL;
+	if (o->nfs && !fs->v)
+		return arca_error(e, ENOMEM, "out of memory for %u shares", o->nfs);
 	for (unsigned i = 0; i < o->nfs; i++) {
 		const struct vmm_fs_opt *f = &o->fs[i];
-		struct fs_share *s = &shares[i];
+		struct fs_share *s = &fs->v[i];
 		struct fuse_server_config c = {
 			.root_fd = f->dir_fd,
 			.proc_self_fd = o->proc_fd,
@@ -181,33 +185,24 @@ int fs_devices_setup(struct vm *vm, const struct vmm_opts *o)
 			.max_fds = o->fs_max_fds,
 		};
 		int r = fuse_server_init(&s->server, &c);
-		if (r < 0) {
-			fprintf(stderr, "arca: share '%s': %s\n", f->tag, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return arca_error_errno(e, -r, "share '%s'", f->tag);
 		fs_async_setup(s, f->tag, o->verbose);
 		r = virtio_fs_init(&s->dev, &vm->gm, f->tag, &fs_backend, s,
 				   s->async ? FS_URING_DEPTH : 1);
 		if (r == 0 && s->async)
 			r = vreq_watch(&s->dev.v, s->uring.efd);
-		if (r < 0) {
-			fprintf(stderr, "arca: share '%s': %s\n", f->tag, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return arca_error_errno(e, -r, "share '%s'", f->tag);
 		uint64_t base;
 		uint32_t gsi;
 		struct virtio_mmio *t = vm_add_mmio(vm, &base, &gsi);
-		if (!t) {
-			fprintf(stderr, "arca: too many devices\n");
-			return -ENOSPC;
-		}
+		if (!t)
+			return arca_error(e, ENOSPC, "share '%s': too many devices", f->tag);
 		r = virtio_mmio_setup(t, &s->dev.v.dev, base, gsi, vm->vm_fd, &s->dev.v.loop);
-		if (r < 0) {
-			fprintf(stderr, "arca: share '%s': device setup failed: %s\n", f->tag,
-				strerror(-r));
-			return r;
-		}
-		nshares++;
+		if (r < 0)
+			return arca_error_errno(e, -r, "share '%s': device setup", f->tag);
+		fs->n++;
 	}
 	return 0;
 }
@@ -224,10 +219,10 @@ static void *fs_thread(void *arg)
 	return NULL;
 }
 
-int fs_devices_start(void)
+int fs_devices_start(struct fs_devices *fs)
 {
-	for (unsigned i = 0; i < nshares; i++) {
-		int r = -pthread_create(&shares[i].thread, NULL, fs_thread, &shares[i]);
+	for (unsigned i = 0; i < fs->n; i++) {
+		int r = -pthread_create(&fs->v[i].thread, NULL, fs_thread, &fs->v[i]);
 		if (r < 0)
 			return r;
 	}

@@ -26,6 +26,7 @@
 #include "boot.h"
 #include "cleanup.h"
 #include "ctl.h"
+#include "err.h"
 #include "fs.h"
 #include "opts.h"
 #include "landlock.h"
@@ -35,9 +36,23 @@
 
 #define EXIT_ARCA 125
 
-static struct vm vm;
-static struct virtio_console console;
-static struct ctl ctl;
+/*
+ * Everything this VMM runs, in one place: main() owns the one instance and
+ * hands it to each setup step and callback (as their opaque) instead of
+ * file-scope globals.
+ */
+struct vmm {
+	struct vm vm;
+	struct virtio_console console;
+	struct ctl ctl;
+	struct fs_devices fs;
+	struct blk_devices blk;
+	int sig_fd;            /* termination signals (signals_setup) */
+	int stop_signal;       /* the first one received, 0 if none */
+	int boot_timer_fd;     /* the boot deadline's timerfd, or -1 */
+	uint32_t boot_timeout_ms;
+	bool boot_timed_out;
+};
 
 static void serial_irq(void *opaque)
 {
@@ -65,28 +80,26 @@ static void on_stop(void *opaque, uint32_t events)
  * dropped, and a signalfd needs no handler and no extra syscall in the
  * filters (read). Every thread inherits the blocked mask.
  */
-static int sig_fd = -1;
-static int stop_signal;
-
-static int read_signal(void)
+static int read_signal(int fd)
 {
 	struct signalfd_siginfo si;
-	if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return 0;
 	return (int)si.ssi_signo;
 }
 
 static void on_signal(void *opaque, uint32_t events)
 {
-	int signo = read_signal();
+	struct vmm *m = opaque;
+	int signo = read_signal(m->sig_fd);
 	if (!signo)
 		return;
-	if (!stop_signal)
-		stop_signal = signo;
-	vm_request_stop(opaque, VM_SIGNALED, NULL);
+	if (!m->stop_signal)
+		m->stop_signal = signo;
+	vm_request_stop(&m->vm, VM_SIGNALED, NULL);
 }
 
-static int signals_setup(void)
+static int signals_setup(struct vmm *m)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -96,13 +109,13 @@ static int signals_setup(void)
 	sigaddset(&set, SIGQUIT);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
-	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return sig_fd < 0 ? -errno : 0;
+	m->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return m->sig_fd < 0 ? -errno : 0;
 }
 
-static void on_device_failed(const char *dev, const char *why)
+static void on_device_failed(void *opaque, const char *dev, const char *why)
 {
-	vm_request_stop(&vm, VM_FAILED, "the guest broke the virtio-%s protocol (%s); "
+	vm_request_stop(opaque, VM_FAILED, "the guest broke the virtio-%s protocol (%s); "
 			"VM stopped", dev, why);
 }
 
@@ -121,52 +134,49 @@ static void on_ctl_exit(void *opaque)
  * effect (the callback checks ctl.hello, so no timerfd_settime is needed
  * under seccomp: the device thread only reads the fd).
  */
-static int boot_timer_fd = -1;
-static uint32_t boot_timeout_ms;
-static bool boot_timed_out;
-
 static void on_boot_deadline(void *opaque, uint32_t events)
 {
+	struct vmm *m = opaque;
 	uint64_t n;
-	(void)!read(boot_timer_fd, &n, sizeof(n));
-	if (ctl.hello)
+	(void)!read(m->boot_timer_fd, &n, sizeof(n));
+	if (m->ctl.hello)
 		return;
-	boot_timed_out = true;
+	m->boot_timed_out = true;
 	char secs[24];
-	if (boot_timeout_ms % 1000)
-		snprintf(secs, sizeof(secs), "%u.%03u", boot_timeout_ms / 1000,
-			 boot_timeout_ms % 1000);
+	uint32_t ms = m->boot_timeout_ms;
+	if (ms % 1000)
+		snprintf(secs, sizeof(secs), "%u.%03u", ms / 1000, ms % 1000);
 	else
-		snprintf(secs, sizeof(secs), "%u", boot_timeout_ms / 1000);
-	vm_request_stop(opaque, VM_FAILED,
+		snprintf(secs, sizeof(secs), "%u", ms / 1000);
+	vm_request_stop(&m->vm, VM_FAILED,
 			"the guest never started: arca-init did not report within %s s "
 			"(the kernel hung or panicked first, or cannot run on this host; "
 			"--console shows its log, --boot-timeout changes the limit)", secs);
 }
 
-static int boot_deadline_setup(uint32_t ms)
+static int boot_deadline_setup(struct vmm *m, uint32_t ms)
 {
 	if (!ms)
 		return 0;
-	boot_timeout_ms = ms;
-	boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (boot_timer_fd < 0)
+	m->boot_timeout_ms = ms;
+	m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->boot_timer_fd < 0)
 		return -errno;
 	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
 						.tv_nsec = (long)(ms % 1000) * 1000000L } };
-	if (timerfd_settime(boot_timer_fd, 0, &its, NULL) < 0)
+	if (timerfd_settime(m->boot_timer_fd, 0, &its, NULL) < 0)
 		return -errno;
-	return evloop_add(&vm.loop, boot_timer_fd, EPOLLIN, on_boot_deadline, &vm);
+	return evloop_add(&m->vm.loop, m->boot_timer_fd, EPOLLIN, on_boot_deadline, m);
 }
 
 /* The last lines the guest wrote to its serial console, for a VM that
  * stopped without a report (the console was not shown live). */
-static void print_console_tail(void)
+static void print_console_tail(struct vm *vm)
 {
 	static char tail[SERIAL_TAIL + 1];
-	pthread_mutex_lock(&vm.pio_lock);
-	size_t n = serial_tail(&vm.serial, tail, sizeof(tail));
-	pthread_mutex_unlock(&vm.pio_lock);
+	pthread_mutex_lock(&vm->pio_lock);
+	size_t n = serial_tail(&vm->serial, tail, sizeof(tail));
+	pthread_mutex_unlock(&vm->pio_lock);
 	if (n) {
 		/* Guest bytes, line by line through ctl_sanitize: the guest must
 		 * not drive the user's terminal through our error output. */
@@ -212,8 +222,8 @@ static int map_kernel(int fd, const uint8_t **out, size_t *len)
 /* Place the initrd pieces back to back (each 4-byte aligned: the kernel
  * reads concatenated cpio archives) at the address the boot protocol
  * allows, reading straight into guest RAM. */
-static int load_initrds(const struct vmm_opts *o, const uint8_t *kernel, size_t klen,
-			uint64_t *gpa, uint32_t *size)
+static int load_initrds(struct guest_mem *gm, const struct vmm_opts *o, const uint8_t *kernel,
+			size_t klen, uint64_t *gpa, uint32_t *size)
 {
 	uint64_t sizes[VMM_MAX_INITRDS], total = 0;
 	for (unsigned i = 0; i < o->ninitrd; i++) {
@@ -231,13 +241,13 @@ static int load_initrds(const struct vmm_opts *o, const uint8_t *kernel, size_t 
 		*gpa = 0;
 		return 0;
 	}
-	int r = boot_initrd_gpa(&vm.gm, kernel, klen, total, gpa);
+	int r = boot_initrd_gpa(gm, kernel, klen, total, gpa);
 	if (r < 0)
 		return r;
 	uint64_t off = 0;
 	for (unsigned i = 0; i < o->ninitrd; i++) {
 		off = (off + 3) & ~3ull;
-		uint8_t *dst = gm_ptr(&vm.gm, *gpa + off, sizes[i]);
+		uint8_t *dst = gm_ptr(gm, *gpa + off, sizes[i]);
 		if (!dst)
 			return -EFAULT;
 		size_t done = 0;
@@ -255,16 +265,14 @@ static int load_initrds(const struct vmm_opts *o, const uint8_t *kernel, size_t 
 }
 
 /* initrds, then the kernel (boot_params point at the initrd). */
-static int load_guest(const struct vmm_opts *o, const uint8_t *kernel, size_t klen,
-		      struct boot_entry *entry)
+static int load_guest(struct guest_mem *gm, const struct vmm_opts *o, const uint8_t *kernel,
+		      size_t klen, struct boot_entry *entry, struct arca_err *e)
 {
 	uint64_t initrd_gpa = 0;
 	uint32_t initrd_size = 0;
-	int r = load_initrds(o, kernel, klen, &initrd_gpa, &initrd_size);
-	if (r < 0) {
-		fprintf(stderr, "arca: loading the initrd failed: %s\n", strerror(-r));
-		return r;
-	}
+	int r = load_initrds(gm, o, kernel, klen, &initrd_gpa, &initrd_size);
+	if (r < 0)
+		return arca_error_errno(e, -r, "loading the initrd");
 	struct boot_config bc = {
 		.kernel = kernel,
 		.kernel_len = klen,
@@ -273,53 +281,55 @@ static int load_guest(const struct vmm_opts *o, const uint8_t *kernel, size_t kl
 		.cmdline = o->cmdline,
 		.rsdp_gpa = GM_ACPI_START,
 	};
-	if ((r = boot_load_kernel(&vm.gm, &bc, entry)) < 0)
-		fprintf(stderr, "arca: loading the kernel failed: %s\n", strerror(-r));
-	return r;
+	if ((r = boot_load_kernel(gm, &bc, entry)) < 0)
+		return arca_error_errno(e, -r, "loading the kernel");
+	return 0;
 }
 
-static int setup(const struct vmm_opts *o)
+/* Every step before the first thread; 0, or -errno with e set (main()
+ * prints it, once). */
+static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 {
+	struct vm *vm = &m->vm;
 	int r;
 	const uint8_t *kernel = NULL;
 	size_t klen = 0;
 
-	if ((r = vm_create(&vm, o->kvm_fd, o->memory_mib << 20, o->cpus)) < 0) {
-		fprintf(stderr, "arca: creating the VM failed: %s\n", strerror(-r));
+	if ((r = vm_create(vm, o->kvm_fd, o->memory_mib << 20, o->cpus, e)) < 0)
 		return r;
-	}
 	if (o->console)
-		vm.serial_fd = STDERR_FILENO;
-	serial_init(&vm.serial, serial_irq, serial_out, &vm);
+		vm->serial_fd = STDERR_FILENO;
+	serial_init(&vm->serial, serial_irq, serial_out, vm);
 
 	/* Devices first: the DSDT lists them. */
 	uint64_t base;
 	uint32_t gsi;
-	struct virtio_mmio *t = vm_add_mmio(&vm, &base, &gsi);
-	ctl_init(&ctl, o->verbose, on_ctl_exit, &vm);
-	if ((r = virtio_console_init(&console, &vm.gm, &vm.loop, STDIN_FILENO, STDOUT_FILENO,
-				     STDERR_FILENO, ctl_feed, &ctl)) < 0 ||
-	    (r = virtio_mmio_setup(t, &console.dev, base, gsi, vm.vm_fd, &vm.loop)) < 0) {
-		fprintf(stderr, "arca: setting up the console device failed: %s\n", strerror(-r));
+	struct virtio_mmio *t = vm_add_mmio(vm, &base, &gsi);
+	ctl_init(&m->ctl, o->verbose, on_ctl_exit, vm);
+	if ((r = virtio_console_init(&m->console, &vm->gm, &vm->loop, STDIN_FILENO, STDOUT_FILENO,
+				     STDERR_FILENO, ctl_feed, &m->ctl)) < 0 ||
+	    (r = virtio_mmio_setup(t, &m->console.dev, base, gsi, vm->vm_fd, &vm->loop)) < 0)
+		return arca_error_errno(e, -r, "setting up the console device");
+	if ((r = fs_devices_setup(&m->fs, vm, o, e)) < 0)
 		return r;
-	}
-	if ((r = fs_devices_setup(&vm, o)) < 0)
+	if ((r = blk_devices_setup(&m->blk, vm, o, e)) < 0)
 		return r;
-	if ((r = blk_devices_setup(&vm, o)) < 0)
-		return r;
+	/* A device the guest breaks stops the VM (virtio_dev_on_fail). */
+	for (unsigned i = 0; i < vm->nmmio; i++)
+		virtio_dev_on_fail(vm->mmio[i].dev, on_device_failed, vm);
 
 	struct acpi_mmio_dev mmio[VM_MAX_MMIO];
-	for (unsigned i = 0; i < vm.nmmio; i++)
-		mmio[i] = (struct acpi_mmio_dev){ .base = vm.mmio[i].base,
+	for (unsigned i = 0; i < vm->nmmio; i++)
+		mmio[i] = (struct acpi_mmio_dev){ .base = vm->mmio[i].base,
 						  .size = VIRTIO_MMIO_SIZE,
-						  .gsi = vm.mmio[i].gsi };
+						  .gsi = vm->mmio[i].gsi };
 	struct acpi_config acfg = {
 		.ncpus = o->cpus,
 		.lapic_addr = (uint32_t)GM_LAPIC_ADDR,
 		.ioapic_addr = (uint32_t)GM_IOAPIC_ADDR,
 		.ioapic_id = (uint8_t)o->cpus,
 		.mmio = mmio,
-		.nmmio = vm.nmmio,
+		.nmmio = vm->nmmio,
 		.serial_port = SERIAL_COM1_BASE,
 		.serial_gsi = SERIAL_COM1_GSI,
 		.sleep_ctl_port = PM_SLEEP_CTL_PORT,
@@ -327,39 +337,30 @@ static int setup(const struct vmm_opts *o)
 		.reset_port = PM_RESET_PORT,
 		.reset_value = PM_RESET_VALUE,
 	};
-	uint8_t *acpi = gm_ptr(&vm.gm, GM_ACPI_START, GM_ACPI_SIZE);
-	if (!acpi || (r = acpi_build(acpi, GM_ACPI_SIZE, GM_ACPI_START, &acfg)) < 0) {
-		fprintf(stderr, "arca: building ACPI tables failed\n");
-		return r < 0 ? r : -EFAULT;
-	}
+	uint8_t *acpi = gm_ptr(&vm->gm, GM_ACPI_START, GM_ACPI_SIZE);
+	if (!acpi || (r = acpi_build(acpi, GM_ACPI_SIZE, GM_ACPI_START, &acfg)) < 0)
+		return arca_error(e, r < 0 ? -r : EFAULT, "building the ACPI tables failed");
 
-	if ((r = map_kernel(o->kernel_fd, &kernel, &klen)) < 0) {
-		fprintf(stderr, "arca: reading the kernel failed: %s\n", strerror(-r));
-		return r;
-	}
+	if ((r = map_kernel(o->kernel_fd, &kernel, &klen)) < 0)
+		return arca_error_errno(e, -r, "reading the kernel");
 	struct boot_entry entry;
-	r = load_guest(o, kernel, klen, &entry);
+	r = load_guest(&vm->gm, o, kernel, klen, &entry, e);
 	munmap((void *)(uintptr_t)kernel, klen);
 	if (r < 0)
 		return r;
 
-	for (unsigned i = 0; i < o->cpus; i++) {
-		if ((r = vcpu_create(&vm, i)) < 0) {
-			fprintf(stderr, "arca: creating vCPU %u failed: %s\n", i, strerror(-r));
-			return r;
-		}
-	}
-	if ((r = vcpu_setup_bsp(&vm.vcpus[0], &entry)) < 0) {
-		fprintf(stderr, "arca: setting up the boot vCPU failed: %s\n", strerror(-r));
-		return r;
-	}
-	if ((r = evloop_add(&vm.loop, sig_fd, EPOLLIN, on_signal, &vm)) < 0)
-		return r;
-	if ((r = boot_deadline_setup(o->boot_timeout_ms)) < 0) {
-		fprintf(stderr, "arca: setting up the boot deadline failed: %s\n", strerror(-r));
-		return r;
-	}
-	return evloop_add(&vm.loop, vm.stop_fd, EPOLLIN, on_stop, &vm);
+	for (unsigned i = 0; i < o->cpus; i++)
+		if ((r = vcpu_create(vm, i)) < 0)
+			return arca_error_errno(e, -r, "creating vCPU %u", i);
+	if ((r = vcpu_setup_bsp(&vm->vcpus[0], &entry)) < 0)
+		return arca_error_errno(e, -r, "setting up the boot vCPU");
+	if ((r = evloop_add(&vm->loop, m->sig_fd, EPOLLIN, on_signal, m)) < 0)
+		return arca_error_errno(e, -r, "watching signals");
+	if ((r = boot_deadline_setup(m, o->boot_timeout_ms)) < 0)
+		return arca_error_errno(e, -r, "setting up the boot deadline");
+	if ((r = evloop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm)) < 0)
+		return arca_error_errno(e, -r, "watching the stop event");
+	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -367,6 +368,8 @@ int main(int argc, char *argv[])
 	struct vmm_opts o;
 	struct seccomp_opts so;
 	struct arca_err e = { 0 };
+	/* Static: struct vm holds the vCPUs and devices, too big for a stack. */
+	static struct vmm m = { .sig_fd = -1, .boot_timer_fd = -1 };
 
 	if (seccomp_opts_take(&argc, argv, &so, &e) < 0 ||
 	    vmm_opts_parse(argc, argv, &o, &e) < 0) {
@@ -377,7 +380,6 @@ int main(int argc, char *argv[])
 	 * device sees EPIPE and drops that stream. */
 	signal(SIGPIPE, SIG_IGN);
 	virtio_verbose = o.verbose;
-	virtio_fail_hook = on_device_failed;
 	struct timespec t_start;
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	/* Executed by fd, our comm is the fd number: name the process. */
@@ -404,7 +406,7 @@ int main(int argc, char *argv[])
 	if (o.verbose)
 		fprintf(stderr, "arca: Landlock %s (kernel ABI %d)\n",
 			lr == 0 ? "confines the shares" : "not in force", ll_abi);
-	if (signals_setup() < 0) {
+	if (signals_setup(&m) < 0) {
 		fprintf(stderr, "arca: cannot set up signal handling: %s\n", strerror(errno));
 		return EXIT_ARCA;
 	}
@@ -416,23 +418,25 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", e.msg);
 		return EXIT_ARCA;
 	}
-	if (setup(&o) < 0)
+	if (setup(&m, &o, &e) < 0) {
+		fprintf(stderr, "arca: %s\n", e.msg);
 		return EXIT_ARCA;
+	}
 	/* Each vCPU thread confines itself before its first KVM_RUN and then
 	 * waits for this thread's filter (seccomp_enter). */
 	for (unsigned i = 0; i < o.cpus; i++) {
-		int r = vcpu_start(&vm.vcpus[i]);
+		int r = vcpu_start(&m.vm.vcpus[i]);
 		if (r < 0) {
 			fprintf(stderr, "arca: starting vCPU %u failed: %s\n", i, strerror(-r));
 			return EXIT_ARCA;
 		}
 	}
-	int fr = fs_devices_start();
+	int fr = fs_devices_start(&m.fs);
 	if (fr < 0) {
 		fprintf(stderr, "arca: starting the share threads failed: %s\n", strerror(-fr));
 		return EXIT_ARCA;
 	}
-	if ((fr = blk_devices_start()) < 0) {
+	if ((fr = blk_devices_start(&m.blk)) < 0) {
 		fprintf(stderr, "arca: starting the disk threads failed: %s\n", strerror(-fr));
 		return EXIT_ARCA;
 	}
@@ -448,7 +452,7 @@ int main(int argc, char *argv[])
 	}
 	if (o.verbose)
 		fprintf(stderr, "arca-vmm: set up in %.1f ms, guest starting\n", ms_since(&t_start));
-	int r = evloop_run(&vm.loop);
+	int r = evloop_run(&m.vm.loop);
 	if (o.verbose)
 		fprintf(stderr, "arca-vmm: guest ran for %.1f ms in all\n", ms_since(&t_start));
 	if (r < 0) {
@@ -458,24 +462,24 @@ int main(int argc, char *argv[])
 
 	/* Everything the command wrote was queued before init reported its
 	 * exit: hand it out before leaving. */
-	virtio_console_drain(&console);
-	int stop = __atomic_load_n(&vm.stop, __ATOMIC_SEQ_CST);
-	if (ctl.failed)
+	virtio_console_drain(&m.console);
+	int stop = __atomic_load_n(&m.vm.stop, __ATOMIC_SEQ_CST);
+	if (m.ctl.failed)
 		return EXIT_ARCA;
 	if (stop == VM_FAILED) {
-		fprintf(stderr, "arca: %s\n", vm.stop_msg);
-		if (boot_timed_out && !o.console)
-			print_console_tail();
+		fprintf(stderr, "arca: %s\n", m.vm.stop_msg);
+		if (m.boot_timed_out && !o.console)
+			print_console_tail(&m.vm);
 		return EXIT_ARCA;
 	}
-	if (stop == VM_SIGNALED && !ctl.have_exit)
-		return 128 + stop_signal; /* what a shell reports for a killed job */
-	if (ctl.have_exit)
-		return ctl.exit_code;
+	if (stop == VM_SIGNALED && !m.ctl.have_exit)
+		return 128 + m.stop_signal; /* what a shell reports for a killed job */
+	if (m.ctl.have_exit)
+		return m.ctl.exit_code;
 
 	fprintf(stderr, "arca: the guest stopped without reporting an exit status%s%s\n",
-		vm.stop_msg[0] ? ": " : "", vm.stop_msg);
+		m.vm.stop_msg[0] ? ": " : "", m.vm.stop_msg);
 	if (!o.console)
-		print_console_tail();
+		print_console_tail(&m.vm);
 	return EXIT_ARCA;
 }

@@ -8,7 +8,6 @@
 #include "virtio.h"
 
 bool virtio_verbose;
-void (*virtio_fail_hook)(const char *dev, const char *why);
 
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		    void *priv, const struct guest_mem *gm)
@@ -38,6 +37,13 @@ void virtio_dev_notify(struct virtio_dev *d, unsigned q)
 		d->tops->signal_used(d);
 }
 
+void virtio_dev_on_fail(struct virtio_dev *d,
+			void (*fn)(void *opaque, const char *dev, const char *why), void *opaque)
+{
+	d->on_fail = fn;
+	d->fail_opaque = opaque;
+}
+
 void virtio_dev_fail(struct virtio_dev *d, const char *why)
 {
 	if (d->failed)
@@ -48,8 +54,8 @@ void virtio_dev_fail(struct virtio_dev *d, const char *why)
 	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (d->tops)
 		d->tops->signal_config(d);
-	if (virtio_fail_hook)
-		virtio_fail_hook(d->ops->name, why);
+	if (d->on_fail)
+		d->on_fail(d->fail_opaque, d->ops->name, why);
 	else
 		fprintf(stderr, "arca: virtio-%s: guest error, device disabled: %s\n",
 			d->ops->name, why);

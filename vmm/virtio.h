@@ -59,6 +59,10 @@ struct virtio_dev {
 	const struct guest_mem *gm;
 	const struct virtio_transport_ops *tops;
 	void *transport;                 /* transport state */
+	/* Told once when the guest breaks the protocol (virtio_dev_fail),
+	 * from any thread; NULL: a line on stderr. */
+	void (*on_fail)(void *opaque, const char *dev, const char *why);
+	void *fail_opaque;
 };
 
 int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
@@ -71,9 +75,10 @@ void virtio_dev_notify(struct virtio_dev *d, unsigned q);
 void virtio_dev_fail(struct virtio_dev *d, const char *why);
 
 extern bool virtio_verbose;
-/* Called once per failed device (any thread). arca-vmm stops the VM: the
+/* Who hears of a failed device (any thread). arca-vmm stops the VM: the
  * guest drivers do not recover from NEEDS_RESET, and a command waiting on a
  * dead device would otherwise hang until --timeout. */
-extern void (*virtio_fail_hook)(const char *dev, const char *why);
+void virtio_dev_on_fail(struct virtio_dev *d,
+			void (*fn)(void *opaque, const char *dev, const char *why), void *opaque);
 
 #endif

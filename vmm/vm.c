@@ -36,7 +36,8 @@ static int get_cpuid(struct vm *vm)
 	return -E2BIG;
 }
 
-int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus)
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus,
+	      struct arca_err *e)
 {
 	int r;
 
@@ -46,35 +47,34 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus)
 	const char *missing = NULL;
 	if ((r = kvm_caps_check(kvm_fd, &missing)) < 0) {
 		if (missing)
-			fprintf(stderr, "arca: KVM %s\n", missing);
-		return r;
+			return arca_error(e, -r, "KVM %s", missing);
+		return arca_error_errno(e, -r, "checking KVM's capabilities");
 	}
 	int max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	if (max > 0 && ncpus > (unsigned)max) {
-		fprintf(stderr, "arca: --cpus %u exceeds KVM's limit of %d\n", ncpus, max);
-		return -EINVAL;
-	}
+	if (max > 0 && ncpus > (unsigned)max)
+		return arca_error(e, EINVAL, "--cpus %u exceeds KVM's limit of %d", ncpus, max);
 	if ((r = get_cpuid(vm)) < 0)
-		return r;
+		return arca_error_errno(e, -r, "KVM_GET_SUPPORTED_CPUID");
 
 	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return -errno;
+		return arca_error_errno(e, errno, "KVM_CREATE_VM");
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0)
-		return -errno;
+		return arca_error_errno(e, errno, "KVM_SET_TSS_ADDR");
 	uint64_t ident = KVM_IDENTMAP_ADDR;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
-		return -errno;
+		return arca_error_errno(e, errno, "KVM_SET_IDENTITY_MAP_ADDR");
 	/* In-kernel LAPICs, IOAPIC and PIC: interrupts (irqfd) and IPIs
 	 * between vCPUs never exit to userspace. */
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return -errno;
+		return arca_error_errno(e, errno, "KVM_CREATE_IRQCHIP");
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return -errno;
+		return arca_error_errno(e, errno, "KVM_CREATE_PIT2");
 
 	if ((r = gm_alloc(&vm->gm, mem_bytes)) < 0)
-		return r;
+		return arca_error_errno(e, -r, "allocating %llu MiB of guest memory",
+					(unsigned long long)(mem_bytes >> 20));
 	for (unsigned i = 0; i < vm->gm.nr; i++) {
 		struct kvm_userspace_memory_region reg = {
 			.slot = i,
@@ -83,15 +83,17 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus)
 			.userspace_addr = (uintptr_t)vm->gm.r[i].host,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0)
-			return -errno;
+			return arca_error_errno(e, errno, "KVM_SET_USER_MEMORY_REGION");
 	}
 
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0)
-		return -errno;
+		return arca_error_errno(e, errno, "eventfd");
 	if ((r = evloop_init(&vm->loop)) < 0)
-		return r;
-	return -pthread_mutex_init(&vm->pio_lock, NULL);
+		return arca_error_errno(e, -r, "creating the event loop");
+	if ((r = pthread_mutex_init(&vm->pio_lock, NULL)) != 0)
+		return arca_error_errno(e, r, "pthread_mutex_init");
+	return 0;
 }
 
 struct virtio_mmio *vm_add_mmio(struct vm *vm, uint64_t *base, uint32_t *gsi)

@@ -12,6 +12,7 @@
 #include "evloop.h"
 #include "guestmem.h"
 #include "serial.h"
+#include "err.h"
 #include "virtio_mmio.h"
 
 #define VM_MAX_CPUS 64
@@ -63,7 +64,8 @@ struct vm {
 	char stop_msg[256];
 };
 
-int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus);
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus,
+	      struct arca_err *e);
 /* Next free MMIO slot: base address and GSI for a new virtio-mmio device. */
 struct virtio_mmio *vm_add_mmio(struct vm *vm, uint64_t *base, uint32_t *gsi);
 /* Called from any thread: record why the VM stops (first caller wins) and

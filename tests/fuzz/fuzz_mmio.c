@@ -194,7 +194,7 @@ static void dev_queue_reset(struct virtio_dev *d, unsigned q)
 	queue_resets++;
 }
 
-static void fail_hook(const char *name, const char *why)
+static void fail_hook(void *opaque, const char *name, const char *why)
 {
 	CHECK(why != NULL);
 	fails++;
@@ -477,6 +477,7 @@ static void setup(struct in *in)
 
 	if (virtio_dev_init(&dev, &ops, NULL, &gm) != 0)
 		abort();
+	virtio_dev_on_fail(&dev, fail_hook, NULL);
 	/* virtio_mmio_setup() without the KVM ioctls. */
 	memset(&mmio, 0, sizeof(mmio));
 	mmio.dev = &dev;
@@ -510,7 +511,6 @@ static void init_once(void)
 	for (unsigned q = 0; q < NQ_MAX; q++)
 		if ((kickfds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 			abort();
-	virtio_fail_hook = fail_hook;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

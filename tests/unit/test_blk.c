@@ -49,9 +49,11 @@ struct fx {
 static void t_signal(struct virtio_dev *d) {}
 static const struct virtio_transport_ops t_ops = { .signal_used = t_signal, .signal_config = t_signal };
 
+static struct blk_disk disk0;
+
 static void disk_up(struct fx *x, bool ephemeral, bool ro)
 {
-	struct blk_disk *d = x->d = &disks[0];
+	struct blk_disk *d = x->d = &disk0;
 	memset(d, 0, sizeof(*d));
 	x->opt = (struct vmm_blk_opt){ .fd = x->fd, .read_only = ro, .ephemeral = ephemeral,
 				       .queues = 1 };
