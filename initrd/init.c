@@ -423,6 +423,45 @@ static void drain_signalfd(int sfd)
 }
 
 /*
+ * Frames from the host on the control port: SIGNAL, a signal the user sent
+ * to arca, for the command's process group (as a terminal delivers to its
+ * foreground job). Read only when poll says so: the port stays blocking
+ * for init's own frame writes. A malformed stream stops being read (the
+ * host never sends one); nothing the host sends can stop init itself.
+ */
+static struct proto_decoder ctl_in;
+static int ctl_in_off; /* hung up or broken: no longer polled */
+
+static void ctl_read(pid_t main_pid, int exited)
+{
+	uint8_t buf[256];
+	ssize_t n = read(g.port[ARCA_PORT_CONTROL], buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	static struct arca_msg m;
+	size_t off = 0;
+	while (off < (size_t)n) {
+		int got = 0;
+		int r = proto_decoder_feed(&ctl_in, buf + off, (size_t)n - off, &m, &got);
+		if (r < 0) {
+			init_log("control: malformed frame from the host; ignoring the rest");
+			ctl_in_off = 1;
+			return;
+		}
+		off += (size_t)r;
+		uint32_t sig;
+		if (!got || m.type != ARCA_MSG_SIGNAL || proto_get_le32(&m, 0, &sig) < 0)
+			continue;
+		/* 1..64, never to init itself (kill(-pid) targets the group). */
+		if (sig < 1 || sig > 64 || exited)
+			continue;
+		init_log("signal %u from the host for the command", sig);
+		if (kill(-main_pid, (int)sig) < 0)
+			(void)kill(main_pid, (int)sig);
+	}
+}
+
+/*
  * The loop while the command runs: relays stdio and reaps children until
  * the main process exits, then kills everything else and relays until
  * both output pipes reach EOF and are flushed. Returns the main process's
@@ -430,7 +469,7 @@ static void drain_signalfd(int sfd)
  */
 static int supervise(pid_t main_pid, int sfd)
 {
-	struct pollfd pfd[RELAY_NR_POLL + 1];
+	struct pollfd pfd[RELAY_NR_POLL + 2];
 	int status = 0, exited = 0, abandoned = 0, check = 1;
 	long long deadline = 0;
 
@@ -465,8 +504,11 @@ static int supervise(pid_t main_pid, int sfd)
 		if (exited && !abandoned && (timeout < 0 || deadline - now < timeout))
 			timeout = (int)(deadline - now);
 		pfd[RELAY_NR_POLL] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[RELAY_NR_POLL + 1] = (struct pollfd){
+			.fd = g.ctl_open && !ctl_in_off ? g.port[ARCA_PORT_CONTROL] : -1,
+			.events = POLLIN };
 
-		int n = poll(pfd, RELAY_NR_POLL + 1, timeout);
+		int n = poll(pfd, RELAY_NR_POLL + 2, timeout);
 		if (n < 0) {
 			/* EINTR cannot happen (every signal init gets is
 			 * blocked or ignored); ENOMEM may pass. Do not spin. */
@@ -480,6 +522,10 @@ static int supervise(pid_t main_pid, int sfd)
 			drain_signalfd(sfd);
 			check = 1;
 		}
+		if (pfd[RELAY_NR_POLL + 1].revents & POLLIN)
+			ctl_read(main_pid, exited);
+		else if (pfd[RELAY_NR_POLL + 1].revents & (POLLHUP | POLLERR))
+			ctl_in_off = 1; /* nothing more can come: stop polling it */
 	}
 }
 
@@ -646,6 +692,7 @@ int main(void)
 	if (initroot_setup(&spec, &e) < 0)
 		fail_err(&e);
 
+	proto_decoder_init(&ctl_in);
 	int sfd = signals_setup(), stdio[3];
 	stdio_setup(stdio);
 	pid_t pid = spawn(&spec, stdio, &code);

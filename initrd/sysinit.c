@@ -265,7 +265,10 @@ int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e)
 
 		for (unsigned i = 0; i < ARCA_NR_PORTS; i++) {
 			if (fds[i] < 0 && dev[i][0]) {
-				int mode = i == ARCA_PORT_STDIN ? O_RDONLY : O_WRONLY;
+				/* The control port carries frames both ways: EXIT and
+				 * LOG out, SIGNAL in (init.c). */
+				int mode = i == ARCA_PORT_STDIN     ? O_RDONLY :
+					   i == ARCA_PORT_CONTROL ? O_RDWR : O_WRONLY;
 				fds[i] = open(dev[i], mode | O_CLOEXEC | O_NOCTTY);
 				if (fds[i] < 0 && errno != ENOENT) {
 					int err = errno;

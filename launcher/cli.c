@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
+#include "arca/limits.h"
 #include "cli.h"
 #include "privsep.h"
 #include "quote.h"
@@ -207,6 +208,20 @@ static int opt_boot_timeout(struct arca_opts *o, const struct cli_option *opt,
 				  "invalid --boot-timeout value '%s': must be a number of seconds from 0 (no deadline) to %llu, at most 3 decimals",
 				  quote(&q, val), (unsigned long long)ARCA_BOOT_TIMEOUT_MAX_S);
 	o->boot_timeout_ms = ms;
+	return 0;
+}
+
+static int opt_stop_timeout(struct arca_opts *o, const struct cli_option *opt,
+			    const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	uint64_t ms;
+
+	if (parse_seconds(val, ARCA_STOP_TIMEOUT_MAX_S, &ms) < 0)
+		return arca_error(e, EINVAL,
+				  "invalid --stop-timeout value '%s': must be a number of seconds from 0 to %llu, at most 3 decimals",
+				  quote(&q, val), (unsigned long long)ARCA_STOP_TIMEOUT_MAX_S);
+	o->stop_timeout_ms = ms;
 	return 0;
 }
 
@@ -401,6 +416,9 @@ static const struct cli_option options[] = {
 	{ "timeout", 0, CMDS_RUN, "SECONDS",
 	  "stop the VM after SECONDS, e.g. 0.5 (default none)",
 	  opt_timeout, 0, 0, 0 },
+	{ "stop-timeout", 0, CMDS_RUN, "SECONDS",
+	  "after a SIGTERM passed on to CMD, stop the VM if CMD still runs SECONDS later (default 10)",
+	  opt_stop_timeout, 0, 0, 0 },
 	{ "boot-timeout", 0, CMDS_RUN, "SECONDS",
 	  "stop the VM with exit 125 when the guest's init has not started by then; 0 = never (default 60)",
 	  opt_boot_timeout, 0, 0, 0 },
@@ -545,6 +563,7 @@ static void opts_init(struct arca_opts *o)
 		.cpus = ARCA_CPUS_DEFAULT,
 		.memory_mib = ARCA_MEMORY_DEFAULT_MIB,
 		.boot_timeout_ms = ARCA_BOOT_TIMEOUT_DEFAULT_MS,
+		.stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS,
 	};
 }
 

@@ -44,6 +44,7 @@ enum arca_cmd {
 #define ARCA_TIMEOUT_MAX_S   2147483647ull /* 2^31 - 1 seconds */
 #define ARCA_BOOT_TIMEOUT_DEFAULT_MS 60000ull /* generous: ~10 s nested */
 #define ARCA_BOOT_TIMEOUT_MAX_S 86400ull      /* a day */
+#define ARCA_STOP_TIMEOUT_MAX_S 3600ull
 #define ARCA_WORKDIR_MAX     4095u         /* PATH_MAX - 1 bytes */
 
 /*
@@ -64,6 +65,9 @@ struct arca_opts {
 	uint64_t timeout_ms;    /* --timeout in milliseconds; 0 = none.
 				 * Integer ms so the caller can arm a timer
 				 * without float rounding. */
+	uint64_t stop_timeout_ms; /* --stop-timeout in ms: after a SIGTERM
+				   * forwarded to CMD, stop the VM if CMD
+				   * is still running then */
 	uint64_t boot_timeout_ms; /* --boot-timeout in ms: stop the VM when
 				 * arca-init has not reported by then; 0 = no
 				 * deadline; default ARCA_BOOT_TIMEOUT_DEFAULT_MS */

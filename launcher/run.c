@@ -190,6 +190,11 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 			 (unsigned long long)o->boot_timeout_ms);
 		ra->argv[ac++] = ra->boot;
 	}
+	if (o->stop_timeout_ms != ARCA_STOP_TIMEOUT_DEFAULT_MS) {
+		snprintf(ra->stop, sizeof(ra->stop), "--stop-timeout-ms=%llu",
+			 (unsigned long long)o->stop_timeout_ms);
+		ra->argv[ac++] = ra->stop;
+	}
 	if (o->verbose)
 		ra->argv[ac++] = verbose;
 	else if (o->console)
@@ -318,16 +323,17 @@ static int poll_ms(uint64_t deadline)
 }
 
 /*
- * Wait for the VMM; forward termination signals; enforce the timeout. The
- * VMM is PID 1 of its pid namespace, and the kernel delivers to such a
- * process only the signals it has a handler for (SIGKILL excepted): a
- * forwarded SIGTERM/SIGINT it does not handle is dropped. So a forwarded
- * signal is followed by SIGKILL after RUN_KILL_GRACE_MS, and the run still
- * reports 128 + the signal arca received.
+ * Wait for the VMM; forward signals; enforce the timeout. The VMM passes
+ * each signal on to the command in the guest (vmm/main.c on_signal) and
+ * stops the VM itself on a second SIGINT within 2 s or --stop-timeout
+ * after a SIGTERM. In case it cannot (stuck), SIGKILL follows
+ * RUN_KILL_GRACE_MS after that point, and the run still reports 128 + the
+ * signal arca received.
  */
-static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, struct arca_err *e)
+static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_t stop_ms,
+		     struct arca_err *e)
 {
-	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0;
+	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0, last_int = 0;
 	int forwarded = 0, timed_out = 0;
 
 	for (;;) {
@@ -351,10 +357,23 @@ static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, struct 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGCHLD)
 					continue;
-				forwarded = (int)si.ssi_signo;
-				kill(pid, forwarded);
-				if (!kill_at)
-					kill_at = now_ms() + RUN_KILL_GRACE_MS;
+				int sig = (int)si.ssi_signo;
+				kill(pid, sig);
+				uint64_t t2 = now_ms(), at = 0;
+				if (sig == SIGTERM)
+					at = t2 + stop_ms + RUN_KILL_GRACE_MS;
+				else if (sig == SIGINT && last_int && t2 - last_int < 2000)
+					at = t2 + RUN_KILL_GRACE_MS;
+				else if (sig == SIGHUP || sig == SIGQUIT)
+					/* Hangup and quit end the run as they always did,
+					 * after the command had its chance. */
+					at = t2 + stop_ms + RUN_KILL_GRACE_MS;
+				if (sig == SIGINT)
+					last_int = t2;
+				if (sig != SIGWINCH && sig != SIGUSR1 && sig != SIGUSR2)
+					forwarded = sig;
+				if (at && (!kill_at || at < kill_at))
+					kill_at = at;
 			}
 		}
 		int st;
@@ -858,6 +877,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGWINCH);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	masked = true;
@@ -911,7 +933,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		fds[i] = -1;
 	}
 	/* Step 7: supervise, then remove what we created. */
-	r = supervise(pid, pidfd, sfd, o->timeout_ms, e);
+	r = supervise(pid, pidfd, sfd, o->timeout_ms, o->stop_timeout_ms, e);
 out:
 	run_owner_free(&owner);
 	run_shares_close(&rs);

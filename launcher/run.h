@@ -67,7 +67,7 @@ unsigned run_blk_queues(unsigned cpus);
 
 struct run_argv {
 	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32], proc[32];
-	char fsmax[32], boot[40];
+	char fsmax[32], boot[40], stop[40];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[600];

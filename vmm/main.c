@@ -30,6 +30,7 @@
 #include "fs.h"
 #include "opts.h"
 #include "landlock.h"
+#include "proto.h"
 #include "seccomp_thread.h"
 #include "virtio_console.h"
 #include "vm.h"
@@ -47,11 +48,16 @@ struct vmm {
 	struct ctl ctl;
 	struct fs_devices fs;
 	struct blk_devices blk;
-	int sig_fd;            /* termination signals (signals_setup) */
-	int stop_signal;       /* the first one received, 0 if none */
+	int sig_fd;            /* signals for the command (signals_setup) */
+	int stop_signal;       /* the one that stopped the VM, 0 if none */
+	uint64_t last_int_ms;  /* when the last SIGINT was passed on, 0 if never */
+	int stop_timer_fd;     /* --stop-timeout after SIGTERM, or -1 */
+	uint32_t stop_timeout_ms;
+	bool term_sent;        /* SIGTERM passed on, stop timer armed */
 	int boot_timer_fd;     /* the boot deadline's timerfd, or -1 */
 	uint32_t boot_timeout_ms;
 	bool boot_timed_out;
+	bool verbose;
 };
 
 static void serial_irq(void *opaque)
@@ -88,15 +94,81 @@ static int read_signal(int fd)
 	return (int)si.ssi_signo;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static void stop_for(struct vmm *m, int signo)
+{
+	if (!m->stop_signal)
+		m->stop_signal = signo;
+	vm_request_stop(&m->vm, VM_SIGNALED, NULL);
+}
+
+/* A second SIGINT this soon after the first stops the VM (a command that
+ * ignores Ctrl-C cannot hold the user hostage). */
+#define SECOND_SIGINT_MS 2000
+
+/*
+ * Signals sent to arca (it forwards them here) are the command's: while
+ * arca-init runs it, each one goes to the command's process group over the
+ * control channel (ARCA_MSG_SIGNAL), and the command decides (its exit
+ * then says 128+N as usual). The VM itself is stopped, with exit 128+N,
+ * when there is no command to tell (before arca-init's HELLO, after its
+ * EXIT), on a second SIGINT within SECOND_SIGINT_MS, or --stop-timeout
+ * after a SIGTERM the command outlived.
+ */
 static void on_signal(void *opaque, uint32_t events)
 {
 	struct vmm *m = opaque;
 	int signo = read_signal(m->sig_fd);
 	if (!signo)
 		return;
-	if (!m->stop_signal)
-		m->stop_signal = signo;
-	vm_request_stop(&m->vm, VM_SIGNALED, NULL);
+	if (!m->ctl.hello || m->ctl.have_exit) {
+		stop_for(m, signo);
+		return;
+	}
+	uint64_t now = mono_ms();
+	if (signo == SIGINT) {
+		bool again = m->last_int_ms && now - m->last_int_ms < SECOND_SIGINT_MS;
+		m->last_int_ms = now;
+		if (again) {
+			stop_for(m, signo);
+			return;
+		}
+	}
+	uint8_t frame[ARCA_MSG_HDR_SIZE + 4], sig[4];
+	proto_put_le32(sig, (uint32_t)signo);
+	int n = proto_encode(frame, sizeof(frame), ARCA_MSG_SIGNAL, sig, sizeof(sig));
+	if (n < 0 || virtio_console_send_control(&m->console, frame, (size_t)n) < 0) {
+		/* The guest reads no control frames: it gets no say. */
+		stop_for(m, signo);
+		return;
+	}
+	if (signo == SIGTERM && !m->term_sent) {
+		m->term_sent = true;
+		struct itimerspec its = {
+			.it_value = { .tv_sec = m->stop_timeout_ms / 1000,
+				      .tv_nsec = (long)(m->stop_timeout_ms % 1000) * 1000000L }
+		};
+		if (m->stop_timer_fd < 0 || m->stop_timeout_ms == 0 ||
+		    timerfd_settime(m->stop_timer_fd, 0, &its, NULL) < 0)
+			stop_for(m, signo);
+	}
+}
+
+static void on_stop_timeout(void *opaque, uint32_t events)
+{
+	struct vmm *m = opaque;
+	uint64_t n;
+	(void)!read(m->stop_timer_fd, &n, sizeof(n));
+	if (m->verbose)
+		fprintf(stderr, "arca: the command still ran %u ms after SIGTERM; stopping the VM\n",
+			m->stop_timeout_ms);
+	stop_for(m, SIGTERM);
 }
 
 static int signals_setup(struct vmm *m)
@@ -107,6 +179,9 @@ static int signals_setup(struct vmm *m)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGWINCH);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	m->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -358,6 +433,13 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 		return arca_error_errno(e, -r, "watching signals");
 	if ((r = boot_deadline_setup(m, o->boot_timeout_ms)) < 0)
 		return arca_error_errno(e, -r, "setting up the boot deadline");
+	/* Created now, armed (timerfd_settime) only when a SIGTERM comes. */
+	m->stop_timeout_ms = o->stop_timeout_ms;
+	m->verbose = o->verbose;
+	if ((m->stop_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+		return arca_error_errno(e, errno, "timerfd_create");
+	if ((r = evloop_add(&vm->loop, m->stop_timer_fd, EPOLLIN, on_stop_timeout, m)) < 0)
+		return arca_error_errno(e, -r, "watching the stop timer");
 	if ((r = evloop_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop, vm)) < 0)
 		return arca_error_errno(e, -r, "watching the stop event");
 	return 0;
@@ -369,7 +451,7 @@ int main(int argc, char *argv[])
 	struct seccomp_opts so;
 	struct arca_err e = { 0 };
 	/* Static: struct vm holds the vCPUs and devices, too big for a stack. */
-	static struct vmm m = { .sig_fd = -1, .boot_timer_fd = -1 };
+	static struct vmm m = { .sig_fd = -1, .boot_timer_fd = -1, .stop_timer_fd = -1 };
 
 	if (seccomp_opts_take(&argc, argv, &so, &e) < 0 ||
 	    vmm_opts_parse(argc, argv, &o, &e) < 0) {

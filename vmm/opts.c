@@ -113,6 +113,7 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 {
 	memset(o, 0, sizeof(*o));
 	o->kvm_fd = o->kernel_fd = o->proc_fd = -1;
+	o->stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS;
 	o->host_uid = (uint32_t)getuid();
 	o->host_gid = (uint32_t)getgid();
 	o->cpus = 1;
@@ -174,6 +175,10 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_uint(val, ARCA_FS_MAX_FDS, &v) < 0 || v < ARCA_FS_MIN_FDS)
 				return arca_error(e, EINVAL, "arca-vmm: bad --fs-max-fds '%s'", val);
 			o->fs_max_fds = (uint32_t)v;
+		} else if (IS("--stop-timeout-ms")) {
+			if (parse_uint(val, 3600000u, &v) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --stop-timeout-ms '%s'", val);
+			o->stop_timeout_ms = (uint32_t)v;
 		} else if (IS("--boot-timeout-ms")) {
 			if (parse_uint(val, UINT32_MAX, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --boot-timeout-ms '%s'", val);

@@ -54,6 +54,8 @@ struct vmm_opts {
 	int proc_fd;  /* O_PATH /proc/self/fd of this process, or -1 */
 	uint32_t host_uid, host_gid; /* owner of files the guest creates */
 	uint32_t fs_max_fds; /* host fds each share's FUSE server may hold */
+	uint32_t stop_timeout_ms; /* after a SIGTERM delivered to the command,
+				   * stop the VM this much later (0: at once) */
 	uint32_t boot_timeout_ms; /* 0: none; else stop the VM when arca-init
 				   * has not said HELLO by then */
 	bool console; /* guest serial -> stderr */

@@ -102,6 +102,52 @@ static void ctrl_send(struct virtio_console *c, uint32_t id, uint16_t event,
 	ctrl_flush(c);
 }
 
+/* ---- host -> guest frames on the control port --------------------------- */
+
+static void ctl_out_pump(struct virtio_console *c)
+{
+	struct virtio_dev *d = &c->dev;
+	struct virtq *vq = &d->vqs[port_rxq(ARCA_PORT_CONTROL)];
+	bool pushed = false;
+
+	/* The guest driver drops data for a port nobody has open. */
+	while (c->ctl_out_len && c->ports[ARCA_PORT_CONTROL].guest_open) {
+		struct virtq_elem e;
+		int r = virtq_pop(vq, &e);
+		if (r < 0) {
+			virtio_dev_fail(d, vq->why_broken);
+			return;
+		}
+		if (r == 0)
+			break; /* sent on the next kick of this queue */
+		size_t n = virtq_copy_to_in(&e, 0, c->ctl_out, c->ctl_out_len);
+		virtq_push(vq, &e, (uint32_t)n);
+		pushed = true;
+		memmove(c->ctl_out, c->ctl_out + n, c->ctl_out_len - n);
+		c->ctl_out_len -= (uint32_t)n;
+		if (n == 0)
+			break; /* a buffer with no room: do not spin on it */
+	}
+	if (pushed)
+		virtio_dev_notify(d, port_rxq(ARCA_PORT_CONTROL));
+}
+
+int virtio_console_send_control(struct virtio_console *c, const uint8_t *data, size_t len)
+{
+	int r = 0;
+	pthread_mutex_lock(&c->dev.lock);
+	if (len > sizeof(c->ctl_out) - c->ctl_out_len) {
+		r = -ENOBUFS;
+	} else {
+		memcpy(c->ctl_out + c->ctl_out_len, data, len);
+		c->ctl_out_len += (uint32_t)len;
+		if (virtio_dev_running(&c->dev))
+			ctl_out_pump(c);
+	}
+	pthread_mutex_unlock(&c->dev.lock);
+	return r;
+}
+
 /* ---- host input (stdin) ------------------------------------------------ */
 
 static void on_input(void *opaque, uint32_t events);
@@ -278,6 +324,8 @@ static void handle_guest_ctrl(struct virtio_console *c, const struct virtq_elem 
 				input_pump(c, id);
 			else
 				input_arm(c, &c->ports[id], false);
+		} else if (id == ARCA_PORT_CONTROL && c->ports[id].guest_open) {
+			ctl_out_pump(c);
 		}
 		break;
 	default:
@@ -336,6 +384,8 @@ static void con_queue_kick(struct virtio_dev *d, unsigned q)
 		ctrl_flush(c);
 	else if (q & 1)
 		output_drain(c, q);
+	else if (queue_port(q) == ARCA_PORT_CONTROL)
+		ctl_out_pump(c);
 	else if (queue_port(q) < ARCA_NR_PORTS && c->ports[queue_port(q)].input)
 		input_pump(c, queue_port(q));
 }
@@ -355,6 +405,7 @@ static void con_reset(struct virtio_dev *d)
 			input_arm(c, &c->ports[i], false);
 	}
 	c->pend_head = c->pend_count = 0;
+	c->ctl_out_len = 0; /* frames for a guest that is gone */
 }
 
 static const struct virtio_dev_ops console_ops = {

@@ -35,6 +35,8 @@ struct console_port {
 	bool sink_broken; /* host side closed (EPIPE): discard */
 };
 
+#define CONSOLE_CTL_OUT 1024 /* bytes of control frames for the guest, at most */
+
 typedef void (*console_control_cb)(void *opaque, const uint8_t *data, size_t len);
 
 struct virtio_console {
@@ -48,11 +50,20 @@ struct virtio_console {
 	unsigned pend_head, pend_count;
 	console_control_cb on_control;
 	void *control_opaque;
+	/* Frames for the guest on the control port (virtio_console_send_control),
+	 * waiting for the guest's receive buffers. Bounded: a guest that never
+	 * reads loses what does not fit, it cannot grow our memory. */
+	uint8_t ctl_out[CONSOLE_CTL_OUT];
+	uint32_t ctl_out_len;
 };
 
 int virtio_console_init(struct virtio_console *c, const struct guest_mem *gm,
 			struct evloop *loop, int in_fd, int out_fd, int err_fd,
 			console_control_cb on_control, void *opaque);
+/* Queue bytes for arca-init on the control port (whole frames): sent as the
+ * guest posts receive buffers. 0, or -ENOBUFS when they do not fit (the
+ * guest has not read the earlier ones). Takes the device lock. */
+int virtio_console_send_control(struct virtio_console *c, const uint8_t *data, size_t len);
 /* Process everything the guest has queued for output (at shutdown). */
 void virtio_console_drain(struct virtio_console *c);
 

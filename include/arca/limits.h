@@ -21,4 +21,8 @@
 #define ARCA_FS_MAX_FDS 65536
 #define ARCA_FS_MIN_FDS 256
 
+/* After a SIGTERM passed on to the command, the VM is stopped this much
+ * later if the command still runs (--stop-timeout; docker stop's 10 s). */
+#define ARCA_STOP_TIMEOUT_DEFAULT_MS 10000u
+
 #endif

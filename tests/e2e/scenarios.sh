@@ -355,6 +355,60 @@ sc_sigterm() {
 	[ ! -e "/sys/fs/cgroup/arca/run-$_a" ] || { echo "cgroup run-$_a left behind"; return 1; }
 }
 
+# bg_until_ready ARG...: arca run ARG... in the background ($BG its pid), output in $T/out and
+# $T/err, until the command has printed a line "ready" (it runs in the guest by then).
+bg_until_ready() {
+	: >"$T/out"
+	"$ARCA" run "$@" </dev/null >"$T/out" 2>"$T/err" &
+	BG=$!
+	_i=0
+	while ! grep -qx ready "$T/out" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -ge 900 ] || ! kill -0 "$BG" 2>/dev/null; then
+			kill -9 "$BG" 2>/dev/null
+			wait "$BG"
+			RC=$?
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# Signals sent to arca are the command's (issue 10): they reach its process group in the
+# guest, and its own exit status is the run's. A trapped SIGTERM runs the command's handler
+# (exit 5), USR1 and HUP arrive; a command ignoring SIGINT survives one, and a second within
+# 2 s stops the VM (130); a command ignoring SIGTERM is stopped after --stop-timeout (143).
+sc_signals() {
+	bg_until_ready -- sh -c 'trap "echo usr1" USR1; trap "echo hup" HUP; trap "echo term; exit 5" TERM
+		echo ready; while :; do sleep 0.2; done' || { echo "never ready: $(why)"; return 1; }
+	kill -USR1 "$BG"
+	sleep 1
+	kill -HUP "$BG"
+	sleep 1
+	kill -TERM "$BG"
+	wait "$BG"
+	RC=$?
+	[ "$RC" = 5 ] && grep -qx usr1 "$T/out" && grep -qx hup "$T/out" && grep -qx term "$T/out" ||
+		{ echo "trapped: $(why)"; return 1; }
+	bg_until_ready -- sh -c 'trap "" INT; echo ready; sleep 60' ||
+		{ echo "never ready: $(why)"; return 1; }
+	kill -INT "$BG"
+	sleep 0.5
+	kill -0 "$BG" 2>/dev/null || { wait "$BG"; RC=$?; echo "one SIGINT ended it: $(why)"; return 1; }
+	kill -INT "$BG"
+	wait "$BG"
+	RC=$?
+	[ "$RC" = 130 ] || { echo "second SIGINT: $(why)"; return 1; }
+	bg_until_ready --stop-timeout 1 -- sh -c 'trap "" TERM; echo ready; sleep 60' ||
+		{ echo "never ready: $(why)"; return 1; }
+	_t0=$(now)
+	kill -TERM "$BG"
+	wait "$BG"
+	RC=$?
+	_dt=$(awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%d", b - a }')
+	[ "$RC" = 143 ] && [ "$_dt" -lt 10 ] || { echo "--stop-timeout 1: after ${_dt}s: $(why)"; return 1; }
+}
+
 # as_user CMD...: run a shell command line as the test host's ordinary user (uid 1000).
 have_user() {
 	[ "$(id -u)" = 0 ] && id user >/dev/null 2>&1 && return 0
@@ -501,6 +555,6 @@ sc_boot_deadline() {
 }
 
 NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm rootless"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals rootless"
 
 harness_run e2e

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "arca/limits.h"
 #include "cli.h"
 
 /* cli_parse() keeps pointers into argv, so the test argv (mutable copies of
@@ -157,6 +158,20 @@ static void test_timeout(void **state)
 	assert_true(g_o.timeout_ms == 2100);
 	OK("run", "--timeout=2147483647.999", "true");
 	assert_true(g_o.timeout_ms == 2147483647999ull);
+}
+
+static void test_stop_timeout(void **state)
+{
+	OK("run", "true");
+	assert_true(g_o.stop_timeout_ms == ARCA_STOP_TIMEOUT_DEFAULT_MS);
+	OK("run", "--stop-timeout", "0.5", "true");
+	assert_true(g_o.stop_timeout_ms == 500);
+	OK("run", "--stop-timeout=0", "true"); /* stop at once */
+	assert_true(g_o.stop_timeout_ms == 0);
+#define ST_ERR(v) "invalid --stop-timeout value '" v "': must be a number of seconds from 0 to 3600, at most 3 decimals"
+	ERR(ST_ERR("3601"), "run", "--stop-timeout", "3601", "true");
+	ERR(ST_ERR("x"), "run", "--stop-timeout", "x", "true");
+#undef ST_ERR
 }
 
 static void test_boot_timeout(void **state)
@@ -708,6 +723,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_timeout, teardown),
 		cmocka_unit_test_teardown(test_workdir, teardown),
 		cmocka_unit_test_teardown(test_boot_timeout, teardown),
+		cmocka_unit_test_teardown(test_stop_timeout, teardown),
 		cmocka_unit_test_teardown(test_doctor, teardown),
 		cmocka_unit_test_teardown(test_kernel_and_flags, teardown),
 		cmocka_unit_test_teardown(test_all_together, teardown),

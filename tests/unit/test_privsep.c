@@ -349,7 +349,8 @@ static void test_elfdeps_synthetic(void **state)
 
 static void test_vmm_argv(void **state)
 {
-	struct arca_opts o = { .cmd = ARCA_CMD_RUN, .cpus = 4, .memory_mib = 1024 };
+	struct arca_opts o = { .cmd = ARCA_CMD_RUN, .cpus = 4, .memory_mib = 1024,
+				.stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS };
 	struct run_argv ra;
 	char big[700];
 

@@ -95,6 +95,11 @@ static void test_fs_and_limits(void **state)
 	assert_int_equal(PARSE("--fs-max-fds=65537"), -EINVAL);
 	assert_int_equal(PARSE("--boot-timeout-ms=4294967296"), -EINVAL);
 	assert_int_equal(PARSE("--boot-timeout-ms=-1"), -EINVAL);
+	assert_int_equal(PARSE("--stop-timeout-ms=2500"), 0);
+	assert_int_equal(o.stop_timeout_ms, 2500);
+	assert_int_equal(PARSE("--fs=7,tag=a"), 0);
+	assert_int_equal(o.stop_timeout_ms, ARCA_STOP_TIMEOUT_DEFAULT_MS);
+	assert_int_equal(PARSE("--stop-timeout-ms=3600001"), -EINVAL);
 }
 
 int main(void)
