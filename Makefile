@@ -362,7 +362,7 @@ DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-d
 	libmnl-dev liburing-dev
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
-	qemu-system-data kmod python3 util-linux e2fsprogs
+	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

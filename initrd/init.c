@@ -21,12 +21,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -46,7 +49,8 @@ static struct {
 	int port[ARCA_NR_PORTS];
 	int ctl_open; /* port[ARCA_PORT_CONTROL] is usable */
 	int verbose;  /* -1: not known yet (spec unread) */
-} g = { .console_fd = 2, .port = { -1, -1, -1, -1 }, .verbose = -1 };
+	int pty;      /* -t: the command's pty master, else -1 */
+} g = { .console_fd = 2, .port = { -1, -1, -1, -1 }, .verbose = -1, .pty = -1 };
 
 /* The command's pipes, sized up from the default 64 KiB so a chatty
  * command and the relay trade fewer, larger chunks. 1 MiB is the default
@@ -303,6 +307,12 @@ static __attribute__((noreturn)) void child(const struct arca_spec *s, char **en
 		rep.err = errno;
 		goto report;
 	}
+	/* -t: the pty is the session's controlling terminal, so its line
+	 * discipline turns ^C into SIGINT for the foreground job. */
+	if ((s->flags & ARCA_SPEC_F_TTY) && ioctl(0, TIOCSCTTY, 0) < 0) {
+		rep.err = errno;
+		goto report;
+	}
 	/* The command's root (initroot.c); init itself stays in the
 	 * initramfs, it needs nothing from the new root. chroot, not
 	 * pivot_root: nothing secret is left outside (the guest is the
@@ -449,6 +459,14 @@ static void ctl_read(pid_t main_pid, int exited)
 			return;
 		}
 		off += (size_t)r;
+		uint16_t rows, cols;
+		if (got && m.type == ARCA_MSG_WINSIZE && g.pty >= 0 &&
+		    proto_get_le16(&m, 0, &rows) == 0 && proto_get_le16(&m, 2, &cols) == 0) {
+			/* The pty sends SIGWINCH to its foreground job itself. */
+			struct winsize ws = { .ws_row = rows, .ws_col = cols };
+			(void)ioctl(g.pty, TIOCSWINSZ, &ws);
+			continue;
+		}
 		uint32_t sig;
 		if (!got || m.type != ARCA_MSG_SIGNAL || proto_get_le32(&m, 0, &sig) < 0)
 			continue;
@@ -593,9 +611,44 @@ static void stdio_pipe(int input, int *mine, int *theirs)
 	}
 }
 
-/* Creates the command's stdio pipes (stdio[] gets its ends) and hands the
- * stdio ports, made non-blocking, to the relay. */
-static void stdio_setup(int stdio[3])
+/*
+ * -t: a pty for the command, allocated in the devpts instance of the
+ * command's own root (so `tty` names it there), else init's. stdio[] gets
+ * three fds of its terminal side; mine[0] and mine[1] are the master (the
+ * relay writes stdin into it and reads the output from it: with a
+ * terminal, stderr is the same stream). Returns the master.
+ */
+static int pty_setup(const struct arca_spec *s, int stdio[3], int mine[2])
+{
+	char path[PATH_MAX], msg[PATH_MAX + 64];
+	const char *root = initroot_root(s);
+	snprintf(path, sizeof(path), "%s/dev/pts/ptmx", root ? root : "");
+	int m = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0) {
+		snprintf(msg, sizeof(msg), "-t: %s: %s", path, strerror(errno));
+		fail(125, msg);
+	}
+	int unlock = 0;
+	/* TIOCGPTPEER (4.13): the terminal side by fd, no path lookup. */
+	int t = ioctl(m, TIOCSPTLCK, &unlock) < 0 ? -1
+						 : ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (t < 0) {
+		snprintf(msg, sizeof(msg), "-t: opening the pty: %s", strerror(errno));
+		fail(125, msg);
+	}
+	stdio[0] = t;
+	stdio[1] = fcntl(t, F_DUPFD_CLOEXEC, 3);
+	stdio[2] = fcntl(t, F_DUPFD_CLOEXEC, 3);
+	mine[0] = fcntl(m, F_DUPFD_CLOEXEC, 3);
+	mine[1] = fcntl(m, F_DUPFD_CLOEXEC, 3);
+	if (stdio[1] < 0 || stdio[2] < 0 || mine[0] < 0 || mine[1] < 0 || set_nonblock(m) < 0)
+		fail(125, "-t: out of file descriptors");
+	return m;
+}
+
+/* Creates the command's stdio pipes (stdio[] gets its ends), or its pty
+ * with -t, and hands the stdio ports, made non-blocking, to the relay. */
+static void stdio_setup(const struct arca_spec *spec, int stdio[3])
 {
 	int mine[3];
 	char msg[128];
@@ -607,9 +660,23 @@ static void stdio_setup(int stdio[3])
 			fail(125, msg);
 		}
 	}
-	stdio_pipe(1, &mine[0], &stdio[0]);
-	stdio_pipe(0, &mine[1], &stdio[1]);
-	stdio_pipe(0, &mine[2], &stdio[2]);
+	if (spec->flags & ARCA_SPEC_F_TTY) {
+		g.pty = pty_setup(spec, stdio, mine);
+		/* The host queued the terminal's size before the guest booted:
+		 * apply it before the command can ask (signals that came this
+		 * early have no command to go to). */
+		struct pollfd p = { .fd = g.port[ARCA_PORT_CONTROL], .events = POLLIN };
+		while (g.ctl_open && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+			ctl_read(0, 1);
+		/* No stderr of its own: a pipe nobody writes, at EOF at once. */
+		int unused;
+		stdio_pipe(0, &mine[2], &unused);
+		close(unused);
+	} else {
+		stdio_pipe(1, &mine[0], &stdio[0]);
+		stdio_pipe(0, &mine[1], &stdio[1]);
+		stdio_pipe(0, &mine[2], &stdio[2]);
+	}
 	relay_init(&relay, g.port[ARCA_PORT_STDIN], mine[0], mine[1], g.port[ARCA_PORT_STDOUT],
 		   mine[2], g.port[ARCA_PORT_STDERR]);
 	for (unsigned i = ARCA_PORT_STDIN; i <= ARCA_PORT_STDERR; i++)
@@ -694,7 +761,7 @@ int main(void)
 
 	proto_decoder_init(&ctl_in);
 	int sfd = signals_setup(), stdio[3];
-	stdio_setup(stdio);
+	stdio_setup(&spec, stdio);
 	pid_t pid = spawn(&spec, stdio, &code);
 	int status = supervise(pid, sfd);
 	finish(status, code);

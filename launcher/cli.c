@@ -425,6 +425,12 @@ static const struct cli_option options[] = {
 	{ "kernel", 0, CMDS_RUN | CMDS_PREP | CMDS_DOCTOR, "PATH",
 	  "guest kernel image (default: the one 'make' fetched)",
 	  opt_string, FIELD(kernel), 0, 0 },
+	{ "tty", 't', CMDS_RUN, NULL,
+	  "give CMD a terminal (a pty in the guest; this terminal in raw mode)",
+	  opt_flag, FIELD(tty), 0, 0 },
+	{ "interactive", 'i', CMDS_RUN, NULL,
+	  "keep stdin attached (always the case; for docker's -it habit)",
+	  opt_flag, FIELD(interactive), 0, 0 },
 	{ "verbose", 0, CMDS_RUN, NULL,
 	  "show the guest kernel log and init diagnostics",
 	  opt_flag, FIELD(verbose), 0, 0 },
@@ -527,6 +533,23 @@ static int parse_option(int argc, char *const argv[], int *i,
 		shown = NULL; /* "--name" */
 	} else {
 		opt = find_short(arg[1]);
+		/* Flags bundle, as in -it: every letter a flag without a value. */
+		if (opt && !opt->metavar && arg[2]) {
+			bool all = true;
+			for (const char *c = arg + 1; *c && all; c++) {
+				const struct cli_option *f = find_short(*c);
+				all = f && !f->metavar && (f->cmds & CMD_BIT(o->cmd));
+			}
+			if (all) {
+				for (const char *c = arg + 1; *c; c++) {
+					const struct cli_option *f = find_short(*c);
+					int r = f->handler(o, f, NULL, e);
+					if (r < 0)
+						return r;
+				}
+				return 0;
+			}
+		}
 		if (opt && arg[2]) {
 			/* -eK=V, or pflag's -e=K=V */
 			val = arg + 2 + (arg[2] == '=');

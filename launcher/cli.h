@@ -75,6 +75,9 @@ struct arca_opts {
 	const char *kernel;     /* --kernel PATH, non-empty; NULL = default */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
 	bool console;           /* --console: guest serial console only */
+	bool tty;               /* -t: a pty for CMD in the guest */
+	bool interactive;       /* -i: accepted; stdin is always attached */
+	uint16_t rows, cols;    /* -t: this terminal's size at start (run.c) */
 	bool no_seccomp;        /* --no-seccomp: debugging only, arca-vmm warns */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca
 				 * runs as root; 0 = not given (neither may be

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,7 +137,7 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 		 int proc_fd, struct run_argv *ra)
 {
 	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console",
-		    no_seccomp[] = "--no-seccomp";
+		    no_seccomp[] = "--no-seccomp", tty[] = "--tty";
 	int n, ac = 0;
 
 	if (nfs > RUN_MAX_FS || nblk > RUN_MAX_BLK)
@@ -201,6 +203,12 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 		ra->argv[ac++] = console;
 	if (o->no_seccomp)
 		ra->argv[ac++] = no_seccomp;
+	if (o->tty)
+		ra->argv[ac++] = tty;
+	if (o->tty && o->rows && o->cols) {
+		snprintf(ra->winsize, sizeof(ra->winsize), "--winsize=%ux%u", o->rows, o->cols);
+		ra->argv[ac++] = ra->winsize;
+	}
 	ra->argv[ac] = NULL;
 	return ac;
 }
@@ -330,8 +338,19 @@ static int poll_ms(uint64_t deadline)
  * RUN_KILL_GRACE_MS after that point, and the run still reports 128 + the
  * signal arca received.
  */
+/* -t: SIGWINCH goes to the VMM with this terminal's new size as its value
+ * (rows << 16 | cols): it has no way to ask the terminal itself. */
+static void forward_winch(pid_t pid)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+		return;
+	union sigval v = { .sival_int = (int)(((uint32_t)ws.ws_row << 16) | ws.ws_col) };
+	sigqueue(pid, SIGWINCH, v);
+}
+
 static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_t stop_ms,
-		     struct arca_err *e)
+		     bool tty, struct arca_err *e)
 {
 	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0, last_int = 0;
 	int forwarded = 0, timed_out = 0;
@@ -358,7 +377,10 @@ static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_
 				if (si.ssi_signo == SIGCHLD)
 					continue;
 				int sig = (int)si.ssi_signo;
-				kill(pid, sig);
+				if (sig == SIGWINCH && tty)
+					forward_winch(pid);
+				else
+					kill(pid, sig);
 				uint64_t t2 = now_ms(), at = 0;
 				if (sig == SIGTERM)
 					at = t2 + stop_ms + RUN_KILL_GRACE_MS;
@@ -718,6 +740,8 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	struct run_disks rd = { .n = 0 };
 	struct run_shares rs = { 0 };
 	struct run_owner owner = { .userns_fd = -1 };
+	struct termios saved_tio;
+	bool raw_mode = false;
 	struct run_modules mods;
 	struct arca_paths paths = { 0 };
 	struct arca_kernel kernel = { 0 };
@@ -834,7 +858,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		.argc = o->argc,
 		.env = o->env,
 		.envc = o->envc,
-		.flags = o->verbose ? ARCA_SPEC_F_VERBOSE : 0,
+		.flags = (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->tty ? ARCA_SPEC_F_TTY : 0),
 	};
 	memcpy(&spec.argv, &o->argv, sizeof(spec.argv));
 	memcpy(&spec.workdir, &o->workdir, sizeof(spec.workdir));
@@ -853,6 +877,14 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	for (size_t i = 0; i < rd.n; i++)
 		rd.blk[i].fd = VMM_FD_END + (int)(rs.n + i);
 	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)(rs.n + rd.n) : -1;
+	if (o->tty) {
+		struct winsize ws;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
+		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+			o->rows = ws.ws_row;
+			o->cols = ws.ws_col;
+		}
+	}
 	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
 	    run_vmm_argv(o, cmdline, rs.fs, rs.n, rd.blk, rd.n, nof.share_fds, vmm_proc_fd,
 			 &ra) < 0) {
@@ -923,6 +955,15 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	if (o->verbose)
 		fprintf(stderr, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
 			(unsigned long long)(now_ms() - t_start));
+	/* -t on a terminal: raw mode, so every key (^C, ^Z, ^D...) reaches the
+	 * guest's pty, whose line discipline acts on it. Restored below on
+	 * every way out of this function. */
+	if (o->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
+		struct termios raw = saved_tio;
+		cfmakeraw(&raw);
+		if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
+			raw_mode = true;
+	}
 	pid_t pid = jail_spawn(&js, &pidfd, e);
 	if (pid < 0) {
 		r = pid;
@@ -933,8 +974,10 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		fds[i] = -1;
 	}
 	/* Step 7: supervise, then remove what we created. */
-	r = supervise(pid, pidfd, sfd, o->timeout_ms, o->stop_timeout_ms, e);
+	r = supervise(pid, pidfd, sfd, o->timeout_ms, o->stop_timeout_ms, o->tty, e);
 out:
+	if (raw_mode)
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
 	run_owner_free(&owner);
 	run_shares_close(&rs);
 	run_disks_close(&rd);

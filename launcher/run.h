@@ -67,11 +67,11 @@ unsigned run_blk_queues(unsigned cpus);
 
 struct run_argv {
 	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32], proc[32];
-	char fsmax[32], boot[40], stop[40];
+	char fsmax[32], boot[40], stop[40], winsize[32];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[600];
-	char *argv[16 + RUN_MAX_FS + RUN_MAX_BLK];
+	char *argv[20 + RUN_MAX_FS + RUN_MAX_BLK];
 };
 /* proc_fd: the VMM's /proc/self/fd fd number, or -1. fs_max_fds: each
  * share's fd cap, passed as --fs-max-fds when below ARCA_FS_MAX_FDS;

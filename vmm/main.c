@@ -58,6 +58,7 @@ struct vmm {
 	uint32_t boot_timeout_ms;
 	bool boot_timed_out;
 	bool verbose;
+	bool tty;              /* -t: SIGWINCH carries a size (send_winsize) */
 };
 
 static void serial_irq(void *opaque)
@@ -86,12 +87,23 @@ static void on_stop(void *opaque, uint32_t events)
  * dropped, and a signalfd needs no handler and no extra syscall in the
  * filters (read). Every thread inherits the blocked mask.
  */
-static int read_signal(int fd)
+static int read_signal(int fd, struct signalfd_siginfo *si)
 {
-	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
+	if (read(fd, si, sizeof(*si)) != sizeof(*si))
 		return 0;
-	return (int)si.ssi_signo;
+	return (int)si->ssi_signo;
+}
+
+/* -t: the terminal's size for the guest's pty (arca-init sets it; the pty
+ * then signals SIGWINCH to its foreground job). */
+static void send_winsize(struct vmm *m, uint16_t rows, uint16_t cols)
+{
+	uint8_t frame[ARCA_MSG_HDR_SIZE + 4], ws[4];
+	proto_put_le16(ws, rows);
+	proto_put_le16(ws + 2, cols);
+	int n = proto_encode(frame, sizeof(frame), ARCA_MSG_WINSIZE, ws, sizeof(ws));
+	if (n > 0)
+		(void)virtio_console_send_control(&m->console, frame, (size_t)n);
 }
 
 static uint64_t mono_ms(void)
@@ -124,9 +136,20 @@ static void stop_for(struct vmm *m, int signo)
 static void on_signal(void *opaque, uint32_t events)
 {
 	struct vmm *m = opaque;
-	int signo = read_signal(m->sig_fd);
+	struct signalfd_siginfo si;
+	int signo = read_signal(m->sig_fd, &si);
 	if (!signo)
 		return;
+	/* -t: arca sends the new size along with SIGWINCH (sigqueue: the VMM
+	 * cannot ask the terminal itself, its main thread has no ioctl). */
+	if (signo == SIGWINCH && m->tty) {
+		if (si.ssi_code == SI_QUEUE)
+			send_winsize(m, (uint16_t)((uint32_t)si.ssi_int >> 16),
+				     (uint16_t)((uint32_t)si.ssi_int & 0xffff));
+		return;
+	}
+	if (signo == SIGWINCH && (!m->ctl.hello || m->ctl.have_exit))
+		return; /* a resize is no reason to stop */
 	if (!m->ctl.hello || m->ctl.have_exit) {
 		stop_for(m, signo);
 		return;
@@ -436,6 +459,10 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 	/* Created now, armed (timerfd_settime) only when a SIGTERM comes. */
 	m->stop_timeout_ms = o->stop_timeout_ms;
 	m->verbose = o->verbose;
+	m->tty = o->tty;
+	/* Queued until arca-init opens the control port. */
+	if (o->tty && o->rows && o->cols)
+		send_winsize(m, o->rows, o->cols);
 	if ((m->stop_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
 		return arca_error_errno(e, errno, "timerfd_create");
 	if ((r = evloop_add(&vm->loop, m->stop_timer_fd, EPOLLIN, on_stop_timeout, m)) < 0)

@@ -131,6 +131,8 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			o->console = true;
 		} else if (IS("--verbose") && !val) {
 			o->verbose = o->console = true;
+		} else if (IS("--tty") && !val) {
+			o->tty = true;
 		} else if (!val) {
 			return arca_error(e, EINVAL, "arca-vmm: unknown argument '%s'", a);
 		} else if (IS("--cmdline")) {
@@ -175,6 +177,19 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_uint(val, ARCA_FS_MAX_FDS, &v) < 0 || v < ARCA_FS_MIN_FDS)
 				return arca_error(e, EINVAL, "arca-vmm: bad --fs-max-fds '%s'", val);
 			o->fs_max_fds = (uint32_t)v;
+		} else if (IS("--winsize")) {
+			/* ROWSxCOLS, each 0..65535 (struct winsize's fields). */
+			char rbuf[8];
+			const char *x = strchr(val, 'x');
+			uint64_t rows, cols;
+			if (!x || (size_t)(x - val) >= sizeof(rbuf))
+				return arca_error(e, EINVAL, "arca-vmm: bad --winsize '%s'", val);
+			memcpy(rbuf, val, (size_t)(x - val));
+			rbuf[x - val] = 0;
+			if (parse_uint(rbuf, 65535, &rows) < 0 || parse_uint(x + 1, 65535, &cols) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --winsize '%s'", val);
+			o->rows = (uint16_t)rows;
+			o->cols = (uint16_t)cols;
 		} else if (IS("--stop-timeout-ms")) {
 			if (parse_uint(val, 3600000u, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --stop-timeout-ms '%s'", val);

@@ -59,6 +59,8 @@ struct vmm_opts {
 	uint32_t boot_timeout_ms; /* 0: none; else stop the VM when arca-init
 				   * has not said HELLO by then */
 	bool console; /* guest serial -> stderr */
+	bool tty;     /* -t: tell the guest our terminal's size (WINSIZE) */
+	uint16_t rows, cols; /* -t: the terminal's size at start (0: unknown) */
 	bool verbose; /* + init's log */
 };
 

@@ -405,7 +405,8 @@ static void con_reset(struct virtio_dev *d)
 			input_arm(c, &c->ports[i], false);
 	}
 	c->pend_head = c->pend_count = 0;
-	c->ctl_out_len = 0; /* frames for a guest that is gone */
+	/* ctl_out is kept: the driver resets the device when it probes it,
+	 * and frames queued before (the terminal's size) are for it. */
 }
 
 static const struct virtio_dev_ops console_ops = {

@@ -97,6 +97,10 @@ enum arca_spec_tag {
 };
 
 #define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
+#define ARCA_SPEC_F_TTY     0x2u /* the command gets a pty as stdin/stdout/stderr
+				  * and controlling terminal; the stdin port feeds
+				  * its master, the stdout port carries what it
+				  * outputs (stderr included), WINSIZE sizes it */
 
 /*
  * SHARE record value (one per virtio-fs device the launcher attached, any

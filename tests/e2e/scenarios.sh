@@ -409,6 +409,55 @@ sc_signals() {
 	[ "$RC" = 143 ] && [ "$_dt" -lt 10 ] || { echo "--stop-timeout 1: after ${_dt}s: $(why)"; return 1; }
 }
 
+# -t (issue 10): CMD gets a pty in the guest. Without a terminal here, stdin, stdout and stderr
+# are still terminals in the guest and output has the pty's CRLF. On a terminal of its own
+# (script(1), sized 40x100), the guest's pty has that size, and a ^C typed while CMD runs goes
+# through raw mode to the guest's line discipline, which interrupts CMD (exit 130); the
+# terminal's settings are the same afterwards.
+sc_tty() {
+	arca run -t -- sh -c '[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo tty-ok; tty' </dev/null
+	[ "$RC" = 0 ] && grep -q "^tty-ok$(printf '\r')\$" "$T/out" && grep -q '^/dev/pts/' "$T/out" ||
+		{ echo "no terminal: $(why)"; return 1; }
+	[ -x /usr/bin/script ] || { echo "SKIP: no script(1) here (bsdutils)"; return 77; }
+	# On a pty of its own: the size is the guest's, a ^C typed once the command runs
+	# interrupts it there (130), stty -g is the same before and after.
+	cat >"$T/tty1.sh" <<EOF
+stty rows 40 cols 100
+stty -g
+"$ARCA" run -t -- sh -c 'stty size; echo ready; sleep 60'
+echo rc=\$?
+stty -g
+touch "$T/tty1.done"
+EOF
+	# A resize of arca's terminal (made by a helper on the same pty once the guest is ready)
+	# reaches the guest's pty, whose SIGWINCH the command traps.
+	cat >"$T/tty2.sh" <<EOF
+stty rows 40 cols 100
+( while ! grep -q ready "$T/tty2.out"; do sleep 0.2; done; stty rows 50 cols 120 </dev/tty ) &
+"$ARCA" run -t -- sh -c 'trap "stty size; exit 3" WINCH; echo ready; while :; do sleep 0.1; done'
+echo rc=\$?
+touch "$T/tty2.done"
+EOF
+	: >"$T/tty1.out"
+	: >"$T/tty2.out"
+	# script's input: ^C once "ready" shows (tty1 only), then open until the run is done.
+	( _i=0; while ! grep -q ready "$T/tty1.out" && [ "$_i" -lt 1200 ]; do sleep 0.1; _i=$((_i + 1)); done
+	  printf '\003'
+	  while [ ! -e "$T/tty1.done" ] && [ "$_i" -lt 1500 ]; do sleep 0.1; _i=$((_i + 1)); done ) |
+		timeout -k 5 150 /usr/bin/script -q -e -c "sh $T/tty1.sh" /dev/null >"$T/tty1.out" 2>&1
+	( _i=0; while [ ! -e "$T/tty2.done" ] && [ "$_i" -lt 1500 ]; do sleep 0.1; _i=$((_i + 1)); done ) |
+		timeout -k 5 150 /usr/bin/script -q -e -c "sh $T/tty2.sh" /dev/null >"$T/tty2.out" 2>&1
+	_o=$(tr -d '\r' <"$T/tty1.out")
+	echo "$_o" | grep -qx '40 100' || { echo "guest pty size: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
+	echo "$_o" | grep -q 'rc=130$' || { echo "^C: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
+	_g=$(echo "$_o" | grep -E '^[0-9a-f]+(:[0-9a-f]+){10,}$')
+	[ "$(echo "$_g" | sort -u | wc -l)" = 1 ] && [ "$(echo "$_g" | wc -l)" = 2 ] ||
+		{ echo "terminal settings changed: $(echo "$_g" | tr '\n' '|')"; return 1; }
+	_o=$(tr -d '\r' <"$T/tty2.out")
+	echo "$_o" | grep -qx '50 120' && echo "$_o" | grep -q 'rc=3$' ||
+		{ echo "resize: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
+}
+
 # as_user CMD...: run a shell command line as the test host's ordinary user (uid 1000).
 have_user() {
 	[ "$(id -u)" = 0 ] && id user >/dev/null 2>&1 && return 0
@@ -555,6 +604,6 @@ sc_boot_deadline() {
 }
 
 NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals rootless"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty rootless"
 
 harness_run e2e

@@ -220,6 +220,10 @@ nested_userland() {
 
 	# setpriv (util-linux): scenarios drop capabilities as Docker's default set does.
 	copy_with_libs "$stage" /usr/bin/setpriv /usr/bin/setpriv || return 1
+	# script (bsdutils): the -t scenario runs arca on a pty of its own.
+	if [ -x /usr/bin/script ]; then
+		copy_with_libs "$stage" /usr/bin/script /usr/bin/script || return 1
+	fi
 	# e2fsprogs: the disk scenarios make, check and inspect ext4 images, in the test host
 	# and (the guest's /usr is the test host's) in the guest.
 	for a in mke2fs e2fsck debugfs; do
