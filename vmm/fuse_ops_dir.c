@@ -24,13 +24,13 @@ int fuse_op_readdir(struct fuse_server *s, const struct fuse_req *r, void *body,
 	size_t size = a->size < cap ? a->size : cap;
 	/* Resume after the last entry the guest consumed (fuse_dir.h says
 	 * why offsets are not simply seeked to). */
-	if (!h->ds && !(h->ds = fuse_dir_new()))
-		return -ENOMEM;
+	if (!h->ds && !(h->ds = fuse_dir_new(&s->t.dir_mem)))
+		return -ENOMEM; /* the share's stream budget (fuse_dir.h) */
 	int err = fuse_dir_seek(h->ds, h->fd, a->offset);
 	if (err < 0)
 		return err;
-	for (unsigned i = 0;; i++) {
-		const struct fuse_dir_ent *d = fuse_dir_peek(h->ds, h->fd, i, &err);
+	for (size_t pos = 0;;) {
+		const struct fuse_dir_ent *d = fuse_dir_next(h->ds, h->fd, &pos, &err);
 		if (!d) {
 			if (err && !used)
 				return err;

@@ -64,7 +64,7 @@ int fuse_op_create(struct fuse_server *s, const struct fuse_req *r, void *body, 
 		return flags;
 	/* Room for the new inode and its handle, checked before anything is
 	 * created (CVE-2020-10717). */
-	if (s->t.nfds + 2 > s->t.max_fds)
+	if (!fuse_tables_room(&s->t, 1, 1))
 		return -EMFILE;
 	/* Always O_EXCL: opening an existing name with O_CREAT could open a
 	 * FIFO or device node planted there (CVE-2020-35517). An existing

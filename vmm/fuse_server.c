@@ -169,6 +169,8 @@ int fuse_server_init(struct fuse_server *s, const struct fuse_server_config *c)
 	int ret = fuse_tables_init(&s->t, c->root_fd, s->cfg.max_fds);
 	if (ret < 0)
 		return ret;
+	if (s->cfg.dir_mem_max)
+		s->t.dir_mem.max = s->cfg.dir_mem_max;
 	umask(0); /* see fuse_server.h */
 	return 0;
 }
