@@ -50,11 +50,31 @@ int fuse_reopen(const struct fuse_server *s, const struct fuse_inode *i, int fla
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Every mode the guest sets on the host goes through here: CREATE, MKNOD,
+ * MKDIR and SETATTR(FATTR_MODE) (fuse_server.h lists the syscalls).
+ *
+ * Why: a file the guest creates is a host file, owned by host_uid (or,
+ * with ids passed through or an idmapped mount, by whoever the guest says:
+ * a share of plain root's workspace gets root:root files). A setuid-root
+ * executable written there is a local root escalation on the host for any
+ * user who can reach the share; a setuid program of the invoking user still
+ * lets a host process of another user act as that user, and setgid does the
+ * same for the group. The guest's own view does not need the bits: the
+ * guest mounts shares nosuid. So S_ISUID never reaches the host, and
+ * S_ISGID only on directories, where it just steers the group of new
+ * entries (no privilege is gained by running anything).
+ *
+ * The other ways to a privileged file are closed elsewhere: chown by the
+ * guest is refused or a no-op (mapped ids) and the host kernel clears both
+ * bits on chown; writing or truncating an existing setuid file clears them
+ * because the VMM holds no CAP_FSETID; file capabilities
+ * (security.capability) cannot be set (user.* xattrs only); devices are
+ * never created. FUSE_HANDLE_KILLPRIV(_V2) is not negotiated, so the guest
+ * kernel clears the bits itself with an explicit SETATTR(FATTR_MODE).
+ */
 uint32_t fuse_mode_strip(uint32_t mode, bool dir)
 {
-	/* A guest must not plant setuid/setgid programs on the host, even
-	 * owned by the invoking user. setgid on a directory only steers group
-	 * inheritance and is kept. */
 	mode &= 07777;
 	return dir ? mode & ~(uint32_t)S_ISUID : mode & ~(uint32_t)(S_ISUID | S_ISGID);
 }

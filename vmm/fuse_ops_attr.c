@@ -126,7 +126,9 @@ int fuse_op_setattr(struct fuse_server *s, const struct fuse_req *r, void *body,
 			return -EOPNOTSUPP;
 		if (s->cfg.proc_self_fd < 0)
 			return -EACCES;
-		/* chmod through the magic link: no open, so safe for FIFOs too. */
+		/* chmod through the magic link: no open, so safe for FIFOs too.
+		 * Set-id bits stripped (fuse_mode_strip). FATTR_KILL_SUIDGID
+		 * needs FUSE_HANDLE_KILLPRIV_V2, never negotiated: ignored. */
 		snprintf(n, sizeof(n), "%d", i->fd);
 		if (fchmodat(s->cfg.proc_self_fd, n, fuse_mode_strip(a->mode, i->type == S_IFDIR), 0) < 0)
 			return -errno;

@@ -22,7 +22,10 @@ int fuse_op_mkobj(struct fuse_server *s, const struct fuse_req *r, void *body, s
 	case FUSE_MKDIR: {
 		const struct fuse_mkdir_in *a = r->arg;
 		dir = true;
-		err = mkdirat(p->fd, r->name, fuse_mode_strip(a->mode, true));
+		/* S_ISGID goes too: mkdir(2) ignores it (a new directory
+		 * inherits it from its parent, or not at all), and without it
+		 * no mkdirat mode has a set-id bit, a rule seccomp can check. */
+		err = mkdirat(p->fd, r->name, fuse_mode_strip(a->mode, false));
 		break;
 	}
 	case FUSE_MKNOD: {
