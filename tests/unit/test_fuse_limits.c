@@ -190,6 +190,71 @@ static void test_readdir_budget(void **state)
 	assert_int_equal(f->s->t.dir_mem.used, 0);
 }
 
+/* A guest kernel's paging: page-sized READDIR(PLUS) requests, each from
+ * the last entry it consumed, until an empty reply; then rewinddir and the
+ * same again. Every entry is seen once per pass, and the stream's window
+ * stays small. */
+static void test_readdir_paging(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 700 };
+	static unsigned char seen[N];
+	uint64_t fh;
+	char name[32];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "entry-%d", i);
+		host_write(f, name, "");
+	}
+	assert_int_equal(open_node(f, 1, FUSE_OPENDIR, O_RDONLY, &fh), 0);
+	memset(seen, 0, sizeof(seen));
+	for (int pass = 0; pass < 4; pass++) {
+		bool plus = pass & 1;
+		uint64_t off = 0;
+		unsigned replies = 0;
+		for (;;) {
+			struct msg m;
+			struct fuse_read_in r = { .fh = fh, .offset = off, .size = 4096 };
+			msg_start(&m, plus ? FUSE_READDIRPLUS : FUSE_READDIR, 1);
+			msg_add(&m, &r, sizeof(r));
+			assert_int_equal(call(f, &m), 0);
+			assert_true(++replies < 2 * N);
+			size_t len = f->oh.len - sizeof(f->oh), pos = 0;
+			if (len == 0)
+				break;
+			while (pos < len) {
+				struct fuse_dirent *d;
+				size_t rec;
+				if (plus) {
+					struct fuse_direntplus *dp = (void *)((char *)body(f) + pos);
+					d = &dp->dirent;
+					rec = FUSE_DIRENTPLUS_SIZE(dp);
+					if (dp->entry_out.nodeid)
+						forget(f, dp->entry_out.nodeid, 1);
+				} else {
+					d = (void *)((char *)body(f) + pos);
+					rec = FUSE_DIRENT_SIZE(d);
+				}
+				assert_true(pos + rec <= len);
+				int n;
+				char nm[64] = { 0 };
+				memcpy(nm, d->name, d->namelen < 63 ? d->namelen : 63);
+				if (sscanf(nm, "entry-%d", &n) == 1) {
+					assert_true(n >= 0 && n < N);
+					seen[n]++;
+				}
+				off = d->off;
+				pos += rec;
+			}
+			assert_true(f->s->t.dir_mem.used <= 8192 + 256);
+		}
+		for (int i = 0; i < N; i++)
+			assert_int_equal(seen[i], pass + 1);
+	}
+	assert_int_equal(releasedir(f, 1, fh), 0);
+	assert_int_equal(f->s->t.dir_mem.used, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_handle_reserve),
 		cmocka_unit_test_setup_teardown(test_handles_share_the_rest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readdir_paging, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("fuse_limits", tests, NULL, NULL);
 }
