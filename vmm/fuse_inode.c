@@ -53,6 +53,18 @@ static void table_free(void *p, size_t size)
 		munmap(p, size);
 }
 
+unsigned fuse_handle_reserve(unsigned max_fds)
+{
+	unsigned r = max_fds / 4;
+	return r < FUSE_HANDLE_RESERVE_MAX ? r : FUSE_HANDLE_RESERVE_MAX;
+}
+
+bool fuse_tables_room(const struct fuse_tables *t, unsigned inodes, unsigned handles)
+{
+	unsigned n = inodes + handles;
+	return n <= t->max_fds - t->nfds && inodes <= t->inode_max_fds - t->ninode_fds;
+}
+
 int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
 {
 	struct stat st;
@@ -84,6 +96,8 @@ int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
 		t->buckets[i] = -1;
 	t->ifree = t->hfree = -1;
 	t->max_fds = max_fds;
+	t->inode_max_fds = max_fds - fuse_handle_reserve(max_fds);
+	t->dir_mem.max = FUSE_DIR_BUDGET_DEFAULT;
 
 	/* The root takes slot 0 with generation 0: nodeid FUSE_ROOT_ID. */
 	struct fuse_inode *r = &t->inodes[0];
@@ -97,6 +111,7 @@ int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
 	r->next = t->buckets[b];
 	t->buckets[b] = 0;
 	t->nfds = 1;
+	t->ninode_fds = 1;
 	return 0;
 }
 
@@ -119,6 +134,7 @@ static void inode_free(struct fuse_tables *t, unsigned slot)
 	unhash(t, slot);
 	close(i->fd);
 	t->nfds--;
+	t->ninode_fds--;
 	i->fd = -1;
 	i->gen++; /* stale nodeids of this slot no longer match */
 	i->nlookup = 0;
@@ -208,7 +224,7 @@ int fuse_inode_insert(struct fuse_tables *t, int fd, const struct stat *st, uint
 			return 0;
 		}
 	}
-	if (t->nfds >= t->max_fds || (t->ifree < 0 && t->ihwm == t->icap)) {
+	if (!fuse_tables_room(t, 1, 0) || (t->ifree < 0 && t->ihwm == t->icap)) {
 		close(fd);
 		return -EMFILE;
 	}
@@ -230,6 +246,7 @@ int fuse_inode_insert(struct fuse_tables *t, int fd, const struct stat *st, uint
 	i->next = t->buckets[b];
 	t->buckets[b] = (int)slot;
 	t->nfds++;
+	t->ninode_fds++;
 	*nodeid = make_id(i->gen, slot);
 	return 0;
 }
@@ -258,7 +275,7 @@ int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, ui
 		close(fd);
 		return -EINVAL;
 	}
-	if (t->nfds >= t->max_fds || (t->hfree < 0 && t->hhwm == t->hcap)) {
+	if (!fuse_tables_room(t, 0, 1) || (t->hfree < 0 && t->hhwm == t->hcap)) {
 		close(fd);
 		return -EMFILE;
 	}

@@ -16,6 +16,14 @@
  * against max_fds; an insert beyond it fails with -EMFILE instead of
  * exhausting the VMM's fd table (CVE-2020-10717, virtiofsd's unbounded
  * lookups).
+ *
+ * Open handles have a reserve of their own within max_fds: inodes stay
+ * cached as long as the guest's dentry cache holds them (until FORGET), so
+ * with one shared pool a guest that merely walked a big tree would have
+ * every OPEN, OPENDIR and CREATE fail with EMFILE until its caches shrink.
+ * Inodes may hold at most max_fds - fuse_handle_reserve(max_fds) fds
+ * (the root included); handles may use any fd left, so the reserve is a
+ * floor for handles, not a ceiling.
  */
 #ifndef ARCA_FUSE_INODE_H
 #define ARCA_FUSE_INODE_H
@@ -34,6 +42,8 @@ struct fuse_inode {
 	uint32_t nhandles;   /* open handles: they keep the inode alive */
 	int next;            /* hash chain or free list */
 };
+
+#include "fuse_budget.h"
 
 struct fuse_dir_stream;
 
@@ -58,10 +68,26 @@ struct fuse_tables {
 	unsigned ihwm, hhwm;
 	int ifree, hfree;
 	unsigned nfds, max_fds;
+	unsigned ninode_fds;        /* of nfds, held by inodes (the root included) */
+	unsigned inode_max_fds;     /* max_fds - fuse_handle_reserve(max_fds) */
+	struct fuse_budget dir_mem; /* all directory streams (fuse_dir.h) */
 	bool underflow_logged;
 };
 
 #define FUSE_MAX_FDS_LIMIT (1u << 20)
+
+/*
+ * Fds kept for open handles: a quarter of max_fds, at most 1,024 (the usual
+ * RLIMIT_NOFILE soft limit: a guest rarely keeps more files open at once
+ * than one process may by default, and handles beyond the reserve still
+ * draw on the shared part). The default 4,096 gives inodes 3,072 and keeps
+ * 1,024 for handles; --fs-max-fds 65536 gives inodes 64,512. Pure.
+ */
+#define FUSE_HANDLE_RESERVE_MAX 1024u
+unsigned fuse_handle_reserve(unsigned max_fds);
+/* Whether `inodes` new inodes and `handles` new handles would all fit now
+ * (CREATE checks before it creates anything). Pure. */
+bool fuse_tables_room(const struct fuse_tables *t, unsigned inodes, unsigned handles);
 
 /* Takes ownership of root_fd (an O_PATH directory fd). max_fds >= 2. */
 int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds);

@@ -17,11 +17,27 @@
  *    same limit without its submount support);
  *  - only regular files and directories are opened for I/O, by reopening the
  *    checked O_PATH fd through /proc/self/fd (CVE-2020-35517);
- *  - device nodes, sockets and whiteouts are never created; setuid/setgid
- *    bits are stripped from files (setgid on directories is kept: it only
- *    steers group inheritance);
+ *  - device nodes, sockets and whiteouts are never created;
+ *  - no set-id program is ever made on the host (fuse_mode_strip in
+ *    fuse_node.c says why): S_ISUID is stripped from every mode, S_ISGID
+ *    from every mode but a directory's SETATTR. The syscalls that set a
+ *    mode, for a seccomp rule to hold the same line in the kernel:
+ *      fchmodat(procfd, "N", mode, 0)   SETATTR   mode arg 2: no S_ISUID
+ *                                       (S_ISGID only for directories)
+ *      mkdirat(dirfd, name, mode)       MKDIR     arg 2: no S_ISUID|S_ISGID
+ *      mknodat(dirfd, name, mode, 0)    MKNOD     arg 2: no S_ISUID|S_ISGID
+ *                                       (S_IFREG or S_IFIFO only)
+ *      openat2(dirfd, name, &how, 24)   CREATE    how.mode: no S_ISUID|S_ISGID,
+ *                                       in memory, out of seccomp's reach
+ *    (io_uring is restricted to READV/WRITEV/FSYNC/FALLOCATE; symlinkat and
+ *    linkat take no mode; fchownat lets the kernel clear the bits);
  *  - read-only shares refuse every modification on the host side (EROFS);
- *  - open fds are bounded by max_fds (CVE-2020-10717);
+ *  - open fds are bounded by max_fds (CVE-2020-10717), with a reserve for
+ *    open handles that looked-up inodes cannot take (fuse_inode.h);
+ *  - the one heap allocation a guest drives, READDIR streams, has a byte
+ *    budget per share (fuse_dir.h): over it READDIR fails with ENOMEM;
+ *    everything else a request needs is in struct fuse_server (fixed size)
+ *    or in the fd-bounded inode and handle tables;
  *  - FORGET cannot free an inode in use; nodeids/fhs are validated.
  *
  * Ownership (ids_passthrough false, the default): objects the guest creates
@@ -65,7 +81,10 @@ struct fuse_server_config {
 	bool ids_passthrough;
 	uint32_t host_uid, host_gid;   /* owner of files the guest creates */
 	uint32_t guest_uid, guest_gid; /* what host_uid/host_gid appear as in the guest */
-	unsigned max_fds;   /* bound on fds held (inodes + handles), 0 = default 4096 */
+	unsigned max_fds;   /* bound on fds held (inodes + handles), 0 = default 4096;
+			     * handles have a reserve in it (fuse_inode.h) */
+	size_t dir_mem_max; /* bound on all READDIR stream memory of the share,
+			     * 0 = FUSE_DIR_BUDGET_DEFAULT (fuse_dir.h) */
 };
 
 /* A READ or WRITE between its three steps, so an io_uring engine can submit
