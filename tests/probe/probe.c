@@ -8,6 +8,8 @@
  *   probe escape DIR MARKER          try to leave the share mounted at DIR
  *   probe blk-verify DEV SEED COUNT [THREADS]
  *                                    random 4 KiB writes with CRC-32C, then verify
+ *   probe kill-init CODE             make PID 1 exit (a hostile guest; hostile.c)
+ *   probe mmio-abuse MODE DEVID      garbage into a virtio-mmio device's registers
  *
  * Static (musl) so the same file runs in the guest and on the host.
  */
@@ -111,7 +113,9 @@ static int usage(void)
 			"       probe write-tree DIR [SEED]\n"
 			"       probe check-tree DIR [SEED]\n"
 			"       probe escape DIR OUTSIDE_MARKER\n"
-			"       probe blk-verify DEV SEED COUNT [THREADS]\n");
+			"       probe blk-verify DEV SEED COUNT [THREADS]\n"
+			"       probe kill-init CODE\n"
+			"       probe mmio-abuse regs|ring-outside|desc-outside|desc-loop|avail-jump DEVID\n");
 	return 2;
 }
 
@@ -132,5 +136,9 @@ int main(int argc, char **argv)
 		return probe_escape(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "blk-verify"))
 		return probe_blk_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "kill-init"))
+		return probe_kill_init(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mmio-abuse"))
+		return probe_mmio_abuse(argc - 1, argv + 1);
 	return usage();
 }
