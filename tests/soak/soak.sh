@@ -105,7 +105,7 @@ sc_soak_parallel() {
 	done
 	wait
 	_wall=$(awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-	check_runs "$T/par" "$PAR" || return 1
+	check_runs "$T/par" "$PAR" || { say "parallel: per run $(dist "$T/par/times")"; return 1; }
 	say "parallel: $PAR sandboxes (--memory 128) at once, all ok in ${_wall}s; per run $(dist "$T/par/times")"
 	leftovers
 }
