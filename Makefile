@@ -6,6 +6,7 @@
 #   make unit    unit tests only
 #   make e2e     end-to-end scenarios only
 #   make asan    sanitizer build of the host binaries and unit tests (build-asan/)
+#   make soak    load and soak: 8 sandboxes in parallel, 100 in a row (not in make test)
 #   make bench   boot-time benchmark: arca vs QEMU microvm in the same host
 #
 # WERROR=0 turns -Werror off.
@@ -121,7 +122,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BIN := arca arca-vmm arca-init
 
-.PHONY: all deps test unit e2e fuse-test asan fuzz bench bench-fs bench-blk clean distclean kernel initrd
+.PHONY: all deps test unit e2e soak fuse-test asan fuzz bench bench-fs bench-blk clean distclean kernel initrd
 
 all: $(BIN) kernel initrd
 
@@ -257,6 +258,11 @@ unit: $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca
 
 e2e: all $(TEST_VMMS) tests/probe/probe
 	tests/e2e/run
+
+# Load and soak (tests/soak/soak.sh): 8 sandboxes at once, then SOAK_RUNS (100) in a row;
+# prints the per-run time distribution. Not part of make test (tens of minutes nested).
+soak: all
+	E2E_SCENARIOS=tests/soak/soak.sh E2E_TIMEOUT=$${E2E_TIMEOUT:-3600} tests/e2e/run
 
 # The shares' FUSE server over /dev/fuse on this machine (no VM): needs root.
 fuse-test: arca-fuse-host tests/probe/probe

@@ -136,3 +136,27 @@ size_t serial_tail(const struct serial *s, char *buf, size_t cap)
 	buf[n] = 0;
 	return n;
 }
+
+size_t serial_panic_line(const struct serial *s, char *buf, size_t cap)
+{
+	static const char tag[] = "Kernel panic - not syncing";
+	char t[SERIAL_TAIL + 1];
+	size_t n = serial_tail(s, t, sizeof(t));
+	const char *last = NULL;
+	for (const char *p = t; (p = memmem(p, n - (size_t)(p - t), tag, sizeof(tag) - 1));
+	     p += sizeof(tag) - 1)
+		last = p;
+	if (!last || cap == 0)
+		return 0;
+	/* Guest bytes: keep what a terminal cannot act on (no escapes). */
+	size_t k = 0;
+	for (const char *p = last; p < t + n && *p != '\n' && *p != '\r' && k + 1 < cap; p++)
+		buf[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+	/* The closing "---[ end Kernel panic - not syncing: X ]---" line. */
+	if (k >= 4 && memcmp(buf + k - 4, "]---", 4) == 0)
+		k -= 4;
+	while (k && buf[k - 1] == ' ')
+		k--;
+	buf[k] = 0;
+	return k;
+}

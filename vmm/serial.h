@@ -37,5 +37,10 @@ uint8_t serial_read(struct serial *s, unsigned off);
 void serial_write(struct serial *s, unsigned off, uint8_t v);
 /* Copy the tail in order into buf (NUL-terminated). Returns its length. */
 size_t serial_tail(const struct serial *s, char *buf, size_t cap);
+/* When the tail holds a Linux panic line ("Kernel panic - not syncing: ..."),
+ * copy its last one into buf (printable ASCII only, NUL-terminated) and
+ * return its length; else 0. Tells a guest that crashed from one that
+ * rebooted on purpose. */
+size_t serial_panic_line(const struct serial *s, char *buf, size_t cap);
 
 #endif

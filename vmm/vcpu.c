@@ -180,15 +180,18 @@ static void *vcpu_thread(void *arg)
 			 * vCPU can never wake up again. */
 			vm_request_stop(vm, VM_RESET, "vCPU %u halted for good", v->index);
 			return NULL;
-		case KVM_EXIT_SHUTDOWN:
-			vm_request_stop(vm, VM_RESET, "the guest reset (triple fault on vCPU %u)",
-					v->index);
+		case KVM_EXIT_SHUTDOWN: {
+			char what[64];
+			snprintf(what, sizeof(what), "the guest reset (triple fault on vCPU %u)",
+				 v->index);
+			vm_request_reset(vm, what);
 			return NULL;
+		}
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
 				vm_request_stop(vm, VM_POWEROFF, NULL);
 			else
-				vm_request_stop(vm, VM_RESET, "the guest rebooted");
+				vm_request_reset(vm, "the guest rebooted");
 			return NULL;
 		case KVM_EXIT_FAIL_ENTRY:
 			vm_request_stop(vm, VM_FAILED, "vCPU %u entry failed (reason 0x%llx)",

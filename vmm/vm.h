@@ -83,5 +83,8 @@ int vcpu_start(struct vcpu *v);
 /* pio.c: port I/O dispatch from vCPU exits. */
 void pio_in(struct vm *vm, uint16_t port, uint8_t *data, unsigned size);
 void pio_out(struct vm *vm, uint16_t port, const uint8_t *data, unsigned size);
+/* The guest reset itself: stop the VM as VM_RESET, saying "the guest kernel
+ * crashed (PANIC LINE)" when its console shows a panic, else `what`. */
+void vm_request_reset(struct vm *vm, const char *what);
 
 #endif

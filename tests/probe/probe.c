@@ -9,6 +9,8 @@
  *   probe blk-verify DEV SEED COUNT [THREADS]
  *                                    random 4 KiB writes with CRC-32C, then verify
  *   probe vmm-fds PID MARKER         (host, root) try ".." from arca-vmm's share fds
+ *   probe kill-init CODE             make PID 1 exit (a hostile guest; hostile.c)
+ *   probe mmio-abuse MODE DEVID      garbage into a virtio-mmio device's registers
  *
  * Static (musl) so the same file runs in the guest and on the host.
  */
@@ -113,7 +115,9 @@ static int usage(void)
 			"       probe check-tree DIR [SEED]\n"
 			"       probe escape DIR OUTSIDE_MARKER\n"
 			"       probe blk-verify DEV SEED COUNT [THREADS]\n"
-			"       probe vmm-fds PID MARKER\n");
+			"       probe vmm-fds PID MARKER\n"
+			"       probe kill-init CODE\n"
+			"       probe mmio-abuse regs|ring-outside|desc-outside|desc-loop|avail-jump DEVID\n");
 	return 2;
 }
 
@@ -136,5 +140,9 @@ int main(int argc, char **argv)
 		return probe_blk_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "vmm-fds"))
 		return probe_vmm_fds(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "kill-init"))
+		return probe_kill_init(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mmio-abuse"))
+		return probe_mmio_abuse(argc - 1, argv + 1);
 	return usage();
 }

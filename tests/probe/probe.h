@@ -86,6 +86,9 @@ int probe_vmm_fds(int argc, char **argv);
 int probe_escape(int argc, char **argv);
 /* tests/probe/blk.c: random 4 KiB writes with CRC-32C on a block device, then verify. */
 int probe_blk_verify(int argc, char **argv);
+/* tests/probe/hostile.c: a hostile guest (PID 1 made to exit; virtio-mmio register abuse). */
+int probe_kill_init(int argc, char **argv);
+int probe_mmio_abuse(int argc, char **argv);
 
 /* --- check helpers ---------------------------------------------------- */
 

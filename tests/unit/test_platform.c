@@ -106,6 +106,38 @@ static void test_serial_tail(void **state)
 	assert_int_equal(serial_tail(&s, buf, 5), 4);
 }
 
+static void serial_puts(struct serial *s, const char *str)
+{
+	while (*str)
+		serial_write(s, UART_TX, (uint8_t)*str++);
+}
+
+/* A panic on the console (Linux prints it twice: the line, then the closing
+ * "---[ end ... ]---" one) is reported by its reason; escapes are masked. */
+static void test_serial_panic_line(void **state)
+{
+	(void)state;
+	static struct serial s;
+	char buf[160];
+	serial_init(&s, NULL, NULL, NULL);
+	serial_puts(&s, "[    1.0] reboot: Restarting system\r\n");
+	assert_int_equal(serial_panic_line(&s, buf, sizeof(buf)), 0);
+	serial_puts(&s, "[    2.5] Kernel panic - not syncing: sysrq triggered crash\r\n"
+			"[    2.5] CPU: 0 PID: 71 Comm: sh\r\n");
+	for (unsigned i = 0; i < 60; i++)
+		serial_puts(&s, "[    2.5]  ? some_function+0x42/0x99\r\n");
+	serial_puts(&s, "[    2.6] ---[ end Kernel panic - not syncing: sysrq triggered crash ]---\r\n");
+	assert_true(serial_panic_line(&s, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "Kernel panic - not syncing: sysrq triggered crash");
+	serial_init(&s, NULL, NULL, NULL);
+	serial_puts(&s, "Kernel panic - not syncing: Attempted to kill init! \x1b[2J exitcode=0x00002a00\n");
+	assert_true(serial_panic_line(&s, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "Kernel panic - not syncing: Attempted to kill init! ?[2J exitcode=0x00002a00");
+	/* truncated to the buffer */
+	assert_int_equal(serial_panic_line(&s, buf, 11), 10);
+	assert_string_equal(buf, "Kernel pan");
+}
+
 static int exits;
 static void on_exit_cb(void *o)
 {
@@ -225,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_serial_probe),
 		cmocka_unit_test(test_serial_thre_irq),
 		cmocka_unit_test(test_serial_tail),
+		cmocka_unit_test(test_serial_panic_line),
 		cmocka_unit_test(test_ctl_exit_and_error),
 		cmocka_unit_test(test_ctl_signal),
 		cmocka_unit_test(test_ctl_hostile),
