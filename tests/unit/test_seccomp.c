@@ -548,6 +548,11 @@ static void call_mkdirat_setuid(void)
 	(void)mkdirat(AT_FDCWD, "/nonexistent-arca-probe/d", 04755);
 }
 
+static void call_openat_creat(void)
+{
+	(void)openat(AT_FDCWD, "/nonexistent-arca-probe/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+}
+
 static void call_mknodat_setgid(void)
 {
 	(void)mknodat(AT_FDCWD, "/nonexistent-arca-probe/f", S_IFREG | 02755, 0);
@@ -593,6 +598,7 @@ static void test_fs_blk_forbidden(void **state)
 	expect_trapped(SECCOMP_FS, call_fchmodat_setuid, "fchmodat");
 	expect_trapped(SECCOMP_FS, call_mkdirat_setuid, "mkdirat");
 	expect_trapped(SECCOMP_FS, call_mknodat_setgid, "mknodat");
+	expect_trapped(SECCOMP_FS, call_openat_creat, "openat");
 	expect_trapped(SECCOMP_BLK, call_openat, "openat");
 	expect_trapped(SECCOMP_BLK, call_close, "close");
 	expect_trapped(SECCOMP_BLK, call_epoll_add, "epoll_ctl");
