@@ -225,6 +225,54 @@ static int opt_stop_timeout(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+/* Kernel command-line text: printable ASCII (the kernel's parser takes
+ * spaces and quotes), and never an init of its own: arca-init must be the
+ * guest's PID 1 or nothing of the run works. */
+static int kernel_text_check(const char *what, const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	if (!*val)
+		return arca_error(e, EINVAL, "%s must not be empty", what);
+	for (const char *c = val; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return arca_error(e, EINVAL, "%s '%s': only printable ASCII is allowed", what,
+					  quote(&q, val));
+	for (const char *c = val; *c; c++) {
+		if (c != val && c[-1] != ' ')
+			continue;
+		if (!strncmp(c, "init=", 5) || !strncmp(c, "rdinit=", 7))
+			return arca_error(e, EINVAL,
+					  "%s '%s': arca-init must be the guest's init (no init= or rdinit=)",
+					  what, quote(&q, val));
+	}
+	if (strlen(val) > ARCA_CMDLINE_MAX)
+		return arca_error(e, E2BIG, "%s is longer than the kernel's %d bytes", what,
+				  ARCA_CMDLINE_MAX);
+	return 0;
+}
+
+static int opt_kernel_arg(struct arca_opts *o, const struct cli_option *opt,
+			  const char *val, struct arca_err *e)
+{
+	int r = kernel_text_check("--kernel-arg", val, e);
+	if (r < 0)
+		return r;
+	if (o->nkernel_args == ARCA_KERNEL_ARGS_MAX)
+		return arca_error(e, E2BIG, "too many --kernel-arg (at most %d)", ARCA_KERNEL_ARGS_MAX);
+	o->kernel_args[o->nkernel_args++] = val;
+	return 0;
+}
+
+static int opt_cmdline(struct arca_opts *o, const struct cli_option *opt,
+		       const char *val, struct arca_err *e)
+{
+	int r = kernel_text_check("--cmdline", val, e);
+	if (r < 0)
+		return r;
+	o->cmdline = val;
+	return 0;
+}
+
 static int opt_workdir(struct arca_opts *o, const struct cli_option *opt,
 		       const char *val, struct arca_err *e)
 {
@@ -422,6 +470,12 @@ static const struct cli_option options[] = {
 	{ "boot-timeout", 0, CMDS_RUN, "SECONDS",
 	  "stop the VM with exit 125 when the guest's init has not started by then; 0 = never (default 60)",
 	  opt_boot_timeout, 0, 0, 0 },
+	{ "kernel-arg", 0, CMDS_RUN, "ARG",
+	  "append ARG to the guest kernel's command line, after arca's defaults (repeatable)",
+	  opt_kernel_arg, 0, 0, 0 },
+	{ "cmdline", 0, CMDS_RUN, "STRING",
+	  "the guest kernel's whole command line instead of arca's defaults (rdinit=/init is kept)",
+	  opt_cmdline, 0, 0, 0 },
 	{ "kernel", 0, CMDS_RUN | CMDS_PREP | CMDS_DOCTOR, "PATH",
 	  "guest kernel image (default: the one 'make' fetched)",
 	  opt_string, FIELD(kernel), 0, 0 },

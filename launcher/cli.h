@@ -44,6 +44,8 @@ enum arca_cmd {
 #define ARCA_TIMEOUT_MAX_S   2147483647ull /* 2^31 - 1 seconds */
 #define ARCA_BOOT_TIMEOUT_DEFAULT_MS 60000ull /* generous: ~10 s nested */
 #define ARCA_BOOT_TIMEOUT_MAX_S 86400ull      /* a day */
+#define ARCA_KERNEL_ARGS_MAX 64
+#define ARCA_CMDLINE_MAX 2047 /* x86-64 bzImage cmdline_size (COMMAND_LINE_SIZE - 1) */
 #define ARCA_STOP_TIMEOUT_MAX_S 3600ull
 #define ARCA_WORKDIR_MAX     4095u         /* PATH_MAX - 1 bytes */
 
@@ -73,6 +75,9 @@ struct arca_opts {
 				 * deadline; default ARCA_BOOT_TIMEOUT_DEFAULT_MS */
 	bool json;              /* doctor --json */
 	const char *kernel;     /* --kernel PATH, non-empty; NULL = default */
+	const char *kernel_args[ARCA_KERNEL_ARGS_MAX]; /* --kernel-arg, in order */
+	size_t nkernel_args;
+	const char *cmdline;    /* --cmdline: replaces arca's defaults; NULL = none */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
 	bool console;           /* --console: guest serial console only */
 	bool tty;               /* -t: a pty for CMD in the guest */

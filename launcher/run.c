@@ -108,11 +108,27 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 	 * pci=off: there is no PCI bus, skip probing it;
 	 * io_delay=none, no_timer_check, tsc=reliable: skip work that only
 	 * makes sense on real hardware. */
-	int n = snprintf(buf, cap,
-			 "console=ttyS0 reboot=k panic=-1 pci=off io_delay=none "
-			 "no_timer_check tsc=reliable rdinit=/init %s",
-			 o->verbose || o->console ? "loglevel=7" : "quiet loglevel=1");
+	/* Layered as capsa does: arca's defaults, then each --kernel-arg (the
+	 * kernel takes the last of a repeated parameter, so they override);
+	 * --cmdline replaces the defaults, --kernel-arg still appends.
+	 * rdinit=/init always: arca-init is the guest's init. */
+	int n;
+	if (o->cmdline)
+		n = snprintf(buf, cap, "%s rdinit=/init", o->cmdline);
+	else
+		n = snprintf(buf, cap,
+			     "console=ttyS0 reboot=k panic=-1 pci=off io_delay=none "
+			     "no_timer_check tsc=reliable rdinit=/init %s",
+			     o->verbose || o->console ? "loglevel=7" : "quiet loglevel=1");
 	if (n < 0 || (size_t)n >= cap)
+		return -E2BIG;
+	for (size_t i = 0; i < o->nkernel_args; i++) {
+		int k = snprintf(buf + n, cap - (size_t)n, " %s", o->kernel_args[i]);
+		if (k < 0 || (size_t)k >= cap - (size_t)n)
+			return -E2BIG;
+		n += k;
+	}
+	if (n > ARCA_CMDLINE_MAX)
 		return -E2BIG;
 	return n;
 }
@@ -755,7 +771,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	int r, sfd = -1, vmm_fd = -1, pidfd = -1;
 	bool rootless = geteuid() != 0, masked = false;
 	sigset_t mask, old;
-	char cmdline[512];
+	char cmdline[ARCA_CMDLINE_MAX + 1];
 
 	uint64_t t_start = now_ms();
 
@@ -888,7 +904,8 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
 	    run_vmm_argv(o, cmdline, rs.fs, rs.n, rd.blk, rd.n, nof.share_fds, vmm_proc_fd,
 			 &ra) < 0) {
-		r = arca_error(e, E2BIG, "kernel command line too long");
+		r = arca_error(e, E2BIG, "the guest kernel's command line is longer than %d bytes "
+			       "(--kernel-arg, --cmdline)", ARCA_CMDLINE_MAX);
 		goto out;
 	}
 

@@ -70,7 +70,7 @@ struct run_argv {
 	char fsmax[32], boot[40], stop[40], winsize[32];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
-	char cmdline[600];
+	char cmdline[2100]; /* "--cmdline=" + ARCA_CMDLINE_MAX */
 	char *argv[20 + RUN_MAX_FS + RUN_MAX_BLK];
 };
 /* proc_fd: the VMM's /proc/self/fd fd number, or -1. fs_max_fds: each

@@ -459,6 +459,25 @@ EOF
 		{ echo "resize: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
 }
 
+# --kernel-arg appends to arca's kernel command line (the guest sees it in /proc/cmdline);
+# --cmdline replaces the defaults and keeps rdinit=/init, so the run still works.
+sc_kernel_args() {
+	arca run --kernel-arg arca.e2e=42 -- cat /proc/cmdline </dev/null
+	[ "$RC" = 0 ] && grep -q ' arca.e2e=42$' "$T/out" && grep -q 'pci=off' "$T/out" ||
+		{ echo "--kernel-arg: $(why)"; return 1; }
+	arca run --cmdline 'console=ttyS0 quiet panic=-1 reboot=k' --kernel-arg arca.e2e=7 \
+		-- cat /proc/cmdline </dev/null
+	[ "$RC" = 0 ] && grep -qx 'console=ttyS0 quiet panic=-1 reboot=k rdinit=/init arca.e2e=7' "$T/out" ||
+		{ echo "--cmdline: $(why)"; return 1; }
+}
+
+# A kernel argument that would replace arca-init is refused before anything boots.
+sc_kernel_arg_bad() {
+	arca run --kernel-arg init=/bin/sh -- true </dev/null
+	[ "$RC" = 125 ] && grep -q "arca-init must be the guest's init" "$T/err" || { why; return 1; }
+	one_line_error
+}
+
 # as_user CMD...: run a shell command line as the test host's ordinary user (uid 1000).
 have_user() {
 	[ "$(id -u)" = 0 ] && id user >/dev/null 2>&1 && return 0
@@ -604,7 +623,7 @@ sc_boot_deadline() {
 	done
 }
 
-NO_VM="version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty rootless"
+NO_VM="kernel_arg_bad version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args rootless"
 
 harness_run e2e

@@ -347,12 +347,37 @@ static void test_elfdeps_synthetic(void **state)
 
 /* ---- the VMM's argv ------------------------------------------------------------------------ */
 
+/* The guest kernel's command line: defaults, --kernel-arg appended,
+ * --cmdline instead of the defaults, rdinit=/init always, 2047 bytes. */
+static void test_kernel_cmdline(void **state)
+{
+	struct arca_opts o = { .cmd = ARCA_CMD_RUN };
+	char buf[ARCA_CMDLINE_MAX + 1];
+	assert_true(run_kernel_cmdline(&o, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "console=ttyS0 "));
+	assert_non_null(strstr(buf, "rdinit=/init"));
+	assert_non_null(strstr(buf, "quiet"));
+	o.kernel_args[0] = "arca.x=1";
+	o.kernel_args[1] = "loglevel=4";
+	o.nkernel_args = 2;
+	assert_true(run_kernel_cmdline(&o, buf, sizeof(buf)) > 0);
+	size_t n = strlen(buf);
+	assert_string_equal(buf + n - strlen(" arca.x=1 loglevel=4"), " arca.x=1 loglevel=4");
+	o.cmdline = "console=ttyS0 quiet";
+	assert_true(run_kernel_cmdline(&o, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "console=ttyS0 quiet rdinit=/init arca.x=1 loglevel=4");
+	static char big[ARCA_CMDLINE_MAX];
+	memset(big, 'a', sizeof(big) - 1);
+	o.cmdline = big; /* 2046 bytes + " rdinit=/init" is over 2047 */
+	assert_int_equal(run_kernel_cmdline(&o, buf, sizeof(buf)), -E2BIG);
+}
+
 static void test_vmm_argv(void **state)
 {
 	struct arca_opts o = { .cmd = ARCA_CMD_RUN, .cpus = 4, .memory_mib = 1024,
 				.stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS };
 	struct run_argv ra;
-	char big[700];
+	char big[2200];
 
 	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 8);
 	const char *want[] = { "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", "--initrd-fd=5",
@@ -486,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_idmap),
 		cmocka_unit_test(test_elfdeps_real),
 		cmocka_unit_test(test_elfdeps_synthetic),
+		cmocka_unit_test(test_kernel_cmdline),
 		cmocka_unit_test(test_vmm_argv),
 		cmocka_unit_test(test_nofile_disks),
 		cmocka_unit_test(test_blk_queues),
