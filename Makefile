@@ -282,7 +282,7 @@ bench-blk: all
 #                                             (ASan/UBSan: FUZZ_SMOKE_SAN) run over its seeds and
 #                                             its fixed-seed random sweep, in seconds
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode
+FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode fuse_dispatch
 FUZZ_CC      ?= clang
 FUZZ_SMOKE_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRCS_blk_req     := vmm/blk_req.c vmm/virtq.c vmm/guestmem.c common/iov.c
@@ -290,6 +290,9 @@ FUZZ_SRCS_virtq       := vmm/virtq.c vmm/guestmem.c common/iov.c
 FUZZ_SRCS_ctl         := common/proto.c
 FUZZ_SRCS_mmio        := vmm/virtio.c vmm/virtq.c vmm/guestmem.c vmm/evloop.c common/iov.c
 FUZZ_SRCS_fuse_decode := vmm/fuse_decode.c common/iov.c
+# The FUSE server is being split into several vmm/fuse_*.c: every one of them but the
+# /dev/fuse main (vmm/fuse_host.c).
+FUZZ_SRCS_fuse_dispatch := $(filter-out vmm/fuse_host.c,$(wildcard vmm/fuse_*.c)) common/iov.c
 # Sources a target #includes (to reach static functions): prerequisites, not compiled apart.
 FUZZ_INCL_ctl  := vmm/ctl.c
 FUZZ_INCL_mmio := vmm/virtio_mmio.c
