@@ -282,6 +282,8 @@ bench-blk: all
 #                                             (ASan/UBSan: FUZZ_SMOKE_SAN) run over its seeds and
 #                                             its fixed-seed random sweep, in seconds
 FUZZ_SECONDS ?= 60
+# One input running longer than this is a finding (a hang: a FIFO opened, a loop).
+FUZZ_TIMEOUT ?= 25
 FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode fuse_dispatch
 FUZZ_CC      ?= clang
 FUZZ_SMOKE_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -325,8 +327,8 @@ fuzz: $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_TARGETS))
 			case $${f##*/} in crash-*) ;; *) [ -f "$$f" ] && cp "$$f" $$w/corpus/ ;; esac; \
 		done; \
 		echo "== fuzz_$$t: $(FUZZ_SECONDS) s over $$w/corpus"; \
-		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=$$w/ $$w/corpus || fail="$$fail $$t"; \
+		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+			-print_final_stats=1 -artifact_prefix=$$w/ $$w/corpus || fail="$$fail $$t"; \
 	done; \
 	if [ -n "$$fail" ]; then \
 		echo "fuzz: findings in:$$fail (reproducers in $(B)/fuzz/work/NAME/)"; exit 1; fi
@@ -363,10 +365,13 @@ DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-d
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
 	qemu-system-data kmod python3 util-linux e2fsprogs
+# make fuzz: clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
+# only recommends (Debian 12: clang-14, libclang-rt-14-dev).
+DEB_FUZZ  := clang libclang-rt-dev
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		$(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) ca-certificates
+		$(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(DEB_FUZZ) ca-certificates
 
 clean:
 	rm -rf $(B) build-asan $(BIN)
