@@ -28,7 +28,8 @@
  * fuse_name_ok and fuse_iov_to_buf/from_buf are checked against their
  * definitions on the same bytes.
  *
- * Dispatch against a real share (vmm/fuse_server.c and vmm/fuse_ops_*.c) is not driven here.
+ * Dispatch against a real share (vmm/fuse_server.c and vmm/fuse_ops_*.c) is
+ * fuzz_fuse_dispatch.c's.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *       -Iinclude -Icommon -Ivmm tests/fuzz/fuzz_fuse_decode.c \

@@ -4,7 +4,7 @@
 
 Each seed is a small, well-formed starting point in the input format the
 target's header comment describes (fuzz_virtq.c, fuzz_ctl.c, fuzz_mmio.c,
-fuzz_fuse_decode.c), so the fuzzer starts past the first checks. The files
+fuzz_fuse_decode.c, fuzz_fuse_dispatch.c), so the fuzzer starts past the first checks. The files
 are checked in; run this again after changing an input format:
 
     tests/fuzz/gen_corpus.py            # rewrites tests/fuzz/corpus/*/seed-*
@@ -272,8 +272,168 @@ def fuse_decode():
     return s
 
 
+# ---- fuzz_fuse_dispatch.c --------------------------------------------------------
+# Byte 0: config (bit 0 read-only, bit 1 ids passthrough, bits 2-3 max_fds index,
+# bit 4 no /proc/self/fd, bit 5 no INIT first). Then records: ctl, u16 len, request;
+# ctl 0xff completes the oldest pending I/O. A fresh server hands out nodeids 2, 3, ...
+# and fhs 1, 2, ... in order (the root is 1). The share: hello.txt, empty, dir/inner,
+# dir/sub/, fifo, escape-abs, escape-rel, parent, dangling.
+FOP = dict(FUSE, FORGET=2, MKNOD=8, RMDIR=11, STATFS=17, RELEASE=18, FSYNC=20,
+           LISTXATTR=23, REMOVEXATTR=24, FLUSH=25, OPENDIR=27, RELEASEDIR=29,
+           FSYNCDIR=30, ACCESS=34, INTERRUPT=36, DESTROY=38, READDIRPLUS=44)
+ASYNC, PENDING = 2, 4
+S_IFREG, S_IFIFO, S_IFCHR = 0o100000, 0o010000, 0o020000
+
+
+def rq(op, body=b"", nodeid=1, ctl=1, unique=7):
+    hdr = struct.pack("<IIQQIIIHH", 40 + len(body), FOP[op], unique, nodeid, 1000, 1000, 42,
+                      0, 0)
+    req = hdr + body
+    return bytes([ctl]) + u16(len(req)) + req
+
+
+COMPLETE = bytes([0xff])
+
+
+def rd(fh, off=0, size=4096):
+    return struct.pack("<QQIIQII", fh, off, size, 0, 0, 0, 0)
+
+
+def wr(fh, data, off=0):
+    return struct.pack("<QQIIQII", fh, off, len(data), 0, 0, 0, 0) + data
+
+
+def rel(fh):
+    return struct.pack("<QIIQ", fh, 0, 0, 0)
+
+
+def fuse_dispatch():
+    s = {}
+    s["lookup-getattr-forget"] = (bytes([0]) + rq("LOOKUP", b"hello.txt\0") +
+                                  rq("GETATTR", struct.pack("<IIQ", 0, 0, 0), nodeid=2) +
+                                  rq("LOOKUP", b"dir\0") + rq("LOOKUP", b"inner\0", nodeid=3) +
+                                  rq("GETATTR", struct.pack("<IIQ", 0, 0, 0), nodeid=4) +
+                                  rq("FORGET", u64(1), nodeid=4) +
+                                  rq("LOOKUP", b"inner\0", nodeid=3) +
+                                  rq("BATCH_FORGET", struct.pack("<II", 2, 0) +
+                                     struct.pack("<QQQQ", 2, 1, 3, 5), nodeid=0) +
+                                  rq("STATFS", nodeid=1) + rq("ACCESS", u32(2) + u32(0)))
+    s["open-read-write-release"] = (bytes([0]) + rq("LOOKUP", b"hello.txt\0") +
+                                    rq("OPEN", struct.pack("<II", 2, 0), nodeid=2) +
+                                    rq("READ", rd(1), nodeid=2) +
+                                    rq("WRITE", wr(1, b"HELLO", 0), nodeid=2) +
+                                    rq("READ", rd(1, 2, 8), nodeid=2) +
+                                    rq("FSYNC", struct.pack("<QII", 1, 1, 0), nodeid=2) +
+                                    rq("FLUSH", struct.pack("<QIIQ", 1, 0, 0, 0), nodeid=2) +
+                                    rq("LSEEK", struct.pack("<QQII", 1, 0, 3, 0), nodeid=2) +
+                                    rq("FALLOCATE", struct.pack("<QQQII", 1, 0, 8192, 1, 0),
+                                       nodeid=2) +
+                                    rq("RELEASE", rel(1), nodeid=2) +
+                                    rq("READ", rd(1), nodeid=2))
+    s["async-pending-release"] = (bytes([0]) + rq("LOOKUP", b"hello.txt\0") +
+                                  rq("OPEN", struct.pack("<II", 2, 0), nodeid=2) +
+                                  rq("WRITE", wr(1, b"async", 3), nodeid=2, ctl=1 | ASYNC | PENDING) +
+                                  rq("READ", rd(1), nodeid=2, ctl=1 | ASYNC | PENDING) +
+                                  rq("FSYNC", struct.pack("<QII", 1, 0, 0), nodeid=2,
+                                     ctl=1 | ASYNC | PENDING) +
+                                  rq("RELEASE", rel(1), nodeid=2) + COMPLETE +
+                                  rq("DESTROY", nodeid=0) + COMPLETE + COMPLETE +
+                                  rq("DESTROY", nodeid=0) + rq("READ", rd(1), nodeid=2))
+    s["mkdir-create-setattr-remove"] = (bytes([0]) +
+                                        rq("MKDIR", struct.pack("<II", 0o2755, 0o22) + b"d\0") +
+                                        rq("CREATE", struct.pack("<IIII", 2, 0o6755, 0o22, 0) +
+                                           b"f\0", nodeid=2) +
+                                        rq("WRITE", wr(1, b"created"), nodeid=3) +
+                                        rq("RELEASE", rel(1), nodeid=3) +
+                                        rq("SETATTR", struct.pack(
+                                            "<IIQQQQQQIIIIIIII", (1 << 0) | (1 << 3), 0, 0, 3,
+                                            0, 0, 0, 0, 0, 0, 0, 0o104777, 0, 0, 0, 0),
+                                           nodeid=3) +
+                                        rq("MKNOD", struct.pack("<IIII", S_IFIFO | 0o644, 0,
+                                                                0, 0) + b"p\0", nodeid=2) +
+                                        rq("MKNOD", struct.pack("<IIII", S_IFCHR | 0o644, 0x101,
+                                                                0, 0) + b"c\0", nodeid=2) +
+                                        rq("UNLINK", b"f\0", nodeid=2) +
+                                        rq("RMDIR", b"d\0") + rq("RMDIR", b"d\0", nodeid=1))
+    s["rename"] = (bytes([0]) + rq("LOOKUP", b"dir\0") +
+                   rq("RENAME", u64(2) + b"hello.txt\0moved\0") +
+                   rq("RENAME2", struct.pack("<QII", 1, 2, 0) + b"moved\0inner\0", nodeid=2) +
+                   rq("RENAME2", struct.pack("<QII", 2, 4, 0) + b"empty\0sub\0") +
+                   rq("RENAME2", struct.pack("<QII", 1, 1, 0) + b"dir\0empty\0") +
+                   rq("RENAME2", struct.pack("<QII", 1, 8, 0) + b"dangling\0w\0") +
+                   rq("LOOKUP", b"empty\0"))
+    s["readdir"] = (bytes([0]) + rq("OPENDIR", struct.pack("<II", 0, 0)) +
+                    rq("READDIR", rd(1, 0, 4096)) + rq("READDIR", rd(1, 3, 100)) +
+                    rq("READDIRPLUS", rd(1, 0, 4096)) +
+                    rq("READDIRPLUS", rd(1, 0, 4096), ctl=1 | (3 << 3) | (5 << 5)) +
+                    rq("FSYNCDIR", struct.pack("<QII", 1, 0, 0)) +
+                    rq("RELEASEDIR", rel(1)) + rq("READDIR", rd(1)))
+    s["symlink-link"] = (bytes([0]) + rq("SYMLINK", b"l\0../marker\0") +
+                         rq("READLINK", nodeid=2) + rq("LOOKUP", b"escape-abs\0") +
+                         rq("READLINK", nodeid=3) +
+                         rq("OPEN", struct.pack("<II", 2, 0), nodeid=3) +
+                         rq("SETATTR", struct.pack("<IIQQQQQQIIIIIIII", (1 << 0) | (1 << 4), 0,
+                                                   0, 0, 0, 0, 5, 0, 0, 0, 0, 0o777, 0, 0, 0, 0),
+                            nodeid=3) +
+                         rq("LOOKUP", b"hello.txt\0") + rq("LINK", u64(4) + b"hard\0") +
+                         rq("LINK", u64(3) + b"hardlink-to-symlink\0") +
+                         rq("LOOKUP", b"parent\0") + rq("READLINK", nodeid=7))
+    s["unlink"] = (bytes([0]) + rq("UNLINK", b"hello.txt\0") + rq("UNLINK", b"escape-rel\0") +
+                   rq("UNLINK", b"dir\0") + rq("LOOKUP", b"hello.txt\0"))
+    s["xattr"] = (bytes([0]) + rq("LOOKUP", b"hello.txt\0") +
+                  rq("SETXATTR", struct.pack("<II", 5, 0) + b"user.k\0value", nodeid=2) +
+                  rq("SETXATTR", struct.pack("<II", 1, 0) + b"trusted.k\0v", nodeid=2) +
+                  rq("GETXATTR", struct.pack("<II", 0, 0) + b"user.k\0", nodeid=2) +
+                  rq("GETXATTR", struct.pack("<II", 64, 0) + b"user.k\0", nodeid=2) +
+                  rq("LISTXATTR", struct.pack("<II", 0, 0), nodeid=2) +
+                  rq("LISTXATTR", struct.pack("<II", 64, 0), nodeid=2) +
+                  rq("REMOVEXATTR", b"user.k\0", nodeid=2) +
+                  rq("LOOKUP", b"fifo\0") +
+                  rq("LISTXATTR", struct.pack("<II", 64, 0), nodeid=3))
+    s["fifo"] = (bytes([0]) + rq("LOOKUP", b"fifo\0") +
+                 rq("OPEN", struct.pack("<II", 0, 0), nodeid=2) +
+                 rq("SETATTR", struct.pack("<IIQQQQQQIIIIIIII", 1 << 3, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           0, 0, 0, 0, 0, 0, 0), nodeid=2) +
+                 rq("CREATE", struct.pack("<IIII", 0, 0o644, 0, 0) + b"fifo\0"))
+    s["read-only"] = (bytes([1]) + rq("CREATE", struct.pack("<IIII", 2, 0o644, 0, 0) + b"n\0") +
+                      rq("LOOKUP", b"hello.txt\0") +
+                      rq("OPEN", struct.pack("<II", 0, 0), nodeid=2) +
+                      rq("READ", rd(1), nodeid=2) + rq("WRITE", wr(1, b"no"), nodeid=2) +
+                      rq("OPEN", struct.pack("<II", 1, 0), nodeid=2) + rq("UNLINK", b"empty\0"))
+    s["no-init"] = (bytes([0x20]) + rq("LOOKUP", b"hello.txt\0") +
+                    rq("INIT", struct.pack("<IIII", 7, 26, 0x20000, 0), nodeid=0) +
+                    rq("INIT", struct.pack("<IIII", 7, 38, 0x20000, 0xffffffff) + b"\0" * 48,
+                       nodeid=0) +
+                    rq("INIT", struct.pack("<IIII", 7, 38, 0x20000, 0) + b"\0" * 48, nodeid=0) +
+                    rq("LOOKUP", b"hello.txt\0"))
+    s["max-fds"] = (bytes([1 << 2]) + rq("LOOKUP", b"hello.txt\0") + rq("LOOKUP", b"empty\0") +
+                    rq("CREATE", struct.pack("<IIII", 2, 0o644, 0, 0) + b"n\0") +
+                    rq("OPENDIR", struct.pack("<II", 0, 0)))
+    s["copy-file-range"] = (bytes([0]) + rq("LOOKUP", b"hello.txt\0") + rq("LOOKUP", b"empty\0") +
+                            rq("OPEN", struct.pack("<II", 0, 0), nodeid=2) +
+                            rq("OPEN", struct.pack("<II", 2, 0), nodeid=3) +
+                            rq("COPY_FILE_RANGE", struct.pack("<QQQQQQQ", 1, 0, 3, 2, 4, 100, 0),
+                               nodeid=2) +
+                            rq("LSEEK", struct.pack("<QQII", 2, 0, 4, 0), nodeid=3))
+    s["no-proc-ids"] = (bytes([0x10 | 2]) + rq("LOOKUP", b"hello.txt\0") +
+                        rq("OPEN", struct.pack("<II", 0, 0), nodeid=2) +
+                        rq("MKDIR", struct.pack("<II", 0o755, 0) + b"m\0") +
+                        rq("SETATTR", struct.pack("<IIQQQQQQIIIIIIII", (1 << 1) | (1 << 2), 0, 0,
+                                                  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 6, 0),
+                           nodeid=3))
+    s["split-small-replies"] = (bytes([0]) + rq("LOOKUP", b"dir\0", ctl=1 | (7 << 5)) +
+                                rq("GETATTR", struct.pack("<IIQ", 0, 0, 0), nodeid=2,
+                                   ctl=1 | (3 << 3) | (2 << 5)) +
+                                rq("STATFS", ctl=1 | (3 << 3)) +
+                                rq("LOOKUP", b"inner\0", nodeid=2, ctl=1 | (2 << 3) | (1 << 5)) +
+                                rq("OPEN", struct.pack("<II", 0, 0), nodeid=3, ctl=1 | (3 << 5)) +
+                                rq("READ", rd(1, 0, 1 << 19), nodeid=3, ctl=1 | (1 << 3) | (4 << 5)))
+    return s
+
+
 def main():
-    targets = {"virtq": virtq(), "ctl": ctl(), "mmio": mmio(), "fuse_decode": fuse_decode()}
+    targets = {"virtq": virtq(), "ctl": ctl(), "mmio": mmio(), "fuse_decode": fuse_decode(),
+               "fuse_dispatch": fuse_dispatch()}
     for name, seeds in targets.items():
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)

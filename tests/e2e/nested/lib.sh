@@ -298,8 +298,12 @@ nested_pack() {
 
 	# The arca tree, laid out as arca expects relative to its own executable.
 	local A=$stage/opt/arca
+	# E2E_VMM: another arca-vmm in its place (make asan-e2e: the sanitizer build).
+	local src
 	for f in arca arca-vmm arca-fuse-host build/test/arca-vmm build/test/trap-main/arca-vmm build/test/trap-vcpu/arca-vmm; do
-		[ -x "$REPO/$f" ] && { copy_with_libs "$stage" "$REPO/$f" "/opt/arca/$f" || return 1; }
+		src=$REPO/$f
+		[ "$f" = arca-vmm ] && [ -n "${E2E_VMM:-}" ] && src=$E2E_VMM
+		[ -x "$src" ] && { copy_with_libs "$stage" "$src" "/opt/arca/$f" || return 1; }
 	done
 	[ -x "$REPO/arca-init" ] && copy_file "$stage" "$REPO/arca-init" /opt/arca/arca-init
 	# The static guest-side test binary (tests/probe) for the share scenarios.
