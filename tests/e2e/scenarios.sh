@@ -278,10 +278,11 @@ sc_privsep() {
 	for _fd in /proc/$VMM/fd/*; do
 		_n=${_fd##*/}
 		[ "$_n" -le 6 ] && continue
-		# fd 7: the default root's share (the host's /usr), fd 8: the VMM's own
+		# fd 7: the default root's share (the host's /usr, a detached mount of its
+		# own, so its path reads as "/": launcher/sharemnt.h), fd 8: the VMM's own
 		# /proc/self/fd (its FUSE server reopens files through it).
 		case "$_n:$(readlink "$_fd")" in
-		7:/usr | 8:/*/fd | *:anon_inode:*) ;;
+		7:/ | 8:/*/fd | *:anon_inode:*) ;;
 		*) _bad="$_bad fd$_n=$(readlink "$_fd")" ;;
 		esac
 		# fd 8's procfs is the VMM's own pid namespace's, without /proc/sys:
@@ -431,10 +432,11 @@ stty -g
 touch "$T/tty1.done"
 EOF
 	# A resize of arca's terminal (made by a helper on the same pty once the guest is ready)
-	# reaches the guest's pty, whose SIGWINCH the command traps.
+	# reaches the guest's pty, whose SIGWINCH the command traps. Rows only: stty sets rows
+	# and cols with one ioctl each, and the first SIGWINCH would end the command.
 	cat >"$T/tty2.sh" <<EOF
 stty rows 40 cols 100
-( while ! grep -q ready "$T/tty2.out"; do sleep 0.2; done; stty rows 50 cols 120 </dev/tty ) &
+( while ! grep -q ready "$T/tty2.out"; do sleep 0.2; done; stty rows 50 </dev/tty ) &
 "$ARCA" run -t -- sh -c 'trap "stty size; exit 3" WINCH; echo ready; while :; do sleep 0.1; done'
 echo rc=\$?
 touch "$T/tty2.done"
@@ -455,7 +457,7 @@ EOF
 	[ "$(echo "$_g" | sort -u | wc -l)" = 1 ] && [ "$(echo "$_g" | wc -l)" = 2 ] ||
 		{ echo "terminal settings changed: $(echo "$_g" | tr '\n' '|')"; return 1; }
 	_o=$(tr -d '\r' <"$T/tty2.out")
-	echo "$_o" | grep -qx '50 120' && echo "$_o" | grep -q 'rc=3$' ||
+	echo "$_o" | grep -qx '50 100' && echo "$_o" | grep -q 'rc=3$' ||
 		{ echo "resize: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
 }
 
