@@ -446,7 +446,13 @@ static void ctl_read(pid_t main_pid, int exited)
 {
 	uint8_t buf[256];
 	ssize_t n = read(g.port[ARCA_PORT_CONTROL], buf, sizeof(buf));
-	if (n <= 0)
+	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+		/* EOF (the host side is not connected: poll then says POLLIN
+		 * for ever) or a dead port: stop polling it, or init spins. */
+		ctl_in_off = 1;
+		return;
+	}
+	if (n < 0)
 		return;
 	static struct arca_msg m;
 	size_t off = 0;

@@ -402,10 +402,6 @@ static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_
 					at = t2 + stop_ms + RUN_KILL_GRACE_MS;
 				else if (sig == SIGINT && last_int && t2 - last_int < 2000)
 					at = t2 + RUN_KILL_GRACE_MS;
-				else if (sig == SIGHUP || sig == SIGQUIT)
-					/* Hangup and quit end the run as they always did,
-					 * after the command had its chance. */
-					at = t2 + stop_ms + RUN_KILL_GRACE_MS;
 				if (sig == SIGINT)
 					last_int = t2;
 				if (sig != SIGWINCH && sig != SIGUSR1 && sig != SIGUSR2)

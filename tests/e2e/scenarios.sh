@@ -376,6 +376,23 @@ bg_until_ready() {
 	done
 }
 
+# bg_wait [SECONDS]: wait for $BG, at most SECONDS (default 120; then it is killed, and the
+# status says so); sets RC. A zombie counts as finished (kill -0 still succeeds on one).
+bg_wait() {
+	_i=0
+	while [ -d "/proc/$BG" ] && [ "$(cut -d' ' -f3 "/proc/$BG/stat" 2>/dev/null)" != Z ]; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt $((${1:-120} * 10)) ]; then
+			kill -9 "$BG" 2>/dev/null
+			echo "(arca still ran after ${1:-120}s: killed)" >>"$T/err"
+			break
+		fi
+		sleep 0.1
+	done
+	wait "$BG"
+	RC=$?
+}
+
 # Signals sent to arca are the command's (issue 10): they reach its process group in the
 # guest, and its own exit status is the run's. A trapped SIGTERM runs the command's handler
 # (exit 5), USR1 and HUP arrive; a command ignoring SIGINT survives one, and a second within
@@ -388,25 +405,23 @@ sc_signals() {
 	kill -HUP "$BG"
 	sleep 1
 	kill -TERM "$BG"
-	wait "$BG"
-	RC=$?
+	bg_wait
 	[ "$RC" = 5 ] && grep -qx usr1 "$T/out" && grep -qx hup "$T/out" && grep -qx term "$T/out" ||
 		{ echo "trapped: $(why)"; return 1; }
 	bg_until_ready -- sh -c 'trap "" INT; echo ready; sleep 60' ||
 		{ echo "never ready: $(why)"; return 1; }
 	kill -INT "$BG"
 	sleep 0.5
-	kill -0 "$BG" 2>/dev/null || { wait "$BG"; RC=$?; echo "one SIGINT ended it: $(why)"; return 1; }
+	[ -d "/proc/$BG" ] && [ "$(cut -d' ' -f3 "/proc/$BG/stat" 2>/dev/null)" != Z ] ||
+		{ wait "$BG"; RC=$?; echo "one SIGINT ended it: $(why)"; return 1; }
 	kill -INT "$BG"
-	wait "$BG"
-	RC=$?
+	bg_wait
 	[ "$RC" = 130 ] || { echo "second SIGINT: $(why)"; return 1; }
 	bg_until_ready --stop-timeout 1 -- sh -c 'trap "" TERM; echo ready; sleep 60' ||
 		{ echo "never ready: $(why)"; return 1; }
 	_t0=$(now)
 	kill -TERM "$BG"
-	wait "$BG"
-	RC=$?
+	bg_wait
 	_dt=$(awk -v a="$_t0" -v b="$(now)" 'BEGIN { printf "%d", b - a }')
 	[ "$RC" = 143 ] && [ "$_dt" -lt 10 ] || { echo "--stop-timeout 1: after ${_dt}s: $(why)"; return 1; }
 }
