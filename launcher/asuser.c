@@ -16,6 +16,7 @@ int asuser_init(struct asuser *u, uid_t uid, gid_t gid, struct arca_err *e)
 	long max = sysconf(_SC_NGROUPS_MAX);
 	if (max <= 0 || max > 65536)
 		max = 65536;
+	u->cap = (int)max;
 	u->groups = calloc((size_t)max, sizeof(gid_t));
 	u->saved = calloc((size_t)max, sizeof(gid_t));
 	if (!u->groups || !u->saved) {
@@ -38,7 +39,7 @@ int asuser_enter(struct asuser *u, struct arca_err *e)
 {
 	if (!u->active)
 		return 0;
-	int n = getgroups((int)65536, u->saved);
+	int n = getgroups(u->cap, u->saved);
 	if (n < 0)
 		return arca_error_errno(e, errno, "getgroups");
 	u->nsaved = n;

@@ -27,6 +27,7 @@ struct asuser {
 	gid_t gid;
 	gid_t *groups, *saved;  /* the user's groups; root's, restored on leave */
 	int ngroups, nsaved;
+	int cap;                /* entries in groups[] and saved[] each */
 };
 
 /* Prepare for uid:gid and the groups of its passwd entry (only the primary
