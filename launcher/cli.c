@@ -196,33 +196,32 @@ static int opt_timeout(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+/* --boot-timeout and --stop-timeout: seconds (at most 3 decimals) from 0 to
+ * max_s into *ms; zero says what 0 means, for the message. */
+static int opt_seconds(const char *name, const char *zero, uint64_t max_s, const char *val,
+		       uint64_t *ms, struct arca_err *e)
+{
+	struct quoted q;
+
+	if (parse_seconds(val, max_s, ms) < 0)
+		return arca_error(e, EINVAL,
+				  "invalid --%s value '%s': must be a number of seconds from 0%s to %llu, at most 3 decimals",
+				  name, quote(&q, val), zero, (unsigned long long)max_s);
+	return 0;
+}
+
 /* 0 turns the deadline off (a guest kernel under a debugger, say). */
 static int opt_boot_timeout(struct arca_opts *o, const struct cli_option *opt,
 			    const char *val, struct arca_err *e)
 {
-	struct quoted q;
-	uint64_t ms;
-
-	if (parse_seconds(val, ARCA_BOOT_TIMEOUT_MAX_S, &ms) < 0)
-		return arca_error(e, EINVAL,
-				  "invalid --boot-timeout value '%s': must be a number of seconds from 0 (no deadline) to %llu, at most 3 decimals",
-				  quote(&q, val), (unsigned long long)ARCA_BOOT_TIMEOUT_MAX_S);
-	o->boot_timeout_ms = ms;
-	return 0;
+	return opt_seconds("boot-timeout", " (no deadline)", ARCA_BOOT_TIMEOUT_MAX_S, val,
+			   &o->boot_timeout_ms, e);
 }
 
 static int opt_stop_timeout(struct arca_opts *o, const struct cli_option *opt,
 			    const char *val, struct arca_err *e)
 {
-	struct quoted q;
-	uint64_t ms;
-
-	if (parse_seconds(val, ARCA_STOP_TIMEOUT_MAX_S, &ms) < 0)
-		return arca_error(e, EINVAL,
-				  "invalid --stop-timeout value '%s': must be a number of seconds from 0 to %llu, at most 3 decimals",
-				  quote(&q, val), (unsigned long long)ARCA_STOP_TIMEOUT_MAX_S);
-	o->stop_timeout_ms = ms;
-	return 0;
+	return opt_seconds("stop-timeout", "", ARCA_STOP_TIMEOUT_MAX_S, val, &o->stop_timeout_ms, e);
 }
 
 /* Kernel command-line text: printable ASCII (the kernel's parser takes
