@@ -408,6 +408,14 @@ static void __attribute__((noreturn)) child_main(const struct jail_spec *spec, i
 	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLIN)))
 		_exit(ARCA_EXIT_ERROR);
 	int vmm = child_fds(s, proc_fd);
+	/* A session of its own, without a controlling terminal: what the
+	 * user's terminal signals (^C, ^\\, a resize) goes to arca's process
+	 * group only, and arca passes each on once. In arca's group the VMM
+	 * got the terminal's SIGINT as well as arca's copy, and took one ^C
+	 * for the two that stop the VM. With no controlling terminal, its
+	 * reads and writes of the terminal (stdio) never meet job control. */
+	if (setsid() < 0)
+		child_fail(errno, "setsid");
 	sigprocmask(SIG_SETMASK, s->child_mask, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	/* By fd, not by path: nothing in the jail can reach, replace or

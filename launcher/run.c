@@ -354,15 +354,16 @@ static int poll_ms(uint64_t deadline)
  * RUN_KILL_GRACE_MS after that point, and the run still reports 128 + the
  * signal arca received.
  */
-/* -t: SIGWINCH goes to the VMM with this terminal's new size as its value
- * (rows << 16 | cols): it has no way to ask the terminal itself. */
+/* -t: a SIGWINCH here becomes ARCA_SIG_WINSIZE to the VMM with this
+ * terminal's new size as its value (rows << 16 | cols): it has no way to
+ * ask the terminal itself. */
 static void forward_winch(pid_t pid)
 {
 	struct winsize ws;
 	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
 		return;
 	union sigval v = { .sival_int = (int)(((uint32_t)ws.ws_row << 16) | ws.ws_col) };
-	sigqueue(pid, SIGWINCH, v);
+	sigqueue(pid, ARCA_SIG_WINSIZE, v);
 }
 
 static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_t stop_ms,

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arca/limits.h"
 #include "acpi.h"
 #include "blk.h"
 #include "boot.h"
@@ -140,14 +141,18 @@ static void on_signal(void *opaque, uint32_t events)
 	int signo = read_signal(m->sig_fd, &si);
 	if (!signo)
 		return;
-	/* -t: arca sends the new size along with SIGWINCH (sigqueue: the VMM
-	 * cannot ask the terminal itself, its main thread has no ioctl). */
-	if (signo == SIGWINCH && m->tty) {
-		if (si.ssi_code == SI_QUEUE)
+	/* -t: arca sends each new size as ARCA_SIG_WINSIZE's value (sigqueue:
+	 * the VMM cannot ask the terminal itself, its main thread has no
+	 * ioctl). A SIGWINCH of its own means nothing with a pty: the guest's
+	 * pty signals the command when its size changes. */
+	if (signo == ARCA_SIG_WINSIZE) {
+		if (m->tty && si.ssi_code == SI_QUEUE)
 			send_winsize(m, (uint16_t)((uint32_t)si.ssi_int >> 16),
 				     (uint16_t)((uint32_t)si.ssi_int & 0xffff));
 		return;
 	}
+	if (signo == SIGWINCH && m->tty)
+		return;
 	if (signo == SIGWINCH && (!m->ctl.hello || m->ctl.have_exit))
 		return; /* a resize is no reason to stop */
 	if (!m->ctl.hello || m->ctl.have_exit) {
@@ -205,6 +210,7 @@ static int signals_setup(struct vmm *m)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, ARCA_SIG_WINSIZE);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	m->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

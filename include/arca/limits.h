@@ -25,4 +25,13 @@
  * later if the command still runs (--stop-timeout; docker stop's 10 s). */
 #define ARCA_STOP_TIMEOUT_DEFAULT_MS 10000u
 
+/* -t: arca tells arca-vmm its terminal's new size with this real-time
+ * signal, the size as the sigqueue value (rows << 16 | cols). Not with
+ * SIGWINCH itself: standard signals do not queue, so two resizes in a row
+ * (or one arriving while another SIGWINCH is pending) would merge and the
+ * guest keep a stale size; real-time signals queue each value. glibc keeps
+ * SIGRTMIN's first two for itself, which its SIGRTMIN macro skips already.
+ * Needs <signal.h>. */
+#define ARCA_SIG_WINSIZE (SIGRTMIN + 1)
+
 #endif

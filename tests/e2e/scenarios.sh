@@ -446,15 +446,26 @@ echo rc=\$?
 stty -g
 touch "$T/tty1.done"
 EOF
-	# A resize of arca's terminal (made by a helper on the same pty once the guest is ready)
-	# reaches the guest's pty, whose SIGWINCH the command traps. Rows only: stty sets rows
-	# and cols with one ioctl each, and the first SIGWINCH would end the command.
+	# Resizes of arca's terminal (made by a helper on the same pty once the guest is ready)
+	# reach the guest's pty, and the command gets SIGWINCH. Two at once (stty sets rows and
+	# cols with one ioctl each): both arrive, in order, so the last size is the guest's.
 	cat >"$T/tty2.sh" <<EOF
 stty rows 40 cols 100
-( while ! grep -q ready "$T/tty2.out"; do sleep 0.2; done; stty rows 50 </dev/tty ) &
-"$ARCA" run -t -- sh -c 'trap "stty size; exit 3" WINCH; echo ready; while :; do sleep 0.1; done'
+( while ! grep -q ready "$T/tty2.out"; do sleep 0.2; done; stty rows 50 cols 120 </dev/tty ) &
+"$ARCA" run -t -- sh -c 'w=0; trap "w=1" WINCH; echo ready; i=0
+	while [ "\$(stty size)" != "50 120" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+	echo "size \$(stty size) winch=\$w"; exit 3'
 echo rc=\$?
 touch "$T/tty2.done"
+EOF
+	# Without -t, a ^C typed at the terminal (its line discipline signals the foreground
+	# process group) reaches the command once: it traps it and exits 5. Had the VMM had
+	# the terminal's SIGINT too, it would count two and stop the VM (130).
+	cat >"$T/tty3.sh" <<EOF
+trap 'echo wrapper-int' INT
+"$ARCA" run -- sh -c 'trap "echo int-once; exit 5" INT; echo ready; while :; do sleep 0.1; done'
+echo rc=\$?
+touch "$T/tty3.done"
 EOF
 	: >"$T/tty1.out"
 	: >"$T/tty2.out"
@@ -465,6 +476,11 @@ EOF
 		timeout -k 5 150 /usr/bin/script -q -e -c "sh $T/tty1.sh" /dev/null >"$T/tty1.out" 2>&1
 	( _i=0; while [ ! -e "$T/tty2.done" ] && [ "$_i" -lt 1500 ]; do sleep 0.1; _i=$((_i + 1)); done ) |
 		timeout -k 5 150 /usr/bin/script -q -e -c "sh $T/tty2.sh" /dev/null >"$T/tty2.out" 2>&1
+	: >"$T/tty3.out"
+	( _i=0; while ! grep -q ready "$T/tty3.out" && [ "$_i" -lt 1200 ]; do sleep 0.1; _i=$((_i + 1)); done
+	  printf '\003'
+	  while [ ! -e "$T/tty3.done" ] && [ "$_i" -lt 1500 ]; do sleep 0.1; _i=$((_i + 1)); done ) |
+		timeout -k 5 150 /usr/bin/script -q -e -c "sh $T/tty3.sh" /dev/null >"$T/tty3.out" 2>&1
 	_o=$(tr -d '\r' <"$T/tty1.out")
 	echo "$_o" | grep -qx '40 100' || { echo "guest pty size: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
 	echo "$_o" | grep -q 'rc=130$' || { echo "^C: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
@@ -472,8 +488,11 @@ EOF
 	[ "$(echo "$_g" | sort -u | wc -l)" = 1 ] && [ "$(echo "$_g" | wc -l)" = 2 ] ||
 		{ echo "terminal settings changed: $(echo "$_g" | tr '\n' '|')"; return 1; }
 	_o=$(tr -d '\r' <"$T/tty2.out")
-	echo "$_o" | grep -qx '50 100' && echo "$_o" | grep -q 'rc=3$' ||
+	echo "$_o" | grep -qx 'size 50 120 winch=1' && echo "$_o" | grep -q 'rc=3$' ||
 		{ echo "resize: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
+	_o=$(tr -d '\r' <"$T/tty3.out")
+	echo "$_o" | grep -q 'int-once$' && echo "$_o" | grep -q 'rc=5$' ||
+		{ echo "^C without -t: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
 }
 
 # --kernel-arg appends to arca's kernel command line (the guest sees it in /proc/cmdline);
