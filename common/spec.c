@@ -20,7 +20,7 @@
 
 #define SPEC_HDR_SIZE 8u /* le32 magic, le32 version */
 #define REC_HDR_SIZE  6u /* le16 tag, le32 len */
-#define SPEC_KNOWN_FLAGS (ARCA_SPEC_F_VERBOSE | ARCA_SPEC_F_TTY)
+#define SPEC_KNOWN_FLAGS (ARCA_SPEC_F_VERBOSE | ARCA_SPEC_F_TTY | ARCA_SPEC_F_AGENT)
 #define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT)
 #define SHARE_FIXED 6u /* le32 flags, le16 tag_len */
 #define ROOT_FIXED  4u /* le32 mode */
@@ -269,6 +269,8 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 	r = account(&total, 4);
 	if (r < 0)
 		return r;
+	if (s->has_user && (r = account(&total, 8)) < 0)
+		return r;
 
 	if (s->nshares && !s->shares)
 		return -EINVAL;
@@ -333,6 +335,12 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 	uint8_t fl[4];
 	proto_put_le32(fl, s->flags);
 	p = put_record(p, ARCA_SPEC_FLAGS, fl, sizeof(fl));
+	if (s->has_user) {
+		uint8_t ids[8];
+		proto_put_le32(ids, s->uid);
+		proto_put_le32(ids + 4, s->gid);
+		p = put_record(p, ARCA_SPEC_USER, ids, sizeof(ids));
+	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		const struct arca_spec_share *sh = &s->shares[i];
 		size_t tl = strlen(sh->tag), pl = sh->path ? strlen(sh->path) : 0;
@@ -409,7 +417,7 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 
 struct counts {
 	size_t argc, envc, nshares, ndisks;
-	int seen_workdir, seen_flags, seen_root;
+	int seen_workdir, seen_flags, seen_root, seen_user;
 };
 
 /* A SHARE record's fields (pointers into the record). */
@@ -491,6 +499,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_SHARE:
 	case ARCA_SPEC_ROOT:
 	case ARCA_SPEC_DISK:
+	case ARCA_SPEC_USER:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -518,6 +527,11 @@ static int check_record(const struct rec *r, struct counts *c)
 		if (proto_le32(r->val) & ~SPEC_KNOWN_FLAGS)
 			return -EPROTO;
 		c->seen_flags = 1;
+		break;
+	case ARCA_SPEC_USER:
+		if (c->seen_user || r->len != 8)
+			return -EPROTO;
+		c->seen_user = 1;
 		break;
 	case ARCA_SPEC_SHARE:
 		if (c->nshares >= ARCA_SPEC_MAX_SHARES)
@@ -628,6 +642,11 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 			break;
 		case ARCA_SPEC_FLAGS:
 			s->flags = proto_le32(rec.val);
+			break;
+		case ARCA_SPEC_USER:
+			s->has_user = 1;
+			s->uid = proto_le32(rec.val);
+			s->gid = proto_le32(rec.val + 4);
 			break;
 		case ARCA_SPEC_SHARE: {
 			(void)share_split(&rec, &sr); /* validated in pass 1 */

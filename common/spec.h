@@ -41,6 +41,10 @@ struct arca_spec {
 			     * (ARCA_ROOT_DISK[_RW]: the root disk's id) */
 	struct arca_spec_disk *disks; /* ndisks entries (NULL when 0) */
 	size_t ndisks;
+	/* The command's uid and gid (ARCA_SPEC_USER; exec -u). has_user 0:
+	 * no USER record, root's 0:0. */
+	int has_user;
+	uint32_t uid, gid;
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain

@@ -94,9 +94,14 @@ enum arca_spec_tag {
 	ARCA_SPEC_SHARE   = 5, /* a virtio-fs device for arca-init to mount (below) */
 	ARCA_SPEC_ROOT    = 6, /* what the command's / is (below); at most one */
 	ARCA_SPEC_DISK    = 7, /* a virtio-blk device for arca-init to mount (below) */
+	ARCA_SPEC_USER    = 8, /* le32 uid, le32 gid: the command's ids (exec -u);
+				* absent: 0, 0. At most one. */
 };
 
 #define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
+#define ARCA_SPEC_F_AGENT   0x4u /* arca start: serve exec sessions (below)
+				  * instead of running ARGV (which is empty-ish:
+				  * one ignored entry); not with TTY */
 #define ARCA_SPEC_F_TTY     0x2u /* the command gets a pty as stdin/stdout/stderr
 				  * and controlling terminal; the stdin port feeds
 				  * its master, the stdout port carries what it
@@ -179,5 +184,48 @@ enum arca_root_mode {
  * the command's child chroot()s into it. The launcher's skeleton for
  * ARCA_ROOT_HOST lives under this prefix in the per-run archive. */
 #define ARCA_GUEST_ROOT "/arca/root"
+
+/* ---- long-lived sandboxes: exec sessions --------------------------------- */
+/*
+ * `arca start` boots arca-init as an agent (ARCA_SPEC_F_AGENT in the run's
+ * spec): after the mounts, instead of one command it runs exec sessions,
+ * any number at once up to ARCA_SESS_MAX. Session frames use the control
+ * framing above (arca_msg) but travel on the stdin port (host -> guest) and
+ * the stdout port (guest -> host), one byte stream each way; the control
+ * port keeps HELLO, LOG, ERROR, and EXIT for the agent's own end, and its
+ * ARCA_MSG_SIGNAL (SIGTERM from `arca stop`) ends every session and then
+ * the VM. Every session frame's payload starts with le32 session id,
+ * chosen by the host: nonzero, not that of a live session.
+ *
+ * A session: EXEC_PART* EXEC (the encoded spec, split where it exceeds one
+ * frame), then STDIN / SIGNAL / WINSIZE frames as the host pleases; the
+ * guest answers STDOUT / STDERR frames, ERROR if the command did not start,
+ * and last EXIT, after all of the session's output. The host may send
+ * frames for a session the guest has finished (they are dropped); the
+ * guest never sends a frame for a session id after its EXIT. Frames the
+ * guest sends are guest bytes: the host checks every id and length.
+ */
+enum arca_sess_msg_type {
+	/* guest -> host */
+	ARCA_SMSG_READY  = 100, /* id 0, le32 ARCA_ABI_VERSION: serving sessions */
+	ARCA_SMSG_STDOUT = 101, /* id, bytes (with TTY: everything the pty outputs) */
+	ARCA_SMSG_STDERR = 102, /* id, bytes */
+	ARCA_SMSG_ERROR  = 103, /* id, le32 code (125, 126, 127), UTF-8 text: did not start */
+	ARCA_SMSG_EXIT   = 104, /* id, le32 kind (enum arca_exit_kind), le32 value */
+	/* host -> guest */
+	ARCA_SMSG_EXEC_PART = 110, /* id, bytes: the first parts of the session's spec */
+	ARCA_SMSG_EXEC   = 111, /* id, bytes: the spec's last part; starts the command */
+	ARCA_SMSG_STDIN  = 112, /* id, bytes; no bytes: EOF (the command's stdin closes) */
+	ARCA_SMSG_SIGNAL = 113, /* id, le32 signal 1..64, to the session's process group */
+	ARCA_SMSG_WINSIZE = 114, /* id, le16 rows, le16 cols (TTY sessions) */
+};
+
+/* A session's spec is an encoded arca_spec (common/spec.h) with ARGV, ENV,
+ * WORKDIR, FLAGS (ARCA_SPEC_F_TTY only) and USER; no SHARE, ROOT or DISK
+ * (the sandbox's root and mounts are the agent's). At most this many bytes
+ * in all (EXEC_PARTs and EXEC together). */
+#define ARCA_SESS_SPEC_MAX (256u << 10)
+/* Live sessions at once; an EXEC beyond that gets ERROR 125 and EXIT 125. */
+#define ARCA_SESS_MAX 64u
 
 #endif /* ARCA_ABI_H */
