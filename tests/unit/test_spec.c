@@ -345,13 +345,42 @@ static void test_decode_nul_inside_strings(void **state)
 static void test_decode_unknown_tag(void **state)
 {
 	struct wire w;
-	const uint16_t tags[] = { 0, 7, 0xFFFF };
+	const uint16_t tags[] = { 0, 9, 0xFFFF };
 
 	for (size_t i = 0; i < 3; i++) {
 		w_minimal(&w);
 		w_rec(&w, tags[i], "", 0);
 		expect_decode_error(&w, -EPROTO);
 	}
+}
+
+/* exec -u: USER carries uid and gid; absent means root; one record of 8 bytes. */
+static void test_user(void **state)
+{
+	char *argv[] = { S("id"), NULL };
+	struct arca_spec in = { .argv = argv, .argc = 1, .has_user = 1, .uid = 1000,
+				.gid = 0xfffffffe, .flags = ARCA_SPEC_F_TTY };
+	struct arca_spec out;
+	uint8_t *buf;
+	size_t len;
+	struct wire w;
+
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_true(out.has_user);
+	assert_int_equal(out.uid, 1000);
+	assert_int_equal(out.gid, 0xfffffffe);
+	assert_int_equal(out.flags, ARCA_SPEC_F_TTY);
+	spec_free(&out);
+	free(buf);
+
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_USER, "\1\0\0\0\1\0\0", 7);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_USER, "\1\0\0\0\1\0\0\0", 8);
+	w_rec(&w, ARCA_SPEC_USER, "\1\0\0\0\1\0\0\0", 8);
+	expect_decode_error(&w, -EPROTO);
 }
 
 static void test_decode_bad_values(void **state)
@@ -387,7 +416,7 @@ static void test_decode_bad_values(void **state)
 	w_rec(&w, ARCA_SPEC_FLAGS, "\1\0\0\0\0", 5);
 	expect_decode_error(&w, -EPROTO);
 	w_minimal(&w);
-	w_flags(&w, 0x4); /* an unknown flag */
+	w_flags(&w, 0x8); /* an unknown flag */
 	expect_decode_error(&w, -EPROTO);
 }
 
@@ -1397,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_decode_length_overflow),
 		cmocka_unit_test(test_decode_nul_inside_strings),
 		cmocka_unit_test(test_decode_unknown_tag),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_decode_bad_values),
 		cmocka_unit_test(test_decode_duplicates),
 		cmocka_unit_test(test_decode_string_limit),
