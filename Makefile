@@ -59,6 +59,10 @@ LAUNCHER_OBJS += launcher/kernel.o
 LAUNCHER_OBJS += launcher/initrd.o
 LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
+LAUNCHER_OBJS += launcher/sbstate.o
+LAUNCHER_OBJS += launcher/mux.o
+LAUNCHER_OBJS += launcher/exec.o
+LAUNCHER_OBJS += launcher/sandbox.o
 LAUNCHER_OBJS += launcher/shares.o
 LAUNCHER_OBJS += launcher/disks.o
 LAUNCHER_OBJS += launcher/guestroot.o
@@ -140,7 +144,7 @@ $(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS)) $(B)/policy/policies.o
 	@rm -f $@; ar rcs $@ $^
 
 # The doctor and arca run's KVM check use vmm/'s KVM headers.
-$(B)/launcher/doctor.o $(B)/launcher/run.o: OBJ_CPPFLAGS += -Ivmm
+$(B)/launcher/doctor.o $(B)/launcher/run.o $(B)/launcher/exec.o $(B)/launcher/sandbox.o: OBJ_CPPFLAGS += -Ivmm
 
 # arca takes from libvmm.a only what `arca run` and `arca doctor` use to ask KVM
 # whether it can run a guest (vmm/kvm_caps.c, vmm/kvm_selftest.c and the boot

@@ -22,14 +22,22 @@
 #include "cli.h"
 #include "privsep.h"
 #include "quote.h"
+#include "sbstate.h"
 
 #define CMD_BIT(c)  (1u << (c))
 #define CMDS_RUN    CMD_BIT(ARCA_CMD_RUN)
 #define CMDS_PREP   CMD_BIT(ARCA_CMD_PREPARE)
 #define CMDS_DOCTOR CMD_BIT(ARCA_CMD_DOCTOR)
+#define CMDS_START  CMD_BIT(ARCA_CMD_START)
+#define CMDS_EXEC   CMD_BIT(ARCA_CMD_EXEC)
+#define CMDS_STOP   CMD_BIT(ARCA_CMD_STOP)
+/* What configures a VM: run and start both. */
+#define CMDS_VM     (CMDS_RUN | CMDS_START)
 #define CMDS_ALL    (CMD_BIT(ARCA_CMD_RUN) | CMD_BIT(ARCA_CMD_PREPARE) | \
 		     CMD_BIT(ARCA_CMD_VERSION) | CMD_BIT(ARCA_CMD_HELP) | \
-		     CMD_BIT(ARCA_CMD_GC) | CMD_BIT(ARCA_CMD_DOCTOR))
+		     CMD_BIT(ARCA_CMD_GC) | CMD_BIT(ARCA_CMD_DOCTOR) | \
+		     CMDS_START | CMDS_EXEC | CMD_BIT(ARCA_CMD_LS) | CMDS_STOP | \
+		     CMD_BIT(ARCA_CMD_KILL) | CMD_BIT(ARCA_CMD_LOGS))
 
 struct cli_option;
 
@@ -363,6 +371,42 @@ static int opt_vmm_user(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+static int opt_name(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	struct quoted q;
+
+	if (!sandbox_name_ok(val))
+		return arca_error(e, EINVAL,
+				  "invalid sandbox name '%s': 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+				  quote(&q, val));
+	o->name = val;
+	return 0;
+}
+
+/* exec -u UID[:GID]: numeric, 0 allowed (root in the guest is no one on
+ * the host); GID defaults to UID. */
+static int opt_user(struct arca_opts *o, const struct cli_option *opt,
+		    const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	uint64_t u, g = 0;
+	const char *end;
+
+	if (parse_dec(val, &u, &end) < 0 || u > UINT32_MAX - 1 ||
+	    (*end && (*end != ':' || parse_dec(end + 1, &g, &end) < 0 || *end ||
+		      g > UINT32_MAX - 1)))
+		return arca_error(e, EINVAL,
+				  "invalid --user value '%s': must be UID or UID:GID, numeric",
+				  quote(&q, val));
+	if (!strchr(val, ':'))
+		g = u;
+	o->has_user = true;
+	o->user_uid = (uint32_t)u;
+	o->user_gid = (uint32_t)g;
+	return 0;
+}
+
 /* POSIX portable environment name: [A-Za-z_][A-Za-z0-9_]*. Stricter than
  * what execve() allows, but a name with '=' or a leading digit cannot be
  * read back by a shell and is almost always a typo. */
@@ -448,69 +492,75 @@ static int opt_env(struct arca_opts *o, const struct cli_option *opt,
 #define FIELD(f) offsetof(struct arca_opts, f)
 
 static const struct cli_option options[] = {
-	{ "cpus", 0, CMDS_RUN, "N",
+	{ "cpus", 0, CMDS_VM, "N",
 	  "number of vCPUs, 1 to 64 (default 1)",
 	  opt_uint, FIELD(cpus), ARCA_CPUS_MIN, ARCA_CPUS_MAX },
-	{ "memory", 0, CMDS_RUN, "MiB",
+	{ "memory", 0, CMDS_VM, "MiB",
 	  "guest RAM in MiB, 64 to 65536; 1G = 1024 (default 512)",
 	  opt_memory, 0, 0, 0 },
-	{ "env", 'e', CMDS_RUN, "K=V",
+	{ "env", 'e', CMDS_RUN | CMDS_EXEC, "K=V",
 	  "set a variable, repeatable; -e K copies the host's K",
 	  opt_env, 0, 0, 0 },
-	{ "workdir", 'w', CMDS_RUN, "DIR",
+	{ "workdir", 'w', CMDS_RUN | CMDS_EXEC, "DIR",
 	  "absolute working directory of CMD (default /)",
 	  opt_workdir, 0, 0, 0 },
-	{ "timeout", 0, CMDS_RUN, "SECONDS",
+	{ "timeout", 0, CMDS_VM, "SECONDS",
 	  "stop the VM after SECONDS, e.g. 0.5 (default none)",
 	  opt_timeout, 0, 0, 0 },
-	{ "stop-timeout", 0, CMDS_RUN, "SECONDS",
+	{ "stop-timeout", 0, CMDS_VM | CMDS_STOP, "SECONDS",
 	  "after a SIGTERM passed on to CMD, stop the VM if CMD still runs SECONDS later (default 10)",
 	  opt_stop_timeout, 0, 0, 0 },
-	{ "boot-timeout", 0, CMDS_RUN, "SECONDS",
+	{ "boot-timeout", 0, CMDS_VM, "SECONDS",
 	  "stop the VM with exit 125 when the guest's init has not started by then; 0 = never (default 60)",
 	  opt_boot_timeout, 0, 0, 0 },
-	{ "kernel-arg", 0, CMDS_RUN, "ARG",
+	{ "kernel-arg", 0, CMDS_VM, "ARG",
 	  "append ARG to the guest kernel's command line, after arca's defaults (repeatable)",
 	  opt_kernel_arg, 0, 0, 0 },
-	{ "cmdline", 0, CMDS_RUN, "STRING",
+	{ "cmdline", 0, CMDS_VM, "STRING",
 	  "the guest kernel's whole command line instead of arca's defaults (rdinit=/init is kept)",
 	  opt_cmdline, 0, 0, 0 },
-	{ "kernel", 0, CMDS_RUN | CMDS_PREP | CMDS_DOCTOR, "PATH",
+	{ "kernel", 0, CMDS_VM | CMDS_PREP | CMDS_DOCTOR, "PATH",
 	  "guest kernel image (default: the one 'make' fetched)",
 	  opt_string, FIELD(kernel), 0, 0 },
-	{ "tty", 't', CMDS_RUN, NULL,
+	{ "tty", 't', CMDS_RUN | CMDS_EXEC, NULL,
 	  "give CMD a terminal (a pty in the guest; this terminal in raw mode)",
 	  opt_flag, FIELD(tty), 0, 0 },
-	{ "interactive", 'i', CMDS_RUN, NULL,
+	{ "interactive", 'i', CMDS_RUN | CMDS_EXEC, NULL,
 	  "keep stdin attached (always the case; for docker's -it habit)",
 	  opt_flag, FIELD(interactive), 0, 0 },
-	{ "verbose", 0, CMDS_RUN, NULL,
+	{ "verbose", 0, CMDS_VM, NULL,
 	  "show the guest kernel log and init diagnostics",
 	  opt_flag, FIELD(verbose), 0, 0 },
 	{ "console", 0, CMDS_RUN, NULL,
 	  "show the guest serial console (kernel messages) only",
 	  opt_flag, FIELD(console), 0, 0 },
-	{ "no-seccomp", 0, CMDS_RUN, NULL,
+	{ "no-seccomp", 0, CMDS_VM, NULL,
 	  "debugging only: run arca-vmm without its seccomp filters (it still runs jailed and unprivileged)",
 	  opt_flag, FIELD(no_seccomp), 0, 0 },
-	{ "share", 'v', CMDS_RUN, "HOST:GUEST[:OPTS]",
+	{ "share", 'v', CMDS_VM, "HOST:GUEST[:OPTS]",
 	  "share a host directory, mounted at GUEST before CMD starts; OPTS: ro, rw (default), ids=passthrough; repeatable",
 	  opt_share, 0, 0, 0 },
-	{ "fs-device", 0, CMDS_RUN, "HOST[:ro],tag=NAME",
+	{ "fs-device", 0, CMDS_VM, "HOST[:ro],tag=NAME",
 	  "attach a virtio-fs device without mounting it (mount -t virtiofs NAME DIR); repeatable",
 	  opt_fs_device, 0, 0, 0 },
-	{ "root", 0, CMDS_RUN, "DIR[:rw]",
+	{ "root", 0, CMDS_VM, "DIR[:rw]",
 	  "use DIR as the guest's / (read-only under a tmpfs overlay; :rw writes through); 'initrd' for the busybox initramfs (default: the host's /usr, read-only, with a generated /etc)",
 	  opt_root, 0, 0, 0 },
-	{ "disk", 0, CMDS_RUN, "SPEC",
+	{ "disk", 0, CMDS_VM, "SPEC",
 	  "attach a disk image or block device: PATH:GUEST[:OPTS] mounts it at GUEST, PATH[,OPTS] only attaches it (/dev/disk/by-id/virtio-ID); OPTS: ro, ephemeral, id=NAME, cache=writeback|none, sync=full|none, fstype=TYPE; repeatable (up to 8)",
 	  opt_disk, 0, 0, 0 },
-	{ "root-disk", 0, CMDS_RUN, "IMAGE[:rw]",
+	{ "root-disk", 0, CMDS_VM, "IMAGE[:rw]",
 	  "use a filesystem image as the guest's / (read-only under a tmpfs overlay; :rw writes through)",
 	  opt_root_disk, 0, 0, 0 },
-	{ "vmm-user", 0, CMDS_RUN, "UID[:GID]",
+	{ "vmm-user", 0, CMDS_VM, "UID[:GID]",
 	  "run arca-vmm as these ids when arca runs as root",
 	  opt_vmm_user, 0, 0, 0 },
+	{ "name", 0, CMDS_START, "NAME",
+	  "the sandbox's name for exec, stop, kill and logs (required): letters, digits, '_', '.', '-', up to 64",
+	  opt_name, 0, 0, 0 },
+	{ "user", 'u', CMDS_EXEC, "UID[:GID]",
+	  "run CMD with these numeric ids in the guest (default 0:0)",
+	  opt_user, 0, 0, 0 },
 	{ "json", 0, CMDS_DOCTOR, NULL,
 	  "print the checks as one JSON object",
 	  opt_flag, FIELD(json), 0, 0 },
@@ -527,6 +577,12 @@ static const struct {
 	{ "prepare", ARCA_CMD_PREPARE },
 	{ "gc", ARCA_CMD_GC },
 	{ "doctor", ARCA_CMD_DOCTOR },
+	{ "start", ARCA_CMD_START },
+	{ "exec", ARCA_CMD_EXEC },
+	{ "ls", ARCA_CMD_LS },
+	{ "stop", ARCA_CMD_STOP },
+	{ "kill", ARCA_CMD_KILL },
+	{ "logs", ARCA_CMD_LOGS },
 	{ "version", ARCA_CMD_VERSION },
 	{ "--version", ARCA_CMD_VERSION },
 	{ "help", ARCA_CMD_HELP },
@@ -650,6 +706,13 @@ static int parse_positional(const char *arg, struct arca_opts *o,
 {
 	struct quoted q;
 
+	if ((o->cmd == ARCA_CMD_STOP || o->cmd == ARCA_CMD_KILL || o->cmd == ARCA_CMD_LOGS) &&
+	    !o->name) {
+		if (!sandbox_name_ok(arg))
+			return arca_error(e, EINVAL, "invalid sandbox name '%s'", quote(&q, arg));
+		o->name = arg;
+		return 0;
+	}
 	if (o->cmd == ARCA_CMD_HELP && !*seen) {
 		for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 			if (!strcmp(commands[i].name, arg)) {
@@ -699,12 +762,20 @@ static int parse(int argc, char *const argv[], struct arca_opts *o,
 				return r;
 			continue;
 		}
-		if (o->cmd == ARCA_CMD_RUN) {
+		if (o->cmd == ARCA_CMD_EXEC && !o->name) {
+			/* exec NAME CMD...: the sandbox first. */
+			if (!sandbox_name_ok(arg))
+				return arca_error(e, EINVAL, "invalid sandbox name '%s'",
+						  quote(&q, arg));
+			o->name = arg;
+			continue;
+		}
+		if (o->cmd == ARCA_CMD_RUN || o->cmd == ARCA_CMD_EXEC) {
 			/* The first non-option argument starts CMD; the rest
 			 * are CMD's, options included. */
 			if (!arg[0])
-				return arca_error(e, EINVAL,
-						  "empty command name after 'arca run'");
+				return arca_error(e, EINVAL, "empty command name after 'arca %s'",
+						  cmd_name(o->cmd));
 			o->argv = &argv[i];
 			o->argc = (size_t)(argc - i);
 			return 0;
@@ -713,8 +784,14 @@ static int parse(int argc, char *const argv[], struct arca_opts *o,
 		if (r < 0)
 			return r;
 	}
-	if (o->cmd == ARCA_CMD_RUN)
-		return arca_error(e, EINVAL, "missing command after 'arca run'");
+	if (o->cmd == ARCA_CMD_EXEC && !o->name)
+		return arca_error(e, EINVAL, "missing sandbox name: 'arca exec [OPTIONS] NAME CMD [ARG...]'");
+	if (o->cmd == ARCA_CMD_RUN || o->cmd == ARCA_CMD_EXEC)
+		return arca_error(e, EINVAL, "missing command after 'arca %s'", cmd_name(o->cmd));
+	if (!o->name && (o->cmd == ARCA_CMD_START || o->cmd == ARCA_CMD_STOP ||
+			 o->cmd == ARCA_CMD_KILL || o->cmd == ARCA_CMD_LOGS))
+		return arca_error(e, EINVAL, "missing sandbox name: 'arca %s %s'", cmd_name(o->cmd),
+				  o->cmd == ARCA_CMD_START ? "--name NAME [OPTIONS]" : "NAME");
 	return 0;
 }
 
@@ -818,7 +895,7 @@ static void usage_options(struct textbuf *tb, enum arca_cmd cmd)
 
 const char *cli_usage(void)
 {
-	static char text[8192];
+	static char text[12288];
 	struct textbuf tb = { text, sizeof(text), 0 };
 
 	if (text[0])
@@ -827,6 +904,11 @@ const char *cli_usage(void)
 		  "Usage:\n"
 		  "  arca run [OPTIONS] [--] CMD [ARG...]  run CMD in a new microVM\n"
 		  "  arca prepare [OPTIONS]                build the cached base initrd\n"
+		  "  arca start --name NAME [OPTIONS]      boot a sandbox that runs commands on request\n"
+		  "  arca exec [OPTIONS] NAME CMD [ARG...] run CMD in sandbox NAME (run's exit codes)\n"
+		  "  arca ls                               list this user's sandboxes\n"
+		  "  arca stop NAME | kill NAME            stop a sandbox (SIGTERM, then forced) | now\n"
+		  "  arca logs NAME                        print a sandbox's console log\n"
 		  "  arca gc                               remove what killed runs left behind\n"
 		  "  arca doctor [OPTIONS]                 check that this host can run arca\n"
 		  "  arca version | --version              print the version\n"
@@ -837,6 +919,10 @@ const char *cli_usage(void)
 		  "\n"
 		  "Options for 'arca run':\n");
 	usage_options(&tb, ARCA_CMD_RUN);
+	tb_printf(&tb, "\nOptions for 'arca start' (as for run, plus):\n");
+	usage_entry(&tb, "    --name NAME", "the sandbox's name (required)");
+	tb_printf(&tb, "\nOptions for 'arca exec':\n");
+	usage_options(&tb, ARCA_CMD_EXEC);
 	tb_printf(&tb, "\nOptions for 'arca prepare':\n");
 	usage_options(&tb, ARCA_CMD_PREPARE);
 	tb_printf(&tb, "\nOptions for 'arca doctor' (exit 0 only when 'arca run' can work here):\n");

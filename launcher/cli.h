@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "disks.h"
@@ -32,6 +33,12 @@ enum arca_cmd {
 	ARCA_CMD_HELP,
 	ARCA_CMD_GC,
 	ARCA_CMD_DOCTOR,
+	ARCA_CMD_START,  /* arca start --name NAME [run options] */
+	ARCA_CMD_EXEC,   /* arca exec [OPTIONS] NAME [--] CMD [ARG...] */
+	ARCA_CMD_LS,     /* arca ls */
+	ARCA_CMD_STOP,   /* arca stop NAME */
+	ARCA_CMD_KILL,   /* arca kill NAME */
+	ARCA_CMD_LOGS,   /* arca logs NAME */
 };
 
 /* Limits enforced by cli_parse() (also quoted in the help text). */
@@ -97,6 +104,14 @@ struct arca_opts {
 	struct arca_disks disks; /* --disk in order, and --root-disk (which
 				  * excludes --root); released by cli_free() */
 	char *root_buf;         /* owns root */
+	const char *name;       /* start --name; exec/stop/kill/logs NAME (a
+				 * valid sandbox name, sandbox_name_ok()) */
+	bool has_user;          /* exec -u UID[:GID] given */
+	uint32_t user_uid, user_gid;
+	bool agent;             /* set by arca start, never by a flag: the
+				 * guest's init serves exec sessions */
+	void (*on_spawn)(pid_t vmm); /* arca start: run_command calls it once
+				      * the VMM runs (its state file) */
 	char *const *argv;      /* ARCA_CMD_RUN: CMD and its args, pointing into
 				 * the caller's argv (NULL-terminated when the
 				 * caller's is, as main()'s is); argc >= 1 */

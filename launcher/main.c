@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "run.h"
+#include "sandbox.h"
 
 /*
  * Before anything else: 0-2 open (else the first file we open would become
@@ -58,6 +59,24 @@ int main(int argc, char *argv[])
 		break;
 	case ARCA_CMD_DOCTOR:
 		r = doctor_run(&o, &e);
+		break;
+	case ARCA_CMD_START:
+		r = sandbox_start(&o, &e);
+		break;
+	case ARCA_CMD_EXEC:
+		r = sandbox_exec(&o, &e);
+		break;
+	case ARCA_CMD_LS:
+		r = sandbox_ls(&o, &e);
+		break;
+	case ARCA_CMD_STOP:
+		r = sandbox_stop(&o, false, &e);
+		break;
+	case ARCA_CMD_KILL:
+		r = sandbox_stop(&o, true, &e);
+		break;
+	case ARCA_CMD_LOGS:
+		r = sandbox_logs(&o, &e);
 		break;
 	}
 	cli_free(&o);

@@ -367,7 +367,7 @@ static void forward_winch(pid_t pid)
 }
 
 static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_t stop_ms,
-		     bool tty, struct arca_err *e)
+		     bool tty, bool sandbox, struct arca_err *e)
 {
 	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0, last_int = 0;
 	int forwarded = 0, timed_out = 0;
@@ -394,6 +394,12 @@ static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_
 				if (si.ssi_signo == SIGCHLD)
 					continue;
 				int sig = (int)si.ssi_signo;
+				/* A sandbox's supervisor hears only arca stop
+				 * (TERM) and arca kill (USR1: the VM now). */
+				if (sandbox && sig == SIGUSR1) {
+					kill(pid, SIGKILL);
+					continue;
+				}
 				if (sig == SIGWINCH && tty)
 					forward_winch(pid);
 				else
@@ -871,9 +877,18 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		.argc = o->argc,
 		.env = o->env,
 		.envc = o->envc,
-		.flags = (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->tty ? ARCA_SPEC_F_TTY : 0),
+		.flags = (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->tty ? ARCA_SPEC_F_TTY : 0) |
+			 (o->agent ? ARCA_SPEC_F_AGENT : 0),
 	};
 	memcpy(&spec.argv, &o->argv, sizeof(spec.argv));
+	/* arca start: no command of its own (each exec brings one); the
+	 * spec format wants an argv, the agent ignores it. */
+	static char agent_arg0[] = "arca-agent";
+	static char *agent_argv[] = { agent_arg0, NULL };
+	if (o->agent) {
+		spec.argv = agent_argv;
+		spec.argc = 1;
+	}
 	memcpy(&spec.workdir, &o->workdir, sizeof(spec.workdir));
 	spec.shares = rs.spec;
 	spec.nshares = rs.nspec;
@@ -988,7 +1003,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		fds[i] = -1;
 	}
 	/* Step 7: supervise, then remove what we created. */
-	r = supervise(pid, pidfd, sfd, o->timeout_ms, o->stop_timeout_ms, o->tty, e);
+	if (o->on_spawn)
+		o->on_spawn(pid);
+	r = supervise(pid, pidfd, sfd, o->timeout_ms, o->stop_timeout_ms, o->tty, o->agent, e);
 out:
 	if (raw_mode)
 		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);

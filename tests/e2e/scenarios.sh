@@ -549,6 +549,110 @@ sc_rootless_vmm_user() {
 	one_line_error
 }
 
+# ---- long-lived sandboxes (arca start / exec / ls / stop / kill / logs) ----------------------
+
+# sb_fail MSG: a sandbox scenario failed; kill what it started so the next one starts clean.
+sb_fail() {
+	echo "$1"
+	"$ARCA" kill e2e-sb >/dev/null 2>&1 </dev/null
+	"$ARCA" kill e2e-sb2 >/dev/null 2>&1 </dev/null
+	return 1
+}
+
+# One boot, many commands: start returns once the agent is ready; exec keeps run's stdio,
+# exit codes, -e/-w and adds -u; 20 execs in a row and 4 at once each get their own output
+# and status; another user is refused by the sandbox's socket itself (SO_PEERCRED), not only
+# by the directory's mode; ls shows it, logs has its console, stop removes everything.
+sc_sandbox() {
+	mkdir -p "$T/ws" && printf data >"$T/ws/f" || return 1
+	arca start --name e2e-sb -v "$T/ws:/w" </dev/null
+	[ "$RC" = 0 ] || { sb_fail "start: $(why)"; return 1; }
+	arca start --name e2e-sb </dev/null
+	[ "$RC" = 125 ] && grep -q "exists already" "$T/err" || { sb_fail "second start: $(why)"; return 1; }
+	arca ls </dev/null
+	grep -q '^e2e-sb  *running  *[0-9smh]*  *1  *512M  *.*:/w' "$T/out" ||
+		{ sb_fail "ls: $(why)"; return 1; }
+	arca exec -e A=1 -w /w e2e-sb -- sh -c 'cat f; echo; echo "$A" >&2; pwd; exit 3' </dev/null
+	[ "$RC" = 3 ] && [ "$(cat "$T/out")" = "data
+/w" ] && [ "$(cat "$T/err")" = 1 ] || { sb_fail "exec: $(why)"; return 1; }
+	arca exec -u 1000:1001 e2e-sb -- sh -c 'echo $(id -u):$(id -g)' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = 1000:1001 ] || { sb_fail "exec -u: $(why)"; return 1; }
+	printf 'in\nput' >"$T/in"
+	arca exec e2e-sb -- sh -c 'cat; echo "|$?"' <"$T/in"
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = "in
+put|0" ] || { sb_fail "exec stdin: $(why)"; return 1; }
+	arca exec e2e-sb -- /no/such/cmd </dev/null
+	[ "$RC" = 127 ] || { sb_fail "exec not found: $(why)"; return 1; }
+	arca exec e2e-sb -- sh -c 'kill -9 $$' </dev/null
+	[ "$RC" = 137 ] || { sb_fail "exec killed: $(why)"; return 1; }
+	_i=0
+	while [ $_i -lt 20 ]; do
+		arca exec e2e-sb -- sh -c "echo seq$_i; exit $((_i % 5))" </dev/null
+		[ "$RC" = $((_i % 5)) ] && [ "$(cat "$T/out")" = "seq$_i" ] ||
+			{ sb_fail "exec $_i of 20: $(why)"; return 1; }
+		_i=$((_i + 1))
+	done
+	for _j in 1 2 3 4; do
+		( "$ARCA" exec e2e-sb -- sh -c "sleep 1; echo par$_j; exit $((_j + 10))" \
+			>"$T/p$_j.out" 2>&1 </dev/null; echo $? >"$T/p$_j.rc" ) &
+	done
+	wait
+	for _j in 1 2 3 4; do
+		[ "$(cat "$T/p$_j.rc")" = $((_j + 10)) ] && [ "$(cat "$T/p$_j.out")" = "par$_j" ] ||
+			{ sb_fail "parallel exec $_j: status $(cat "$T/p$_j.rc"): $(head -c 200 "$T/p$_j.out")"; return 1; }
+	done
+	# Another user, even with the way to the socket opened up for the test, is refused.
+	if [ "$(id -u)" = 0 ] && id user >/dev/null 2>&1; then
+		_s=/run/arca/e2e-sb
+		chmod 711 /run/arca "$_s" && chmod 777 "$_s/sock" || { sb_fail "chmod"; return 1; }
+		su -s /bin/sh user -c "XDG_RUNTIME_DIR= '$ARCA' exec e2e-sb -- true" </dev/null \
+			>"$T/out" 2>"$T/err"
+		RC=$?
+		chmod 700 /run/arca "$_s"
+		[ "$RC" = 125 ] || { sb_fail "other user: $(why)"; return 1; }
+		# Its own runtime directory has no such sandbox; reach root's socket by path.
+		grep -q "no sandbox named" "$T/err" || { sb_fail "other user: $(why)"; return 1; }
+		chmod 711 /run/arca "$_s"
+		su -s /bin/sh user -c "python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); \
+s.connect(\"$_s/sock\"); print(s.recv(4096))'" </dev/null >"$T/out" 2>"$T/err"
+		RC=$?
+		chmod 700 /run/arca "$_s"
+		grep -q "not this sandbox's owner" "$T/out" || { sb_fail "SO_PEERCRED: $(why)"; return 1; }
+	fi
+	arca logs e2e-sb </dev/null
+	[ "$RC" = 0 ] && [ -s "$T/out" ] || { sb_fail "logs: $(why)"; return 1; }
+	arca stop e2e-sb </dev/null
+	[ "$RC" = 0 ] || { sb_fail "stop: $(why)"; return 1; }
+	arca ls </dev/null
+	! grep -q e2e-sb "$T/out" || { sb_fail "still listed after stop: $(why)"; return 1; }
+	[ ! -e /run/arca/e2e-sb ] || { sb_fail "left behind: $(ls /run/arca/e2e-sb)"; return 1; }
+	arca exec e2e-sb -- true </dev/null
+	[ "$RC" = 125 ] && grep -q "no sandbox named 'e2e-sb'" "$T/err" || { sb_fail "exec after stop: $(why)"; return 1; }
+	# kill: no grace, same cleanup; a running exec sees the sandbox go (125).
+	arca start --name e2e-sb2 </dev/null
+	[ "$RC" = 0 ] || { sb_fail "start 2: $(why)"; return 1; }
+	( "$ARCA" exec e2e-sb2 -- sleep 60 >"$T/k.out" 2>&1 </dev/null; echo $? >"$T/k.rc" ) &
+	sleep 2
+	arca kill e2e-sb2 </dev/null
+	[ "$RC" = 0 ] || { sb_fail "kill: $(why)"; return 1; }
+	wait
+	[ "$(cat "$T/k.rc")" = 125 ] || { sb_fail "exec during kill: $(cat "$T/k.rc") $(cat "$T/k.out")"; return 1; }
+	[ ! -e /run/arca/e2e-sb2 ] || { sb_fail "left behind after kill"; return 1; }
+}
+
+# Errors that need no VM: a bad name, a missing sandbox, a missing name.
+sc_sandbox_errors() {
+	arca start --name ../x </dev/null
+	[ "$RC" = 125 ] && one_line_error && grep -q "invalid sandbox name" "$T/err" || { why; return 1; }
+	arca exec no-such-sandbox -- true </dev/null
+	[ "$RC" = 125 ] && one_line_error && grep -q "no sandbox named 'no-such-sandbox'" "$T/err" ||
+		{ why; return 1; }
+	arca stop no-such-sandbox </dev/null
+	[ "$RC" = 125 ] && one_line_error || { why; return 1; }
+	arca start </dev/null
+	[ "$RC" = 125 ] && one_line_error && grep -q "missing sandbox name" "$T/err" || { why; return 1; }
+}
+
 # ---- hosts arca must run on (launcher/doctor.c, privsep_nofile, the VMM's boot deadline) ----
 
 # `arca doctor` where VMs run: every requirement ok or a warning, exit 0; --json is one
@@ -659,7 +763,7 @@ sc_boot_deadline() {
 	done
 }
 
-NO_VM="kernel_arg_bad version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args rootless"
+NO_VM="sandbox_errors kernel_arg_bad version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args rootless sandbox"
 
 harness_run e2e

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arca exec NAME CMD: one session in a long-lived sandbox (sandbox.h). The
+ * client half of the session protocol (include/arca/abi.h): the spec goes
+ * out as EXEC_PART/EXEC frames, then stdin, signals and terminal sizes;
+ * stdout, stderr, a start error and the exit status come back. Same stdio,
+ * signal and exit-code rules as `arca run`: stdin is always attached, -t
+ * puts this terminal in raw mode and the command on a pty, INT TERM HUP
+ * QUIT USR1 USR2 (and WINCH without -t) go to the command's process group.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "ctl.h"
+#include "proto.h"
+#include "run.h"
+#include "sandbox.h"
+#include "sbstate.h"
+#include "spec.h"
+
+struct xbuf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int xput(struct xbuf *b, const void *d, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	return 0;
+}
+
+static int frame(struct xbuf *b, uint16_t type, const void *rest, size_t len)
+{
+	uint8_t pl[ARCA_MSG_MAX_PAYLOAD], f[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+	proto_put_le32(pl, 0); /* the mux puts the session's id here */
+	if (len)
+		memcpy(pl + 4, rest, len);
+	int n = proto_encode(f, sizeof(f), type, pl, (uint32_t)(4 + len));
+	return n < 0 ? n : xput(b, f, (size_t)n);
+}
+
+/* Writes all of d to a blocking fd (our stdout/stderr). */
+static void out_all(int fd, const uint8_t *d, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, d, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* the reader went away: drop, as run does */
+		d += w;
+		n -= (size_t)w;
+	}
+}
+
+static int connect_sandbox(const char *name, struct arca_err *e)
+{
+	char dir[256], path[512];
+	const char *why;
+	int r = sbstate_rundir(dir, sizeof(dir), &why);
+	if (r < 0)
+		return arca_error(e, -r, "runtime directory %s: %s", dir, why);
+	snprintf(path, sizeof(path), "%s/%s/sock", dir, name);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(a.sun_path))
+		return arca_error(e, ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(a.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return arca_error_errno(e, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int err = errno;
+		close(fd);
+		if (err == ENOENT || err == ECONNREFUSED)
+			return arca_error(e, ENOENT, "no sandbox named '%s' (arca ls lists them)", name);
+		return arca_error_errno(e, err, "connecting to sandbox '%s'", name);
+	}
+	return fd;
+}
+
+static int send_spec(struct xbuf *out, const struct arca_opts *o, struct arca_err *e)
+{
+	struct arca_spec s = {
+		.argc = o->argc, .env = o->env, .envc = o->envc,
+		.flags = o->tty ? ARCA_SPEC_F_TTY : 0,
+		.has_user = o->has_user, .uid = o->user_uid, .gid = o->user_gid,
+	};
+	memcpy(&s.argv, &o->argv, sizeof(s.argv));
+	memcpy(&s.workdir, &o->workdir, sizeof(s.workdir));
+	_cleanup_free_ uint8_t *enc = NULL;
+	size_t len;
+	int r = spec_encode(&s, &enc, &len);
+	if (r < 0)
+		return arca_error(e, -r, "cannot encode the command");
+	if (len > ARCA_SESS_SPEC_MAX)
+		return arca_error(e, E2BIG, "the command and its environment take %zu bytes; "
+				  "exec allows %u", len, ARCA_SESS_SPEC_MAX);
+	const size_t part = ARCA_MSG_MAX_PAYLOAD - 4;
+	for (size_t off = 0; off < len; off += part) {
+		size_t n = len - off < part ? len - off : part;
+		bool last = off + n == len;
+		if ((r = frame(out, last ? ARCA_SMSG_EXEC : ARCA_SMSG_EXEC_PART, enc + off, n)) < 0)
+			return arca_error(e, -r, "out of memory");
+	}
+	return 0;
+}
+
+static void put_winsize(struct xbuf *out)
+{
+	struct winsize ws;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+		return;
+	uint8_t p[4];
+	proto_put_le16(p, ws.ws_row);
+	proto_put_le16(p + 2, ws.ws_col);
+	(void)frame(out, ARCA_SMSG_WINSIZE, p, sizeof(p));
+}
+
+/* One frame from the session: output, a start error, or the exit. Returns
+ * the exit code (>= 0) at EXIT, else -1. */
+static int on_frame(const struct arca_msg *m)
+{
+	uint32_t a, b;
+	char text[ARCA_MSG_MAX_PAYLOAD + 1];
+	if (m->len < 4)
+		return -1;
+	switch (m->type) {
+	case ARCA_SMSG_STDOUT:
+		out_all(STDOUT_FILENO, m->payload + 4, m->len - 4);
+		break;
+	case ARCA_SMSG_STDERR:
+		out_all(STDERR_FILENO, m->payload + 4, m->len - 4);
+		break;
+	case ARCA_SMSG_ERROR:
+		if (m->len < 8)
+			break;
+		/* Guest bytes on the user's terminal: sanitized as run does. */
+		ctl_sanitize(m->payload + 8, m->len - 8, text, sizeof(text));
+		fprintf(stderr, "arca: %s\n", text);
+		break;
+	case ARCA_SMSG_EXIT:
+		if (proto_get_le32(m, 4, &a) < 0 || proto_get_le32(m, 8, &b) < 0)
+			return ARCA_EXIT_ERROR;
+		if (a == ARCA_EXIT_CODE && b <= 255)
+			return (int)b;
+		if (a == ARCA_EXIT_SIGNAL && b >= 1 && b <= 64)
+			return 128 + (int)b;
+		return ARCA_EXIT_ERROR;
+	default:
+		break;
+	}
+	return -1;
+}
+
+int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
+{
+	struct xbuf out = { 0 };
+	_cleanup_close_ int fd = connect_sandbox(o->name, e);
+	int r, code = -1, sfd = -1;
+	bool in_eof = false, raw = false, masked = false;
+	struct termios saved;
+	sigset_t mask, old;
+	static struct proto_decoder dec;
+	static struct arca_msg msg;
+	uint8_t buf[ARCA_MSG_MAX_PAYLOAD - 4];
+
+	if (fd < 0)
+		return fd;
+	if ((r = send_spec(&out, o, e)) < 0)
+		goto done;
+	if (o->tty)
+		put_winsize(&out);
+	proto_decoder_init(&dec);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+
+	sigemptyset(&mask);
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	masked = true;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (o->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		raw = tcsetattr(STDIN_FILENO, TCSADRAIN, &t) == 0;
+	}
+
+	while (code < 0) {
+		/* Bounded: stdin is read only while little is queued. */
+		bool want_in = !in_eof && out.len < (256u << 10);
+		struct pollfd p[3] = {
+			{ .fd = fd, .events = (short)(POLLIN | (out.len ? POLLOUT : 0)) },
+			{ .fd = want_in ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = arca_error_errno(e, errno, "poll");
+			goto done;
+		}
+		if (p[0].revents & POLLOUT) {
+			ssize_t n = send(fd, out.p, out.len, MSG_NOSIGNAL);
+			if (n > 0) {
+				memmove(out.p, out.p + n, out.len - (size_t)n);
+				out.len -= (size_t)n;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t in[16384];
+			ssize_t n = read(fd, in, sizeof(in));
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				r = arca_error(e, EPIPE, "sandbox '%s' stopped while the command ran",
+					       o->name);
+				goto done;
+			}
+			for (size_t off = 0; n > 0 && off < (size_t)n && code < 0;) {
+				int got = 0;
+				int k = proto_decoder_feed(&dec, in + off, (size_t)n - off, &msg, &got);
+				if (k < 0) {
+					r = arca_error(e, EPROTO, "sandbox '%s': malformed reply", o->name);
+					goto done;
+				}
+				off += (size_t)k;
+				if (got)
+					code = on_frame(&msg);
+				else if (k == 0)
+					break;
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n > 0) {
+				(void)frame(&out, ARCA_SMSG_STDIN, buf, (size_t)n);
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				in_eof = true;
+				(void)frame(&out, ARCA_SMSG_STDIN, NULL, 0);
+			}
+		}
+		if (sfd >= 0 && (p[2].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGWINCH && o->tty) {
+					put_winsize(&out);
+					continue;
+				}
+				uint8_t sg[4];
+				proto_put_le32(sg, si.ssi_signo);
+				(void)frame(&out, ARCA_SMSG_SIGNAL, sg, sizeof(sg));
+			}
+		}
+	}
+	r = code;
+done:
+	if (raw)
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
+	if (sfd >= 0)
+		close(sfd);
+	if (masked)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	free(out.p);
+	return r;
+}

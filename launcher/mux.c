@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/* See mux.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mux.h"
+
+/* ---- bounded byte queues --------------------------------------------------- */
+
+static int buf_put(struct mux_buf *b, const void *d, size_t n)
+{
+	if (n > b->max - b->len)
+		return -ENOBUFS; /* callers check room first: cannot happen */
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 16384;
+		while (cap < b->len + n)
+			cap *= 2;
+		if (cap > b->max)
+			cap = b->max;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	return 0;
+}
+
+static void buf_consume(struct mux_buf *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+static void buf_free(struct mux_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* One frame with `id` as the first 4 payload bytes and `rest` after. */
+static int put_frame(struct mux_buf *b, uint16_t type, uint32_t id, const uint8_t *rest,
+		     size_t rest_len)
+{
+	uint8_t f[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+	if (rest_len > ARCA_MSG_MAX_PAYLOAD - 4)
+		return -EMSGSIZE;
+	uint8_t pl[ARCA_MSG_MAX_PAYLOAD];
+	proto_put_le32(pl, id);
+	if (rest_len)
+		memcpy(pl + 4, rest, rest_len);
+	int n = proto_encode(f, sizeof(f), type, pl, (uint32_t)(4 + rest_len));
+	return n < 0 ? n : buf_put(b, f, (size_t)n);
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+void mux_init(struct mux *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
+		m->c[i].fd = -1;
+	m->next_id = 1;
+	proto_decoder_init(&m->gdec);
+	m->gout.max = MUX_GUEST_OUT_MAX;
+}
+
+void mux_free(struct mux *m)
+{
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
+		buf_free(&m->c[i].out);
+	buf_free(&m->gout);
+}
+
+static bool id_live(const struct mux *m, uint32_t id)
+{
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
+		if (m->c[i].fd >= 0 && m->c[i].id == id)
+			return true;
+	return false;
+}
+
+struct mux_client *mux_client_add(struct mux *m, int fd)
+{
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++) {
+		struct mux_client *c = &m->c[i];
+		if (c->fd >= 0)
+			continue;
+		buf_free(&c->out);
+		memset(c, 0, sizeof(*c));
+		c->fd = -1;
+		proto_decoder_init(&c->dec);
+		c->out.max = MUX_CLIENT_OUT_MAX;
+		/* Ids are never 0 and never one a live session holds; they
+		 * are not reused soon (32 bits), so a late guest frame for an
+		 * ended session cannot reach a new one. */
+		do
+			c->id = m->next_id++;
+		while (c->id == 0 || id_live(m, c->id));
+		c->fd = fd;
+		return c;
+	}
+	return NULL;
+}
+
+void mux_client_gone(struct mux *m, struct mux_client *c)
+{
+	if (c->started && !c->exited) {
+		/* As a terminal's hangup: the command may carry on (its output
+		 * then goes nowhere) or end, as it chooses. */
+		uint8_t sig[4];
+		proto_put_le32(sig, SIGHUP);
+		if (m->gout.max - m->gout.len >= ARCA_MSG_HDR_SIZE + 8)
+			(void)put_frame(&m->gout, ARCA_SMSG_SIGNAL, c->id, sig, sizeof(sig));
+	}
+	buf_free(&c->out);
+	c->fd = -1;
+	c->started = c->exited = c->broken = false;
+}
+
+int mux_client_bytes(struct mux *m, struct mux_client *c, const uint8_t *d, size_t n)
+{
+	static struct arca_msg msg;
+	while (n > 0) {
+		int got = 0;
+		int r = proto_decoder_feed(&c->dec, d, n, &msg, &got);
+		if (r < 0)
+			return -EPROTO;
+		d += r;
+		n -= (size_t)r;
+		if (!got) {
+			if (r == 0)
+				break;
+			continue;
+		}
+		if (msg.len < 4)
+			return -EPROTO;
+		const uint8_t *rest = msg.payload + 4;
+		size_t rest_len = msg.len - 4;
+		switch (msg.type) {
+		case ARCA_SMSG_EXEC_PART:
+		case ARCA_SMSG_EXEC:
+			if (c->started)
+				return -EPROTO;
+			c->spec_bytes += rest_len;
+			if (c->spec_bytes > ARCA_SESS_SPEC_MAX)
+				return -EPROTO;
+			if (msg.type == ARCA_SMSG_EXEC)
+				c->started = true;
+			break;
+		case ARCA_SMSG_STDIN:
+		case ARCA_SMSG_SIGNAL:
+		case ARCA_SMSG_WINSIZE:
+			if (!c->started)
+				return -EPROTO;
+			if (c->exited)
+				continue; /* the session is over: nothing to tell */
+			break;
+		default:
+			return -EPROTO;
+		}
+		int e = put_frame(&m->gout, msg.type, c->id, rest, rest_len);
+		if (e < 0)
+			return e == -ENOMEM ? -ENOMEM : -EPROTO;
+	}
+	return 0;
+}
+
+static struct mux_client *by_id(struct mux *m, uint32_t id)
+{
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
+		if (m->c[i].fd >= 0 && m->c[i].id == id && m->c[i].started && !m->c[i].exited)
+			return &m->c[i];
+	return NULL;
+}
+
+int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n)
+{
+	static struct arca_msg msg;
+	while (n > 0 && !m->guest_broken) {
+		int got = 0;
+		int r = proto_decoder_feed(&m->gdec, d, n, &msg, &got);
+		if (r < 0) {
+			m->guest_broken = true;
+			return -EPROTO;
+		}
+		d += r;
+		n -= (size_t)r;
+		if (!got) {
+			if (r == 0)
+				break;
+			continue;
+		}
+		uint32_t id;
+		if (proto_get_le32(&msg, 0, &id) < 0) {
+			m->dropped++;
+			continue;
+		}
+		if (msg.type == ARCA_SMSG_READY) {
+			uint32_t v;
+			if (id == 0 && proto_get_le32(&msg, 4, &v) == 0 && v == ARCA_ABI_VERSION)
+				m->ready = true;
+			continue;
+		}
+		struct mux_client *c = by_id(m, id);
+		bool known = msg.type == ARCA_SMSG_STDOUT || msg.type == ARCA_SMSG_STDERR ||
+			     msg.type == ARCA_SMSG_ERROR || msg.type == ARCA_SMSG_EXIT;
+		if (!c || !known) {
+			m->dropped++;
+			continue;
+		}
+		/* The client sees its session as id 0. EXIT is checked by
+		 * the client as well; here only that it has its 8 bytes. */
+		if (msg.type == ARCA_SMSG_EXIT && msg.len != 12) {
+			m->dropped++;
+			continue;
+		}
+		int e = put_frame(&c->out, msg.type, 0, msg.payload + 4, msg.len - 4);
+		if (e < 0) {
+			c->broken = true; /* cannot happen with the room check */
+			continue;
+		}
+		if (msg.type == ARCA_SMSG_EXIT)
+			c->exited = true;
+	}
+	return 0;
+}
+
+bool mux_can_read_guest(const struct mux *m)
+{
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
+		if (m->c[i].fd >= 0 && m->c[i].out.max - m->c[i].out.len < MUX_ROOM)
+			return false;
+	return true;
+}
+
+bool mux_can_read_client(const struct mux *m)
+{
+	return m->gout.max - m->gout.len >= MUX_ROOM;
+}
+
+int mux_refuse_frames(uint8_t *out, size_t cap, const char *why)
+{
+	uint8_t pl[512];
+	size_t wl = strlen(why);
+	if (wl > sizeof(pl) - 8)
+		wl = sizeof(pl) - 8;
+	proto_put_le32(pl, 0);
+	proto_put_le32(pl + 4, 125);
+	memcpy(pl + 8, why, wl);
+	int a = proto_encode(out, cap, ARCA_SMSG_ERROR, pl, (uint32_t)(8 + wl));
+	if (a < 0)
+		return a;
+	uint8_t ex[12] = { 0 };
+	proto_put_le32(ex + 8, 125);
+	int b = proto_encode(out + a, cap - (size_t)a, ARCA_SMSG_EXIT, ex, sizeof(ex));
+	return b < 0 ? b : a + b;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+/* Writes what it can of b to fd (non-blocking). -1 when fd is gone. */
+static int flush(int fd, struct mux_buf *b)
+{
+	while (b->len) {
+		ssize_t n = send(fd, b->p, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		buf_consume(b, (size_t)n);
+	}
+	return 0;
+}
+
+static void drop_privileges(void)
+{
+	/* The mux parses guest bytes: it holds nothing worth taking. As
+	 * root, become nobody; rootless it is the user already. */
+	if (geteuid() == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(125);
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int mux_run(int listen_fd, int guest_fd, int ready_fd, uid_t owner)
+{
+	static struct mux m;
+	struct pollfd p[2 + MUX_MAX_CLIENTS];
+	uint8_t buf[MUX_READ_CHUNK];
+	bool guest_eof = false;
+
+	drop_privileges();
+	mux_init(&m);
+	(void)fcntl(guest_fd, F_SETFL, fcntl(guest_fd, F_GETFL) | O_NONBLOCK);
+	(void)fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+
+	while (!m.guest_broken) {
+		/* Clients done: EXIT delivered, or broken. */
+		for (size_t i = 0; i < MUX_MAX_CLIENTS; i++) {
+			struct mux_client *c = &m.c[i];
+			if (c->fd < 0)
+				continue;
+			if (flush(c->fd, &c->out) < 0)
+				c->broken = true;
+			if (c->broken || (c->exited && c->out.len == 0) || (guest_eof && !c->out.len)) {
+				close(c->fd);
+				mux_client_gone(&m, c);
+			}
+		}
+		if (guest_eof)
+			break;
+		if (flush(guest_fd, &m.gout) < 0)
+			break;
+		if (ready_fd >= 0 && m.ready) {
+			(void)!write(ready_fd, "R", 1);
+			close(ready_fd);
+			ready_fd = -1;
+		}
+		bool rg = mux_can_read_guest(&m), rc = mux_can_read_client(&m);
+		p[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = guest_fd,
+					.events = (short)((rg ? POLLIN : 0) |
+							  (m.gout.len ? POLLOUT : 0)) };
+		for (size_t i = 0; i < MUX_MAX_CLIENTS; i++) {
+			struct mux_client *c = &m.c[i];
+			short ev = (short)((rc && !c->exited ? POLLIN : 0) | (c->out.len ? POLLOUT : 0));
+			p[2 + i] = (struct pollfd){ .fd = c->fd, .events = ev };
+		}
+		if (poll(p, 2 + MUX_MAX_CLIENTS, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = rg ? read(guest_fd, buf, sizeof(buf)) : 0;
+			if (n > 0)
+				(void)mux_guest_bytes(&m, buf, (size_t)n);
+			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				guest_eof = true;
+		}
+		for (size_t i = 0; i < MUX_MAX_CLIENTS; i++) {
+			struct mux_client *c = &m.c[i];
+			if (c->fd < 0 || !p[2 + i].revents || p[2 + i].fd != c->fd)
+				continue;
+			if (!(p[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) || c->exited)
+				continue;
+			/* Each read may add a chunk and more to the guest's
+			 * queue: room is checked for each, not once. */
+			if (!mux_can_read_client(&m))
+				continue;
+			ssize_t n = read(c->fd, buf, sizeof(buf));
+			if (n > 0) {
+				if (mux_client_bytes(&m, c, buf, (size_t)n) < 0)
+					c->broken = true;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				c->broken = true;
+			}
+		}
+		if (p[0].revents & POLLIN) {
+			int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (fd >= 0) {
+				struct ucred cr;
+				socklen_t cl = sizeof(cr);
+				/* Only the sandbox's owner may run commands in
+				 * it; root may anyway (it could ptrace us). */
+				if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+				    (cr.uid != owner && cr.uid != 0)) {
+					uint8_t f[600];
+					int k = mux_refuse_frames(f, sizeof(f),
+								  "permission denied: not this sandbox's owner");
+					if (k > 0)
+						(void)!send(fd, f, (size_t)k, MSG_NOSIGNAL | MSG_DONTWAIT);
+					close(fd);
+				} else if (!mux_client_add(&m, fd)) {
+					uint8_t f[600];
+					int k = mux_refuse_frames(f, sizeof(f),
+								  "too many sessions in this sandbox");
+					if (k > 0)
+						(void)!send(fd, f, (size_t)k, MSG_NOSIGNAL | MSG_DONTWAIT);
+					close(fd);
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
+		if (m.c[i].fd >= 0)
+			close(m.c[i].fd);
+	mux_free(&m);
+	return 0;
+}
