@@ -121,7 +121,7 @@ VMM_OBJS += vmm/opts.o
 VMM_OBJS += vmm/seccomp_thread.o
 VMM_OBJS += vmm/landlock.o
 
-INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c common/proto.c common/spec.c common/err.c common/io.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c initrd/command.c initrd/agent.c initrd/sessions.c common/proto.c common/spec.c common/err.c common/io.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 

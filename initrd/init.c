@@ -17,7 +17,7 @@
  * so the host only ever has to wait for EXIT.
  *
  * PID 1 must never return: the kernel panics when init exits. Every path
- * ends in power_off().
+ * ends in init_power_off().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,12 +37,12 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "agent.h"
+#include "command.h"
 #include "init.h"
 #include "io.h"
 #include "proto.h"
 #include "spec.h"
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static struct {
 	int console_fd;
@@ -51,11 +51,6 @@ static struct {
 	int verbose;  /* -1: not known yet (spec unread) */
 	int pty;      /* -t: the command's pty master, else -1 */
 } g = { .console_fd = 2, .port = { -1, -1, -1, -1 }, .verbose = -1, .pty = -1 };
-
-/* The command's pipes, sized up from the default 64 KiB so a chatty
- * command and the relay trade fewer, larger chunks. 1 MiB is the default
- * /proc/sys/fs/pipe-max-size. */
-#define STDIO_PIPE_SIZE (1 << 20)
 
 /* How long the output pipes may stay open after the command's main process
  * exited and everything else was killed. Only a process that SIGKILL cannot
@@ -130,7 +125,7 @@ static void log_flush(int verbose)
 
 /* ---- the end ---------------------------------------------------------------- */
 
-static __attribute__((noreturn)) void power_off(void)
+void init_power_off(void)
 {
 	sync();
 	/* The VMM implements the ACPI sleep register, so this stops the VM. */
@@ -150,7 +145,7 @@ static void console_line(const char *msg)
 				(size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static void send_exit(uint32_t kind, uint32_t value)
+void init_send_exit(uint32_t kind, uint32_t value)
 {
 	ctl_send(proto_encode_exit(frame, sizeof(frame), kind, value));
 }
@@ -166,8 +161,8 @@ static __attribute__((noreturn)) void fail(uint32_t code, const char *msg)
 	initroot_teardown();
 	snprintf(line, sizeof(line), "arca-init: %s", msg);
 	ctl_send(proto_encode_error(frame, sizeof(frame), code, line));
-	send_exit(ARCA_EXIT_CODE, code);
-	power_off();
+	init_send_exit(ARCA_EXIT_CODE, code);
+	init_power_off();
 }
 
 static __attribute__((noreturn)) void fail_err(const struct arca_err *e)
@@ -177,232 +172,21 @@ static __attribute__((noreturn)) void fail_err(const struct arca_err *e)
 
 /* ---- the command ----------------------------------------------------------- */
 
-/* What the child reports over the CLOEXEC pipe when it cannot exec. */
-enum { STAGE_SETUP = 1, STAGE_CHDIR = 2, STAGE_EXEC = 3, STAGE_ROOT = 4 };
-struct exec_report {
-	int32_t stage;
-	int32_t err;
-};
-
-static size_t key_len(const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	return eq ? (size_t)(eq - kv) : strlen(kv);
-}
-
-/*
- * Environment: PATH and HOME defaults, then the spec's entries; a later
- * entry replaces an earlier one with the same key (so the spec overrides
- * the defaults and, within the spec, the last one wins). Quadratic in the
- * entry count, which the launcher keeps to a command line's worth.
- */
-static char **build_env(const struct arca_spec *s)
-{
-	static char def_path[] = "PATH=" DEFAULT_PATH;
-	static char def_home[] = "HOME=/root";
-	size_t n = 0;
-	char **env = calloc(s->envc + 3, sizeof(char *));
-
-	if (!env)
-		return NULL;
-	env[n++] = def_path;
-	env[n++] = def_home;
-	for (size_t i = 0; i < s->envc; i++) {
-		size_t k = key_len(s->env[i]), j;
-		for (j = 0; j < n; j++)
-			if (key_len(env[j]) == k && !memcmp(env[j], s->env[i], k))
-				break;
-		env[j] = s->env[i];
-		if (j == n)
-			n++;
-	}
-	env[n] = NULL;
-	return env;
-}
-
-static const char *env_get(char *const env[], const char *key)
-{
-	size_t k = strlen(key);
-	for (; *env; env++)
-		if (!strncmp(*env, key, k) && (*env)[k] == '=')
-			return *env + k + 1;
-	return NULL;
-}
-
-/*
- * execvp with the *command's* PATH (not init's): returns the errno to
- * report. Like the shells: ENOENT/ENOTDIR move on to the next directory,
- * EACCES is remembered, anything else (ENOEXEC, E2BIG, ...) is final. No
- * "run it with /bin/sh" fallback on ENOEXEC: runc does not do it either,
- * and a script without a #! line should fail loudly.
- */
-static int exec_search(char *const argv[], char *const env[])
-{
-	const char *file = argv[0];
-
-	if (strchr(file, '/')) {
-		execve(file, argv, env);
-		return errno;
-	}
-	const char *path = env_get(env, "PATH");
-	if (!path)
-		path = DEFAULT_PATH;
-	size_t flen = strlen(file);
-	int seen_eacces = 0, too_long = 0;
-	char buf[4096];
-
-	for (const char *p = path;; p++) {
-		const char *end = strchrnul(p, ':');
-		size_t dlen = (size_t)(end - p);
-		if (dlen + 1 + flen + 1 > sizeof(buf)) {
-			too_long = 1;
-		} else {
-			/* An empty entry means the current directory (POSIX). */
-			size_t o = 0;
-			if (dlen) {
-				memcpy(buf, p, dlen);
-				o = dlen;
-				buf[o++] = '/';
-			}
-			memcpy(buf + o, file, flen + 1);
-			execve(buf, argv, env);
-			if (errno == EACCES)
-				seen_eacces = 1;
-			else if (errno != ENOENT && errno != ENOTDIR)
-				return errno;
-		}
-		if (!*end)
-			break;
-		p = end;
-	}
-	return seen_eacces ? EACCES : too_long ? ENAMETOOLONG : ENOENT;
-}
-
-/* Puts the pipe end on fd `to`, without O_CLOEXEC. dup2(x, x) would keep the
- * flag, hence the special case (cannot happen after sysinit_std_fds, but
- * costs nothing). */
-static int move_fd(int from, int to)
-{
-	if (from == to)
-		return fcntl(to, F_SETFD, 0);
-	return dup2(from, to) < 0 ? -1 : 0;
-}
-
-static __attribute__((noreturn)) void child(const struct arca_spec *s, char **env,
-					    const int stdio[3], int report_fd)
-{
-	struct exec_report rep = { STAGE_SETUP, 0 };
-	sigset_t none;
-
-	/* init blocks SIGCHLD (it reads a signalfd) and ignores SIGPIPE (a
-	 * command that closed its stdin must not matter); a mask and an
-	 * ignored disposition survive execve, the command expects neither. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	/* Own session and process group: at the end init kills the group,
-	 * and the command is not tied to init's console. */
-	if (setsid() < 0 || move_fd(stdio[0], 0) < 0 || move_fd(stdio[1], 1) < 0 ||
-	    move_fd(stdio[2], 2) < 0) {
-		rep.err = errno;
-		goto report;
-	}
-	/* -t: the pty is the session's controlling terminal, so its line
-	 * discipline turns ^C into SIGINT for the foreground job. */
-	if ((s->flags & ARCA_SPEC_F_TTY) && ioctl(0, TIOCSCTTY, 0) < 0) {
-		rep.err = errno;
-		goto report;
-	}
-	/* The command's root (initroot.c); init itself stays in the
-	 * initramfs, it needs nothing from the new root. chroot, not
-	 * pivot_root: nothing secret is left outside (the guest is the
-	 * sandbox), and init must keep its own view. */
-	const char *root = initroot_root(s);
-	rep.stage = STAGE_ROOT;
-	if (root && chroot(root) < 0) {
-		rep.err = errno;
-		goto report;
-	}
-	rep.stage = STAGE_CHDIR;
-	if (chdir(s->workdir ? s->workdir : "/") < 0) {
-		rep.err = errno;
-		goto report;
-	}
-	rep.stage = STAGE_EXEC;
-	rep.err = exec_search(s->argv, env);
-report:
-	(void)write_all(report_fd, &rep, sizeof(rep));
-	_exit(127);
-}
-
 /* Forks the command with stdio[0..2] as its fds 0..2 (closed here once it
  * has them). Returns its pid; on a failure to start it, reports ERROR and
  * sets *code (the child is reaped by the caller's loop). */
 static pid_t spawn(const struct arca_spec *s, int stdio[3], int *code)
 {
-	int pfd[2];
-	char msg[512];
-	_cleanup_free_ char **env = build_env(s);
+	struct command_start st;
 
-	*code = -1;
-	if (!env)
-		fail(125, "out of memory");
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
-		fail(125, msg);
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
-		fail(125, msg);
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		child(s, env, stdio, pfd[1]);
-	}
-	close(pfd[1]);
-	/* Only the command's processes may hold the write ends of the
-	 * output pipes, or they would never reach EOF. */
-	for (int i = 0; i < 3; i++) {
-		close(stdio[i]);
-		stdio[i] = -1;
-	}
-
-	/* EOF: exec succeeded and closed the write end. */
-	struct exec_report rep;
-	ssize_t n;
-	do
-		n = read(pfd[0], &rep, sizeof(rep));
-	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	if (n != (ssize_t)sizeof(rep)) {
-		init_log("exec %s: pid %d", s->argv[0], (int)pid);
-		return pid;
-	}
-
-	switch (rep.stage) {
-	case STAGE_CHDIR:
-		*code = 126;
-		snprintf(msg, sizeof(msg), "arca-init: workdir %s: %s", s->workdir,
-			 strerror(rep.err));
-		break;
-	case STAGE_EXEC:
-		*code = rep.err == ENOENT ? 127 : 126;
-		snprintf(msg, sizeof(msg), "%s: %s", s->argv[0], strerror(rep.err));
-		break;
-	case STAGE_ROOT:
-		*code = 125;
-		snprintf(msg, sizeof(msg), "arca-init: chroot %s: %s", initroot_root(s),
-			 strerror(rep.err));
-		break;
-	default:
-		*code = 125;
-		snprintf(msg, sizeof(msg), "arca-init: setting up stdio: %s",
-			 strerror(rep.err));
-		break;
-	}
-	ctl_send(proto_encode_error(frame, sizeof(frame), (uint32_t)*code, msg));
-	return pid;
+	if (command_spawn(s, initroot_root(s), stdio, &st) < 0)
+		fail(125, st.msg);
+	*code = st.code;
+	if (st.code < 0)
+		init_log("exec %s: pid %d", s->argv[0], (int)st.pid);
+	else
+		ctl_send(proto_encode_error(frame, sizeof(frame), (uint32_t)st.code, st.msg));
+	return st.pid;
 }
 
 /* Reaps every child that exited (orphans re-parented to us included).
@@ -578,41 +362,20 @@ static __attribute__((noreturn)) void finish(int status, int code)
 	initroot_teardown();
 	sync();
 	init_log("exit sent");
-	send_exit(kind, value);
-	power_off();
+	init_send_exit(kind, value);
+	init_power_off();
 }
 
 /* ---- main ------------------------------------------------------------------ */
 
-static int set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
-
-/* One pipe for one of the command's stdio fds. init's end is O_NONBLOCK
- * for the relay; the command's end stays blocking, which is what programs
- * expect of stdio (O_NONBLOCK lives in the open file description, and the
- * two ends of a pipe are two descriptions). Both are O_CLOEXEC; the child
- * dup2()s its end onto 0/1/2. */
+/* One pipe for one of the command's stdio fds (command_pipe). */
 static void stdio_pipe(int input, int *mine, int *theirs)
 {
-	int p[2];
 	char msg[128];
+	int r = command_pipe(input, mine, theirs);
 
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
-		fail(125, msg);
-	}
-	/* Best effort: a smaller pipe only costs more context switches. */
-	(void)fcntl(p[0], F_SETPIPE_SZ, STDIO_PIPE_SIZE);
-	*mine = input ? p[1] : p[0];
-	*theirs = input ? p[0] : p[1];
-	int r = set_nonblock(*mine);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "pipe: O_NONBLOCK: %s", strerror(-r));
+		snprintf(msg, sizeof(msg), "pipe: %s", strerror(-r));
 		fail(125, msg);
 	}
 }
@@ -626,20 +389,11 @@ static void stdio_pipe(int input, int *mine, int *theirs)
  */
 static int pty_setup(const struct arca_spec *s, int stdio[3], int mine[2])
 {
-	char path[PATH_MAX], msg[PATH_MAX + 64];
-	const char *root = initroot_root(s);
-	snprintf(path, sizeof(path), "%s/dev/pts/ptmx", root ? root : "");
-	int m = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0) {
-		snprintf(msg, sizeof(msg), "-t: %s: %s", path, strerror(errno));
-		fail(125, msg);
-	}
-	int unlock = 0;
-	/* TIOCGPTPEER (4.13): the terminal side by fd, no path lookup. */
-	int t = ioctl(m, TIOCSPTLCK, &unlock) < 0 ? -1
-						 : ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (t < 0) {
-		snprintf(msg, sizeof(msg), "-t: opening the pty: %s", strerror(errno));
+	char msg[PATH_MAX + 64], why[PATH_MAX + 32];
+	int m, t;
+
+	if (command_pty(initroot_root(s), &m, &t, why, sizeof(why)) < 0) {
+		snprintf(msg, sizeof(msg), "-t: %s", why);
 		fail(125, msg);
 	}
 	stdio[0] = t;
@@ -647,7 +401,7 @@ static int pty_setup(const struct arca_spec *s, int stdio[3], int mine[2])
 	stdio[2] = fcntl(t, F_DUPFD_CLOEXEC, 3);
 	mine[0] = fcntl(m, F_DUPFD_CLOEXEC, 3);
 	mine[1] = fcntl(m, F_DUPFD_CLOEXEC, 3);
-	if (stdio[1] < 0 || stdio[2] < 0 || mine[0] < 0 || mine[1] < 0 || set_nonblock(m) < 0)
+	if (stdio[1] < 0 || stdio[2] < 0 || mine[0] < 0 || mine[1] < 0)
 		fail(125, "-t: out of file descriptors");
 	return m;
 }
@@ -660,7 +414,7 @@ static void stdio_setup(const struct arca_spec *spec, int stdio[3])
 	char msg[128];
 
 	for (unsigned i = ARCA_PORT_STDIN; i <= ARCA_PORT_STDERR; i++) {
-		int r = set_nonblock(g.port[i]);
+		int r = command_set_nonblock(g.port[i]);
 		if (r < 0) {
 			snprintf(msg, sizeof(msg), "port %u: O_NONBLOCK: %s", i, strerror(-r));
 			fail(125, msg);
@@ -767,6 +521,9 @@ int main(void)
 
 	proto_decoder_init(&ctl_in);
 	int sfd = signals_setup(), stdio[3];
+	/* arca start: exec sessions instead of the spec's (ignored) argv. */
+	if (spec.flags & ARCA_SPEC_F_AGENT)
+		agent_main(&spec, sfd, g.port);
 	stdio_setup(&spec, stdio);
 	pid_t pid = spawn(&spec, stdio, &code);
 	int status = supervise(pid, sfd);

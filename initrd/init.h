@@ -20,6 +20,11 @@
  * run is verbose; dropped otherwise. */
 void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* init.c: ends with EXIT(kind, value) on the control port (when open),
+ * and powers the VM off. PID 1 must never return. */
+void init_send_exit(uint32_t kind, uint32_t value);
+__attribute__((noreturn)) void init_power_off(void);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long init_now_ms(void);
 

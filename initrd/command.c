@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Starting a command: environment, PATH search, stdio pipes or a pty, and
+ * the child's setup between fork and exec (see command.h). Used by the
+ * one-shot path and by the agent's sessions; never fatal to init.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "command.h"
+#include "io.h"
+
+int command_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* What the child reports over the CLOEXEC pipe when it cannot exec. */
+enum { STAGE_SETUP = 1, STAGE_CHDIR = 2, STAGE_EXEC = 3, STAGE_ROOT = 4, STAGE_USER = 5 };
+struct exec_report {
+	int32_t stage;
+	int32_t err;
+};
+
+static size_t key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* Quadratic in the entry count, which the launcher keeps to a command
+ * line's worth. */
+char **command_env(const struct arca_spec *s)
+{
+	static char def_path[] = "PATH=" COMMAND_DEFAULT_PATH;
+	static char def_home[] = "HOME=/root";
+	size_t n = 0;
+	char **env = calloc(s->envc + 3, sizeof(char *));
+
+	if (!env)
+		return NULL;
+	env[n++] = def_path;
+	env[n++] = def_home;
+	for (size_t i = 0; i < s->envc; i++) {
+		size_t k = key_len(s->env[i]), j;
+		for (j = 0; j < n; j++)
+			if (key_len(env[j]) == k && !memcmp(env[j], s->env[i], k))
+				break;
+		env[j] = s->env[i];
+		if (j == n)
+			n++;
+	}
+	env[n] = NULL;
+	return env;
+}
+
+static const char *env_get(char *const env[], const char *key)
+{
+	size_t k = strlen(key);
+	for (; *env; env++)
+		if (!strncmp(*env, key, k) && (*env)[k] == '=')
+			return *env + k + 1;
+	return NULL;
+}
+
+/*
+ * execvp with the *command's* PATH (not init's): returns the errno to
+ * report. Like the shells: ENOENT/ENOTDIR move on to the next directory,
+ * EACCES is remembered, anything else (ENOEXEC, E2BIG, ...) is final. No
+ * "run it with /bin/sh" fallback on ENOEXEC: runc does not do it either,
+ * and a script without a #! line should fail loudly.
+ */
+static int exec_search(char *const argv[], char *const env[])
+{
+	const char *file = argv[0];
+
+	if (strchr(file, '/')) {
+		execve(file, argv, env);
+		return errno;
+	}
+	const char *path = env_get(env, "PATH");
+	if (!path)
+		path = COMMAND_DEFAULT_PATH;
+	size_t flen = strlen(file);
+	int seen_eacces = 0, too_long = 0;
+	char buf[4096];
+
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		if (dlen + 1 + flen + 1 > sizeof(buf)) {
+			too_long = 1;
+		} else {
+			/* An empty entry means the current directory (POSIX). */
+			size_t o = 0;
+			if (dlen) {
+				memcpy(buf, p, dlen);
+				o = dlen;
+				buf[o++] = '/';
+			}
+			memcpy(buf + o, file, flen + 1);
+			execve(buf, argv, env);
+			if (errno == EACCES)
+				seen_eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return errno;
+		}
+		if (!*end)
+			break;
+		p = end;
+	}
+	return seen_eacces ? EACCES : too_long ? ENAMETOOLONG : ENOENT;
+}
+
+/* Puts the pipe end on fd `to`, without O_CLOEXEC. dup2(x, x) would keep the
+ * flag, hence the special case (cannot happen after sysinit_std_fds, but
+ * costs nothing). */
+static int move_fd(int from, int to)
+{
+	if (from == to)
+		return fcntl(to, F_SETFD, 0);
+	return dup2(from, to) < 0 ? -1 : 0;
+}
+
+static __attribute__((noreturn)) void child(const struct arca_spec *s, const char *root,
+					    char **env, const int stdio[3], int report_fd)
+{
+	struct exec_report rep = { STAGE_SETUP, 0 };
+	sigset_t none;
+
+	/* init blocks SIGCHLD (it reads a signalfd) and ignores SIGPIPE (a
+	 * command that closed its stdin must not matter); a mask and an
+	 * ignored disposition survive execve, the command expects neither. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Own session and process group: at the end init kills the group,
+	 * and the command is not tied to init's console. */
+	if (setsid() < 0 || move_fd(stdio[0], 0) < 0 || move_fd(stdio[1], 1) < 0 ||
+	    move_fd(stdio[2], 2) < 0) {
+		rep.err = errno;
+		goto report;
+	}
+	/* -t: the pty is the session's controlling terminal, so its line
+	 * discipline turns ^C into SIGINT for the foreground job. */
+	if ((s->flags & ARCA_SPEC_F_TTY) && ioctl(0, TIOCSCTTY, 0) < 0) {
+		rep.err = errno;
+		goto report;
+	}
+	/* The command's root (initroot.c); init itself stays in the
+	 * initramfs, it needs nothing from the new root. chroot, not
+	 * pivot_root: nothing secret is left outside (the guest is the
+	 * sandbox), and init must keep its own view. */
+	rep.stage = STAGE_ROOT;
+	if (root && chroot(root) < 0) {
+		rep.err = errno;
+		goto report;
+	}
+	/* The workdir is entered as root, before the ids drop, as runc
+	 * does: a -u user may run in a directory it could not search
+	 * itself (its mode then governs only relative lookups). */
+	rep.stage = STAGE_CHDIR;
+	if (chdir(s->workdir ? s->workdir : "/") < 0) {
+		rep.err = errno;
+		goto report;
+	}
+	/* exec -u: groups first (setgroups and setgid need the privilege
+	 * setuid gives up), and no supplementary groups at all: init's
+	 * (root's) must not leak into the user's process. */
+	rep.stage = STAGE_USER;
+	if (s->has_user && (setgroups(0, NULL) < 0 || setgid((gid_t)s->gid) < 0 ||
+			    setuid((uid_t)s->uid) < 0)) {
+		rep.err = errno;
+		goto report;
+	}
+	rep.stage = STAGE_EXEC;
+	rep.err = exec_search(s->argv, env);
+report:
+	(void)write_all(report_fd, &rep, sizeof(rep));
+	_exit(127);
+}
+
+static void close_stdio(int stdio[3])
+{
+	for (int i = 0; i < 3; i++) {
+		int fd = stdio[i];
+		if (fd < 0)
+			continue;
+		/* The same fd may fill several slots (a pty's terminal). */
+		for (int j = i; j < 3; j++)
+			if (stdio[j] == fd)
+				stdio[j] = -1;
+		close(fd);
+	}
+}
+
+int command_spawn(const struct arca_spec *s, const char *root, int stdio[3],
+		  struct command_start *st)
+{
+	int pfd[2], r;
+	_cleanup_free_ char **env = command_env(s);
+
+	st->pid = -1;
+	st->code = 125;
+	st->msg[0] = '\0';
+	if (!env) {
+		close_stdio(stdio);
+		snprintf(st->msg, sizeof(st->msg), "out of memory");
+		return -ENOMEM;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		r = -errno;
+		close_stdio(stdio);
+		snprintf(st->msg, sizeof(st->msg), "pipe: %s", strerror(-r));
+		return r;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		close_stdio(stdio);
+		snprintf(st->msg, sizeof(st->msg), "fork: %s", strerror(-r));
+		return r;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		child(s, root, env, stdio, pfd[1]);
+	}
+	close(pfd[1]);
+	/* Only the command's processes may hold the write ends of the
+	 * output pipes, or they would never reach EOF. */
+	close_stdio(stdio);
+	st->pid = pid;
+
+	/* EOF: exec succeeded and closed the write end. */
+	struct exec_report rep;
+	ssize_t n;
+	do
+		n = read(pfd[0], &rep, sizeof(rep));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n != (ssize_t)sizeof(rep)) {
+		st->code = -1;
+		return 0;
+	}
+
+	switch (rep.stage) {
+	case STAGE_CHDIR:
+		st->code = 126;
+		snprintf(st->msg, sizeof(st->msg), "arca-init: workdir %s: %s", s->workdir,
+			 strerror(rep.err));
+		break;
+	case STAGE_EXEC:
+		st->code = rep.err == ENOENT ? 127 : 126;
+		snprintf(st->msg, sizeof(st->msg), "%s: %s", s->argv[0], strerror(rep.err));
+		break;
+	case STAGE_ROOT:
+		st->code = 125;
+		snprintf(st->msg, sizeof(st->msg), "arca-init: chroot %s: %s", root,
+			 strerror(rep.err));
+		break;
+	case STAGE_USER:
+		st->code = 125;
+		snprintf(st->msg, sizeof(st->msg), "arca-init: user %u:%u: %s", s->uid, s->gid,
+			 strerror(rep.err));
+		break;
+	default:
+		st->code = 125;
+		snprintf(st->msg, sizeof(st->msg), "arca-init: setting up stdio: %s",
+			 strerror(rep.err));
+		break;
+	}
+	return 0;
+}
+
+/* O_NONBLOCK lives in the open file description, and the two ends of a
+ * pipe are two descriptions: init's end is non-blocking for its poll loop,
+ * the command's stays blocking, which is what programs expect of stdio. */
+int command_pipe(int input, int *mine, int *theirs)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	/* Best effort: a smaller pipe only costs more context switches. */
+	(void)fcntl(p[0], F_SETPIPE_SZ, COMMAND_PIPE_SIZE);
+	*mine = input ? p[1] : p[0];
+	*theirs = input ? p[0] : p[1];
+	int r = command_set_nonblock(*mine);
+	if (r < 0) {
+		close(p[0]);
+		close(p[1]);
+		*mine = *theirs = -1;
+	}
+	return r;
+}
+
+/* The pty lives in the devpts instance of the command's own root (so `tty`
+ * names it there), else init's. */
+int command_pty(const char *root, int *master, int *term, char *msg, size_t msglen)
+{
+	char path[PATH_MAX];
+	int r, unlock = 0;
+
+	snprintf(path, sizeof(path), "%s/dev/pts/ptmx", root ? root : "");
+	_cleanup_close_ int m = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	/* TIOCGPTPEER (4.13): the terminal side by fd, no path lookup. */
+	int t = ioctl(m, TIOCSPTLCK, &unlock) < 0 ? -1
+						 : ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (t < 0) {
+		r = -errno;
+		snprintf(msg, msglen, "opening the pty: %s", strerror(-r));
+		return r;
+	}
+	r = command_set_nonblock(m);
+	if (r < 0) {
+		close(t);
+		snprintf(msg, msglen, "pty: O_NONBLOCK: %s", strerror(-r));
+		return r;
+	}
+	*term = t;
+	*master = steal_fd(&m);
+	return 0;
+}
