@@ -95,17 +95,19 @@ bench() {
 		echo >>"$T/$_name.times"
 		_i=$((_i + 1))
 	done
-	"$_fn" &
-	_bg=$!
-	_pid=
-	# FN runs in a subshell (and under timeout), so find the VMM by name while it runs.
-	while [ -z "$_pid" ] && kill -0 "$_bg" 2>/dev/null; do
-		_pid=$(pidof "$_proc" | awk '{ print $1 }')
-		[ -n "$_pid" ] || sleep 0.02
-	done
 	_rss="0 0"
-	[ -n "$_pid" ] && _rss=$(sample_rss "$_pid")
-	wait "$_bg"
+	if [ "$_proc" != - ]; then
+		"$_fn" &
+		_bg=$!
+		_pid=
+		# FN runs in a subshell (and under timeout), so find the VMM by name while it runs.
+		while [ -z "$_pid" ] && kill -0 "$_bg" 2>/dev/null; do
+			_pid=$(pidof "$_proc" | awk '{ print $1 }')
+			[ -n "$_pid" ] || sleep 0.02
+		done
+		[ -n "$_pid" ] && _rss=$(sample_rss "$_pid")
+		wait "$_bg"
+	fi
 	# shellcheck disable=SC2046,SC2086 # word splitting wanted: five numbers
 	set -- $(stats "$T/$_name.times") $_rss
 	awk -v n="$_label" -v med="$1" -v mn="$2" -v mx="$3" -v h="$4" -v o="$5" 'BEGIN {
@@ -119,6 +121,17 @@ else
 	printf '%-24s %s\n' "arca run -- true" "n/a ($ARCA not built)" >>"$T/table"
 fi
 bench qemu "qemu microvm true" qemu_true "$(basename "$QEMU")"
+# The point of a long-lived sandbox: a command in a VM that is already up (no RSS column:
+# the sandbox's VMM outlives each exec).
+exec_true() {
+	timeout 120 "$ARCA" exec bench-sb -- true </dev/null >"$T/exec.log" 2>&1
+}
+if [ -x "$ARCA" ] && "$ARCA" start --name bench-sb --memory "$MEM" </dev/null >"$T/exec.log" 2>&1; then
+	bench exec "arca exec -- true" exec_true -
+	"$ARCA" stop bench-sb </dev/null >/dev/null 2>&1
+else
+	printf '%-24s %s\n' "arca exec -- true" "n/a (arca start failed)" >>"$T/table"
+fi
 
 echo "boot benchmark: $N runs each, guest RAM $MEM MiB, kernel $(basename "$(readlink -f "$KERNEL")")"
 printf '%-24s %7s %7s %7s %9s %11s\n' "" "median" "min" "max" "VmHWM" "RSS-non-RAM"

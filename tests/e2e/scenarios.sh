@@ -581,6 +581,16 @@ sc_sandbox() {
 	arca exec e2e-sb -- sh -c 'cat; echo "|$?"' <"$T/in"
 	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = "in
 put|0" ] || { sb_fail "exec stdin: $(why)"; return 1; }
+	arca exec -t e2e-sb -- sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-ok' </dev/null
+	[ "$RC" = 0 ] && grep -q "^tty-ok$(printf '\r')\$" "$T/out" || { sb_fail "exec -t: $(why)"; return 1; }
+	# A signal sent to arca exec reaches the command, which decides (here: exit 7).
+	( "$ARCA" exec e2e-sb -- sh -c 'trap "exit 7" TERM; echo up; while :; do sleep 0.1; done' \
+		>"$T/s.out" 2>&1 </dev/null & echo $! >"$T/s.pid"; wait $!; echo $? >"$T/s.rc" ) &
+	_i=0
+	while ! grep -q up "$T/s.out" 2>/dev/null && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+	kill -TERM "$(cat "$T/s.pid")"
+	wait
+	[ "$(cat "$T/s.rc")" = 7 ] || { sb_fail "exec SIGTERM: $(cat "$T/s.rc") $(cat "$T/s.out")"; return 1; }
 	arca exec e2e-sb -- /no/such/cmd </dev/null
 	[ "$RC" = 127 ] || { sb_fail "exec not found: $(why)"; return 1; }
 	arca exec e2e-sb -- sh -c 'kill -9 $$' </dev/null
