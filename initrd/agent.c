@@ -172,11 +172,29 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* No more input for the command: what is buffered is dropped. */
+/* No more input for the command: what is buffered is dropped (and
+ * acknowledged: the host's window must not shrink for bytes that went
+ * nowhere). */
 static void sess_close_in(struct sess *s)
 {
 	close_fd(&s->in_fd);
+	s->in_unacked += s->in_len;
 	s->in_off = s->in_len = 0;
+}
+
+/* STDIN_ACK for what the command took: once a whole frame's worth, or
+ * when its buffer is empty (so a small write is not left unacknowledged).
+ * Needs little room; what does not fit goes next round. */
+static void sess_ack_in(struct sess *s)
+{
+	if (!s->in_unacked || (s->in_unacked < ARCA_MSG_MAX_PAYLOAD && s->in_len))
+		return;
+	if (out_room() < OUT_RESERVE + ARCA_MSG_HDR_SIZE + 8)
+		return;
+	uint8_t b[4];
+	proto_put_le32(b, (uint32_t)s->in_unacked);
+	out_frame(ARCA_SMSG_STDIN_ACK, s->id, b, sizeof(b), NULL, 0);
+	s->in_unacked = 0;
 }
 
 static void sess_end(struct sess *s)
@@ -200,6 +218,7 @@ static void sess_write_in(struct sess *s)
 		if (n > 0) {
 			s->in_off += (size_t)n;
 			s->in_len -= (size_t)n;
+			s->in_unacked += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -226,10 +245,14 @@ static void sess_read(struct sess *s, int which)
 
 	if (*fd < 0)
 		return;
+	/* Flow control: the host has room for this session's output. */
+	if (s->out_credit < FRAME_MAX)
+		return;
 	ssize_t n = read(*fd, buf, sizeof(buf));
 	if (n > 0) {
 		out_frame(which ? ARCA_SMSG_STDERR : ARCA_SMSG_STDOUT, s->id, NULL, 0, buf,
 			  (size_t)n);
+		s->out_credit -= ARCA_MSG_HDR_SIZE + 4 + (size_t)n;
 		return;
 	}
 	if (n < 0 && errno == EINTR)
@@ -341,6 +364,8 @@ static void sess_tick(long long now)
 {
 	for (size_t i = 0; i < ARCA_SESS_MAX; i++) {
 		struct sess *s = &a.t.s[i];
+		if (s->state == SESS_LIVE)
+			sess_ack_in(s);
 		if (s->state != SESS_LIVE || !s->exited)
 			continue;
 		if (!s->abandoned && now >= s->drain_deadline_ms) {
@@ -351,9 +376,11 @@ static void sess_tick(long long now)
 		if (s->abandoned) {
 			/* Read without waiting for POLLIN: EAGAIN now ends
 			 * the stream. A slow host still gets everything. */
-			while (s->out_fd >= 0 && out_room() >= FRAME_MAX + OUT_RESERVE)
+			while (s->out_fd >= 0 && out_room() >= FRAME_MAX + OUT_RESERVE &&
+			       s->out_credit >= FRAME_MAX)
 				sess_read(s, 0);
-			while (s->err_fd >= 0 && out_room() >= FRAME_MAX + OUT_RESERVE)
+			while (s->err_fd >= 0 && out_room() >= FRAME_MAX + OUT_RESERVE &&
+			       s->out_credit >= FRAME_MAX)
 				sess_read(s, 1);
 		}
 		if (s->out_fd >= 0 || s->err_fd >= 0 || out_room() < FRAME_MAX)
@@ -376,9 +403,14 @@ static int on_stdin(const struct sess_frame *f)
 {
 	struct sess *s = sess_find(&a.t, f->id);
 
-	/* A session that ended (or never was): the host may still send. */
-	if (!s || s->state != SESS_LIVE || s->in_fd < 0 || s->in_eof)
+	/* A session that ended (or never was): the host may still send.
+	 * Bytes for a live session's closed stdin are acknowledged all the
+	 * same, or the host's window would close on them. */
+	if (!s || s->state != SESS_LIVE || s->in_fd < 0 || s->in_eof) {
+		if (s && s->state == SESS_LIVE)
+			s->in_unacked += f->len;
 		return DONE;
+	}
 	if (!f->len) {
 		s->in_eof = 1;
 		sess_write_in(s);
@@ -449,6 +481,13 @@ static int on_frame(const struct arca_msg *m)
 		 * group's id) may be reused after. */
 		if (live && kill(-s->pid, (int)f.sig) < 0)
 			(void)kill(s->pid, (int)f.sig);
+		return DONE;
+	case ARCA_SMSG_OUT_ACK:
+		/* Clamped to the window: a host that over-acknowledges
+		 * cannot make this session queue more than its share. */
+		if (s && s->state == SESS_LIVE)
+			s->out_credit = s->out_credit + f.credit > ARCA_SESS_OUT_WINDOW
+					? ARCA_SESS_OUT_WINDOW : s->out_credit + f.credit;
 		return DONE;
 	case ARCA_SMSG_WINSIZE:
 		if (live && s->tty) {
@@ -682,12 +721,13 @@ void agent_main(const struct arca_spec *run, int sfd, int port[ARCA_NR_PORTS])
 				what[n] = 2;
 				pfd[n++] = (struct pollfd){ .fd = s->in_fd, .events = POLLOUT };
 			}
-			if (can_read && s->out_fd >= 0) {
+			int credit = s->out_credit >= FRAME_MAX;
+			if (can_read && credit && s->out_fd >= 0) {
 				who[n] = s;
 				what[n] = 0;
 				pfd[n++] = (struct pollfd){ .fd = s->out_fd, .events = POLLIN };
 			}
-			if (can_read && s->err_fd >= 0) {
+			if (can_read && credit && s->err_fd >= 0) {
 				who[n] = s;
 				what[n] = 1;
 				pfd[n++] = (struct pollfd){ .fd = s->err_fd, .events = POLLIN };

@@ -102,6 +102,7 @@ int sess_make_live(struct sess *s)
 	s->id = id;
 	s->state = SESS_LIVE;
 	s->in_buf = b;
+	s->out_credit = ARCA_SESS_OUT_WINDOW;
 	return 0;
 }
 
@@ -131,7 +132,7 @@ int sess_frame_parse(const struct arca_msg *m, struct sess_frame *f)
 	uint32_t id;
 
 	memset(f, 0, sizeof(*f));
-	if (m->type < ARCA_SMSG_EXEC_PART || m->type > ARCA_SMSG_WINSIZE)
+	if (m->type < ARCA_SMSG_EXEC_PART || m->type > ARCA_SMSG_OUT_ACK)
 		return 0;
 	if (proto_get_le32(m, 0, &id) < 0 || id == 0)
 		return 0;
@@ -152,6 +153,10 @@ int sess_frame_parse(const struct arca_msg *m, struct sess_frame *f)
 		return 1;
 	case ARCA_SMSG_WINSIZE:
 		if (proto_get_le16(m, 4, &f->rows) < 0 || proto_get_le16(m, 6, &f->cols) < 0)
+			return 0;
+		return 1;
+	case ARCA_SMSG_OUT_ACK:
+		if (proto_get_le32(m, 4, &f->credit) < 0)
 			return 0;
 		return 1;
 	}

@@ -49,6 +49,9 @@ struct sess {
 	long long drain_deadline_ms;
 	uint8_t *in_buf;    /* SESS_IN_MAX bytes, allocated with the session */
 	size_t in_off, in_len;
+	size_t in_unacked;  /* stdin bytes written (or dropped), not yet told
+			     * to the host with STDIN_ACK */
+	size_t out_credit;  /* output frame bytes it may still send (OUT_ACK) */
 };
 
 struct sess_table {
@@ -89,11 +92,12 @@ const char *sess_spec_check(const struct arca_spec *s);
 
 /* A host -> guest session frame, checked. */
 struct sess_frame {
-	uint16_t type; /* ARCA_SMSG_EXEC_PART .. ARCA_SMSG_WINSIZE */
+	uint16_t type; /* ARCA_SMSG_EXEC_PART .. ARCA_SMSG_OUT_ACK */
 	uint32_t id;   /* nonzero */
 	const uint8_t *data; /* EXEC_PART, EXEC, STDIN: the bytes after the id */
 	size_t len;
 	uint32_t sig;        /* SIGNAL: 1..64 */
+	uint32_t credit;     /* OUT_ACK */
 	uint16_t rows, cols; /* WINSIZE */
 };
 

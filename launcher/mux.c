@@ -102,6 +102,7 @@ struct mux_client *mux_client_add(struct mux *m, int fd)
 		c->fd = -1;
 		proto_decoder_init(&c->dec);
 		c->out.max = MUX_CLIENT_OUT_MAX;
+		c->in_window = ARCA_SESS_STDIN_WINDOW;
 		/* Ids are never 0 and never one a live session holds; they
 		 * are not reused soon (32 bits), so a late guest frame for an
 		 * ended session cannot reach a new one. */
@@ -166,6 +167,8 @@ int mux_client_bytes(struct mux *m, struct mux_client *c, const uint8_t *d, size
 				return -EPROTO;
 			if (c->exited)
 				continue; /* the session is over: nothing to tell */
+			if (msg.type == ARCA_SMSG_STDIN)
+				c->in_window -= (int64_t)rest_len;
 			break;
 		default:
 			return -EPROTO;
@@ -207,6 +210,20 @@ int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n)
 			m->dropped++;
 			continue;
 		}
+		if (msg.type == ARCA_SMSG_STDIN_ACK) {
+			struct mux_client *c = by_id(m, id);
+			uint32_t ack;
+			if (!c || proto_get_le32(&msg, 4, &ack) < 0) {
+				m->dropped++;
+				continue;
+			}
+			/* Clamped: a guest that over-acknowledges gets no
+			 * more than the window in flight. */
+			c->in_window += ack;
+			if (c->in_window > (int64_t)ARCA_SESS_STDIN_WINDOW)
+				c->in_window = ARCA_SESS_STDIN_WINDOW;
+			continue;
+		}
 		if (msg.type == ARCA_SMSG_READY) {
 			uint32_t v;
 			if (id == 0 && proto_get_le32(&msg, 4, &v) == 0 && v == ARCA_ABI_VERSION)
@@ -245,9 +262,28 @@ bool mux_can_read_guest(const struct mux *m)
 	return true;
 }
 
-bool mux_can_read_client(const struct mux *m)
+bool mux_can_read_client(const struct mux *m, const struct mux_client *c)
 {
-	return m->gout.max - m->gout.len >= MUX_ROOM;
+	return m->gout.max - m->gout.len >= MUX_ROOM && c->in_window > 0;
+}
+
+/* Coalesced to this many bytes: one OUT_ACK per few frames. */
+#define MUX_ACK_BATCH (16u << 10)
+
+void mux_client_delivered(struct mux *m, struct mux_client *c, size_t n)
+{
+	c->out_unacked += n;
+	if (!c->started || c->exited || !c->out_unacked)
+		return;
+	if (c->out_unacked < MUX_ACK_BATCH && c->out.len)
+		return;
+	/* A small frame; without room it waits for the next delivery. */
+	if (m->gout.max - m->gout.len < ARCA_MSG_HDR_SIZE + 8)
+		return;
+	uint8_t b[4];
+	proto_put_le32(b, (uint32_t)(c->out_unacked > UINT32_MAX ? UINT32_MAX : c->out_unacked));
+	if (put_frame(&m->gout, ARCA_SMSG_OUT_ACK, c->id, b, sizeof(b)) == 0)
+		c->out_unacked = 0;
 }
 
 int mux_refuse_frames(uint8_t *out, size_t cap, const char *why)
@@ -270,16 +306,19 @@ int mux_refuse_frames(uint8_t *out, size_t cap, const char *why)
 
 /* ---- the loop --------------------------------------------------------------- */
 
-/* Writes what it can of b to fd (non-blocking). -1 when fd is gone. */
-static int flush(int fd, struct mux_buf *b)
+/* Writes what it can of b to fd (non-blocking): the bytes written, or -1
+ * when fd is gone. */
+static ssize_t flush(int fd, struct mux_buf *b)
 {
+	ssize_t sent = 0;
 	while (b->len) {
 		ssize_t n = send(fd, b->p, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			return errno == EAGAIN || errno == EINTR ? sent : -1;
 		buf_consume(b, (size_t)n);
+		sent += n;
 	}
-	return 0;
+	return sent;
 }
 
 static void drop_privileges(void)
@@ -313,8 +352,11 @@ int mux_run(int listen_fd, int guest_fd, int ready_fd, uid_t owner)
 			struct mux_client *c = &m.c[i];
 			if (c->fd < 0)
 				continue;
-			if (flush(c->fd, &c->out) < 0)
+			ssize_t sent = flush(c->fd, &c->out);
+			if (sent < 0)
 				c->broken = true;
+			else
+				mux_client_delivered(&m, c, (size_t)sent);
 			if (c->broken || (c->exited && c->out.len == 0) || (guest_eof && !c->out.len)) {
 				close(c->fd);
 				mux_client_gone(&m, c);
@@ -329,13 +371,14 @@ int mux_run(int listen_fd, int guest_fd, int ready_fd, uid_t owner)
 			close(ready_fd);
 			ready_fd = -1;
 		}
-		bool rg = mux_can_read_guest(&m), rc = mux_can_read_client(&m);
+		bool rg = mux_can_read_guest(&m);
 		p[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = guest_fd,
 					.events = (short)((rg ? POLLIN : 0) |
 							  (m.gout.len ? POLLOUT : 0)) };
 		for (size_t i = 0; i < MUX_MAX_CLIENTS; i++) {
 			struct mux_client *c = &m.c[i];
+			bool rc = c->fd >= 0 && mux_can_read_client(&m, c);
 			short ev = (short)((rc && !c->exited ? POLLIN : 0) | (c->out.len ? POLLOUT : 0));
 			p[2 + i] = (struct pollfd){ .fd = c->fd, .events = ev };
 		}
@@ -359,7 +402,7 @@ int mux_run(int listen_fd, int guest_fd, int ready_fd, uid_t owner)
 				continue;
 			/* Each read may add a chunk and more to the guest's
 			 * queue: room is checked for each, not once. */
-			if (!mux_can_read_client(&m))
+			if (!mux_can_read_client(&m, c))
 				continue;
 			ssize_t n = read(c->fd, buf, sizeof(buf));
 			if (n > 0) {

@@ -49,6 +49,11 @@ struct mux_client {
 	bool exited;        /* EXIT forwarded: close once out is flushed */
 	bool broken;        /* the client broke the protocol or went away */
 	size_t spec_bytes;  /* EXEC_PART/EXEC bytes so far */
+	int64_t in_window;  /* STDIN payload the guest can still take
+			     * (ARCA_SESS_STDIN_WINDOW, STDIN_ACK); the client
+			     * is read only while it is positive */
+	size_t out_unacked; /* bytes delivered to the client, not yet told to
+			     * the guest with OUT_ACK */
 	struct proto_decoder dec;
 	struct mux_buf out;
 };
@@ -75,9 +80,13 @@ int mux_client_bytes(struct mux *m, struct mux_client *c, const uint8_t *d, size
 void mux_client_gone(struct mux *m, struct mux_client *c);
 /* Bytes from the guest. 0, or -EPROTO for a malformed stream. */
 int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n);
-/* May the mux read the guest now / this client now (room, see above). */
+/* May the mux read the guest now / this client now (room, see above;
+ * a client also needs stdin window). */
 bool mux_can_read_guest(const struct mux *m);
-bool mux_can_read_client(const struct mux *m);
+bool mux_can_read_client(const struct mux *m, const struct mux_client *c);
+/* n bytes went out to the client: OUT_ACK them to the guest (coalesced;
+ * all at once when the client's queue is empty). */
+void mux_client_delivered(struct mux *m, struct mux_client *c, size_t n);
 /* ERROR + EXIT 125 for a client turned away (too many sessions). */
 int mux_refuse_frames(uint8_t *out, size_t cap, const char *why);
 

@@ -212,13 +212,32 @@ enum arca_sess_msg_type {
 	ARCA_SMSG_STDERR = 102, /* id, bytes */
 	ARCA_SMSG_ERROR  = 103, /* id, le32 code (125, 126, 127), UTF-8 text: did not start */
 	ARCA_SMSG_EXIT   = 104, /* id, le32 kind (enum arca_exit_kind), le32 value */
+	ARCA_SMSG_STDIN_ACK = 105, /* id, le32 n: n more bytes of the session's stdin
+				    * went to the command (or were dropped): the
+				    * host may send n more */
 	/* host -> guest */
 	ARCA_SMSG_EXEC_PART = 110, /* id, bytes: the first parts of the session's spec */
 	ARCA_SMSG_EXEC   = 111, /* id, bytes: the spec's last part; starts the command */
 	ARCA_SMSG_STDIN  = 112, /* id, bytes; no bytes: EOF (the command's stdin closes) */
 	ARCA_SMSG_SIGNAL = 113, /* id, le32 signal 1..64, to the session's process group */
 	ARCA_SMSG_WINSIZE = 114, /* id, le16 rows, le16 cols (TTY sessions) */
+	ARCA_SMSG_OUT_ACK = 115, /* id, le32 n: n more bytes of the session's output
+				  * frames (headers included) reached its client:
+				  * the guest may send n more */
 };
+
+/*
+ * Flow control, per session, so that one command that does not read its
+ * stdin, or one client that does not read its output, holds up only its
+ * own session and never the shared stream: the host sends at most
+ * ARCA_SESS_STDIN_WINDOW bytes of STDIN payload not yet acknowledged by
+ * STDIN_ACK (plus one read's worth the host cannot split), and the guest
+ * sends at most ARCA_SESS_OUT_WINDOW bytes of STDOUT/STDERR frames not yet
+ * acknowledged by OUT_ACK. Both start full. An ACK beyond the window is
+ * clamped: the other side never holds more than its own bound.
+ */
+#define ARCA_SESS_STDIN_WINDOW (32u << 10)
+#define ARCA_SESS_OUT_WINDOW   (256u << 10)
 
 /* A session's spec is an encoded arca_spec (common/spec.h) with ARGV, ENV,
  * WORKDIR, FLAGS (ARCA_SPEC_F_TTY only) and USER; no SHARE, ROOT or DISK

@@ -611,6 +611,22 @@ put|0" ] || { sb_fail "exec stdin: $(why)"; return 1; }
 		[ "$(cat "$T/p$_j.rc")" = $((_j + 10)) ] && [ "$(cat "$T/p$_j.out")" = "par$_j" ] ||
 			{ sb_fail "parallel exec $_j: status $(cat "$T/p$_j.rc"): $(head -c 200 "$T/p$_j.out")"; return 1; }
 	done
+	# Flow control is per session: a command that never reads its stdin (fed 2 MB) and a
+	# client that stops reading its output (5 MB, read 6 s later, all of it) hold up
+	# nothing else; another exec meanwhile runs at once.
+	( head -c 2000000 /dev/zero | "$ARCA" exec e2e-sb -- sh -c 'echo held; sleep 6; echo done' \
+		>"$T/h.out" 2>&1; echo $? >"$T/h.rc" ) &
+	( "$ARCA" exec e2e-sb -- sh -c 'yes | head -c 5000000' </dev/null 2>"$T/y.err" |
+		{ sleep 6; wc -c >"$T/y.count"; } ) &
+	_i=0
+	while ! grep -q held "$T/h.out" 2>/dev/null && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+	sleep 1
+	arca exec e2e-sb -- echo through </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = through ] && ! grep -q done "$T/h.out" &&
+		[ ! -s "$T/y.count" ] || { sb_fail "exec beside held sessions: $(why) / $(cat "$T/h.out")"; return 1; }
+	wait
+	[ "$(cat "$T/h.rc")" = 0 ] && [ "$(tr -d ' ' <"$T/y.count")" = 5000000 ] ||
+		{ sb_fail "held sessions: $(cat "$T/h.rc") $(cat "$T/h.out") count $(cat "$T/y.count") $(cat "$T/y.err")"; return 1; }
 	# Another user, even with the way to the socket opened up for the test, is refused.
 	if [ "$(id -u)" = 0 ] && id user >/dev/null 2>&1; then
 		_s=/run/arca/e2e-sb

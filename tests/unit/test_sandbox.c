@@ -221,8 +221,9 @@ static void test_mux_bounds(void **state)
 	assert_false(mux_can_read_guest(&M));
 	d->out.len = 0;
 	M.gout.len = M.gout.max - MUX_ROOM + 1;
-	assert_false(mux_can_read_client(&M));
+	assert_false(mux_can_read_client(&M, d));
 	M.gout.len = 0;
+	assert_true(mux_can_read_client(&M, d));
 
 	/* A client gone mid-session: its command gets SIGHUP. */
 	size_t n = frame(f, ARCA_SMSG_EXEC, 0, "s", 1);
@@ -241,6 +242,58 @@ static void test_mux_bounds(void **state)
 	struct mux_client *e2 = &M.c[2];
 	n = frame(f, ARCA_SMSG_STDOUT, 0, "x", 1);
 	assert_int_equal(mux_client_bytes(&M, e2, f, n), -EPROTO);
+	mux_free(&M);
+}
+
+/* Per-session flow control: a client's stdin stops at the window until the
+ * guest acknowledges (clamped); delivered output is acknowledged to the
+ * guest, batched, and all of it once the client's queue is empty. */
+static void test_mux_windows(void **state)
+{
+	(void)state;
+	static uint8_t f[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+	static uint8_t data[ARCA_MSG_MAX_PAYLOAD - 4];
+	static struct arca_msg m;
+	mux_init(&M);
+	struct mux_client *c = mux_client_add(&M, 5), *other = mux_client_add(&M, 6);
+	size_t n = frame(f, ARCA_SMSG_EXEC, 0, "s", 1);
+	assert_int_equal(mux_client_bytes(&M, c, f, n), 0);
+	assert_int_equal(mux_client_bytes(&M, other, f, n), 0);
+	size_t sent = 0;
+	while (mux_can_read_client(&M, c)) {
+		n = frame(f, ARCA_SMSG_STDIN, 0, data, sizeof(data));
+		assert_int_equal(mux_client_bytes(&M, c, f, n), 0);
+		sent += sizeof(data);
+		M.gout.len = 0;
+	}
+	assert_true(sent >= ARCA_SESS_STDIN_WINDOW);
+	assert_true(sent < ARCA_SESS_STDIN_WINDOW + sizeof(data));
+	/* The other session is not held up. */
+	assert_true(mux_can_read_client(&M, other));
+	/* An ack for another id does not open this one; an ack for this
+	 * one does, clamped to the window. */
+	uint8_t ack[4];
+	proto_put_le32(ack, 0xffffffffu);
+	n = frame(f, ARCA_SMSG_STDIN_ACK, other->id, ack, 4);
+	assert_int_equal(mux_guest_bytes(&M, f, n), 0);
+	assert_false(mux_can_read_client(&M, c));
+	n = frame(f, ARCA_SMSG_STDIN_ACK, c->id, ack, 4);
+	assert_int_equal(mux_guest_bytes(&M, f, n), 0);
+	assert_true(mux_can_read_client(&M, c));
+	assert_int_equal(c->in_window, ARCA_SESS_STDIN_WINDOW);
+
+	/* Output acknowledgement. */
+	M.gout.len = 0;
+	c->out.len = 100; /* more queued: small deliveries wait */
+	mux_client_delivered(&M, c, 1000);
+	assert_int_equal(M.gout.len, 0);
+	c->out.len = 0;
+	mux_client_delivered(&M, c, 24);
+	first_frame(&M.gout, &m);
+	assert_int_equal(m.type, ARCA_SMSG_OUT_ACK);
+	assert_int_equal(proto_le32(m.payload), c->id);
+	assert_int_equal(proto_le32(m.payload + 4), 1024);
+	assert_int_equal(c->out_unacked, 0);
 	mux_free(&M);
 }
 
@@ -273,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_stat_starttime),
 		cmocka_unit_test(test_mux_routing),
 		cmocka_unit_test(test_mux_bounds),
+		cmocka_unit_test(test_mux_windows),
 		cmocka_unit_test(test_refuse_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

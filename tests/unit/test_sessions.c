@@ -54,11 +54,26 @@ static void test_frame_types(void **state)
 	/* Guest -> host types, control types and unknown ones are dropped. */
 	uint16_t drop[] = { ARCA_SMSG_READY, ARCA_SMSG_STDOUT, ARCA_SMSG_STDERR,
 			    ARCA_SMSG_ERROR, ARCA_SMSG_EXIT, ARCA_MSG_SIGNAL,
-			    ARCA_MSG_WINSIZE, ARCA_MSG_HELLO, 0, 109, 115, 0xffff };
+			    ARCA_MSG_WINSIZE, ARCA_MSG_HELLO, ARCA_SMSG_STDIN_ACK, 0, 109,
+			    116, 0xffff };
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
 		m = msg(drop[i], 1, "\x0f\0\0\0", 4);
 		assert_int_equal(sess_frame_parse(&m, &f), 0);
 	}
+}
+
+/* OUT_ACK carries its count; one without it is dropped. */
+static void test_frame_out_ack(void **state)
+{
+	struct sess_frame f;
+	struct arca_msg m;
+
+	m = msg(ARCA_SMSG_OUT_ACK, 3, "\x00\x40\0\0", 4);
+	assert_int_equal(sess_frame_parse(&m, &f), 1);
+	assert_int_equal(f.id, 3);
+	assert_int_equal(f.credit, 0x4000);
+	m = msg(ARCA_SMSG_OUT_ACK, 3, "\x00\x40", 2);
+	assert_int_equal(sess_frame_parse(&m, &f), 0);
 }
 
 static void test_frame_hostile(void **state)
@@ -328,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_types),
+		cmocka_unit_test(test_frame_out_ack),
 		cmocka_unit_test(test_frame_hostile),
 		cmocka_unit_test_setup_teardown(test_accumulate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_zero_and_live, setup, teardown),
