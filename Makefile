@@ -60,6 +60,7 @@ LAUNCHER_OBJS += launcher/initrd.o
 LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
 LAUNCHER_OBJS += launcher/sbstate.o
+LAUNCHER_OBJS += launcher/config.o
 LAUNCHER_OBJS += launcher/mux.o
 LAUNCHER_OBJS += launcher/exec.o
 LAUNCHER_OBJS += launcher/sandbox.o
@@ -80,6 +81,12 @@ LAUNCHER_OBJS += launcher/doctor.o
 CAPNG_LIBS := $(shell $(PKG_CONFIG) --libs libcap-ng 2>/dev/null || echo -lcap-ng)
 arca: LIBS += $(CAPNG_LIBS)
 $(B)/tests/%: LIBS += $(CAPNG_LIBS)
+# jansson: --config (launcher/config.c); the OCI runtime's config.json will need it too.
+JANSSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+arca: LIBS += $(JANSSON_LIBS)
+$(B)/tests/%: LIBS += $(JANSSON_LIBS)
+$(B)/launcher/config.o: OBJ_CPPFLAGS += $(JANSSON_CFLAGS)
 
 VMM_OBJS += vmm/guestmem.o
 VMM_OBJS += vmm/boot.o
@@ -430,7 +437,7 @@ asan-e2e: all $(TEST_VMMS) tests/probe/probe
 
 # ---- packages ----------------------------------------------------------------
 DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-dev \
-	libmnl-dev liburing-dev
+	libmnl-dev liburing-dev libjansson-dev
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
 	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "arca/limits.h"
 #include "cli.h"
+#include "config.h"
 #include "privsep.h"
 #include "quote.h"
 #include "sbstate.h"
@@ -371,6 +372,17 @@ static int opt_vmm_user(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+/* --config FILE: noted here, read by cli_parse before the flags apply. */
+static int opt_config(struct arca_opts *o, const struct cli_option *opt,
+		      const char *val, struct arca_err *e)
+{
+	if (!val[0])
+		return arca_error(e, EINVAL, "empty --config value");
+	if (!o->config_path)
+		o->config_path = val;
+	return 0;
+}
+
 static int opt_name(struct arca_opts *o, const struct cli_option *opt,
 		    const char *val, struct arca_err *e)
 {
@@ -555,6 +567,9 @@ static const struct cli_option options[] = {
 	{ "vmm-user", 0, CMDS_VM, "UID[:GID]",
 	  "run arca-vmm as these ids when arca runs as root",
 	  opt_vmm_user, 0, 0, 0 },
+	{ "config", 0, CMDS_VM, "FILE",
+	  "take options from a JSON object (keys: these options' long names, and \"command\"); flags given here override it",
+	  opt_config, 0, 0, 0 },
 	{ "name", 0, CMDS_START, "NAME",
 	  "the sandbox's name for exec, stop, kill and logs (required): letters, digits, '_', '.', '-', up to 64",
 	  opt_name, 0, 0, 0 },
@@ -784,14 +799,58 @@ static int parse(int argc, char *const argv[], struct arca_opts *o,
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* What every command needs once the command line and the config file are
+ * both applied. */
+static int final_checks(const struct arca_opts *o, struct arca_err *e)
+{
 	if (o->cmd == ARCA_CMD_EXEC && !o->name)
 		return arca_error(e, EINVAL, "missing sandbox name: 'arca exec [OPTIONS] NAME CMD [ARG...]'");
-	if (o->cmd == ARCA_CMD_RUN || o->cmd == ARCA_CMD_EXEC)
+	if ((o->cmd == ARCA_CMD_RUN || o->cmd == ARCA_CMD_EXEC) && !o->argv)
 		return arca_error(e, EINVAL, "missing command after 'arca %s'", cmd_name(o->cmd));
 	if (!o->name && (o->cmd == ARCA_CMD_START || o->cmd == ARCA_CMD_STOP ||
 			 o->cmd == ARCA_CMD_KILL || o->cmd == ARCA_CMD_LOGS))
 		return arca_error(e, EINVAL, "missing sandbox name: 'arca %s %s'", cmd_name(o->cmd),
 				  o->cmd == ARCA_CMD_START ? "--name NAME [OPTIONS]" : "NAME");
+	return 0;
+}
+
+/* The config file's items through the option table, as if given first on
+ * the command line; each error names the file and the field. */
+static int apply_config(struct arca_opts *o, const struct config *c, const char *path,
+			struct arca_err *e)
+{
+	struct quoted q;
+	struct arca_err inner;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct config_item *it = &c->items[i];
+		const struct cli_option *opt = find_long(it->name, strlen(it->name));
+		if (!opt || !opt->help || opt->handler == opt_config)
+			return arca_error(e, EINVAL, "%s: unknown field '%s' (the options of 'arca "
+					  "help', and \"command\")", path, quote(&q, it->name));
+		if (!(opt->cmds & CMD_BIT(o->cmd)))
+			return arca_error(e, EINVAL, "%s: field '%s' is not an option of 'arca %s'",
+					  path, it->name, cmd_name(o->cmd));
+		if (opt->metavar && !it->value)
+			return arca_error(e, EINVAL, "%s: field '%s' wants a value, not true", path,
+					  it->name);
+		if (!opt->metavar && it->value)
+			return arca_error(e, EINVAL, "%s: field '%s' is a flag: true or false", path,
+					  it->name);
+		memset(&inner, 0, sizeof(inner));
+		int r = opt->handler(o, opt, it->value, &inner);
+		if (r < 0)
+			return arca_error(e, -r, "%s: field '%s': %s", path, it->name, inner.msg);
+	}
+	if (c->command) {
+		if (o->cmd != ARCA_CMD_RUN)
+			return arca_error(e, EINVAL, "%s: field 'command' is for 'arca run' only", path);
+		o->argv = c->command;
+		o->argc = c->ncommand;
+	}
 	return 0;
 }
 
@@ -802,6 +861,27 @@ int cli_parse(int argc, char *const argv[], struct arca_opts *o,
 
 	opts_init(o);
 	r = parse(argc, argv, o, e);
+	if (r == 0 && o->config_path && o->cmd != ARCA_CMD_HELP) {
+		/* Again from the start: the file's values first, then the
+		 * command line's over them. */
+		const char *path = o->config_path;
+		enum arca_cmd cmd = o->cmd;
+		struct config *c = calloc(1, sizeof(*c));
+		r = c ? config_load(path, c, e) : arca_error(e, ENOMEM, "out of memory");
+		cli_free(o);
+		opts_init(o);
+		o->cmd = cmd;
+		if (r < 0) {
+			free(c);
+		} else {
+			o->config = c;
+			r = apply_config(o, c, path, e);
+			if (r == 0)
+				r = parse(argc, argv, o, e);
+		}
+	}
+	if (r == 0)
+		r = final_checks(o, e);
 	if (r < 0) {
 		cli_free(o);
 		opts_init(o);
@@ -821,6 +901,15 @@ void cli_free(struct arca_opts *o)
 	free(o->root_buf);
 	o->root_buf = NULL;
 	o->root = NULL;
+	if (o->config) {
+		if (o->argv == o->config->command) {
+			o->argv = NULL;
+			o->argc = 0;
+		}
+		config_free(o->config);
+		free(o->config);
+		o->config = NULL;
+	}
 }
 
 /* ---- help text ---------------------------------------------------------- */

@@ -110,6 +110,8 @@ struct arca_opts {
 	uint32_t user_uid, user_gid;
 	bool agent;             /* set by arca start, never by a flag: the
 				 * guest's init serves exec sessions */
+	const char *config_path; /* --config FILE (applied before the flags) */
+	struct config *config;   /* its items; owns argv when "command" gave it */
 	void (*on_spawn)(pid_t vmm); /* arca start: run_command calls it once
 				      * the VMM runs (its state file) */
 	char *const *argv;      /* ARCA_CMD_RUN: CMD and its args, pointing into

@@ -549,6 +549,21 @@ sc_rootless_vmm_user() {
 	one_line_error
 }
 
+# --config: a JSON file holds the options and the command; a flag overrides its value.
+sc_config() {
+	mkdir -p "$T/cw" && printf cfg >"$T/cw/f" || return 1
+	cat >"$T/c.json" <<EOF
+{ "memory": "256M", "env": { "A": "file", "B": "file" }, "workdir": "/cw",
+  "share": [ "$T/cw:/cw:ro" ], "command": [ "sh", "-c", "cat f; echo \" \$A \$B\"; exit 4" ] }
+EOF
+	arca run --config "$T/c.json" -e A=flag </dev/null
+	[ "$RC" = 4 ] && [ "$(cat "$T/out")" = "cfg flag file" ] || { why; return 1; }
+	printf '{ "cpus": 2,\n  "sharez": [] }' >"$T/bad.json"
+	arca run --config "$T/bad.json" -- true </dev/null
+	[ "$RC" = 125 ] && one_line_error && grep -q "bad.json: unknown field 'sharez'" "$T/err" ||
+		{ why; return 1; }
+}
+
 # ---- long-lived sandboxes (arca start / exec / ls / stop / kill / logs) ----------------------
 
 # sb_fail MSG: a sandbox scenario failed; kill what it started so the next one starts clean.
@@ -790,6 +805,6 @@ sc_boot_deadline() {
 }
 
 NO_VM="sandbox_errors kernel_arg_bad version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args rootless sandbox"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args config rootless sandbox"
 
 harness_run e2e
