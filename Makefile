@@ -435,6 +435,26 @@ asan-e2e: all $(TEST_VMMS) tests/probe/probe
 		tests/e2e/run 2>&1 | tee $(SAN_B)/e2e.log
 	tests/san/e2e-check $(SAN_B)/e2e.log $(SAN_E2E_EXPECTED)
 
+# ---- install -------------------------------------------------------------------
+# arca, arca-vmm and arca-init side by side (arca finds its helpers in its own directory), the
+# guest kernel and its modules where launcher/kernel.c looks for them (EXE_DIR/../share/arca/
+# kernel, the same layout as build/kernel), and the man page. The initrd cache then lives in
+# $XDG_CACHE_HOME/arca (or ~/.cache/arca). DESTDIR for staging, as usual.
+PREFIX ?= /usr/local
+.PHONY: install install-check
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/arca/kernel \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 arca arca-vmm arca-init $(DESTDIR)$(PREFIX)/bin/
+	cp -R $(B)/kernel/VERSION $(B)/kernel/vmlinuz $(B)/kernel/boot $(B)/kernel/lib \
+		$(DESTDIR)$(PREFIX)/share/arca/kernel/
+	install -m 0644 doc/arca.1 $(DESTDIR)$(PREFIX)/share/man/man1/arca.1
+
+# An installed tree works on its own: staged into a scratch DESTDIR, it finds its helpers
+# and kernel and builds its initrd cache away from the source tree; the man page renders.
+install-check: all
+	tests/install-check.sh
+
 # ---- packages ----------------------------------------------------------------
 DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-dev \
 	libmnl-dev liburing-dev libjansson-dev
