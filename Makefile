@@ -316,12 +316,14 @@ bench-blk: all
 FUZZ_SECONDS ?= 60
 # One input running longer than this is a finding (a hang: a FIFO opened, a loop).
 FUZZ_TIMEOUT ?= 25
-FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode fuse_dispatch
+FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode fuse_dispatch mux
 FUZZ_CC      ?= clang
 FUZZ_SMOKE_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRCS_blk_req     := vmm/blk_req.c vmm/virtq.c vmm/guestmem.c common/iov.c
 FUZZ_SRCS_virtq       := vmm/virtq.c vmm/guestmem.c common/iov.c
 FUZZ_SRCS_ctl         := common/proto.c
+# The session mux runs in the launcher (its own unprivileged process), not the VMM.
+FUZZ_SRCS_mux         := launcher/mux.c common/proto.c
 FUZZ_SRCS_mmio        := vmm/virtio.c vmm/virtq.c vmm/guestmem.c vmm/evloop.c common/iov.c
 FUZZ_SRCS_fuse_decode := vmm/fuse_decode.c common/iov.c
 # The FUSE server is being split into several vmm/fuse_*.c: every one of them but the
@@ -330,7 +332,7 @@ FUZZ_SRCS_fuse_dispatch := $(filter-out vmm/fuse_host.c,$(wildcard vmm/fuse_*.c)
 # Sources a target #includes (to reach static functions): prerequisites, not compiled apart.
 FUZZ_INCL_ctl  := vmm/ctl.c
 FUZZ_INCL_mmio := vmm/virtio_mmio.c
-FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h) tests/fuzz/fuzz_main.h tests/fuzz/fuzz_input.h
+FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h) launcher/mux.h tests/fuzz/fuzz_main.h tests/fuzz/fuzz_input.h
 FUZZ_FLAGS := -g -O1 -D_GNU_SOURCE -Iinclude -Icommon -Ivmm
 
 # $(1): target name. The libFuzzer build, the smoke build, and the smoke build with every

@@ -431,9 +431,28 @@ def fuse_dispatch():
     return s
 
 
+def mux():
+    # fuzz_mux.c's script: op, len, bytes. 5 adds a client; op 1..4 (mod 8) sends a client
+    # frame whose type is op % 8 of its table (9: EXEC for client 0, 0x0a: EXEC for client 1,
+    # 0x13 (op % 8 = 3): client 2); op % 8 == 0 sends a guest frame whose type is (op >> 3)
+    # % 8 and whose client is (op >> 6) % 4 (0x00 STDOUT, 0x08 STDERR, 0x18 EXIT to client
+    # 0); 7 flushes; 6 drops client len % 4.
+    def op(o, data=b""):
+        return bytes([o, len(data)]) + data
+    add = op(5)[:1] + op(5)[:1]
+    exit0 = u32(0) + u32(3)
+    return {
+        "one-session": add + op(9, b"spec") + op(0x00, b"hello") + op(0x08, b"err") +
+        op(0x18, exit0) + op(7),
+        "two-sessions-stdin": add + op(9, b"spec") + op(0x0a, b"spec2") + op(0x1a, b"in") +
+        op(0x20, u32(4)) + op(0x40, b"to-1") + op(7) + op(6, b"\x01"),
+        "refused-before-exec": op(5)[:1] + op(0x11, b"x") + op(7),
+    }
+
+
 def main():
     targets = {"virtq": virtq(), "ctl": ctl(), "mmio": mmio(), "fuse_decode": fuse_decode(),
-               "fuse_dispatch": fuse_dispatch()}
+               "fuse_dispatch": fuse_dispatch(), "mux": mux()}
     for name, seeds in targets.items():
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)
