@@ -47,13 +47,16 @@ char **command_env(const struct arca_spec *s)
 {
 	static char def_path[] = "PATH=" COMMAND_DEFAULT_PATH;
 	static char def_home[] = "HOME=/root";
+	/* exec -u: not root's home, which that user cannot write; the
+	 * guest has no passwd entry to name another. */
+	static char user_home[] = "HOME=/";
 	size_t n = 0;
 	char **env = calloc(s->envc + 3, sizeof(char *));
 
 	if (!env)
 		return NULL;
 	env[n++] = def_path;
-	env[n++] = def_home;
+	env[n++] = s->has_user && s->uid != 0 ? user_home : def_home;
 	for (size_t i = 0; i < s->envc; i++) {
 		size_t k = key_len(s->env[i]), j;
 		for (j = 0; j < n; j++)

@@ -590,8 +590,8 @@ sc_sandbox() {
 	arca exec -e A=1 -w /w e2e-sb -- sh -c 'cat f; echo; echo "$A" >&2; pwd; exit 3' </dev/null
 	[ "$RC" = 3 ] && [ "$(cat "$T/out")" = "data
 /w" ] && [ "$(cat "$T/err")" = 1 ] || { sb_fail "exec: $(why)"; return 1; }
-	arca exec -u 1000:1001 e2e-sb -- sh -c 'echo $(id -u):$(id -g)' </dev/null
-	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = 1000:1001 ] || { sb_fail "exec -u: $(why)"; return 1; }
+	arca exec -u 1000:1001 e2e-sb -- sh -c 'echo $(id -u):$(id -g):$HOME' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = 1000:1001:/ ] || { sb_fail "exec -u: $(why)"; return 1; }
 	printf 'in\nput' >"$T/in"
 	arca exec e2e-sb -- sh -c 'cat; echo "|$?"' <"$T/in"
 	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = "in
