@@ -576,8 +576,8 @@ static const struct cli_option options[] = {
 	{ "user", 'u', CMDS_EXEC, "UID[:GID]",
 	  "run CMD with these numeric ids in the guest (default 0:0)",
 	  opt_user, 0, 0, 0 },
-	{ "json", 0, CMDS_DOCTOR, NULL,
-	  "print the checks as one JSON object",
+	{ "json", 0, CMDS_DOCTOR | CMD_BIT(ARCA_CMD_LS), NULL,
+	  "print the checks (doctor) or the sandboxes (ls) as JSON",
 	  opt_flag, FIELD(json), 0, 0 },
 	{ "help", 'h', CMDS_ALL, NULL, NULL, opt_help, 0, 0, 0 },
 };

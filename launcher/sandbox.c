@@ -370,6 +370,21 @@ int sandbox_start(struct arca_opts *o, struct arca_err *e)
 
 /* ---- ls ---------------------------------------------------------------------- */
 
+/* A JSON string: the shares are paths as given (any bytes but NUL). */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
 static void fmt_uptime(uint64_t ms, char *out, size_t cap)
 {
 	uint64_t s = ms / 1000;
@@ -387,15 +402,18 @@ int sandbox_ls(const struct arca_opts *o, struct arca_err *e)
 {
 	struct sbdir d;
 	int r = sbdir_init(&d, NULL, e);
-	(void)o;
 	if (r < 0)
 		return r;
 	DIR *dir = opendir(d.root);
 	if (!dir)
 		return arca_error_errno(e, errno, "reading %s", d.root);
-	printf("%-20s %-9s %-8s %-5s %-8s %s\n", "NAME", "STATE", "UPTIME", "CPUS", "MEMORY",
-	       "SHARES");
+	if (o->json)
+		printf("[");
+	else
+		printf("%-20s %-9s %-8s %-5s %-8s %s\n", "NAME", "STATE", "UPTIME", "CPUS",
+		       "MEMORY", "SHARES");
 	struct dirent *de;
+	bool first = true;
 	uint64_t now = realtime_ms();
 	while ((de = readdir(dir))) {
 		if (!sandbox_name_ok(de->d_name))
@@ -411,8 +429,26 @@ int sandbox_ls(const struct arca_opts *o, struct arca_err *e)
 				sbdir_remove(&x); /* its supervisor was killed */
 				continue;
 			}
-			printf("%-20s %-9s %-8s %-5s %-8s %s\n", de->d_name, "starting", "-", "-",
-			       "-", "-");
+			if (o->json) {
+				printf("%s{\"name\":\"%s\",\"state\":\"starting\"}", first ? "" : ",",
+				       de->d_name);
+				first = false;
+			} else {
+				printf("%-20s %-9s %-8s %-5s %-8s %s\n", de->d_name, "starting", "-",
+				       "-", "-", "-");
+			}
+			continue;
+		}
+		if (o->json) {
+			/* Names are [A-Za-z0-9_.-]: no escaping needed. */
+			printf("%s{\"name\":\"%s\",\"state\":\"running\",\"pid\":%d,"
+			       "\"uptime_ms\":%llu,\"cpus\":%u,\"memory_mib\":%u,\"shares\":",
+			       first ? "" : ",", de->d_name, (int)s.pid,
+			       (unsigned long long)(now > s.started_ms ? now - s.started_ms : 0),
+			       s.cpus, s.memory_mib);
+			json_str(stdout, s.shares);
+			printf("}");
+			first = false;
 			continue;
 		}
 		char up[32], mem[32], cpus[16];
@@ -423,6 +459,8 @@ int sandbox_ls(const struct arca_opts *o, struct arca_err *e)
 		       s.shares);
 	}
 	closedir(dir);
+	if (o->json)
+		printf("]\n");
 	return 0;
 }
 

@@ -587,6 +587,12 @@ sc_sandbox() {
 	arca ls </dev/null
 	grep -q '^e2e-sb  *running  *[0-9smh]*  *1  *512M  *.*:/w' "$T/out" ||
 		{ sb_fail "ls: $(why)"; return 1; }
+	arca ls --json </dev/null
+	python3 -c 'import json, sys
+l = [s for s in json.load(open(sys.argv[1])) if s["name"] == "e2e-sb"]
+assert len(l) == 1 and l[0]["state"] == "running" and l[0]["cpus"] == 1, l
+assert l[0]["memory_mib"] == 512 and l[0]["shares"].endswith(":/w"), l' "$T/out" 2>"$T/err" ||
+		{ sb_fail "ls --json: $(why)"; return 1; }
 	arca exec -e A=1 -w /w e2e-sb -- sh -c 'cat f; echo; echo "$A" >&2; pwd; exit 3' </dev/null
 	[ "$RC" = 3 ] && [ "$(cat "$T/out")" = "data
 /w" ] && [ "$(cat "$T/err")" = 1 ] || { sb_fail "exec: $(why)"; return 1; }
