@@ -356,14 +356,42 @@ nested_pack() {
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out"
 }
 
+# nested_watch LOG PIDFILE STALL: stops the test host (SIGTERM to the QEMU in PIDFILE) once LOG
+# has not grown for STALL seconds. A frozen test host (see tests/e2e/run) prints nothing at
+# all; a live one prints a line per scenario, and no scenario's arca call may run past its
+# harness limit (LIMIT, 300 s at most), so silence that long means frozen.
+nested_watch() {
+	local log=$1 pidf=$2 stall=$3 size=-1 last now s
+	last=$(date +%s)
+	while sleep 5; do
+		s=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		now=$(date +%s)
+		if [ "$s" != "$size" ]; then
+			size=$s last=$now
+		elif [ $((now - last)) -ge "$stall" ]; then
+			echo "nested: no console output for ${stall}s: the test host froze; stopping it" >&2
+			echo "nested: watchdog: no console output for ${stall}s" >>"$log"
+			[ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
+			return 0
+		fi
+	done
+}
+
 # nested_boot INITRD LOG TIMEOUT: boot the test host. Streams the payload's output (the lines
 # between the markers, \r stripped) to stdout while the whole console goes to LOG. Returns the
 # payload's exit status, or 255 when the end marker never appeared (timeout, panic, stall).
-# Sets NESTED_WALL (seconds, outer wall time) and NESTED_HOST_BOOT (test host uptime at init).
+# NESTED_STALL (seconds, default 600; 0: off) stops a test host whose console stays silent
+# that long (nested_watch). Sets NESTED_WALL (seconds, outer wall time) and NESTED_HOST_BOOT
+# (test host uptime at init).
 NESTED_QEMU_SMP=${NESTED_QEMU_SMP:-2}
 nested_boot() {
-	local initrd=$1 log=$2 limit=$3 t0 t1 qrc
+	local initrd=$1 log=$2 limit=$3 t0 t1 qrc wpid=
 	: >"$log"
+	rm -f "$log.pid"
+	if [ "${NESTED_STALL:-600}" != 0 ]; then
+		nested_watch "$log" "$log.pid" "${NESTED_STALL:-600}" &
+		wpid=$!
+	fi
 	# mawk (Debian's default awk) reads a pipe in large blocks unless told it is interactive,
 	# which would hold back the live output until the end.
 	local awk_i=()
@@ -371,7 +399,7 @@ nested_boot() {
 	t0=$(date +%s.%N)
 	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
 		-smp "$NESTED_QEMU_SMP" -m 3072 -nographic -no-reboot -nodefaults -serial stdio \
-		-kernel "$KIMG" -initrd "$initrd" \
+		-pidfile "$log.pid" -kernel "$KIMG" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1" </dev/null 2>&1 |
 		awk "${awk_i[@]}" -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
 			{ sub(/\r$/, ""); print >> lf; fflush(lf) }
@@ -379,6 +407,11 @@ nested_boot() {
 			inb { print; fflush() }
 			index($0, b) { inb = 1 }'
 	qrc=${PIPESTATUS[0]}
+	if [ -n "$wpid" ]; then
+		kill "$wpid" 2>/dev/null
+		wait "$wpid" 2>/dev/null
+	fi
+	rm -f "$log.pid"
 	t1=$(date +%s.%N)
 	NESTED_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	NESTED_HOST_BOOT=$(sed -n 's/.*arca-e2e: test host init at uptime \([0-9.]*\).*/\1/p' "$log" | head -n 1)
