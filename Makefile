@@ -42,7 +42,7 @@ SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
 SECCOMP_LIBS   := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 POLICY_DEFAULT ?= trap
 POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy \
-	policy/vmm-blk.policy
+	policy/vmm-blk.policy policy/mux.policy
 
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
@@ -62,6 +62,7 @@ LAUNCHER_OBJS += launcher/run.o
 LAUNCHER_OBJS += launcher/sbstate.o
 LAUNCHER_OBJS += launcher/config.o
 LAUNCHER_OBJS += launcher/mux.o
+LAUNCHER_OBJS += launcher/mux_loop.o
 LAUNCHER_OBJS += launcher/exec.o
 LAUNCHER_OBJS += launcher/sandbox.o
 LAUNCHER_OBJS += launcher/shares.o
@@ -151,7 +152,7 @@ $(B)/libvmm.a: $(addprefix $(B)/,$(VMM_OBJS)) $(B)/policy/policies.o
 	@rm -f $@; ar rcs $@ $^
 
 # The doctor and arca run's KVM check use vmm/'s KVM headers.
-$(B)/launcher/doctor.o $(B)/launcher/run.o $(B)/launcher/exec.o $(B)/launcher/sandbox.o: OBJ_CPPFLAGS += -Ivmm
+$(B)/launcher/doctor.o $(B)/launcher/run.o $(B)/launcher/exec.o $(B)/launcher/sandbox.o $(B)/launcher/mux_loop.o: OBJ_CPPFLAGS += -Ivmm
 
 # arca takes from libvmm.a only what `arca run` and `arca doctor` use to ask KVM
 # whether it can run a guest (vmm/kvm_caps.c, vmm/kvm_selftest.c and the boot
@@ -182,7 +183,7 @@ $(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
 $(B)/policy/policies.c: $(B)/policy/compile $(POLICIES)
 	@$(B)/policy/compile --default-action=$(POLICY_DEFAULT) -o $@ \
 		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy fs=policy/vmm-fs.policy \
-		blk=policy/vmm-blk.policy
+		blk=policy/vmm-blk.policy mux=policy/mux.policy
 
 $(B)/policy/policies.o: $(B)/policy/policies.c vmm/seccomp_policies.h
 	@echo "  CC      $<"

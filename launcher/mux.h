@@ -90,6 +90,10 @@ void mux_client_delivered(struct mux *m, struct mux_client *c, size_t n);
 /* ERROR + EXIT 125 for a client turned away (too many sessions). */
 int mux_refuse_frames(uint8_t *out, size_t cap, const char *why);
 
+/* Installs policy/mux.policy's seccomp filter on the calling thread (after
+ * no_new_privs). 0 or -errno. */
+int mux_confine(void);
+
 /* The loop: listen_fd (accepting), guest_fd (the session stream),
  * ready_fd (gets "R" once the agent is ready, then is closed; -1: none),
  * owner (the only uid accepted). Returns when the guest stream ends. */

@@ -25,7 +25,7 @@
 
 #include "parse.h"
 
-#define MAX_CLASSES 4
+#define MAX_CLASSES 6
 #define MAX_SYSCALL_NR 1024
 
 static int read_file(const char *path, char **out, size_t *len)

@@ -28,6 +28,12 @@ extern const struct sock_filter vmm_blk_filter[];
 extern const unsigned short vmm_blk_filter_len;
 extern const unsigned vmm_blk_nsyscalls, vmm_blk_nioctls;
 
+/* arca's session mux (launcher/mux.c), not arca-vmm: built by the same
+ * compiler from policy/mux.policy. */
+extern const struct sock_filter vmm_mux_filter[];
+extern const unsigned short vmm_mux_filter_len;
+extern const unsigned vmm_mux_nsyscalls, vmm_mux_nioctls;
+
 /* 1 when built with the debugging default action LOG instead of TRAP. */
 extern const unsigned vmm_filter_default_log;
 
