@@ -612,6 +612,10 @@ put|0" ] || { sb_fail "exec stdin: $(why)"; return 1; }
 	kill -TERM "$(cat "$T/s.pid")"
 	wait
 	[ "$(cat "$T/s.rc")" = 7 ] || { sb_fail "exec SIGTERM: $(cat "$T/s.rc") $(cat "$T/s.out")"; return 1; }
+	# A spec over one frame (a 10 KB variable) travels in parts.
+	_big=$(head -c 10000 /dev/zero | tr '\0' x)
+	arca exec -e "BIG=$_big" e2e-sb -- sh -c 'echo ${#BIG}' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = 10000 ] || { sb_fail "exec big env: $(why)"; return 1; }
 	arca exec e2e-sb -- /no/such/cmd </dev/null
 	[ "$RC" = 127 ] || { sb_fail "exec not found: $(why)"; return 1; }
 	arca exec e2e-sb -- sh -c 'kill -9 $$' </dev/null
@@ -668,8 +672,13 @@ s.connect(\"$_s/sock\"); print(s.recv(4096))'" </dev/null >"$T/out" 2>"$T/err"
 	fi
 	arca logs e2e-sb </dev/null
 	[ "$RC" = 0 ] && [ -s "$T/out" ] || { sb_fail "logs: $(why)"; return 1; }
+	# stop: a running exec's command gets SIGTERM (143), then the VM powers off.
+	( "$ARCA" exec e2e-sb -- sleep 60 >"$T/st.out" 2>&1 </dev/null; echo $? >"$T/st.rc" ) &
+	sleep 2
 	arca stop e2e-sb </dev/null
 	[ "$RC" = 0 ] || { sb_fail "stop: $(why)"; return 1; }
+	wait
+	[ "$(cat "$T/st.rc")" = 143 ] || { sb_fail "exec during stop: $(cat "$T/st.rc") $(cat "$T/st.out")"; return 1; }
 	arca ls </dev/null
 	! grep -q e2e-sb "$T/out" || { sb_fail "still listed after stop: $(why)"; return 1; }
 	[ ! -e /run/arca/e2e-sb ] || { sb_fail "left behind: $(ls /run/arca/e2e-sb)"; return 1; }
