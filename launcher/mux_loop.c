@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -53,8 +54,43 @@ static void drop_privileges(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* A forbidden call: one line on stderr (the sandbox's log) naming it, as
+ * arca-vmm's reporter does; async-signal-safe (one write, _exit). The
+ * clients then see the sandbox stop. */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	char buf[128], num[16];
+	int nr = si->si_syscall, k = 0;
+	const char *name = nr >= 0 && (unsigned)nr < vmm_syscall_names_len && vmm_syscall_names[nr]
+				   ? vmm_syscall_names[nr] : "unknown";
+	unsigned v = nr < 0 ? 0 : (unsigned)nr;
+	do
+		num[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < (int)sizeof(num));
+	size_t n = 0;
+	const char *pre = "arca: the session mux made a forbidden system call: ";
+	while (*pre && n < sizeof(buf) - 24)
+		buf[n++] = *pre++;
+	while (*name && n < sizeof(buf) - 24)
+		buf[n++] = *name++;
+	buf[n++] = ' ';
+	buf[n++] = '(';
+	while (k)
+		buf[n++] = num[--k];
+	buf[n++] = ')';
+	buf[n++] = '\n';
+	(void)!write(STDERR_FILENO, buf, n);
+	_exit(125);
+}
+
 int mux_confine(void)
 {
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
 	/* policy/mux.policy: bytes between the fds it holds, new clients,
 	 * memory; nothing else. Needs no_new_privs (drop_privileges). */
 	struct sock_fprog prog = {

@@ -221,6 +221,10 @@ static __attribute__((noreturn)) void supervisor(struct start_ctx *c, struct arc
 	struct arca_err e = { 0 };
 	setsid();
 	signal(SIGPIPE, SIG_IGN);
+	/* From here every message (the mux's too) goes to the log; errors
+	 * for the waiting `arca start` go through ready_wr. */
+	if (dup2(log_fd, STDERR_FILENO) < 0)
+		_exit(ARCA_EXIT_ERROR);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		_exit(ARCA_EXIT_ERROR);
 	pid_t mux = fork();

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/filter.h>
@@ -243,6 +244,20 @@ int seccomp_enter(enum seccomp_class c, const char **failed_class, int *failed_e
 	}
 #ifdef ARCA_TEST_HOOKS
 	test_forbidden_syscall(c);
+	/* The hook's thread is about to kill the process: keep the others
+	 * out of KVM_RUN meanwhile (a spin on the vDSO clock, as a sleep may
+	 * be forbidden here). A process dying with a vCPU in guest mode is
+	 * fine on hardware, and kill9_cleanup covers it; but in the nested
+	 * test host (QEMU TCG emulating SVM) the IPI that must pull that vCPU
+	 * out is sometimes lost, and the test host's kernel locks up (a soft
+	 * lockup in the dying VMM), which is not what this hook tests. */
+	if (opts.forbidden >= 0 && opts.forbidden != (int)c) {
+		struct timespec t0, t;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while (t.tv_sec - t0.tv_sec < 5);
+	}
 #endif
 	return 0;
 }
