@@ -356,21 +356,30 @@ nested_pack() {
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out"
 }
 
-# nested_watch LOG PIDFILE STALL: stops the test host (SIGTERM to the QEMU in PIDFILE) once LOG
-# has not grown for STALL seconds. A frozen test host (see tests/e2e/run) prints nothing at
-# all; a live one prints a line per scenario, and no scenario's arca call may run past its
-# harness limit (LIMIT, 300 s at most), so silence that long means frozen.
+# nested_watch LOG PIDFILE STALL: stops the test host (SIGTERM to the QEMU in PIDFILE) once it
+# is frozen: its kernel reported a soft lockup (it stays locked: seen twice in
+# vmm_seccomp_trap, a VMM dying while its vCPU ran), or LOG has had no line but kernel
+# messages for STALL seconds. A live test host prints a line per scenario, and no scenario's
+# arca call may run past its harness limit (LIMIT, 300 s at most), so silence that long means
+# frozen too (a freeze may print nothing at all).
 nested_watch() {
-	local log=$1 pidf=$2 stall=$3 size=-1 last now s
+	local log=$1 pidf=$2 stall=$3 n=-1 last now c why
 	last=$(date +%s)
 	while sleep 5; do
-		s=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		# Lines that are not kernel messages ("[   12.345] ...").
+		c=$(grep -avc '^\[ *[0-9]*\.[0-9]*\]' "$log" 2>/dev/null)
 		now=$(date +%s)
-		if [ "$s" != "$size" ]; then
-			size=$s last=$now
+		why=
+		if grep -aqE 'soft lockup - CPU#|rcu_(sched|preempt) (self-)?detected stall' "$log" 2>/dev/null; then
+			why="its kernel reported a lockup"
+		elif [ "$c" != "$n" ]; then
+			n=$c last=$now
 		elif [ $((now - last)) -ge "$stall" ]; then
-			echo "nested: no console output for ${stall}s: the test host froze; stopping it" >&2
-			echo "nested: watchdog: no console output for ${stall}s" >>"$log"
+			why="no output for ${stall}s"
+		fi
+		if [ -n "$why" ]; then
+			echo "nested: the test host froze ($why); stopping it" >&2
+			echo "nested: watchdog: $why" >>"$log"
 			[ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
 			return 0
 		fi
