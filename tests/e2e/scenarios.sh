@@ -493,6 +493,24 @@ EOF
 	_o=$(tr -d '\r' <"$T/tty3.out")
 	echo "$_o" | grep -q 'int-once$' && echo "$_o" | grep -q 'rc=5$' ||
 		{ echo "^C without -t: $(echo "$_o" | head -c 300 | tr '\n' '|')"; return 1; }
+	# -it with an interactive shell: the prompt comes, ^C interrupts the running `sleep`
+	# (the rest of its line does not run) without killing the shell, which then says 130,
+	# and `exit 3` is arca's status.
+	cat >"$T/tty4.sh" <<EOF
+"$ARCA" run -it -- sh -i
+echo rc=\$?
+touch "$T/tty4.done"
+EOF
+	: >"$T/tty4.out"
+	( _i=0; while ! grep -q '# ' "$T/tty4.out" && [ "$_i" -lt 1200 ]; do sleep 0.1; _i=$((_i + 1)); done
+	  printf 'sleep 30; echo after-sleep\n'; sleep 3; printf '\003'; sleep 1
+	  printf 'echo alive-$?\n'; sleep 1; printf 'exit 3\n'
+	  while [ ! -e "$T/tty4.done" ] && [ "$_i" -lt 1500 ]; do sleep 0.1; _i=$((_i + 1)); done ) |
+		timeout -k 5 150 /usr/bin/script -q -e -c "sh $T/tty4.sh" /dev/null >"$T/tty4.out" 2>&1
+	_o=$(tr -d '\r' <"$T/tty4.out")
+	echo "$_o" | grep -q 'alive-130' && echo "$_o" | grep -q 'rc=3$' &&
+		! echo "$_o" | grep -q '^after-sleep' ||
+		{ echo "interactive shell: $(echo "$_o" | head -c 400 | tr '\n' '|')"; return 1; }
 }
 
 # --kernel-arg appends to arca's kernel command line (the guest sees it in /proc/cmdline);
@@ -682,6 +700,10 @@ s.connect(\"$_s/sock\"); print(s.recv(4096))'" </dev/null >"$T/out" 2>"$T/err"
 	arca ls </dev/null
 	! grep -q e2e-sb "$T/out" || { sb_fail "still listed after stop: $(why)"; return 1; }
 	[ ! -e /run/arca/e2e-sb ] || { sb_fail "left behind: $(ls /run/arca/e2e-sb)"; return 1; }
+	# Nothing else either: no VMM, no mux, no supervisor, no cgroup of its own.
+	! pidof arca-vmm arca-mux >/dev/null 2>&1 || { sb_fail "processes left: $(pidof arca-vmm arca-mux)"; return 1; }
+	! ls -d /sys/fs/cgroup/arca/run-* >/dev/null 2>&1 ||
+		{ sb_fail "cgroups left: $(ls -d /sys/fs/cgroup/arca/run-*)"; return 1; }
 	arca exec e2e-sb -- true </dev/null
 	[ "$RC" = 125 ] && grep -q "no sandbox named 'e2e-sb'" "$T/err" || { sb_fail "exec after stop: $(why)"; return 1; }
 	# kill: no grace, same cleanup; a running exec sees the sandbox go (125).
