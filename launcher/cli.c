@@ -825,15 +825,19 @@ static int apply_config(struct arca_opts *o, const struct config *c, const char 
 	struct quoted q;
 	struct arca_err inner;
 
+	/* Every key first, also one that gives no item ("x": [] or false). */
+	for (size_t i = 0; i < c->nkeys; i++) {
+		const struct cli_option *opt = find_long(c->keys[i], strlen(c->keys[i]));
+		if (!opt || !opt->help || opt->handler == opt_config)
+			return arca_error(e, EINVAL, "%s: unknown field '%s' (the options of 'arca "
+					  "help', and \"command\")", path, quote(&q, c->keys[i]));
+		if (!(opt->cmds & CMD_BIT(o->cmd)))
+			return arca_error(e, EINVAL, "%s: field '%s' is not an option of 'arca %s'",
+					  path, c->keys[i], cmd_name(o->cmd));
+	}
 	for (size_t i = 0; i < c->n; i++) {
 		const struct config_item *it = &c->items[i];
 		const struct cli_option *opt = find_long(it->name, strlen(it->name));
-		if (!opt || !opt->help || opt->handler == opt_config)
-			return arca_error(e, EINVAL, "%s: unknown field '%s' (the options of 'arca "
-					  "help', and \"command\")", path, quote(&q, it->name));
-		if (!(opt->cmds & CMD_BIT(o->cmd)))
-			return arca_error(e, EINVAL, "%s: field '%s' is not an option of 'arca %s'",
-					  path, it->name, cmd_name(o->cmd));
 		if (opt->metavar && !it->value)
 			return arca_error(e, EINVAL, "%s: field '%s' wants a value, not true", path,
 					  it->name);

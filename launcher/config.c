@@ -156,10 +156,20 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
 	const char *key;
 	json_t *v;
 	json_object_foreach(root, key, v) {
-		if (!strcmp(key, "command"))
+		if (!strcmp(key, "command")) {
 			r = set_command(c, path, v, e);
-		else
+		} else {
+			char **k = realloc(c->keys, (c->nkeys + 1) * sizeof(*k));
+			if (!k || !(k[c->nkeys] = strdup(key))) {
+				if (k)
+					c->keys = k;
+				r = arca_error(e, ENOMEM, "out of memory");
+				break;
+			}
+			c->keys = k;
+			c->nkeys++;
 			r = add_value(c, path, key, v, e);
+		}
 		if (r < 0)
 			break;
 	}
@@ -203,6 +213,9 @@ int config_load(const char *path, struct config *c, struct arca_err *e)
 
 void config_free(struct config *c)
 {
+	for (size_t i = 0; i < c->nkeys; i++)
+		free(c->keys[i]);
+	free(c->keys);
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->items[i].name);
 		free(c->items[i].value);

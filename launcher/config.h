@@ -34,6 +34,10 @@ struct config_item {
 };
 
 struct config {
+	char **keys;    /* every top-level key but "command", in file order,
+			 * even one that gives no item (false, null, []): it
+			 * must still name an option */
+	size_t nkeys;
 	struct config_item *items;
 	size_t n;
 	char **command; /* NULL-terminated, or NULL when absent */

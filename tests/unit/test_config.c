@@ -130,6 +130,11 @@ static void test_layering(void **state)
 	assert_int_equal(cli(&o, &e, 6, a3), -EINVAL);
 	assert_non_null(strstr(e.msg, "field 'name' is not an option of 'arca run'"));
 
+	/* A key that gives no value still has to name an option. */
+	write_file("{\"sharez\": [], \"verbos\": false}");
+	assert_int_equal(cli(&o, &e, 6, a3), -EINVAL);
+	assert_non_null(strstr(e.msg, "unknown field 'sharez'"));
+
 	write_file("{\"memory\": true}");
 	assert_int_equal(cli(&o, &e, 6, a3), -EINVAL);
 	assert_non_null(strstr(e.msg, "field 'memory' wants a value"));
