@@ -359,9 +359,9 @@ nested_pack() {
 # nested_watch LOG PIDFILE STALL: stops the test host (SIGTERM to the QEMU in PIDFILE) once it
 # is frozen: its kernel reported a soft lockup (it stays locked: seen twice in
 # vmm_seccomp_trap, a VMM dying while its vCPU ran), or LOG has had no line but kernel
-# messages for STALL seconds. A live test host prints a line per scenario, and no scenario's
-# arca call may run past its harness limit (LIMIT, 300 s at most), so silence that long means
-# frozen too (a freeze may print nothing at all).
+# messages for STALL seconds. A live test host prints a line per scenario, and the e2e
+# payload a line every 2 minutes besides (tests/e2e/run), so silence that long means frozen
+# too (a freeze may print nothing at all).
 nested_watch() {
 	local log=$1 pidf=$2 stall=$3 n=-1 last now c why
 	last=$(date +%s)
