@@ -223,6 +223,17 @@ int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n)
 			     msg.type == ARCA_SMSG_ERROR || msg.type == ARCA_SMSG_EXIT;
 		if (!c || !known) {
 			m->dropped++;
+			/* Output of a session whose client went away: dropped,
+			 * but acknowledged, so that the command (which got
+			 * SIGHUP and may carry on) is not blocked for ever on
+			 * a full pipe. Bounded by the guest's own sending; an
+			 * id that is no live session is ignored by the agent. */
+			if (!c && id && (msg.type == ARCA_SMSG_STDOUT || msg.type == ARCA_SMSG_STDERR) &&
+			    m->gout.max - m->gout.len >= MUX_ROOM) {
+				uint8_t b[4];
+				proto_put_le32(b, ARCA_MSG_HDR_SIZE + msg.len);
+				(void)put_frame(&m->gout, ARCA_SMSG_OUT_ACK, id, b, sizeof(b));
+			}
 			continue;
 		}
 		/* The client sees its session as id 0. EXIT is checked by

@@ -8,7 +8,9 @@
  * Each client is one session. Its frames carry id 0; the mux gives the
  * session an id of its own and rewrites every frame's id, so a client can
  * reach no other session. What the guest sends is guest bytes: a frame for
- * an id no client holds is dropped, a malformed stream ends the mux.
+ * an id no client holds is dropped (output is still acknowledged, so a
+ * session whose client left never blocks on its window), a malformed
+ * stream ends the mux.
  *
  * Memory is bounded both ways, by backpressure rather than loss: the mux
  * reads a client only while the guest's queue has room, and the guest only

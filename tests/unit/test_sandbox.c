@@ -230,6 +230,18 @@ static void test_mux_bounds(void **state)
 	M.gout.len = 0;
 	assert_true(mux_can_read_client(&M, d));
 
+	/* Output for an id no client holds is acknowledged (the command of a
+	 * session whose client left must not block), never delivered. */
+	M.gout.len = 0;
+	size_t on = frame(f, ARCA_SMSG_STDOUT, 0x5555, "orphan", 6);
+	assert_int_equal(mux_guest_bytes(&M, f, on), 0);
+	static struct arca_msg am;
+	first_frame(&M.gout, &am);
+	assert_int_equal(am.type, ARCA_SMSG_OUT_ACK);
+	assert_int_equal(proto_le32(am.payload), 0x5555);
+	assert_int_equal(proto_le32(am.payload + 4), ARCA_MSG_HDR_SIZE + 4 + 6);
+	M.gout.len = 0;
+
 	/* A client gone mid-session: its command gets SIGHUP. */
 	size_t n = frame(f, ARCA_SMSG_EXEC, 0, "s", 1);
 	assert_int_equal(mux_client_bytes(&M, d, f, n), 0);
