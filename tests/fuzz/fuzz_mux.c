@@ -195,11 +195,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			i += len;
 			break;
 		case 5:
-			for (int k = 0; k < NCLIENTS; k++) {
+			/* Every id handed out is remembered (the invariant
+			 * needs them all): no more clients once the list is
+			 * full. */
+			for (int k = 0; k < NCLIENTS && ngiven < sizeof(given) / sizeof(given[0]); k++) {
 				if (cl[k])
 					continue;
 				cl[k] = mux_client_add(&M, nextfd++);
-				if (cl[k] && ngiven < sizeof(given) / sizeof(given[0]))
+				if (cl[k])
 					given[ngiven++] = cl[k]->id;
 				break;
 			}
