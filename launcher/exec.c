@@ -24,42 +24,23 @@
 
 #include "cleanup.h"
 #include "ctl.h"
+#include "mux.h"
 #include "proto.h"
 #include "run.h"
 #include "sandbox.h"
 #include "sbstate.h"
 #include "spec.h"
 
-struct xbuf {
-	uint8_t *p;
-	size_t len, cap;
-};
+/* What waits to go to the mux: the spec (at most ARCA_SESS_SPEC_MAX in
+ * frames), stdin (read only while less than EXEC_IN_QUEUED is queued) and
+ * a few small frames; this bound is never reached. */
+#define EXEC_OUT_MAX (1u << 20)
+#define EXEC_IN_QUEUED (256u << 10)
 
-static int xput(struct xbuf *b, const void *d, size_t n)
+/* One frame for the mux, id 0: the mux puts the session's own there. */
+static int frame(struct mux_buf *b, uint16_t type, const void *rest, size_t len)
 {
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 65536;
-		while (cap < b->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	return 0;
-}
-
-static int frame(struct xbuf *b, uint16_t type, const void *rest, size_t len)
-{
-	uint8_t pl[ARCA_MSG_MAX_PAYLOAD], f[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
-	proto_put_le32(pl, 0); /* the mux puts the session's id here */
-	if (len)
-		memcpy(pl + 4, rest, len);
-	int n = proto_encode(f, sizeof(f), type, pl, (uint32_t)(4 + len));
-	return n < 0 ? n : xput(b, f, (size_t)n);
+	return mux_put_frame(b, type, 0, rest, len);
 }
 
 /* Writes all of d to a blocking fd (our stdout/stderr). */
@@ -101,7 +82,7 @@ static int connect_sandbox(const char *name, struct arca_err *e)
 	return fd;
 }
 
-static int send_spec(struct xbuf *out, const struct arca_opts *o, struct arca_err *e)
+static int send_spec(struct mux_buf *out, const struct arca_opts *o, struct arca_err *e)
 {
 	struct arca_spec s = {
 		.argc = o->argc, .env = o->env, .envc = o->envc,
@@ -128,7 +109,7 @@ static int send_spec(struct xbuf *out, const struct arca_opts *o, struct arca_er
 	return 0;
 }
 
-static void put_winsize(struct xbuf *out)
+static void put_winsize(struct mux_buf *out)
 {
 	struct winsize ws;
 	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
@@ -177,7 +158,7 @@ static int on_frame(const struct arca_msg *m)
 
 int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
 {
-	struct xbuf out = { 0 };
+	struct mux_buf out = { .max = EXEC_OUT_MAX };
 	_cleanup_close_ int fd = connect_sandbox(o->name, e);
 	int r, code = -1, sfd = -1;
 	bool in_eof = false, raw = false, masked = false;
@@ -211,7 +192,7 @@ int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
 
 	while (code < 0) {
 		/* Bounded: stdin is read only while little is queued. */
-		bool want_in = !in_eof && out.len < (256u << 10);
+		bool want_in = !in_eof && out.len < EXEC_IN_QUEUED;
 		struct pollfd p[3] = {
 			{ .fd = fd, .events = (short)(POLLIN | (out.len ? POLLOUT : 0)) },
 			{ .fd = want_in ? STDIN_FILENO : -1, .events = POLLIN },
@@ -225,10 +206,8 @@ int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
 		}
 		if (p[0].revents & POLLOUT) {
 			ssize_t n = send(fd, out.p, out.len, MSG_NOSIGNAL);
-			if (n > 0) {
-				memmove(out.p, out.p + n, out.len - (size_t)n);
-				out.len -= (size_t)n;
-			}
+			if (n > 0)
+				mux_buf_consume(&out, (size_t)n);
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			uint8_t in[16384];
@@ -282,6 +261,6 @@ done:
 		close(sfd);
 	if (masked)
 		sigprocmask(SIG_SETMASK, &old, NULL);
-	free(out.p);
+	mux_buf_free(&out);
 	return r;
 }

@@ -9,7 +9,7 @@
 
 /* ---- bounded byte queues --------------------------------------------------- */
 
-static int buf_put(struct mux_buf *b, const void *d, size_t n)
+int mux_buf_put(struct mux_buf *b, const void *d, size_t n)
 {
 	if (n > b->max - b->len)
 		return -ENOBUFS; /* callers check room first: cannot happen */
@@ -30,16 +30,21 @@ static int buf_put(struct mux_buf *b, const void *d, size_t n)
 	return 0;
 }
 
-static void buf_free(struct mux_buf *b)
+void mux_buf_consume(struct mux_buf *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+void mux_buf_free(struct mux_buf *b)
 {
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
 
-/* One frame with `id` as the first 4 payload bytes and `rest` after. */
-static int put_frame(struct mux_buf *b, uint16_t type, uint32_t id, const uint8_t *rest,
-		     size_t rest_len)
+int mux_put_frame(struct mux_buf *b, uint16_t type, uint32_t id, const void *rest,
+		  size_t rest_len)
 {
 	uint8_t f[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
 	if (rest_len > ARCA_MSG_MAX_PAYLOAD - 4)
@@ -49,7 +54,7 @@ static int put_frame(struct mux_buf *b, uint16_t type, uint32_t id, const uint8_
 	if (rest_len)
 		memcpy(pl + 4, rest, rest_len);
 	int n = proto_encode(f, sizeof(f), type, pl, (uint32_t)(4 + rest_len));
-	return n < 0 ? n : buf_put(b, f, (size_t)n);
+	return n < 0 ? n : mux_buf_put(b, f, (size_t)n);
 }
 
 /* ---- state ---------------------------------------------------------------- */
@@ -67,8 +72,8 @@ void mux_init(struct mux *m)
 void mux_free(struct mux *m)
 {
 	for (size_t i = 0; i < MUX_MAX_CLIENTS; i++)
-		buf_free(&m->c[i].out);
-	buf_free(&m->gout);
+		mux_buf_free(&m->c[i].out);
+	mux_buf_free(&m->gout);
 }
 
 static bool id_live(const struct mux *m, uint32_t id)
@@ -85,7 +90,7 @@ struct mux_client *mux_client_add(struct mux *m, int fd)
 		struct mux_client *c = &m->c[i];
 		if (c->fd >= 0)
 			continue;
-		buf_free(&c->out);
+		mux_buf_free(&c->out);
 		memset(c, 0, sizeof(*c));
 		c->fd = -1;
 		proto_decoder_init(&c->dec);
@@ -111,9 +116,9 @@ void mux_client_gone(struct mux *m, struct mux_client *c)
 		uint8_t sig[4];
 		proto_put_le32(sig, SIGHUP);
 		if (m->gout.max - m->gout.len >= ARCA_MSG_HDR_SIZE + 8)
-			(void)put_frame(&m->gout, ARCA_SMSG_SIGNAL, c->id, sig, sizeof(sig));
+			(void)mux_put_frame(&m->gout, ARCA_SMSG_SIGNAL, c->id, sig, sizeof(sig));
 	}
-	buf_free(&c->out);
+	mux_buf_free(&c->out);
 	c->fd = -1;
 	c->started = c->exited = c->broken = false;
 }
@@ -161,7 +166,7 @@ int mux_client_bytes(struct mux *m, struct mux_client *c, const uint8_t *d, size
 		default:
 			return -EPROTO;
 		}
-		int e = put_frame(&m->gout, msg.type, c->id, rest, rest_len);
+		int e = mux_put_frame(&m->gout, msg.type, c->id, rest, rest_len);
 		if (e < 0)
 			return e == -ENOMEM ? -ENOMEM : -EPROTO;
 	}
@@ -232,7 +237,7 @@ int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n)
 			    m->gout.max - m->gout.len >= MUX_ROOM) {
 				uint8_t b[4];
 				proto_put_le32(b, ARCA_MSG_HDR_SIZE + msg.len);
-				(void)put_frame(&m->gout, ARCA_SMSG_OUT_ACK, id, b, sizeof(b));
+				(void)mux_put_frame(&m->gout, ARCA_SMSG_OUT_ACK, id, b, sizeof(b));
 			}
 			continue;
 		}
@@ -242,7 +247,7 @@ int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n)
 			m->dropped++;
 			continue;
 		}
-		int e = put_frame(&c->out, msg.type, 0, msg.payload + 4, msg.len - 4);
+		int e = mux_put_frame(&c->out, msg.type, 0, msg.payload + 4, msg.len - 4);
 		if (e < 0) {
 			c->broken = true; /* cannot happen with the room check */
 			continue;
@@ -281,7 +286,7 @@ void mux_client_delivered(struct mux *m, struct mux_client *c, size_t n)
 		return;
 	uint8_t b[4];
 	proto_put_le32(b, (uint32_t)(c->out_unacked > UINT32_MAX ? UINT32_MAX : c->out_unacked));
-	if (put_frame(&m->gout, ARCA_SMSG_OUT_ACK, c->id, b, sizeof(b)) == 0)
+	if (mux_put_frame(&m->gout, ARCA_SMSG_OUT_ACK, c->id, b, sizeof(b)) == 0)
 		c->out_unacked = 0;
 }
 

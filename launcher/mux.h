@@ -39,10 +39,21 @@
  * frame completed from earlier bytes). */
 #define MUX_ROOM (2u * (ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD) + MUX_READ_CHUNK)
 
+/* A byte queue that grows on demand up to max (set by its owner). */
 struct mux_buf {
 	uint8_t *p;
 	size_t len, cap, max;
 };
+
+/* Appends n bytes: 0, -ENOBUFS past max, -ENOMEM. */
+int mux_buf_put(struct mux_buf *b, const void *d, size_t n);
+/* Drops the first n bytes (written out). */
+void mux_buf_consume(struct mux_buf *b, size_t n);
+void mux_buf_free(struct mux_buf *b);
+/* Appends one session frame: le32 id, then rest[0..rest_len) (at most
+ * ARCA_MSG_MAX_PAYLOAD - 4 bytes): 0 or -errno. */
+int mux_put_frame(struct mux_buf *b, uint16_t type, uint32_t id, const void *rest,
+		  size_t rest_len);
 
 struct mux_client {
 	int fd;             /* -1: slot free */

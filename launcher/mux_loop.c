@@ -18,12 +18,6 @@
 #include "mux.h"
 #include "seccomp_policies.h"
 
-static void consume(struct mux_buf *b, size_t n)
-{
-	memmove(b->p, b->p + n, b->len - n);
-	b->len -= n;
-}
-
 
 /* Writes what it can of b to fd (non-blocking): the bytes written, or -1
  * when fd is gone. */
@@ -34,7 +28,7 @@ static ssize_t flush(int fd, struct mux_buf *b)
 		ssize_t n = send(fd, b->p, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? sent : -1;
-		consume(b, (size_t)n);
+		mux_buf_consume(b, (size_t)n);
 		sent += n;
 	}
 	return sent;
