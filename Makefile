@@ -129,22 +129,82 @@ VMM_OBJS += vmm/opts.o
 VMM_OBJS += vmm/seccomp_thread.o
 VMM_OBJS += vmm/landlock.o
 
+# ---- libarca (include/arca.h): lib/ on top of the launcher's objects, minus the CLI's
+# own (its parser and config file), plus the VMM pieces the launcher's KVM check uses and the
+# mux's seccomp filter. Built a second time as PIC ($(B)/pic/) for libarca.so and libarca.a.
+LIB_OBJS += lib/vm.o
+LIB_OBJS += lib/proc.o
+LIB_OBJS += lib/console.o
+CLI_OBJS := launcher/main.o launcher/cli.o launcher/config.o
+ARCALIB_OBJS := $(LIB_OBJS) $(filter-out $(CLI_OBJS),$(LAUNCHER_OBJS)) \
+	vmm/boot.o vmm/ctl.o vmm/guestmem.o vmm/kvm_caps.o vmm/kvm_selftest.o $(COMMON_OBJS)
+LIBARCA_SOVERSION := 0
+LIBARCA_LIBS := $(CAPNG_LIBS) -lpthread
+$(B)/lib/%.o $(B)/pic/lib/%.o: OBJ_CPPFLAGS += -Ilauncher -Ivmm
+$(B)/lib/vm.o $(B)/pic/lib/vm.o: OBJ_CPPFLAGS += -DARCA_BINDIR='"$(PREFIX)/bin"'
+# PREFIX is compiled into lib/vm.c and arca.pc: rebuild them when it changes.
+$(B)/lib/vm.o $(B)/pic/lib/vm.o: $(B)/prefix.stamp
+$(B)/prefix.stamp: FORCE
+	@mkdir -p $(B); echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
+.PHONY: FORCE
+$(B)/pic/launcher/doctor.o $(B)/pic/launcher/run.o $(B)/pic/launcher/exec.o \
+	$(B)/pic/launcher/sandbox.o $(B)/pic/launcher/mux_loop.o: OBJ_CPPFLAGS += -Ivmm
+
 INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c initrd/command.c initrd/agent.c initrd/sessions.c common/proto.c common/spec.c common/err.c common/io.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BIN := arca arca-vmm arca-init
 
-.PHONY: all deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk clean distclean kernel initrd
+PREFIX ?= /usr/local
 
-all: $(BIN) kernel initrd
+.PHONY: all libarca examples deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk clean distclean kernel initrd
+
+all: $(BIN) kernel initrd libarca examples
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $(OBJ_CPPFLAGS) -MMD -MP -c -o $@ $<
 
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (PIC)"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC $(OBJ_CPPFLAGS) -MMD -MP -c -o $@ $<
+$(B)/pic/policy/policies.o: $(B)/policy/policies.c vmm/seccomp_policies.h
+	@mkdir -p $(dir $@)
+	@$(CC) $(CPPFLAGS) -Ivmm $(CFLAGS) -fPIC -c -o $@ $<
+
+LIBARCA_PIC := $(addprefix $(B)/pic/,$(ARCALIB_OBJS)) $(B)/pic/policy/policies.o
+$(B)/libarca.a: $(LIBARCA_PIC)
+	@rm -f $@; ar rcs $@ $^
+# Only the API of include/arca.h is exported (lib/libarca.map); the launcher's insides stay
+# local, so they cannot clash with a program's own symbols.
+$(B)/libarca.so.$(LIBARCA_SOVERSION): $(LIBARCA_PIC) lib/libarca.map
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -shared -Wl,-soname,libarca.so.$(LIBARCA_SOVERSION) \
+		-Wl,--version-script=lib/libarca.map -Wl,--no-undefined -o $@ $(LIBARCA_PIC) \
+		$(LIBARCA_LIBS)
+$(B)/libarca.so: $(B)/libarca.so.$(LIBARCA_SOVERSION)
+	@ln -sf libarca.so.$(LIBARCA_SOVERSION) $@
+$(B)/arca.pc: lib/arca.pc.in Makefile $(B)/prefix.stamp
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS_PRIVATE@|$(LIBARCA_LIBS)|' $< >$@
+libarca: $(B)/libarca.a $(B)/libarca.so $(B)/arca.pc
+
+# examples/ built against the tree's libarca.a (the e2e scenario `libarca` runs them in the
+# test host); `make -C examples` builds them against an installed one through pkg-config.
+EXAMPLES := oneshot sandbox
+$(B)/examples/%: examples/%.c include/arca.h $(B)/libarca.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libarca.a $(LIBARCA_LIBS)
+examples: $(addprefix $(B)/examples/,$(EXAMPLES))
+
 $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON_OBJS))
+	@rm -f $@; ar rcs $@ $^
+# lib/ for the unit tests (non-PIC, beside liblauncher.a).
+$(B)/liblib.a: $(addprefix $(B)/,$(LIB_OBJS))
 	@rm -f $@; ar rcs $@ $^
 $(B)/liblauncher.a: $(addprefix $(B)/,$(LAUNCHER_OBJS))
 	@rm -f $@; ar rcs $@ $^
@@ -259,11 +319,11 @@ TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 $(B)/tests/test_policy: LIBS += $(SECCOMP_LIBS)
 $(B)/tests/test_policy: policy/parse.c policy/parse.h
 
-$(B)/tests/%: tests/unit/%.c $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
+$(B)/tests/%: tests/unit/%.c $(B)/liblib.a $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CPPFLAGS) -Ilauncher -Ivmm $(CFLAGS) -Wno-missing-prototypes -MMD -MP \
-		$(LDFLAGS) -o $@ $< $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a \
+	@$(CC) $(CPPFLAGS) -Ilauncher -Ivmm -Ilib $(CFLAGS) -Wno-missing-prototypes -MMD -MP \
+		$(LDFLAGS) -o $@ $< $(B)/liblib.a $(B)/liblauncher.a $(B)/libvmm.a $(B)/libcommon.a \
 		$(TEST_LIBS) $(LIBS) -lpthread
 
 unit: $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca
@@ -443,15 +503,23 @@ asan-e2e: all $(TEST_VMMS) tests/probe/probe
 # guest kernel and its modules where launcher/kernel.c looks for them (EXE_DIR/../share/arca/
 # kernel, the same layout as build/kernel), and the man page. The initrd cache then lives in
 # $XDG_CACHE_HOME/arca (or ~/.cache/arca). DESTDIR for staging, as usual.
-PREFIX ?= /usr/local
 .PHONY: install install-check
+# libarca: include/arca.h, libarca.so (soname libarca.so.0) and libarca.a in lib/, its
+# pkg-config file (arca.pc, PREFIX baked in: build with the PREFIX you install to) and arca(3).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/arca/kernel \
-		$(DESTDIR)$(PREFIX)/share/man/man1
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 arca arca-vmm arca-init $(DESTDIR)$(PREFIX)/bin/
 	cp -R $(B)/kernel/VERSION $(B)/kernel/vmlinuz $(B)/kernel/boot $(B)/kernel/lib \
 		$(DESTDIR)$(PREFIX)/share/arca/kernel/
 	install -m 0644 doc/arca.1 $(DESTDIR)$(PREFIX)/share/man/man1/arca.1
+	install -m 0644 doc/arca.3 $(DESTDIR)$(PREFIX)/share/man/man3/arca.3
+	install -m 0644 include/arca.h $(DESTDIR)$(PREFIX)/include/arca.h
+	install -m 0644 $(B)/libarca.a $(DESTDIR)$(PREFIX)/lib/libarca.a
+	install -m 0755 $(B)/libarca.so.$(LIBARCA_SOVERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libarca.so.$(LIBARCA_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libarca.so
+	install -m 0644 $(B)/arca.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/arca.pc
 
 # An installed tree works on its own: staged into a scratch DESTDIR, it finds its helpers
 # and kernel and builds its initrd cache away from the source tree; the man page renders.

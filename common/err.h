@@ -8,10 +8,14 @@
 #ifndef ARCA_ERR_H
 #define ARCA_ERR_H
 
+/* The same struct is public in <arca.h> (libarca's errors): one guard. */
+#ifndef ARCA_ERR_DEFINED
+#define ARCA_ERR_DEFINED
 struct arca_err {
 	int code;      /* positive errno, 0 when unset */
 	char msg[512]; /* one line, no trailing newline */
 };
+#endif
 
 /* Format the message; appends ": strerror(errnum)" when errnum != 0 and
  * with_errno is set. Returns -errnum (or -EINVAL when errnum is 0). */

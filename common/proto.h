@@ -69,6 +69,12 @@ static inline void proto_put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+static inline void proto_put_le64(uint8_t *p, uint64_t v)
+{
+	proto_put_le32(p, (uint32_t)v);
+	proto_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 static inline uint16_t proto_le16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | (p[1] << 8));
@@ -78,6 +84,11 @@ static inline uint32_t proto_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
 	       ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t proto_le64(const uint8_t *p)
+{
+	return (uint64_t)proto_le32(p) | ((uint64_t)proto_le32(p + 4) << 32);
 }
 
 #endif

@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "arca/limits.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -26,10 +28,57 @@
 #define ROOT_FIXED  4u /* le32 mode */
 #define DISK_KNOWN_FLAGS (ARCA_DISK_F_RO | ARCA_DISK_F_NOMOUNT)
 #define DISK_FIXED  8u /* le32 flags, le16 id_len, le16 fstype_len */
+#define RLIMIT_SIZE 20u /* le32 resource, le64 soft, le64 hard */
 #define GUEST_PATH_MAX 4096u /* PATH_MAX, including the NUL */
 #define NAME_MAX_ 255u       /* one path component */
 
+/* The wire carries the kernel's numbers and its all-ones "unlimited" as they
+ * are; glibc (launcher) and musl (arca-init) must agree with abi.h. */
+_Static_assert(RLIM_NLIMITS == ARCA_RLIMIT_NLIMITS, "RLIM_NLIMITS differs from abi.h");
+_Static_assert(sizeof(rlim_t) == sizeof(uint64_t), "rlim_t is not 64 bits");
+_Static_assert((uint64_t)RLIM_INFINITY == ARCA_RLIM_INFINITY, "RLIM_INFINITY is not all ones");
+_Static_assert(ARCA_RLIMITS_MAX <= ARCA_RLIMIT_NLIMITS, "a limit per resource at most");
+
 /* ---- validation shared by both directions ---------------------------------- */
+
+/* Indexed by resource: every one of RLIM_NLIMITS has a docker name. */
+static const char *const rlimit_names[ARCA_RLIMIT_NLIMITS] = {
+	[RLIMIT_CPU] = "cpu",
+	[RLIMIT_FSIZE] = "fsize",
+	[RLIMIT_DATA] = "data",
+	[RLIMIT_STACK] = "stack",
+	[RLIMIT_CORE] = "core",
+	[RLIMIT_RSS] = "rss",
+	[RLIMIT_NPROC] = "nproc",
+	[RLIMIT_NOFILE] = "nofile",
+	[RLIMIT_MEMLOCK] = "memlock",
+	[RLIMIT_AS] = "as",
+	[RLIMIT_LOCKS] = "locks",
+	[RLIMIT_SIGPENDING] = "sigpending",
+	[RLIMIT_MSGQUEUE] = "msgqueue",
+	[RLIMIT_NICE] = "nice",
+	[RLIMIT_RTPRIO] = "rtprio",
+	[RLIMIT_RTTIME] = "rttime",
+};
+
+int spec_rlimit_ok(const struct arca_spec_rlimit *rl)
+{
+	return rl && rl->resource < ARCA_RLIMIT_NLIMITS && rl->soft <= rl->hard;
+}
+
+const char *spec_rlimit_name(uint32_t resource)
+{
+	return resource < ARCA_RLIMIT_NLIMITS ? rlimit_names[resource] : NULL;
+}
+
+int spec_rlimit_lookup(const char *name, size_t len)
+{
+	for (uint32_t i = 0; name && i < ARCA_RLIMIT_NLIMITS; i++)
+		if (rlimit_names[i] && strlen(rlimit_names[i]) == len &&
+		    !memcmp(rlimit_names[i], name, len))
+			return (int)i;
+	return -1;
+}
 
 int spec_tag_ok(const char *tag, size_t len)
 {
@@ -318,6 +367,18 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		if (r < 0)
 			return r;
 	}
+	if ((s->nrlimits && !s->rlimits) || s->nrlimits > ARCA_RLIMITS_MAX)
+		return -EINVAL;
+	uint32_t rl_seen = 0;
+	for (size_t i = 0; i < s->nrlimits; i++) {
+		const struct arca_spec_rlimit *rl = &s->rlimits[i];
+		if (!spec_rlimit_ok(rl) || (rl_seen & (1u << rl->resource)))
+			return -EINVAL;
+		rl_seen |= 1u << rl->resource;
+		r = account(&total, RLIMIT_SIZE);
+		if (r < 0)
+			return r;
+	}
 
 	uint8_t *buf = malloc(total);
 	if (!buf)
@@ -380,6 +441,13 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		memcpy(p + ROOT_FIXED, s->root_tag, root_tl);
 		p += ROOT_FIXED + root_tl;
 	}
+	for (size_t i = 0; i < s->nrlimits; i++) {
+		uint8_t v[RLIMIT_SIZE];
+		proto_put_le32(v, s->rlimits[i].resource);
+		proto_put_le64(v + 4, s->rlimits[i].soft);
+		proto_put_le64(v + 12, s->rlimits[i].hard);
+		p = put_record(p, ARCA_SPEC_RLIMIT, v, sizeof(v));
+	}
 
 	*out = buf;
 	*out_len = (size_t)(p - buf);
@@ -416,9 +484,17 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 }
 
 struct counts {
-	size_t argc, envc, nshares, ndisks;
+	size_t argc, envc, nshares, ndisks, nrlimits;
 	int seen_workdir, seen_flags, seen_root, seen_user;
+	uint32_t rlimits_seen; /* bit per resource */
 };
+
+static void rlimit_split(const struct rec *r, struct arca_spec_rlimit *rl)
+{
+	rl->resource = proto_le32(r->val);
+	rl->soft = proto_le64(r->val + 4);
+	rl->hard = proto_le64(r->val + 12);
+}
 
 /* A SHARE record's fields (pointers into the record). */
 struct share_rec {
@@ -483,6 +559,7 @@ static int check_record(const struct rec *r, struct counts *c)
 {
 	struct share_rec sr;
 	struct disk_rec dr;
+	struct arca_spec_rlimit rl;
 
 	switch (r->tag) {
 	case ARCA_SPEC_ARGV:
@@ -500,6 +577,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_ROOT:
 	case ARCA_SPEC_DISK:
 	case ARCA_SPEC_USER:
+	case ARCA_SPEC_RLIMIT:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -554,6 +632,17 @@ static int check_record(const struct rec *r, struct counts *c)
 			     r->len - ROOT_FIXED))
 			return -EPROTO;
 		c->seen_root = 1;
+		break;
+	case ARCA_SPEC_RLIMIT:
+		/* Twice the same resource would leave which one applies to
+		 * the order of setrlimit calls: refuse it instead. */
+		if (r->len != RLIMIT_SIZE || c->nrlimits >= ARCA_RLIMITS_MAX)
+			return -EPROTO;
+		rlimit_split(r, &rl);
+		if (!spec_rlimit_ok(&rl) || (c->rlimits_seen & (1u << rl.resource)))
+			return -EPROTO;
+		c->rlimits_seen |= 1u << rl.resource;
+		c->nrlimits++;
 		break;
 	}
 	return 0;
@@ -611,8 +700,8 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 		return -EPROTO;
 
 	/* Pass 2: copy out. argc, envc < len / 6 <= 16 MiB / 6, nshares
-	 * <= ARCA_SPEC_MAX_SHARES and ndisks <= ARCA_SPEC_MAX_DISKS, so the
-	 * array sizes below cannot overflow. */
+	 * <= ARCA_SPEC_MAX_SHARES, ndisks <= ARCA_SPEC_MAX_DISKS and nrlimits
+	 * <= ARCA_RLIMITS_MAX, so the array sizes below cannot overflow. */
 	s->argv = calloc(c.argc + 1, sizeof(char *));
 	s->env = calloc(c.envc + 1, sizeof(char *));
 	if (!s->argv || !s->env)
@@ -620,6 +709,8 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 	if (c.nshares && !(s->shares = calloc(c.nshares, sizeof(*s->shares))))
 		goto nomem;
 	if (c.ndisks && !(s->disks = calloc(c.ndisks, sizeof(*s->disks))))
+		goto nomem;
+	if (c.nrlimits && !(s->rlimits = calloc(c.nrlimits, sizeof(*s->rlimits))))
 		goto nomem;
 	for (off = SPEC_HDR_SIZE; off < len;) {
 		/* Already validated: cannot fail. */
@@ -679,6 +770,9 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 						      rec.len - ROOT_FIXED)))
 				goto nomem;
 			break;
+		case ARCA_SPEC_RLIMIT:
+			rlimit_split(&rec, &s->rlimits[s->nrlimits++]); /* validated */
+			break;
 		}
 	}
 	/* Cross-record checks need every tag and path: done on the copies
@@ -719,5 +813,6 @@ void spec_free(struct arca_spec *s)
 	}
 	free(s->disks);
 	free(s->root_tag);
+	free(s->rlimits);
 	memset(s, 0, sizeof(*s));
 }

@@ -27,6 +27,12 @@ struct arca_spec_disk {
 	char *path;     /* guest mount point; NULL with ARCA_DISK_F_NOMOUNT */
 };
 
+/* One RLIMIT record: a resource limit the command starts with (--ulimit). */
+struct arca_spec_rlimit {
+	uint32_t resource; /* RLIMIT_*, below ARCA_RLIMIT_NLIMITS */
+	uint64_t soft, hard; /* soft <= hard; ARCA_RLIM_INFINITY: unlimited */
+};
+
 struct arca_spec {
 	char **argv;    /* NULL-terminated, argc >= 1 */
 	size_t argc;
@@ -45,6 +51,11 @@ struct arca_spec {
 	 * no USER record, root's 0:0. */
 	int has_user;
 	uint32_t uid, gid;
+	/* ARCA_SPEC_RLIMIT: nrlimits entries (NULL when 0), at most
+	 * ARCA_RLIMITS_MAX, each resource once; set in the command's child
+	 * in this order. */
+	struct arca_spec_rlimit *rlimits;
+	size_t nrlimits;
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
@@ -79,7 +90,12 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
  * twice (the ROOT record's disk id included), a mounted path used by two
  * disks or by a disk and a share. ARCA_ROOT_DISK[_RW] take a disk id
  * (spec_disk_id_ok) where the other modes take a tag; share tags and disk
- * ids are separate names and may be equal. */
+ * ids are separate names and may be equal.
+ *
+ * RLIMIT records are -EPROTO when: not exactly 20 bytes, a resource not
+ * below ARCA_RLIMIT_NLIMITS, soft above hard, a resource given twice, more
+ * than ARCA_RLIMITS_MAX records. spec_encode refuses (-EINVAL) the same,
+ * and writes the records last, so a spec without limits is unchanged. */
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
 
 void spec_free(struct arca_spec *s);
@@ -110,5 +126,20 @@ int spec_guest_path_ok(const char *path, size_t len);
  */
 int spec_disk_id_ok(const char *id, size_t len);
 int spec_fstype_ok(const char *fstype, size_t len);
+
+/*
+ * Resource limits by docker's --ulimit names (core, cpu, data, fsize,
+ * locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime,
+ * sigpending, stack, as), one table for the launcher's parser and
+ * arca-init's messages.
+ *
+ * spec_rlimit_ok: 1 when rl's resource is below ARCA_RLIMIT_NLIMITS and
+ * its soft limit is not above its hard one.
+ * spec_rlimit_name: the name of resource, or NULL for none.
+ * spec_rlimit_lookup: the resource named name[0..len), or -1.
+ */
+int spec_rlimit_ok(const struct arca_spec_rlimit *rl);
+const char *spec_rlimit_name(uint32_t resource);
+int spec_rlimit_lookup(const char *name, size_t len);
 
 #endif

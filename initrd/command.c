@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -29,10 +30,18 @@ int command_set_nonblock(int fd)
 }
 
 /* What the child reports over the CLOEXEC pipe when it cannot exec. */
-enum { STAGE_SETUP = 1, STAGE_CHDIR = 2, STAGE_EXEC = 3, STAGE_ROOT = 4, STAGE_USER = 5 };
+enum {
+	STAGE_SETUP = 1,
+	STAGE_CHDIR = 2,
+	STAGE_EXEC = 3,
+	STAGE_ROOT = 4,
+	STAGE_USER = 5,
+	STAGE_RLIMIT = 6,
+};
 struct exec_report {
 	int32_t stage;
 	int32_t err;
+	int32_t index; /* STAGE_RLIMIT: which of s->rlimits failed */
 };
 
 static size_t key_len(const char *kv)
@@ -141,7 +150,7 @@ static int move_fd(int from, int to)
 static __attribute__((noreturn)) void child(const struct arca_spec *s, const char *root,
 					    char **env, const int stdio[3], int report_fd)
 {
-	struct exec_report rep = { STAGE_SETUP, 0 };
+	struct exec_report rep = { STAGE_SETUP, 0, 0 };
 	sigset_t none;
 
 	/* init blocks SIGCHLD (it reads a signalfd) and ignores SIGPIPE (a
@@ -180,6 +189,22 @@ static __attribute__((noreturn)) void child(const struct arca_spec *s, const cha
 		rep.err = errno;
 		goto report;
 	}
+	/* --ulimit: still as root, so a hard limit may be raised above
+	 * init's own (CAP_SYS_RESOURCE), which the user could not do; the
+	 * limits then bind the user's process as they do anyone's. In this
+	 * child only: init and the other sessions keep theirs. */
+	rep.stage = STAGE_RLIMIT;
+	for (size_t i = 0; i < s->nrlimits; i++) {
+		const struct arca_spec_rlimit *rl = &s->rlimits[i];
+		/* rlim_t is 64 bits and RLIM_INFINITY all ones on x86-64 (spec.c
+		 * asserts it), so the wire's values are the kernel's as they are. */
+		struct rlimit lim = { .rlim_cur = (rlim_t)rl->soft, .rlim_max = (rlim_t)rl->hard };
+		if (setrlimit((int)rl->resource, &lim) < 0) {
+			rep.err = errno;
+			rep.index = (int32_t)i;
+			goto report;
+		}
+	}
 	/* exec -u: groups first (setgroups and setgid need the privilege
 	 * setuid gives up), and no supplementary groups at all: init's
 	 * (root's) must not leak into the user's process. */
@@ -194,6 +219,31 @@ static __attribute__((noreturn)) void child(const struct arca_spec *s, const cha
 report:
 	(void)write_all(report_fd, &rep, sizeof(rep));
 	_exit(127);
+}
+
+/* "arca-init: ulimit nofile=1024:unlimited: Operation not permitted", in
+ * --ulimit's own terms. index comes from the child: checked, not trusted. */
+static void command_rlimit_msg(const struct arca_spec *s, int32_t index, int err, char *msg,
+			       size_t len)
+{
+	char soft[24], hard[24];
+
+	if (index < 0 || (size_t)index >= s->nrlimits) {
+		snprintf(msg, len, "arca-init: setrlimit: %s", strerror(err));
+		return;
+	}
+	const struct arca_spec_rlimit *rl = &s->rlimits[index];
+	const char *name = spec_rlimit_name(rl->resource);
+	if (rl->soft == ARCA_RLIM_INFINITY)
+		snprintf(soft, sizeof(soft), "unlimited");
+	else
+		snprintf(soft, sizeof(soft), "%llu", (unsigned long long)rl->soft);
+	if (rl->hard == ARCA_RLIM_INFINITY)
+		snprintf(hard, sizeof(hard), "unlimited");
+	else
+		snprintf(hard, sizeof(hard), "%llu", (unsigned long long)rl->hard);
+	snprintf(msg, len, "arca-init: ulimit %s=%s:%s: %s", name ? name : "?", soft, hard,
+		 strerror(err));
 }
 
 static void close_stdio(int stdio[3])
@@ -280,6 +330,10 @@ int command_spawn(const struct arca_spec *s, const char *root, int stdio[3],
 		st->code = 125;
 		snprintf(st->msg, sizeof(st->msg), "arca-init: user %u:%u: %s", s->uid, s->gid,
 			 strerror(rep.err));
+		break;
+	case STAGE_RLIMIT:
+		st->code = 125;
+		command_rlimit_msg(s, rep.index, rep.err, st->msg, sizeof(st->msg));
 		break;
 	default:
 		st->code = 125;

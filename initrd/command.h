@@ -49,10 +49,11 @@ struct command_start {
  * Forks the command of s with stdio[0..2] as its fds 0..2 (the same fd
  * may appear more than once), in its own session; with ARCA_SPEC_F_TTY
  * stdio[0] becomes its controlling terminal. The child chroot()s into root
- * (NULL: none), enters s->workdir and, with a USER record, drops to its
- * uid/gid (no supplementary groups) before exec. stdio[] is closed here in
- * every case. Returns 0 with st filled, or -errno when no child was
- * forked (st->msg says which step failed).
+ * (NULL: none), enters s->workdir, sets s->rlimits (setrlimit, in order)
+ * and, with a USER record, drops to its uid/gid (no supplementary groups)
+ * before exec; a limit the kernel refuses is code 125, the command not
+ * run. stdio[] is closed here in every case. Returns 0 with st filled, or
+ * -errno when no child was forked (st->msg says which step failed).
  */
 int command_spawn(const struct arca_spec *s, const char *root, int stdio[3],
 		  struct command_start *st);

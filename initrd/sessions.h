@@ -86,8 +86,9 @@ void sess_free(struct sess_table *t, struct sess *s);
 
 /* Checks a decoded session spec against what a session may ask for:
  * no SHARE, DISK or ROOT record (the sandbox's mounts and root are the
- * agent's), no flag but ARCA_SPEC_F_TTY. NULL when acceptable, else why
- * not (static text). */
+ * agent's), no flag but ARCA_SPEC_F_TTY; USER and RLIMIT records are the
+ * session's own (they apply to its command's child only). NULL when
+ * acceptable, else why not (static text). */
 const char *sess_spec_check(const struct arca_spec *s);
 
 /* A host -> guest session frame, checked. */

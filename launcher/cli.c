@@ -419,6 +419,78 @@ static int opt_user(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+/* One --ulimit value: a decimal integer or "unlimited". */
+static int parse_rlim(const char *v, size_t len, uint64_t *out)
+{
+	const char *end;
+
+	if (len == 9 && !memcmp(v, "unlimited", 9)) {
+		*out = ARCA_RLIM_INFINITY;
+		return 0;
+	}
+	if (parse_dec(v, out, &end) < 0 || (size_t)(end - v) != len)
+		return -EINVAL;
+	return 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD], docker's syntax and names; HARD defaults to
+ * SOFT. Checked here as the guest's decoder will (spec_rlimit_ok), so a
+ * bad limit is a message before anything boots; whether the kernel takes
+ * it (a hard limit above fs.nr_open, say) only the guest can tell. */
+static int opt_ulimit(struct arca_opts *o, const struct cli_option *opt,
+		      const char *val, struct arca_err *e)
+{
+	struct quoted q;
+	const char *eq = strchr(val, '='), *colon;
+	struct arca_spec_rlimit rl;
+	size_t i;
+
+	if (!eq)
+		return arca_error(e, EINVAL,
+				  "invalid --ulimit value '%s': must be NAME=SOFT[:HARD]",
+				  quote(&q, val));
+	int res = spec_rlimit_lookup(val, (size_t)(eq - val));
+	if (res < 0)
+		return arca_error(e, EINVAL,
+				  "invalid --ulimit name '%s': one of core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, as",
+				  quoten(&q, val, (size_t)(eq - val)));
+	rl.resource = (uint32_t)res;
+	const char *soft = eq + 1, *hard = soft;
+	size_t soft_len = strlen(soft);
+	colon = strchr(soft, ':');
+	if (colon) {
+		soft_len = (size_t)(colon - soft);
+		hard = colon + 1;
+	}
+	if (parse_rlim(soft, soft_len, &rl.soft) < 0 || parse_rlim(hard, strlen(hard), &rl.hard) < 0)
+		return arca_error(e, EINVAL,
+				  "invalid --ulimit value '%s': SOFT and HARD must be decimal integers or 'unlimited'",
+				  quote(&q, val));
+	if (!spec_rlimit_ok(&rl))
+		return arca_error(e, EINVAL,
+				  "invalid --ulimit value '%s': the soft limit is above the hard limit",
+				  quote(&q, val));
+	for (i = 0; i < o->nrlimits && o->rlimits[i].resource != rl.resource; i++)
+		;
+	if (i < o->nrlimits) {
+		uint32_t bit = 1u << rl.resource;
+		/* The command line overrides the config file, once. */
+		if (!(o->rlimits_from_config & bit))
+			return arca_error(e, EINVAL, "--ulimit %s given twice ('%s')",
+					  spec_rlimit_name(rl.resource), quote(&q, val));
+		o->rlimits_from_config &= ~bit;
+		o->rlimits[i] = rl;
+		return 0;
+	}
+	/* Unreachable with ARCA_RLIMITS_MAX == RLIM_NLIMITS and each name
+	 * once; kept so the array bound never rests on that equality. */
+	if (o->nrlimits == ARCA_RLIMITS_MAX)
+		return arca_error(e, E2BIG, "too many --ulimit (at most %d): '%s'",
+				  ARCA_RLIMITS_MAX, quote(&q, val));
+	o->rlimits[o->nrlimits++] = rl;
+	return 0;
+}
+
 /* POSIX portable environment name: [A-Za-z_][A-Za-z0-9_]*. Stricter than
  * what execve() allows, but a name with '=' or a leading digit cannot be
  * read back by a shell and is almost always a typo. */
@@ -516,6 +588,9 @@ static const struct cli_option options[] = {
 	{ "workdir", 'w', CMDS_RUN | CMDS_EXEC, "DIR",
 	  "absolute working directory of CMD (default /)",
 	  opt_workdir, 0, 0, 0 },
+	{ "ulimit", 0, CMDS_RUN | CMDS_EXEC, "NAME=SOFT[:HARD]",
+	  "a resource limit for CMD, set in the guest before it starts (repeatable, each NAME once); NAME: core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, as; a number or 'unlimited'; HARD defaults to SOFT",
+	  opt_ulimit, 0, 0, 0 },
 	{ "timeout", 0, CMDS_VM, "SECONDS",
 	  "stop the VM after SECONDS, e.g. 0.5 (default none)",
 	  opt_timeout, 0, 0, 0 },
@@ -880,6 +955,8 @@ int cli_parse(int argc, char *const argv[], struct arca_opts *o,
 		} else {
 			o->config = c;
 			r = apply_config(o, c, path, e);
+			for (size_t i = 0; r == 0 && i < o->nrlimits; i++)
+				o->rlimits_from_config |= 1u << o->rlimits[i].resource;
 			if (r == 0)
 				r = parse(argc, argv, o, e);
 		}

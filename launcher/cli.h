@@ -22,9 +22,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arca/limits.h"
 #include "err.h"
+#include "paths.h"
 #include "disks.h"
 #include "shares.h"
+#include "spec.h"
 
 enum arca_cmd {
 	ARCA_CMD_RUN,
@@ -86,6 +89,12 @@ struct arca_opts {
 	size_t nkernel_args;
 	const char *cmdline;    /* --cmdline: replaces arca's defaults; NULL = none */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
+	struct arca_paths_in paths; /* where arca's parts are: the CLI's
+				     * ARCA_* variables, libarca's setters */
+	int diag_fd;            /* where arca's notes, arca-vmm's messages and
+				 * the guest console go (run_command): the CLI
+				 * sets STDERR_FILENO, libarca its log fd or
+				 * -1 for nowhere; not set by cli_parse */
 	bool console;           /* --console: guest serial console only */
 	bool tty;               /* -t: a pty for CMD in the guest */
 	bool interactive;       /* -i: accepted; stdin is always attached */
@@ -108,6 +117,13 @@ struct arca_opts {
 				 * valid sandbox name, sandbox_name_ok()) */
 	bool has_user;          /* exec -u UID[:GID] given */
 	uint32_t user_uid, user_gid;
+	struct arca_spec_rlimit rlimits[ARCA_RLIMITS_MAX]; /* run/exec --ulimit, in
+				 * order, each resource once; for the spec's
+				 * rlimits/nrlimits as they are */
+	size_t nrlimits;
+	uint32_t rlimits_from_config; /* bit per resource: its rlimits[] entry
+				       * came from --config, so the command
+				       * line may replace it (once) */
 	bool agent;             /* set by arca start, never by a flag: the
 				 * guest's init serves exec sessions */
 	const char *config_path; /* --config FILE (applied before the flags) */

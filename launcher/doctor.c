@@ -206,11 +206,11 @@ static void check_guest(struct report *rep, const struct arca_opts *o)
 	struct arca_kernel kernel = { 0 };
 	struct arca_err e = { 0 };
 
-	if (paths_resolve(&paths, &e) < 0) {
+	if (paths_resolve_in(&paths, &o->paths, &e) < 0) {
 		add(rep, "paths", DOCTOR_FAIL, "see the message", "%s", e.msg);
 		return;
 	}
-	if (kernel_locate(o->kernel, paths.exe_dir, &kernel, &e) < 0) {
+	if (kernel_locate(o->kernel ? o->kernel : o->paths.kernel, paths.exe_dir, &kernel, &e) < 0) {
 		add(rep, "kernel", DOCTOR_FAIL,
 		    "run 'make' (fetches Debian's linux-image-cloud-amd64) or pass --kernel", "%s",
 		    e.msg);

@@ -22,6 +22,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "arca/limits.h"
 #include "cleanup.h"
 #include "ctl.h"
 #include "mux.h"
@@ -88,7 +89,11 @@ static int send_spec(struct mux_buf *out, const struct arca_opts *o, struct arca
 		.argc = o->argc, .env = o->env, .envc = o->envc,
 		.flags = o->tty ? ARCA_SPEC_F_TTY : 0,
 		.has_user = o->has_user, .uid = o->user_uid, .gid = o->user_gid,
+		.nrlimits = o->nrlimits,
 	};
+	/* The encoder only reads them; the struct's member is not const. */
+	memcpy(&s.rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
+	       sizeof(s.rlimits));
 	memcpy(&s.argv, &o->argv, sizeof(s.argv));
 	memcpy(&s.workdir, &o->workdir, sizeof(s.workdir));
 	_cleanup_free_ uint8_t *enc = NULL;
@@ -109,10 +114,12 @@ static int send_spec(struct mux_buf *out, const struct arca_opts *o, struct arca
 	return 0;
 }
 
-static void put_winsize(struct mux_buf *out)
+/* This terminal's size, or the one libarca was given (rows, cols). */
+static void put_winsize(struct mux_buf *out, uint16_t rows, uint16_t cols)
 {
-	struct winsize ws;
-	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	if (!(rows && cols) && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
 		return;
 	uint8_t p[4];
 	proto_put_le16(p, ws.ws_row);
@@ -121,8 +128,8 @@ static void put_winsize(struct mux_buf *out)
 }
 
 /* One frame from the session: output, a start error, or the exit. Returns
- * the exit code (>= 0) at EXIT, else -1. */
-static int on_frame(const struct arca_msg *m)
+ * the exit code (>= 0) at EXIT (and fills *res), else -1. */
+static int on_frame(const struct arca_opts *o, const struct arca_msg *m, struct arca_result *res)
 {
 	uint32_t a, b;
 	char text[ARCA_MSG_MAX_PAYLOAD + 1];
@@ -140,23 +147,52 @@ static int on_frame(const struct arca_msg *m)
 			break;
 		/* Guest bytes on the user's terminal: sanitized as run does. */
 		ctl_sanitize(m->payload + 8, m->len - 8, text, sizeof(text));
-		fprintf(stderr, "arca: %s\n", text);
+		if (o->diag_fd >= 0)
+			dprintf(o->diag_fd, "arca: %s\n", text);
+		snprintf(res->err.msg, sizeof(res->err.msg), "%.500s", text);
 		break;
 	case ARCA_SMSG_EXIT:
-		if (proto_get_le32(m, 4, &a) < 0 || proto_get_le32(m, 8, &b) < 0)
-			return ARCA_EXIT_ERROR;
-		if (a == ARCA_EXIT_CODE && b <= 255)
-			return (int)b;
-		if (a == ARCA_EXIT_SIGNAL && b >= 1 && b <= 64)
-			return 128 + (int)b;
-		return ARCA_EXIT_ERROR;
+		res->err.code = 0;
+		if (proto_get_le32(m, 4, &a) < 0 || proto_get_le32(m, 8, &b) < 0) {
+			b = 0;
+			a = UINT32_MAX;
+		}
+		if (a == ARCA_EXIT_CODE && b <= 255) {
+			res->kind = ARCA_RESULT_EXITED;
+			res->value = res->exit_code = (int)b;
+		} else if (a == ARCA_EXIT_SIGNAL && b >= 1 && b <= 64) {
+			res->kind = ARCA_RESULT_SIGNALED;
+			res->value = (int)b;
+			res->exit_code = 128 + (int)b;
+		} else {
+			res->kind = ARCA_RESULT_ERROR;
+			res->exit_code = ARCA_EXIT_ERROR;
+			res->err.code = EPROTO;
+			snprintf(res->err.msg, sizeof(res->err.msg), "sandbox '%s': a bad exit status",
+				 o->name);
+		}
+		return res->exit_code;
 	default:
 		break;
 	}
 	return -1;
 }
 
-int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
+static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, struct arca_err *e);
+
+int sandbox_exec(const struct arca_opts *o, struct arca_result *res, struct arca_err *e)
+{
+	struct arca_result local;
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	int r = sandbox_exec_(o, res, e);
+	if (r < 0)
+		run_result_error(res, r, e);
+	return r;
+}
+
+static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, struct arca_err *e)
 {
 	struct mux_buf out = { .max = EXEC_OUT_MAX };
 	_cleanup_close_ int fd = connect_sandbox(o->name, e);
@@ -173,12 +209,13 @@ int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
 	if ((r = send_spec(&out, o, e)) < 0)
 		goto done;
 	if (o->tty)
-		put_winsize(&out);
+		put_winsize(&out, o->rows, o->cols);
 	proto_decoder_init(&dec);
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 
 	sigemptyset(&mask);
-	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+		       ARCA_SIG_FORWARD };
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaddset(&mask, sigs[i]);
 	sigprocmask(SIG_BLOCK, &mask, &old);
@@ -226,7 +263,7 @@ int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
 				}
 				off += (size_t)k;
 				if (got)
-					code = on_frame(&msg);
+					code = on_frame(o, &msg, res);
 				else if (k == 0)
 					break;
 			}
@@ -244,11 +281,17 @@ int sandbox_exec(const struct arca_opts *o, struct arca_err *e)
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGWINCH && o->tty) {
-					put_winsize(&out);
+					put_winsize(&out, 0, 0);
 					continue;
 				}
+				uint32_t sig = si.ssi_signo;
+				if ((int)sig == ARCA_SIG_FORWARD) {
+					sig = (uint32_t)si.ssi_int;
+					if (sig < 1 || sig > 64)
+						continue;
+				}
 				uint8_t sg[4];
-				proto_put_le32(sg, si.ssi_signo);
+				proto_put_le32(sg, sig);
 				(void)frame(&out, ARCA_SMSG_SIGNAL, sg, sizeof(sg));
 			}
 		}

@@ -88,6 +88,10 @@ int jail_open_input(const char *path, const char *what, uid_t extra_owner,
 
 /* ---- the child ------------------------------------------------------------------------ */
 
+/* The child's messages go to the VMM's log (VMM_FD_LOG), not to stderr,
+ * which is the command's. */
+static int child_log = STDERR_FILENO;
+
 static void __attribute__((noreturn, format(printf, 2, 3))) child_fail(int err, const char *fmt, ...)
 {
 	char msg[256];
@@ -96,7 +100,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) child_fail(int err, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "arca: starting arca-vmm: %s%s%s\n", msg, err ? ": " : "",
+	dprintf(child_log, "arca: starting arca-vmm: %s%s%s\n", msg, err ? ": " : "",
 		err ? strerror(err) : "");
 	_exit(ARCA_EXIT_ERROR);
 }
@@ -343,9 +347,11 @@ static int child_fds(const struct jail_spec *s, int proc_fd)
 		child_fail(errno, "dup");
 	if ((vmm = fcntl(s->vmm_fd, F_DUPFD_CLOEXEC, 64)) < 0)
 		child_fail(errno, "dup");
+	child_log = high[VMM_FD_LOG]; /* the dup2s below may land on its old number */
 	for (int i = VMM_FD_KVM; i < n; i++)
 		if (dup2(high[i], i) < 0) /* dup2 clears FD_CLOEXEC on i */
 			child_fail(errno, "dup2");
+	child_log = VMM_FD_LOG;
 	if (dup2(vmm, n) < 0 || fcntl(n, F_SETFD, FD_CLOEXEC) < 0)
 		child_fail(errno, "dup2");
 	/* Nothing else crosses into the VMM (the CVE-2024-21626 lesson: a
@@ -387,6 +393,7 @@ static void __attribute__((noreturn)) child_main(const struct jail_spec *spec, i
 	 * copy of arca, the parent's struct is untouched. */
 	struct jail_spec copy = *spec;
 	struct jail_spec *s = &copy;
+	child_log = s->fds[VMM_FD_LOG];
 
 	/* If arca dies, so does the VMM (set again after the uid change,
 	 * which clears it). */

@@ -23,7 +23,12 @@
 #include "err.h"
 
 /* Fixed fd numbers in the VMM (after stdio): its command line names them. */
-enum { VMM_FD_KVM = 3, VMM_FD_KERNEL, VMM_FD_INITRD_BASE, VMM_FD_INITRD_SPEC, VMM_FD_END };
+enum {
+	VMM_FD_KVM = 3, VMM_FD_KERNEL, VMM_FD_INITRD_BASE, VMM_FD_INITRD_SPEC,
+	VMM_FD_RESULT, /* a pipe: the command's status as init reported it */
+	VMM_FD_LOG,    /* arca-vmm's own messages and the console */
+	VMM_FD_END
+};
 
 #define JAIL_MAX_BINDS 10
 #define JAIL_MAX_EXTRA 16 /* share directories and disks: at most the 15

@@ -132,11 +132,7 @@ int kernel_locate(const char *override_path, const char *exe_dir,
 {
 	char def1[PATH_MAX], def2[PATH_MAX];
 	const char *path = override_path;
-	const char *env = getenv("ARCA_KERNEL");
-
 	memset(k, 0, sizeof(*k));
-	if (!path && env && *env)
-		path = env;
 	if (!path) {
 		if (!exe_dir)
 			return arca_error(e, ENOENT, "kernel not found: pass --kernel or set ARCA_KERNEL");

@@ -18,8 +18,8 @@ struct arca_kernel {
 };
 
 /*
- * Which kernel: override_path (--kernel) if non-NULL, else $ARCA_KERNEL if
- * set and non-empty, else EXE_DIR/build/kernel/vmlinuz if it exists, else
+ * Which kernel: override_path (--kernel, else the CLI's $ARCA_KERNEL) if
+ * non-NULL, else EXE_DIR/build/kernel/vmlinuz if it exists, else
  * EXE_DIR/../share/arca/kernel/vmlinuz. It must be a regular file holding a
  * 64-bit bzImage. Modules: dirname(realpath(kernel))/../lib/modules/VERSION,
  * else /lib/modules/VERSION. Returns 0, or -errno with e set (one line naming

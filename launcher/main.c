@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* arca: the command-line front end. Only this file prints errors and picks
  * arca's own exit code (125, as docker does). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -40,6 +41,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "arca: %s\n", e.msg);
 		return ARCA_EXIT_ERROR;
 	}
+	o.diag_fd = STDERR_FILENO; /* the CLI's notes go to its stderr */
+	paths_from_env(&o.paths);  /* ARCA_LIBEXEC, ARCA_KERNEL... */
+	if (o.paths.kernel && !*o.paths.kernel)
+		o.paths.kernel = NULL;
 	int r = 0;
 	switch (o.cmd) {
 	case ARCA_CMD_VERSION:
@@ -51,20 +56,36 @@ int main(int argc, char *argv[])
 	case ARCA_CMD_PREPARE:
 		r = run_prepare(&o, &e);
 		break;
-	case ARCA_CMD_RUN:
-		r = run_command(&o, &e);
+	case ARCA_CMD_RUN: {
+		struct arca_result res;
+		r = run_command(&o, &res, &e);
+		if (r >= 0 && res.kind == ARCA_RESULT_TIMED_OUT)
+			fprintf(stderr, "arca: timed out after %llu.%03llu s; the VM was killed\n",
+				(unsigned long long)(o.timeout_ms / 1000),
+				(unsigned long long)(o.timeout_ms % 1000));
+		/* arca-vmm reports its own failures (ECHILD); others are ours. */
+		if (r >= 0 && res.kind == ARCA_RESULT_ERROR && res.err.code != ECHILD)
+			fprintf(stderr, "arca: %s\n", res.err.msg);
 		break;
+	}
 	case ARCA_CMD_GC:
 		r = run_gc(&o, &e);
 		break;
 	case ARCA_CMD_DOCTOR:
 		r = doctor_run(&o, &e);
 		break;
-	case ARCA_CMD_START:
-		r = sandbox_start(&o, &e);
+	case ARCA_CMD_START: {
+		struct sandbox_started st;
+		r = sandbox_start(&o, &st, &e);
+		if (r == -ECHILD) {
+			fprintf(stderr, "arca: %s\n", e.msg);
+			fputs(st.log_tail, stderr);
+			r = st.exit_code;
+		}
 		break;
+	}
 	case ARCA_CMD_EXEC:
-		r = sandbox_exec(&o, &e);
+		r = sandbox_exec(&o, NULL, &e);
 		break;
 	case ARCA_CMD_LS:
 		r = sandbox_ls(&o, &e);

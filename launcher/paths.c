@@ -80,9 +80,18 @@ static int check_cache_dir(const char *dir, struct arca_err *e)
 	return 0;
 }
 
-static char *default_cache_dir(const char *exe_dir)
+void paths_from_env(struct arca_paths_in *in)
 {
-	const char *env = getenv("ARCA_CACHE_DIR");
+	*in = (struct arca_paths_in){
+		.libexec = getenv("ARCA_LIBEXEC"),
+		.busybox = getenv("ARCA_BUSYBOX"),
+		.cache_dir = getenv("ARCA_CACHE_DIR"),
+		.kernel = getenv("ARCA_KERNEL"),
+	};
+}
+
+static char *default_cache_dir(const char *exe_dir, const char *env)
+{
 	if (env && *env)
 		return strdup(env);
 
@@ -107,7 +116,20 @@ static char *default_cache_dir(const char *exe_dir)
 
 int paths_resolve(struct arca_paths *p, struct arca_err *e)
 {
+	struct arca_paths_in in;
+	paths_from_env(&in);
+	return paths_resolve_in(p, &in, e);
+}
+
+int paths_resolve_in(struct arca_paths *p, const struct arca_paths_in *in, struct arca_err *e)
+{
 	memset(p, 0, sizeof(*p));
+	if (in->exe_dir && *in->exe_dir) {
+		p->exe_dir = strdup(in->exe_dir);
+		if (!p->exe_dir)
+			goto nomem;
+		goto have_exe;
+	}
 
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -119,18 +141,18 @@ int paths_resolve(struct arca_paths *p, struct arca_err *e)
 	p->exe_dir = strdup(dirname(exe));
 	if (!p->exe_dir)
 		goto nomem;
-
-	const char *libexec = getenv("ARCA_LIBEXEC");
+have_exe:;
+	const char *libexec = in->libexec;
 	if (!libexec || !*libexec)
 		libexec = p->exe_dir;
 	p->vmm = join(libexec, "arca-vmm");
 	p->init = join(libexec, "arca-init");
-	const char *bb = getenv("ARCA_BUSYBOX");
+	const char *bb = in->busybox;
 	p->busybox = strdup(bb && *bb ? bb : "/bin/busybox");
 	if (!p->vmm || !p->init || !p->busybox)
 		goto nomem;
 
-	p->cache_dir = default_cache_dir(p->exe_dir);
+	p->cache_dir = default_cache_dir(p->exe_dir, in->cache_dir);
 	if (!p->cache_dir)
 		return arca_error(e, ENOENT,
 				  "no cache directory: set ARCA_CACHE_DIR, XDG_CACHE_HOME or HOME");

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,8 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	snprintf(ra->spec, sizeof(ra->spec), "--initrd-fd=%d", VMM_FD_INITRD_SPEC);
 	snprintf(ra->cpus, sizeof(ra->cpus), "--cpus=%u", o->cpus);
 	snprintf(ra->mem, sizeof(ra->mem), "--memory-mib=%u", o->memory_mib);
+	snprintf(ra->result, sizeof(ra->result), "--result-fd=%d", VMM_FD_RESULT);
+	snprintf(ra->log, sizeof(ra->log), "--log-fd=%d", VMM_FD_LOG);
 	n = snprintf(ra->cmdline, sizeof(ra->cmdline), "--cmdline=%s", cmdline);
 	if (n < 0 || (size_t)n >= sizeof(ra->cmdline))
 		return -E2BIG;
@@ -177,6 +180,8 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	ra->argv[ac++] = ra->cpus;
 	ra->argv[ac++] = ra->mem;
 	ra->argv[ac++] = ra->cmdline;
+	ra->argv[ac++] = ra->result;
+	ra->argv[ac++] = ra->log;
 	for (size_t i = 0; i < nfs; i++) {
 		n = snprintf(ra->fs[i], sizeof(ra->fs[i]), "--fs=%d,tag=%s%s%s", fs[i].fd, fs[i].tag,
 			     fs[i].ro ? ",ro" : "", fs[i].ids_passthrough ? ",ids=passthrough" : "");
@@ -324,6 +329,9 @@ fail:
 	return r;
 }
 
+static void __attribute__((format(printf, 2, 3))) note(const struct arca_opts *o, const char *fmt,
+							...);
+
 /* ---- supervision ------------------------------------------------------------------------ */
 
 static uint64_t now_ms(void)
@@ -366,8 +374,77 @@ static void forward_winch(pid_t pid)
 	sigqueue(pid, ARCA_SIG_WINSIZE, v);
 }
 
-static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_t stop_ms,
-		     bool tty, bool sandbox, struct arca_err *e)
+/* How the run ended, from the VMM's status st, what it wrote to its
+ * result pipe (rec, 8 bytes when have), the signal arca forwarded last
+ * (0: none) and whether the timeout struck. Pure. */
+void run_result_from(int st, const uint8_t *rec, bool have, int forwarded, bool timed_out,
+		     struct arca_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (timed_out) {
+		res->kind = ARCA_RESULT_TIMED_OUT;
+		res->exit_code = ARCA_EXIT_TIMEOUT;
+		return;
+	}
+	if (WIFSIGNALED(st)) {
+		int sig = WTERMSIG(st);
+		if (forwarded && (sig == forwarded || sig == SIGKILL)) {
+			res->kind = ARCA_RESULT_SIGNALED;
+			res->value = forwarded;
+			res->exit_code = 128 + forwarded;
+			return;
+		}
+		res->kind = ARCA_RESULT_ERROR;
+		res->exit_code = ARCA_EXIT_ERROR;
+		res->err.code = EIO;
+		snprintf(res->err.msg, sizeof(res->err.msg), "arca-vmm died of signal %d (%s)", sig,
+			 strsignal(sig));
+		return;
+	}
+	int code = WEXITSTATUS(st);
+	res->exit_code = code;
+	uint32_t kind = have ? (uint32_t)rec[0] | (uint32_t)rec[1] << 8 |
+				       (uint32_t)rec[2] << 16 | (uint32_t)rec[3] << 24 : 0;
+	uint32_t val = have ? (uint32_t)rec[4] | (uint32_t)rec[5] << 8 |
+				      (uint32_t)rec[6] << 16 | (uint32_t)rec[7] << 24 : 0;
+	/* The record counts only where it agrees with the status: the VMM
+	 * exits 125 for a failure after the command ended. */
+	if (have && kind == ARCA_EXIT_SIGNAL && val >= 1 && val <= 64 && code == 128 + (int)val) {
+		res->kind = ARCA_RESULT_SIGNALED;
+		res->value = (int)val;
+	} else if (have && kind == ARCA_EXIT_CODE && (int)val == code) {
+		res->kind = ARCA_RESULT_EXITED;
+		res->value = code;
+	} else if (code == ARCA_EXIT_ERROR) {
+		/* ECHILD: arca-vmm said why itself, on its log. */
+		res->kind = ARCA_RESULT_ERROR;
+		res->err.code = ECHILD;
+		snprintf(res->err.msg, sizeof(res->err.msg),
+			 "arca-vmm failed (its message is in the log)");
+	} else if (!have && code > 128 && code <= 128 + 64) {
+		/* The VM was stopped by a signal before the command reported. */
+		res->kind = ARCA_RESULT_SIGNALED;
+		res->value = code - 128;
+	} else {
+		res->kind = ARCA_RESULT_EXITED;
+		res->value = code;
+	}
+}
+
+void run_result_error(struct arca_result *res, int r, const struct arca_err *e)
+{
+	if (!res)
+		return;
+	memset(res, 0, sizeof(*res));
+	res->kind = ARCA_RESULT_ERROR;
+	res->exit_code = ARCA_EXIT_ERROR;
+	res->err.code = r < 0 ? -r : EIO;
+	snprintf(res->err.msg, sizeof(res->err.msg), "%s",
+		 e && e->msg[0] ? e->msg : "internal error");
+}
+
+static int supervise(pid_t pid, int pidfd, int sfd, int result_fd, uint64_t timeout_ms,
+		     uint64_t stop_ms, bool tty, bool sandbox, struct arca_result *res)
 {
 	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0, last_int = 0;
 	int forwarded = 0, timed_out = 0;
@@ -377,8 +454,14 @@ static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_
 				       { .fd = pidfd, .events = POLLIN } };
 		uint64_t next = deadline && (!kill_at || deadline < kill_at) ? deadline : kill_at;
 		int n = poll(p, 2, poll_ms(next));
-		if (n < 0 && errno != EINTR)
-			return arca_error_errno(e, errno, "poll");
+		if (n < 0 && errno != EINTR) {
+			/* Cannot watch it any more: it must not outlive us. */
+			kill(pid, SIGKILL);
+			(void)waitpid(pid, NULL, 0);
+			struct arca_err e;
+			run_result_error(res, arca_error_errno(&e, errno, "poll"), &e);
+			return ARCA_EXIT_ERROR;
+		}
 		uint64_t t = now_ms();
 		if (deadline && t >= deadline && !timed_out) {
 			timed_out = 1;
@@ -420,19 +503,14 @@ static int supervise(pid_t pid, int pidfd, int sfd, uint64_t timeout_ms, uint64_
 		int st;
 		if (waitpid(pid, &st, WNOHANG) != pid)
 			continue;
-		if (timed_out) {
-			fprintf(stderr, "arca: timed out after %llu.%03llu s; the VM was killed\n",
-				(unsigned long long)(timeout_ms / 1000),
-				(unsigned long long)(timeout_ms % 1000));
-			return ARCA_EXIT_TIMEOUT;
-		}
-		if (WIFEXITED(st))
-			return WEXITSTATUS(st);
-		int sig = WTERMSIG(st);
-		if (forwarded && (sig == forwarded || sig == SIGKILL))
-			return 128 + forwarded;
-		fprintf(stderr, "arca: arca-vmm died of signal %d (%s)\n", sig, strsignal(sig));
-		return ARCA_EXIT_ERROR;
+		/* The VMM wrote its record (or nothing) before exiting. */
+		uint8_t rec[8];
+		ssize_t got;
+		do
+			got = read(result_fd, rec, sizeof(rec));
+		while (got < 0 && errno == EINTR);
+		run_result_from(st, rec, got == (ssize_t)sizeof(rec), forwarded, timed_out, res);
+		return res->exit_code;
 	}
 }
 
@@ -602,9 +680,10 @@ static bool writable_by(const struct stat *st, uint32_t uid, uint32_t gid)
 /* A read-write share the VMM's user cannot write into fails every guest
  * write with EACCES: say so up front, it is rarely what the user meant
  * (typically plain root, whose VMM runs as nobody). */
-static void warn_unwritable(const struct arca_shares *sh, const struct run_shares *rs,
+static void warn_unwritable(const struct arca_opts *o, const struct run_shares *rs,
 			    const struct run_owner *ow, const struct privsep_ids *ids)
 {
+	const struct arca_shares *sh = &o->shares;
 	for (size_t i = 0; i < sh->n; i++) {
 		struct stat st;
 		/* Idmapped, the VMM writes with the invoker's owner rights. */
@@ -612,8 +691,7 @@ static void warn_unwritable(const struct arca_shares *sh, const struct run_share
 		uint32_t gid = rs->idmapped[i] ? ow->gid : ids->gid;
 		if (sh->v[i].ro || stat(sh->v[i].host, &st) < 0 || writable_by(&st, uid, gid))
 			continue;
-		fprintf(stderr,
-			"arca: warning: share '%s' is not writable by uid %u, which arca-vmm runs as: "
+		note(o, "arca: warning: share '%s' is not writable by uid %u, which arca-vmm runs as: "
 			"guest writes will fail (run with sudo, use --vmm-user, or mark it :ro)\n",
 			sh->v[i].host, (unsigned)ids->uid);
 	}
@@ -754,7 +832,33 @@ static int run_disks_open(struct arca_opts *o, size_t nfs, struct run_disks *rd,
 	return 0;
 }
 
-int run_command(struct arca_opts *o, struct arca_err *e)
+/* A note for the user (verbose details, warnings): to o->diag_fd, or
+ * nowhere when it is -1. */
+static void note(const struct arca_opts *o, const char *fmt, ...)
+{
+	if (o->diag_fd < 0)
+		return;
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)!write(o->diag_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static int run_command_(struct arca_opts *o, struct arca_result *res, struct arca_err *e);
+
+int run_command(struct arca_opts *o, struct arca_result *res, struct arca_err *e)
+{
+	struct arca_result local;
+	int r = run_command_(o, res ? res : &local, e);
+	if (r < 0)
+		run_result_error(res, r, e);
+	return r;
+}
+
+static int run_command_(struct arca_opts *o, struct arca_result *res, struct arca_err *e)
 {
 	struct run_disks rd = { .n = 0 };
 	struct run_shares rs = { 0 };
@@ -770,13 +874,15 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	struct privsep_limits lim;
 	struct run_argv ra;
 	size_t nbinds = 0;
-	int fds[VMM_FD_END] = { -1, -1, -1, -1, -1, -1, -1 };
-	int r, sfd = -1, vmm_fd = -1, pidfd = -1;
+	int fds[VMM_FD_END];
+	int r, sfd = -1, vmm_fd = -1, pidfd = -1, result_rd = -1;
 	bool rootless = geteuid() != 0, masked = false;
 	sigset_t mask, old;
 	char cmdline[ARCA_CMDLINE_MAX + 1];
 
 	uint64_t t_start = now_ms();
+	for (int i = 0; i < VMM_FD_END; i++)
+		fds[i] = -1;
 
 	/* Step 1: decide and validate everything before touching anything. */
 	if ((r = pick_ids(o, rootless, &ids, e)) < 0)
@@ -813,7 +919,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		goto out;
 	}
 	if (nof.clamped && o->verbose)
-		fprintf(stderr, "arca: hard NOFILE limit %llu cannot be raised to %llu: "
+		note(o, "arca: hard NOFILE limit %llu cannot be raised to %llu: "
 			"each share may hold %u host fds\n", (unsigned long long)hard,
 			(unsigned long long)nof.want, nof.share_fds);
 	/* Each share's io_uring may start up to URING_MAX_WORKERS (2)
@@ -837,9 +943,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	/* What a run killed with SIGKILL left behind. */
 	cgroup_gc();
 
-	if ((r = paths_resolve(&paths, e)) < 0)
+	if ((r = paths_resolve_in(&paths, &o->paths, e)) < 0)
 		goto out;
-	if ((r = kernel_locate(o->kernel, paths.exe_dir, &kernel, e)) < 0)
+	if ((r = kernel_locate(o->kernel ? o->kernel : o->paths.kernel, paths.exe_dir, &kernel, e)) < 0)
 		goto out;
 	if ((r = run_modules_pick(&kernel, &o->disks, &mods, e)) < 0)
 		goto out;
@@ -870,6 +976,20 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		goto out;
 	if ((r = vmm_binds(vmm_fd, binds, &nbinds, e)) < 0)
 		goto out;
+	/* The VMM's result pipe and log (run_vmm_argv names them). */
+	int rp[2];
+	if (pipe2(rp, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = arca_error_errno(e, errno, "pipe");
+		goto out;
+	}
+	result_rd = rp[0];
+	fds[VMM_FD_RESULT] = rp[1];
+	fds[VMM_FD_LOG] = o->diag_fd >= 0 ? fcntl(o->diag_fd, F_DUPFD_CLOEXEC, 3)
+					  : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fds[VMM_FD_LOG] < 0) {
+		r = arca_error_errno(e, errno, "the VMM's log");
+		goto out;
+	}
 
 	/* spec_encode() only reads the spec; its struct is shared with the
 	 * decoder, which owns its strings, hence the non-const members. */
@@ -890,6 +1010,10 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 		spec.argc = 1;
 	}
 	memcpy(&spec.workdir, &o->workdir, sizeof(spec.workdir));
+	/* The encoder only reads them; the struct's member is not const. */
+	spec.nrlimits = o->nrlimits;
+	memcpy(&spec.rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
+	       sizeof(spec.rlimits));
 	spec.shares = rs.spec;
 	spec.nshares = rs.nspec;
 	spec.root_mode = rs.root_mode;
@@ -905,7 +1029,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	for (size_t i = 0; i < rd.n; i++)
 		rd.blk[i].fd = VMM_FD_END + (int)(rs.n + i);
 	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)(rs.n + rd.n) : -1;
-	if (o->tty) {
+	if (o->tty && !(o->rows && o->cols)) { /* libarca may have set a size */
 		struct winsize ws;
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
 		    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -927,7 +1051,7 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	/* Say so when the VMM's memory and task limits are not in force (no
 	 * cgroup v2, no delegation, rootless): its own bounds still hold. */
 	if (cg.dirfd < 0 && o->verbose)
-		fprintf(stderr, "arca: no cgroup v2 for this run: arca-vmm runs without memory.max "
+		note(o, "arca: no cgroup v2 for this run: arca-vmm runs without memory.max "
 			"(%llu MiB) and pids.max (%u)\n",
 			(unsigned long long)(lim.memory_max >> 20), lim.pids_max);
 
@@ -980,9 +1104,9 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	js.proc_fd = rs.n > 0;
 	/* Everything checked: the VM will start. */
 	if (!rootless)
-		warn_unwritable(&o->shares, &rs, &owner, &ids);
+		warn_unwritable(o, &rs, &owner, &ids);
 	if (o->verbose)
-		fprintf(stderr, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
+		note(o, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
 			(unsigned long long)(now_ms() - t_start));
 	/* -t on a terminal: raw mode, so every key (^C, ^Z, ^D...) reaches the
 	 * guest's pty, whose line discipline acts on it. Restored below on
@@ -1005,7 +1129,8 @@ int run_command(struct arca_opts *o, struct arca_err *e)
 	/* Step 7: supervise, then remove what we created. */
 	if (o->on_spawn)
 		o->on_spawn(pid);
-	r = supervise(pid, pidfd, sfd, o->timeout_ms, o->stop_timeout_ms, o->tty, o->agent, e);
+	r = supervise(pid, pidfd, sfd, result_rd, o->timeout_ms, o->stop_timeout_ms, o->tty, o->agent,
+		      res);
 out:
 	if (raw_mode)
 		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
@@ -1017,6 +1142,8 @@ out:
 		close(pidfd);
 	if (sfd >= 0)
 		close(sfd);
+	if (result_rd >= 0)
+		close(result_rd);
 	if (masked)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
@@ -1043,9 +1170,9 @@ int run_prepare(const struct arca_opts *o, struct arca_err *e)
 	struct arca_kernel kernel = { 0 };
 	int r;
 
-	if ((r = paths_resolve(&paths, e)) < 0)
+	if ((r = paths_resolve_in(&paths, &o->paths, e)) < 0)
 		goto out;
-	if ((r = kernel_locate(o->kernel, paths.exe_dir, &kernel, e)) < 0)
+	if ((r = kernel_locate(o->kernel ? o->kernel : o->paths.kernel, paths.exe_dir, &kernel, e)) < 0)
 		goto out;
 	r = run_base_initrd_open(&paths, &kernel, e);
 	if (r >= 0) {

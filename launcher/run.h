@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include <arca.h>
+
 #include "cli.h"
 #include "err.h"
 #include "kernel.h"
@@ -17,8 +19,19 @@
 #define ARCA_EXIT_ERROR   125
 #define ARCA_EXIT_TIMEOUT 124
 
-/* Returns the exit code for arca (>= 0), or -errno with e set. */
-int run_command(struct arca_opts *o, struct arca_err *e);
+/* Returns the exit code for arca (>= 0), or -errno with e set. *res (when
+ * not NULL) always says how the run ended in libarca's terms (arca.h),
+ * exit_code included: ERROR with e's message when -errno is returned. A
+ * timeout, the VMM dying of a signal and how the command ended are only
+ * there: run_command prints nothing but o->diag_fd notes. */
+int run_command(struct arca_opts *o, struct arca_result *res, struct arca_err *e);
+/* How a run ended (pure; exposed for tests): the VMM's wait status st,
+ * its 8-byte result record rec when have, the signal arca forwarded last
+ * (0: none), whether the timeout struck. */
+void run_result_from(int st, const uint8_t *rec, bool have, int forwarded, bool timed_out,
+		     struct arca_result *res);
+/* Fill *res for an arca error (-errno r with e). */
+void run_result_error(struct arca_result *res, int r, const struct arca_err *e);
 int run_prepare(const struct arca_opts *o, struct arca_err *e);
 /* `arca gc`: remove the cgroups of runs whose arca died (SIGKILL). */
 int run_gc(const struct arca_opts *o, struct arca_err *e);
@@ -67,7 +80,7 @@ unsigned run_blk_queues(unsigned cpus);
 
 struct run_argv {
 	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32], proc[32];
-	char fsmax[32], boot[40], stop[40], winsize[32];
+	char fsmax[32], boot[40], stop[40], winsize[32], result[32], log[32];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[2100]; /* "--cmdline=" + ARCA_CMDLINE_MAX */

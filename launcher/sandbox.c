@@ -195,19 +195,35 @@ static void log_tail(const struct sbdir *d, FILE *to)
 	}
 }
 
-/* Closes every fd from 3 up but keep[0..n) (ascending): the supervisor
- * never execs, so close-on-exec does not help, and an fd it kept from its
- * caller (a pipe a script reads to EOF) would hang that caller for the
- * sandbox's whole life. */
-static void close_except(const int *keep, size_t n)
+void sandbox_close_except(int *keep, size_t n)
 {
+	for (size_t i = 0; i < n; i++) /* ascending */
+		for (size_t j = i + 1; j < n; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
 	unsigned from = 3;
 	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
 		if ((unsigned)keep[i] > from)
 			(void)close_range(from, (unsigned)keep[i] - 1, 0);
 		from = (unsigned)keep[i] + 1;
 	}
 	(void)close_range(from, ~0U, 0);
+}
+
+void sandbox_child_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* The supervisor: becomes the VM's owner, in a session of its own, with
@@ -220,7 +236,9 @@ static __attribute__((noreturn)) void supervisor(struct start_ctx *c, struct arc
 	int sp[2];
 	struct arca_err e = { 0 };
 	setsid();
-	signal(SIGPIPE, SIG_IGN);
+	/* A copy of whoever started it (libarca's caller may have handlers
+	 * and a mask of its own): start clean. */
+	sandbox_child_signals();
 	/* From here every message (the mux's too) goes to the log; errors
 	 * for the waiting `arca start` go through ready_wr. */
 	if (dup2(log_fd, STDERR_FILENO) < 0)
@@ -246,11 +264,12 @@ static __attribute__((noreturn)) void supervisor(struct start_ctx *c, struct arc
 	close(log_fd);
 
 	o->agent = true;
+	o->diag_fd = STDERR_FILENO; /* notes into the log too */
 	o->console = true; /* the guest's console into the log */
 	o->tty = false;
 	g_start = c;
 	o->on_spawn = write_state;
-	int r = run_command(o, &e);
+	int r = run_command(o, NULL, &e);
 	if (r < 0) {
 		fprintf(stderr, "arca: %s\n", e.msg[0] ? e.msg : "internal error");
 		r = ARCA_EXIT_ERROR;
@@ -268,8 +287,9 @@ static __attribute__((noreturn)) void supervisor(struct start_ctx *c, struct arc
 	_exit(r);
 }
 
-int sandbox_start(struct arca_opts *o, struct arca_err *e)
+int sandbox_start(struct arca_opts *o, struct sandbox_started *st, struct arca_err *e)
 {
+	memset(st, 0, sizeof(*st));
 	struct start_ctx c = { .o = o, .started_ms = realtime_ms() };
 	char p[512];
 	int r;
@@ -331,14 +351,7 @@ int sandbox_start(struct arca_opts *o, struct arca_err *e)
 	}
 	if (pid == 0) {
 		int keep[3] = { lfd, rp[1], log_fd };
-		for (int i = 0; i < 3; i++) /* ascending */
-			for (int j = i + 1; j < 3; j++)
-				if (keep[j] < keep[i]) {
-					int t = keep[i];
-					keep[i] = keep[j];
-					keep[j] = t;
-				}
-		close_except(keep, 3);
+		sandbox_close_except(keep, 3);
 		supervisor(&c, o, lfd, rp[1], log_fd);
 	}
 	close(rp[1]);
@@ -358,18 +371,23 @@ int sandbox_start(struct arca_opts *o, struct arca_err *e)
 			break;
 	}
 	close(rp[0]);
-	if (have && msg[0] == 'R')
+	if (have && msg[0] == 'R') {
+		st->pid = pid;
 		return 0;
+	}
 	int code = ARCA_EXIT_ERROR;
 	if (have > 1 && msg[0] == 'E')
 		code = atoi(msg + 1);
-	fprintf(stderr, "arca: sandbox '%s' stopped before it was ready (exit %d); its log:\n",
-		o->name, code);
-	log_tail(&c.d, stderr);
-	int st;
-	(void)waitpid(pid, &st, 0); /* it removes the directory before exiting */
+	st->exit_code = code ? code : ARCA_EXIT_ERROR;
+	FILE *f = fmemopen(st->log_tail, sizeof(st->log_tail), "w");
+	if (f) {
+		log_tail(&c.d, f);
+		fclose(f);
+	}
+	(void)waitpid(pid, NULL, 0); /* it removes the directory before exiting */
 	sbdir_remove(&c.d);
-	return code ? code : ARCA_EXIT_ERROR;
+	return arca_error(e, ECHILD, "sandbox '%s' stopped before it was ready (exit %d); its log:",
+			  o->name, code);
 }
 
 /* ---- ls ---------------------------------------------------------------------- */

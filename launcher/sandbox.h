@@ -15,8 +15,33 @@
 #include "cli.h"
 #include "err.h"
 
-int sandbox_start(struct arca_opts *o, struct arca_err *e);
-int sandbox_exec(const struct arca_opts *o, struct arca_err *e);
+#include <arca.h>
+#include <sys/types.h>
+
+/* start: 0 once the sandbox is ready, st->pid its supervisor (a child of
+ * ours, in a session of its own). -ECHILD when the VM ended before it was
+ * ready: e says so, st->exit_code is its status and st->log_tail (NUL
+ * terminated, sanitized lines, each "  LINE\n") the end of its log. */
+struct sandbox_started {
+	pid_t pid;
+	int exit_code;
+	char log_tail[4096];
+};
+int sandbox_start(struct arca_opts *o, struct sandbox_started *st, struct arca_err *e);
+
+/* For a child forked to supervise (a sandbox, libarca's runs): close
+ * every fd from 3 up but keep[0..n) (sorted here; -1 entries ignored): it
+ * never execs, so close-on-exec does not help, and an fd it kept from its
+ * caller (a pipe a script reads to EOF) would hang that caller for the
+ * child's whole life. */
+void sandbox_close_except(int *keep, size_t n);
+/* ...and signals as a new program has them: an empty mask, default
+ * actions, SIGPIPE ignored (its writes see EPIPE). */
+void sandbox_child_signals(void);
+/* exec: the exit code, and *res (when not NULL) in libarca's terms; the
+ * command's stdio is ours (0, 1, 2); start errors the guest reports go to
+ * o->diag_fd as well as into res->err.msg. */
+int sandbox_exec(const struct arca_opts *o, struct arca_result *res, struct arca_err *e);
 int sandbox_ls(const struct arca_opts *o, struct arca_err *e);
 int sandbox_stop(const struct arca_opts *o, bool force, struct arca_err *e);
 int sandbox_logs(const struct arca_opts *o, struct arca_err *e);

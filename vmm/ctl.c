@@ -96,6 +96,8 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 			c->exit_code = 128 + (int)b;
 		else
 			return fail(c, "EXIT message with an invalid status");
+		c->exit_kind = a;
+		c->exit_value = b;
 		c->have_exit = true;
 		if (c->on_exit)
 			c->on_exit(c->opaque);

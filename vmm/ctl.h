@@ -16,6 +16,7 @@ struct ctl {
 	bool hello;
 	bool have_exit;
 	int exit_code;     /* 0..255, 128+N for signal N */
+	uint32_t exit_kind, exit_value; /* as reported: enum arca_exit_kind */
 	bool failed;       /* protocol error: exit 125 */
 	bool verbose;      /* print LOG frames */
 	void (*on_exit)(void *opaque);

@@ -8,6 +8,7 @@
  * device thread (event loop); each vCPU has its own thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +393,35 @@ static int load_guest(struct guest_mem *gm, const struct vmm_opts *o, const uint
 
 /* Every step before the first thread; 0, or -errno with e set (main()
  * prints it, once). */
+/* The command's stderr: STDERR_FILENO, or with --log-fd a copy of it
+ * (stderr itself then carries arca-vmm's messages and the console). */
+static int cmd_err_fd = STDERR_FILENO;
+
+/* --log-fd: split our own messages from the command's stderr. Before
+ * anything can print. */
+static int split_log(int log_fd)
+{
+	if (log_fd < 0)
+		return 0;
+	int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || dup2(log_fd, STDERR_FILENO) < 0)
+		return -errno;
+	close(log_fd);
+	cmd_err_fd = fd;
+	return 0;
+}
+
+/* --result-fd: how the command ended, as init said, for the launcher. */
+static void report_result(const struct vmm_opts *o, const struct ctl *c)
+{
+	if (o->result_fd < 0 || !c->have_exit)
+		return;
+	uint8_t rec[8];
+	proto_put_le32(rec, c->exit_kind);
+	proto_put_le32(rec + 4, c->exit_value);
+	(void)!write(o->result_fd, rec, sizeof(rec));
+}
+
 static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 {
 	struct vm *vm = &m->vm;
@@ -411,7 +441,7 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 	struct virtio_mmio *t = vm_add_mmio(vm, &base, &gsi);
 	ctl_init(&m->ctl, o->verbose, on_ctl_exit, vm);
 	if ((r = virtio_console_init(&m->console, &vm->gm, &vm->loop, STDIN_FILENO, STDOUT_FILENO,
-				     STDERR_FILENO, ctl_feed, &m->ctl)) < 0 ||
+				     cmd_err_fd, ctl_feed, &m->ctl)) < 0 ||
 	    (r = virtio_mmio_setup(t, &m->console.dev, base, gsi, vm->vm_fd, &vm->loop)) < 0)
 		return arca_error_errno(e, -r, "setting up the console device");
 	if ((r = fs_devices_setup(&m->fs, vm, o, e)) < 0)
@@ -489,6 +519,10 @@ int main(int argc, char *argv[])
 	if (seccomp_opts_take(&argc, argv, &so, &e) < 0 ||
 	    vmm_opts_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
+		return EXIT_ARCA;
+	}
+	if (split_log(o.log_fd) < 0) {
+		fprintf(stderr, "arca: --log-fd: %s\n", strerror(errno));
 		return EXIT_ARCA;
 	}
 	/* A closed stdout/stderr reader must not kill the VMM: the console
@@ -581,6 +615,7 @@ int main(int argc, char *argv[])
 	int stop = __atomic_load_n(&m.vm.stop, __ATOMIC_SEQ_CST);
 	if (m.ctl.failed)
 		return EXIT_ARCA;
+	report_result(&o, &m.ctl);
 	if (stop == VM_FAILED) {
 		fprintf(stderr, "arca: %s\n", m.vm.stop_msg);
 		if (m.boot_timed_out && !o.console)

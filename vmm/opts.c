@@ -112,7 +112,7 @@ static int parse_blk(const char *val, struct vmm_blk_opt *b)
 int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca_err *e)
 {
 	memset(o, 0, sizeof(*o));
-	o->kvm_fd = o->kernel_fd = o->proc_fd = -1;
+	o->kvm_fd = o->kernel_fd = o->proc_fd = o->result_fd = o->log_fd = -1;
 	o->stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS;
 	o->host_uid = (uint32_t)getuid();
 	o->host_gid = (uint32_t)getgid();
@@ -164,6 +164,14 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_uint(val, 1 << 20, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --proc-fd '%s'", val);
 			o->proc_fd = (int)v;
+		} else if (IS("--result-fd")) {
+			if (parse_uint(val, 1 << 20, &v) < 0 || v < 3)
+				return arca_error(e, EINVAL, "arca-vmm: bad --result-fd '%s'", val);
+			o->result_fd = (int)v;
+		} else if (IS("--log-fd")) {
+			if (parse_uint(val, 1 << 20, &v) < 0 || v < 3)
+				return arca_error(e, EINVAL, "arca-vmm: bad --log-fd '%s'", val);
+			o->log_fd = (int)v;
 		} else if (IS("--cpus")) {
 			if (parse_uint(val, 64, &v) < 0 || v == 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --cpus '%s'", val);

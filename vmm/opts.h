@@ -52,6 +52,13 @@ struct vmm_opts {
 	struct vmm_blk_opt blk[VMM_MAX_BLK];
 	unsigned nblk;
 	int proc_fd;  /* O_PATH /proc/self/fd of this process, or -1 */
+	int result_fd; /* --result-fd: the command's status as init reported
+			* it (le32 enum arca_exit_kind, le32 value) is written
+			* here at exit, so the launcher can tell "killed by
+			* signal N" from "exited 128+N"; -1: none */
+	int log_fd;   /* --log-fd: arca-vmm's own messages and the guest's
+		       * console go here instead of stderr, which stays the
+		       * command's; -1: none (both on stderr) */
 	uint32_t host_uid, host_gid; /* owner of files the guest creates */
 	uint32_t fs_max_fds; /* host fds each share's FUSE server may hold */
 	uint32_t stop_timeout_ms; /* after a SIGTERM delivered to the command,

@@ -96,6 +96,7 @@ enum arca_spec_tag {
 	ARCA_SPEC_DISK    = 7, /* a virtio-blk device for arca-init to mount (below) */
 	ARCA_SPEC_USER    = 8, /* le32 uid, le32 gid: the command's ids (exec -u);
 				* absent: 0, 0. At most one. */
+	ARCA_SPEC_RLIMIT  = 9, /* one resource limit for the command (below) */
 };
 
 #define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
@@ -150,6 +151,22 @@ enum arca_spec_tag {
 #define ARCA_DISK_ID_MAX     20u /* VIRTIO_BLK_ID_BYTES */
 #define ARCA_DISK_FSTYPE_MAX 16u
 #define ARCA_SPEC_MAX_DISKS  16u
+
+/*
+ * RLIMIT record value (--ulimit; any order, each resource at most once, at
+ * most ARCA_RLIMITS_MAX records, include/arca/limits.h):
+ *   le32 resource  a Linux RLIMIT_* number, below ARCA_RLIMIT_NLIMITS
+ *   le64 soft      the soft limit (rlim_cur)
+ *   le64 hard      the hard limit (rlim_max), soft <= hard
+ * ARCA_RLIM_INFINITY (all ones, the kernel's RLIM_INFINITY) is "unlimited".
+ * arca-init sets each with setrlimit() in the command's child, before it
+ * drops to the USER ids (so a limit may be raised past init's own, where
+ * the kernel allows); one that fails is a did-not-start error (125). In an
+ * agent's own run spec they would be ignored: each session's spec carries
+ * its own.
+ */
+#define ARCA_RLIMIT_NLIMITS 16u /* RLIM_NLIMITS: RLIMIT_CPU (0) .. RLIMIT_RTTIME (15) */
+#define ARCA_RLIM_INFINITY  UINT64_MAX
 
 /*
  * ROOT record value:
@@ -240,9 +257,9 @@ enum arca_sess_msg_type {
 #define ARCA_SESS_OUT_WINDOW   (256u << 10)
 
 /* A session's spec is an encoded arca_spec (common/spec.h) with ARGV, ENV,
- * WORKDIR, FLAGS (ARCA_SPEC_F_TTY only) and USER; no SHARE, ROOT or DISK
- * (the sandbox's root and mounts are the agent's). At most this many bytes
- * in all (EXEC_PARTs and EXEC together). */
+ * WORKDIR, FLAGS (ARCA_SPEC_F_TTY only), USER and RLIMIT (exec --ulimit);
+ * no SHARE, ROOT or DISK (the sandbox's root and mounts are the agent's).
+ * At most this many bytes in all (EXEC_PARTs and EXEC together). */
 #define ARCA_SESS_SPEC_MAX (256u << 10)
 /* Live sessions at once; an EXEC beyond that gets ERROR 125 and EXIT 125. */
 #define ARCA_SESS_MAX 64u

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Limits the launcher and arca-vmm agree on (host side only). */
+/* Limits the launcher and arca-vmm agree on (host side, but for
+ * ARCA_RLIMITS_MAX, which the spec codec in common/ also checks in the
+ * guest; this header stays macros only, no includes). */
 #ifndef ARCA_LIMITS_H
 #define ARCA_LIMITS_H
 
@@ -33,5 +35,14 @@
  * SIGRTMIN's first two for itself, which its SIGRTMIN macro skips already.
  * Needs <signal.h>. */
 #define ARCA_SIG_WINSIZE (SIGRTMIN + 1)
+/* To an exec client process (libarca's arca_proc_signal): deliver the
+ * signal in the value (1..64) to the session's command; any signal, even
+ * one (KILL, STOP) the client could not catch itself. */
+#define ARCA_SIG_FORWARD (SIGRTMIN + 2)
+
+/* --ulimit: resource limits one command may carry (ARCA_SPEC_RLIMIT
+ * records in its spec). Linux has 16 resources (RLIM_NLIMITS) and each
+ * may appear once, so this bound is every resource at once. */
+#define ARCA_RLIMITS_MAX 16
 
 #endif

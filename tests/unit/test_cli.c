@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/resource.h>
 
 #include "arca/limits.h"
 #include "cli.h"
@@ -633,6 +634,117 @@ static void test_vmm_user(void **state)
 	ERR("option '--vmm-user' is not valid for 'arca prepare'", "prepare", "--vmm-user", "5");
 }
 
+/* --ulimit NAME=SOFT[:HARD]: docker's names and syntax, strict values. */
+static void test_ulimit(void **state)
+{
+	OK("run", "true");
+	assert_int_equal(g_o.nrlimits, 0);
+
+	OK("run", "--ulimit", "nofile=1024:2048", "--ulimit=core=0", "--ulimit",
+	   "stack=unlimited", "--ulimit", "as=1:unlimited", "true");
+	CMD_IS("true");
+	assert_int_equal(g_o.nrlimits, 4);
+	assert_int_equal(g_o.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_true(g_o.rlimits[0].soft == 1024);
+	assert_true(g_o.rlimits[0].hard == 2048);
+	assert_int_equal(g_o.rlimits[1].resource, RLIMIT_CORE);
+	assert_true(g_o.rlimits[1].soft == 0 && g_o.rlimits[1].hard == 0);
+	assert_int_equal(g_o.rlimits[2].resource, RLIMIT_STACK);
+	assert_true(g_o.rlimits[2].soft == ARCA_RLIM_INFINITY);
+	assert_true(g_o.rlimits[2].hard == ARCA_RLIM_INFINITY);
+	assert_int_equal(g_o.rlimits[3].resource, RLIMIT_AS);
+	assert_true(g_o.rlimits[3].soft == 1);
+	assert_true(g_o.rlimits[3].hard == ARCA_RLIM_INFINITY);
+
+	/* HARD defaults to SOFT; the largest number is all ones. */
+	OK("run", "--ulimit", "nproc=18446744073709551615", "true");
+	assert_true(g_o.rlimits[0].soft == UINT64_MAX && g_o.rlimits[0].hard == UINT64_MAX);
+	OK("run", "--ulimit", "sigpending=5:5", "true");
+	assert_true(g_o.rlimits[0].soft == 5 && g_o.rlimits[0].hard == 5);
+
+	/* exec takes it too, before NAME; start does not (a sandbox's
+	 * limits are each command's). */
+	OK("exec", "--ulimit", "cpu=10:20", "sb", "sh");
+	assert_int_equal(g_o.cmd, ARCA_CMD_EXEC);
+	assert_string_equal(g_o.name, "sb");
+	assert_int_equal(g_o.nrlimits, 1);
+	assert_int_equal(g_o.rlimits[0].resource, RLIMIT_CPU);
+	ERR("option '--ulimit' is not valid for 'arca start'", "start", "--name", "x", "--ulimit",
+	    "nofile=1");
+
+	/* Every name once: all 16 at once. */
+	const char *names[] = { "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
+				"nice", "nofile", "nproc", "rss", "rtprio", "rttime",
+				"sigpending", "stack", "as" };
+	static char vals[ARCA_RLIMITS_MAX][32];
+	const char *args[2 + 2 * (ARCA_RLIMITS_MAX + 1) + 2] = { "arca", "run" };
+	size_t n = 2;
+	for (size_t i = 0; i < ARCA_RLIMITS_MAX; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "%s=%zu:%zu", names[i], i, i + 1);
+		args[n++] = "--ulimit";
+		args[n++] = vals[i];
+	}
+	args[n++] = "true";
+	args[n] = NULL;
+	assert_int_equal(do_parse(args), 0);
+	assert_int_equal(g_o.nrlimits, ARCA_RLIMITS_MAX);
+	uint32_t seen = 0;
+	for (size_t i = 0; i < ARCA_RLIMITS_MAX; i++) {
+		assert_true(g_o.rlimits[i].soft == i && g_o.rlimits[i].hard == i + 1);
+		seen |= 1u << g_o.rlimits[i].resource;
+	}
+	assert_int_equal(seen, 0xffff);
+	/* A 17th can only repeat a name: refused, as the limit would be. */
+	args[n - 1] = "--ulimit";
+	args[n++] = "nofile=1";
+	args[n++] = "true";
+	args[n] = NULL;
+	assert_int_equal(do_parse(args), -EINVAL);
+	assert_string_equal(g_e.msg, "--ulimit nofile given twice ('nofile=1')");
+}
+
+static void test_err_ulimit(void **state)
+{
+	const char *names = "one of core, cpu, data, fsize, locks, memlock, msgqueue, nice, "
+			    "nofile, nproc, rss, rtprio, rttime, sigpending, stack, as";
+	char want[512];
+
+	snprintf(want, sizeof(want), "invalid --ulimit name 'nofiles': %s", names);
+	ERR(want, "run", "--ulimit", "nofiles=1", "true");
+	snprintf(want, sizeof(want), "invalid --ulimit name 'NOFILE': %s", names);
+	ERR(want, "run", "--ulimit", "NOFILE=1", "true");
+	snprintf(want, sizeof(want), "invalid --ulimit name '': %s", names);
+	ERR(want, "run", "--ulimit", "=1", "true");
+
+	ERR("invalid --ulimit value 'nofile': must be NAME=SOFT[:HARD]",
+	    "run", "--ulimit", "nofile", "true");
+	ERR("invalid --ulimit value '': must be NAME=SOFT[:HARD]", "run", "--ulimit=", "true");
+	const char *bad[] = { "nofile=", "nofile=:1", "nofile=1:", "nofile=-1", "nofile=+1",
+			      "nofile= 1", "nofile=1k", "nofile=0x10", "nofile=1:2:3",
+			      "nofile=infinity", "nofile=Unlimited", "nofile=unlimitedx",
+			      "nofile=18446744073709551616", "nofile=1.5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(want, sizeof(want),
+			 "invalid --ulimit value '%s': SOFT and HARD must be decimal integers or 'unlimited'",
+			 bad[i]);
+		ERR(want, "run", "--ulimit", bad[i], "true");
+	}
+	ERR("invalid --ulimit value 'nofile=2048:1024': the soft limit is above the hard limit",
+	    "run", "--ulimit", "nofile=2048:1024", "true");
+	ERR("invalid --ulimit value 'core=unlimited:0': the soft limit is above the hard limit",
+	    "run", "--ulimit", "core=unlimited:0", "true");
+	ERR("--ulimit nofile given twice ('nofile=2')",
+	    "run", "--ulimit", "nofile=1", "--ulimit", "nofile=2", "true");
+	ERR("--ulimit core given twice ('core=0')",
+	    "exec", "--ulimit", "core=0", "--ulimit", "nproc=5", "--ulimit", "core=0", "sb", "true");
+	ERR("option '--ulimit' needs a value", "run", "--ulimit");
+	ERR("option '--ulimit' is not valid for 'arca prepare'", "prepare", "--ulimit", "core=0");
+	/* After CMD, it is CMD's own argument. */
+	OK("run", "sh", "--ulimit", "bogus");
+	CMD_IS("sh", "--ulimit", "bogus");
+	assert_int_equal(g_o.nrlimits, 0);
+}
+
 static void test_gc(void **state)
 {
 	OK("gc");
@@ -766,6 +878,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_usage, teardown),
 		cmocka_unit_test_teardown(test_vmm_user, teardown),
 		cmocka_unit_test_teardown(test_gc, teardown),
+		cmocka_unit_test_teardown(test_ulimit, teardown),
+		cmocka_unit_test_teardown(test_err_ulimit, teardown),
 		cmocka_unit_test_teardown(test_disk_options, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

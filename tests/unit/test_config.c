@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -149,6 +150,34 @@ static void test_layering(void **state)
 	assert_int_equal(o.cpus, 2);
 	assert_string_equal(o.name, "x");
 	cli_free(&o);
+
+	/* "ulimit": a list like the other repeatable options. The command
+	 * line replaces a name the file gave (once) and adds the others; a
+	 * name twice in the file is the command line's error. */
+	write_file("{\"ulimit\": [\"nofile=1024:2048\", \"core=0\"]}");
+	char *a6[] = { S("arca"), S("run"), S("--config"), path, S("--ulimit"), S("nofile=10"),
+		       S("--ulimit"), S("nproc=5:unlimited"), S("true"), NULL };
+	assert_int_equal(cli(&o, &e, 9, a6), 0);
+	assert_int_equal(o.nrlimits, 3);
+	assert_int_equal(o.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_true(o.rlimits[0].soft == 10 && o.rlimits[0].hard == 10);
+	assert_int_equal(o.rlimits[1].resource, RLIMIT_CORE);
+	assert_int_equal(o.rlimits[2].resource, RLIMIT_NPROC);
+	assert_true(o.rlimits[2].hard == ARCA_RLIM_INFINITY);
+	cli_free(&o);
+	char *a7[] = { S("arca"), S("run"), S("--config"), path, S("--ulimit"), S("nofile=10"),
+		       S("--ulimit"), S("nofile=11"), S("true"), NULL };
+	assert_int_equal(cli(&o, &e, 9, a7), -EINVAL);
+	assert_string_equal(e.msg, "--ulimit nofile given twice ('nofile=11')");
+	write_file("{\"ulimit\": [\"core=0\", \"core=1\"]}");
+	assert_int_equal(cli(&o, &e, 6, a3), -EINVAL);
+	assert_non_null(strstr(e.msg, ": field 'ulimit': --ulimit core given twice ('core=1')"));
+	write_file("{\"ulimit\": \"nofile=2:1\"}");
+	assert_int_equal(cli(&o, &e, 6, a3), -EINVAL);
+	assert_non_null(strstr(e.msg, "field 'ulimit': invalid --ulimit value 'nofile=2:1'"));
+	write_file("{\"ulimit\": [\"core=0\"]}");
+	assert_int_equal(cli(&o, &e, 6, a4), -EINVAL);
+	assert_non_null(strstr(e.msg, "field 'ulimit' is not an option of 'arca start'"));
 
 	/* No command anywhere. */
 	char *a5[] = { S("arca"), S("run"), S("--config"), path, NULL };

@@ -379,38 +379,38 @@ static void test_vmm_argv(void **state)
 	struct run_argv ra;
 	char big[2200];
 
-	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 8);
+	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 10);
 	const char *want[] = { "arca-vmm", "--kvm-fd=3", "--kernel-fd=4", "--initrd-fd=5",
 			       "--initrd-fd=6", "--cpus=4", "--memory-mib=1024",
-			       "--cmdline=console=ttyS0 quiet" };
-	for (size_t i = 0; i < 8; i++)
+			       "--cmdline=console=ttyS0 quiet", "--result-fd=7", "--log-fd=8" };
+	for (size_t i = 0; i < 10; i++)
 		assert_string_equal(ra.argv[i], want[i]);
-	assert_null(ra.argv[8]);
+	assert_null(ra.argv[10]);
 	/* the fd numbers are the ones the jail moves the inputs onto */
 	assert_int_equal(VMM_FD_KVM, 3);
 	assert_int_equal(VMM_FD_INITRD_SPEC, 6);
 
 	o.console = true;
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
-	assert_string_equal(ra.argv[8], "--console");
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 11);
+	assert_string_equal(ra.argv[10], "--console");
 	o.verbose = true; /* --verbose implies the console: one flag only */
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 9);
-	assert_string_equal(ra.argv[8], "--verbose");
-	assert_null(ra.argv[9]);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 11);
+	assert_string_equal(ra.argv[10], "--verbose");
+	assert_null(ra.argv[11]);
 
 	/* a clamped fd cap and the boot deadline reach the VMM; a full cap
 	 * is its default and is not passed */
 	struct run_fs fs = { .fd = 7, .tag = "arca-usr", .ro = true };
 	o.verbose = o.console = false;
 	o.boot_timeout_ms = 60000;
-	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, NULL, 0, 19862, 8, &ra), 12);
-	assert_string_equal(ra.argv[8], "--fs=7,tag=arca-usr,ro");
-	assert_string_equal(ra.argv[9], "--fs-max-fds=19862");
-	assert_string_equal(ra.argv[10], "--proc-fd=8");
-	assert_string_equal(ra.argv[11], "--boot-timeout-ms=60000");
-	assert_null(ra.argv[12]);
-	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, NULL, 0, ARCA_FS_MAX_FDS, 8, &ra), 11);
-	assert_string_equal(ra.argv[9], "--proc-fd=8");
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, NULL, 0, 19862, 8, &ra), 14);
+	assert_string_equal(ra.argv[10], "--fs=7,tag=arca-usr,ro");
+	assert_string_equal(ra.argv[11], "--fs-max-fds=19862");
+	assert_string_equal(ra.argv[12], "--proc-fd=8");
+	assert_string_equal(ra.argv[13], "--boot-timeout-ms=60000");
+	assert_null(ra.argv[14]);
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, NULL, 0, ARCA_FS_MAX_FDS, 8, &ra), 13);
+	assert_string_equal(ra.argv[11], "--proc-fd=8");
 
 	/* Disks: one --blk= each, in order, after the shares, with the
 	 * VMM-side fd, the flags that apply and one queue per vCPU. */
@@ -423,20 +423,20 @@ static void test_vmm_argv(void **state)
 		  .queues = 16 },
 	};
 	o.boot_timeout_ms = 0;
-	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, blk, 4, ARCA_FS_MAX_FDS, 12, &ra), 14);
-	assert_string_equal(ra.argv[8], "--fs=7,tag=arca-usr,ro");
-	assert_string_equal(ra.argv[9], "--blk=8,id=disk0,queues=4");
-	assert_string_equal(ra.argv[10], "--blk=9,ro,id=base,queues=4");
-	assert_string_equal(ra.argv[11], "--blk=10,id=scratch,direct,nosync,ephemeral,queues=4");
-	assert_string_equal(ra.argv[12], "--blk=11,ro,id=12345678901234567890,direct,nosync,queues=16");
-	assert_string_equal(ra.argv[13], "--proc-fd=12");
-	assert_null(ra.argv[14]);
+	assert_int_equal(run_vmm_argv(&o, "x", &fs, 1, blk, 4, ARCA_FS_MAX_FDS, 12, &ra), 16);
+	assert_string_equal(ra.argv[10], "--fs=7,tag=arca-usr,ro");
+	assert_string_equal(ra.argv[11], "--blk=8,id=disk0,queues=4");
+	assert_string_equal(ra.argv[12], "--blk=9,ro,id=base,queues=4");
+	assert_string_equal(ra.argv[13], "--blk=10,id=scratch,direct,nosync,ephemeral,queues=4");
+	assert_string_equal(ra.argv[14], "--blk=11,ro,id=12345678901234567890,direct,nosync,queues=16");
+	assert_string_equal(ra.argv[15], "--proc-fd=12");
+	assert_null(ra.argv[16]);
 	/* Disks without shares: no --proc-fd. */
 	o.cpus = 1;
 	blk[0].queues = 1;
-	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, blk, 1, ARCA_FS_MAX_FDS, -1, &ra), 9);
-	assert_string_equal(ra.argv[8], "--blk=8,id=disk0,queues=1");
-	assert_null(ra.argv[9]);
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, blk, 1, ARCA_FS_MAX_FDS, -1, &ra), 11);
+	assert_string_equal(ra.argv[10], "--blk=8,id=disk0,queues=1");
+	assert_null(ra.argv[11]);
 	/* The most of everything fits argv. */
 	struct run_fs fss[RUN_MAX_FS];
 	struct run_blk blks[RUN_MAX_BLK];
@@ -450,7 +450,7 @@ static void test_vmm_argv(void **state)
 	o.verbose = o.no_seccomp = true;
 	o.boot_timeout_ms = 86400000;
 	int ac = run_vmm_argv(&o, "x", fss, RUN_MAX_FS, blks, RUN_MAX_BLK, 300, 99, &ra);
-	assert_int_equal(ac, 8 + RUN_MAX_FS + 1 + RUN_MAX_BLK + 1 + 1 + 2);
+	assert_int_equal(ac, 10 + RUN_MAX_FS + 1 + RUN_MAX_BLK + 1 + 1 + 2);
 	assert_true((size_t)ac < sizeof(ra.argv) / sizeof(ra.argv[0]));
 	assert_null(ra.argv[ac]);
 	assert_int_equal(run_vmm_argv(&o, "x", fss, RUN_MAX_FS, blks, RUN_MAX_BLK + 1, 300, 99, &ra),

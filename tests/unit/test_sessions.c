@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -288,9 +289,11 @@ static void test_reassemble_spec(void **state)
 {
 	char *argv[] = { S("sh"), S("-c"), S("echo hi"), NULL };
 	char *env[] = { S("A=1"), NULL };
+	struct arca_spec_rlimit rl[] = { { RLIMIT_NOFILE, 256, 512 },
+					 { RLIMIT_CORE, 0, ARCA_RLIM_INFINITY } };
 	struct arca_spec in = { .argv = argv, .argc = 3, .env = env, .envc = 1,
 				.flags = ARCA_SPEC_F_TTY, .has_user = 1, .uid = 1000,
-				.gid = 100 };
+				.gid = 100, .rlimits = rl, .nrlimits = 2 };
 	uint8_t *buf;
 	size_t len;
 	struct sess *s;
@@ -306,6 +309,12 @@ static void test_reassemble_spec(void **state)
 	assert_null(sess_spec_check(&out));
 	assert_string_equal(out.argv[2], "echo hi");
 	assert_int_equal(out.uid, 1000);
+	/* exec --ulimit: the limits reach the session, which accepts them. */
+	assert_int_equal(out.nrlimits, 2);
+	assert_int_equal(out.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_true(out.rlimits[0].soft == 256 && out.rlimits[0].hard == 512);
+	assert_int_equal(out.rlimits[1].resource, RLIMIT_CORE);
+	assert_true(out.rlimits[1].hard == ARCA_RLIM_INFINITY);
 	spec_free(&out);
 }
 
@@ -314,8 +323,15 @@ static void test_spec_check(void **state)
 	char *argv[] = { S("true"), NULL };
 	struct arca_spec_share sh = { .tag = S("t"), .path = S("/x") };
 	struct arca_spec_disk dk = { .id = S("d"), .path = S("/y") };
+	struct arca_spec_rlimit rl = { RLIMIT_NOFILE, 1, 2 };
 	struct arca_spec s = { .argv = argv, .argc = 1 };
 
+	assert_null(sess_spec_check(&s));
+	/* A session's own limits and ids are its business. */
+	s.rlimits = &rl;
+	s.nrlimits = 1;
+	s.has_user = 1;
+	s.uid = 5;
 	assert_null(sess_spec_check(&s));
 	s.flags = ARCA_SPEC_F_TTY;
 	assert_null(sess_spec_check(&s));

@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <sys/resource.h>
+
+#include "arca/limits.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -345,7 +348,7 @@ static void test_decode_nul_inside_strings(void **state)
 static void test_decode_unknown_tag(void **state)
 {
 	struct wire w;
-	const uint16_t tags[] = { 0, 9, 0xFFFF };
+	const uint16_t tags[] = { 0, 10, 0xFFFF };
 
 	for (size_t i = 0; i < 3; i++) {
 		w_minimal(&w);
@@ -1412,6 +1415,241 @@ static void test_decode_disks_truncation_mutation(void **state)
 	}
 }
 
+/* ---- resource limits (ARCA_SPEC_RLIMIT) ------------------------------------------- */
+
+/* An RLIMIT record by hand: le32 resource, le64 soft, le64 hard. */
+static void w_rlimit(struct wire *w, uint32_t resource, uint64_t soft, uint64_t hard)
+{
+	uint8_t v[20];
+	proto_put_le32(v, resource);
+	proto_put_le64(v + 4, soft);
+	proto_put_le64(v + 12, hard);
+	w_rec(w, ARCA_SPEC_RLIMIT, v, sizeof(v));
+}
+
+static void test_roundtrip_rlimits(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec_rlimit rl[] = {
+		{ RLIMIT_NOFILE, 1024, 2048 },
+		{ RLIMIT_CORE, 0, 0 },
+		{ RLIMIT_STACK, 8u << 20, ARCA_RLIM_INFINITY },
+		{ RLIMIT_RTTIME, ARCA_RLIM_INFINITY, ARCA_RLIM_INFINITY },
+		{ RLIMIT_FSIZE, 0xfedcba9876543210ull, 0xfedcba9876543211ull },
+	};
+	const size_t n = sizeof(rl) / sizeof(rl[0]);
+	struct arca_spec in = { .argv = argv, .argc = 1, .has_user = 1, .uid = 7, .gid = 7,
+				.rlimits = rl, .nrlimits = n };
+	struct arca_spec out;
+	uint8_t *buf, *plain;
+	size_t len, plain_len;
+
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.nrlimits, n);
+	assert_non_null(out.rlimits);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(out.rlimits[i].resource, rl[i].resource);
+		assert_true(out.rlimits[i].soft == rl[i].soft);
+		assert_true(out.rlimits[i].hard == rl[i].hard);
+	}
+	assert_int_equal(out.uid, 7);
+	spec_free(&out);
+	assert_null(out.rlimits);
+	assert_int_equal(out.nrlimits, 0);
+
+	/* Without limits the encoding is the one it always was: the RLIMIT
+	 * records come last, 26 bytes each, and nothing else moves. */
+	in.rlimits = NULL;
+	in.nrlimits = 0;
+	assert_int_equal(spec_encode(&in, &plain, &plain_len), 0);
+	assert_int_equal(len, plain_len + n * (6 + 20));
+	assert_memory_equal(buf, plain, plain_len);
+	assert_int_equal(proto_le16(buf + plain_len), ARCA_SPEC_RLIMIT);
+	assert_int_equal(proto_le32(buf + plain_len + 2), 20);
+	assert_int_equal(proto_le32(buf + plain_len + 6), RLIMIT_NOFILE);
+	assert_true(proto_le64(buf + plain_len + 10) == 1024);
+	assert_true(proto_le64(buf + plain_len + 18) == 2048);
+	assert_int_equal(spec_decode(plain, plain_len, &out), 0);
+	assert_null(out.rlimits);
+	assert_int_equal(out.nrlimits, 0);
+	spec_free(&out);
+	free(plain);
+	free(buf);
+
+	/* Every resource once: ARCA_RLIMITS_MAX records, accepted. */
+	struct arca_spec_rlimit all[ARCA_RLIMITS_MAX];
+	for (uint32_t i = 0; i < ARCA_RLIMITS_MAX; i++)
+		all[i] = (struct arca_spec_rlimit){ ARCA_RLIMITS_MAX - 1 - i, i, 2 * i };
+	in.rlimits = all;
+	in.nrlimits = ARCA_RLIMITS_MAX;
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_int_equal(out.nrlimits, ARCA_RLIMITS_MAX);
+	for (size_t i = 0; i < ARCA_RLIMITS_MAX; i++) {
+		assert_int_equal(out.rlimits[i].resource, all[i].resource);
+		assert_true(out.rlimits[i].soft == all[i].soft);
+		assert_true(out.rlimits[i].hard == all[i].hard);
+	}
+	spec_free(&out);
+	free(buf);
+}
+
+static void test_rlimit_names(void **state)
+{
+	static const struct { const char *name; int res; } known[] = {
+		{ "core", RLIMIT_CORE }, { "cpu", RLIMIT_CPU }, { "data", RLIMIT_DATA },
+		{ "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
+		{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+		{ "nice", RLIMIT_NICE }, { "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },
+		{ "rss", RLIMIT_RSS }, { "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+		{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK }, { "as", RLIMIT_AS },
+	};
+	uint32_t seen = 0;
+
+	assert_int_equal(sizeof(known) / sizeof(known[0]), ARCA_RLIMIT_NLIMITS);
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		assert_int_equal(spec_rlimit_lookup(known[i].name, strlen(known[i].name)),
+				 known[i].res);
+		assert_string_equal(spec_rlimit_name((uint32_t)known[i].res), known[i].name);
+		seen |= 1u << known[i].res;
+	}
+	assert_int_equal(seen, 0xffff);
+	assert_int_equal(spec_rlimit_lookup("nofil", 5), -1);
+	assert_int_equal(spec_rlimit_lookup("nofilex", 7), -1);
+	assert_int_equal(spec_rlimit_lookup("NOFILE", 6), -1);
+	assert_int_equal(spec_rlimit_lookup("nofile=1", 6), RLIMIT_NOFILE);
+	assert_int_equal(spec_rlimit_lookup("", 0), -1);
+	assert_null(spec_rlimit_name(ARCA_RLIMIT_NLIMITS));
+	assert_null(spec_rlimit_name(UINT32_MAX));
+}
+
+static void test_encode_refuses_rlimits(void **state)
+{
+	char *argv[] = { S("true"), NULL };
+	struct arca_spec_rlimit rl[ARCA_RLIMITS_MAX + 1];
+	struct arca_spec in = { .argv = argv, .argc = 1, .rlimits = rl };
+	uint8_t *buf = NULL;
+	size_t len;
+
+	in.nrlimits = 1;
+	rl[0] = (struct arca_spec_rlimit){ ARCA_RLIMIT_NLIMITS, 1, 1 };
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	rl[0] = (struct arca_spec_rlimit){ RLIMIT_NOFILE, 2, 1 };
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	rl[0] = (struct arca_spec_rlimit){ RLIMIT_NOFILE, ARCA_RLIM_INFINITY, 1 };
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	rl[0] = (struct arca_spec_rlimit){ RLIMIT_NOFILE, 1, 2 };
+	rl[1] = (struct arca_spec_rlimit){ RLIMIT_NOFILE, 3, 4 };
+	in.nrlimits = 2;
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	for (uint32_t i = 0; i < ARCA_RLIMITS_MAX + 1; i++)
+		rl[i] = (struct arca_spec_rlimit){ i % ARCA_RLIMIT_NLIMITS, 0, 0 };
+	in.nrlimits = ARCA_RLIMITS_MAX + 1;
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	in.rlimits = NULL;
+	in.nrlimits = 1;
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	assert_null(buf);
+}
+
+static void test_decode_rlimit_rejects(void **state)
+{
+	struct wire w;
+
+	/* A resource past RLIM_NLIMITS, or one no kernel has. */
+	w_minimal(&w);
+	w_rlimit(&w, ARCA_RLIMIT_NLIMITS, 1, 1);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rlimit(&w, UINT32_MAX, 1, 1);
+	expect_decode_error(&w, -EPROTO);
+
+	/* soft above hard (setrlimit's EINVAL, refused before the guest). */
+	w_minimal(&w);
+	w_rlimit(&w, RLIMIT_NOFILE, 2049, 2048);
+	expect_decode_error(&w, -EPROTO);
+	w_minimal(&w);
+	w_rlimit(&w, RLIMIT_NOFILE, ARCA_RLIM_INFINITY, ARCA_RLIM_INFINITY - 1);
+	expect_decode_error(&w, -EPROTO);
+
+	/* The same resource twice, even with equal values. */
+	w_minimal(&w);
+	w_rlimit(&w, RLIMIT_NOFILE, 1, 2);
+	w_rlimit(&w, RLIMIT_CORE, 0, 0);
+	w_rlimit(&w, RLIMIT_NOFILE, 1, 2);
+	expect_decode_error(&w, -EPROTO);
+
+	/* More than ARCA_RLIMITS_MAX records. */
+	w_minimal(&w);
+	for (uint32_t i = 0; i < ARCA_RLIMITS_MAX; i++)
+		w_rlimit(&w, i, 0, 0);
+	expect_decode_ok(&w);
+	w_rlimit(&w, 0, 0, 0);
+	expect_decode_error(&w, -EPROTO);
+
+	/* Payloads not exactly 20 bytes. */
+	uint8_t v[24] = { 0 };
+	proto_put_le32(v, RLIMIT_NOFILE);
+	const uint32_t lens[] = { 0, 4, 12, 19, 21, 24 };
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_RLIMIT, v, lens[i]);
+		expect_decode_error(&w, -EPROTO);
+	}
+	w_minimal(&w);
+	w_rec(&w, ARCA_SPEC_RLIMIT, v, 20);
+	expect_decode_ok(&w);
+}
+
+/* Cut anywhere inside the records: an error; flipped bytes: an error or
+ * limits that pass every check. */
+static void test_decode_rlimits_truncation_mutation(void **state)
+{
+	struct wire base, w;
+
+	w_minimal(&base);
+	size_t b0 = base.len;
+	w_rlimit(&base, RLIMIT_NOFILE, 1024, 4096);
+	size_t b1 = base.len;
+	w_rlimit(&base, RLIMIT_CORE, 0, ARCA_RLIM_INFINITY);
+	size_t full = base.len;
+
+	for (size_t n = b0; n <= full; n++) {
+		w = base;
+		w.len = n;
+		if (n == b0 || n == b1 || n == full)
+			expect_decode_ok(&w);
+		else
+			expect_decode_error(&w, -EPROTO);
+	}
+
+	uint32_t seed = 777;
+	for (int iter = 0; iter < 20000; iter++) {
+		w = base;
+		for (int k = 0; k < 2; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t pos = b0 + (seed >> 8) % (w.len - b0);
+			seed = seed * 1103515245u + 12345u;
+			w.buf[pos] = (uint8_t)(seed >> 16);
+		}
+		struct arca_spec s;
+		int r = spec_decode(w.buf, w.len, &s);
+		if (r < 0) {
+			assert_int_equal(r, -EPROTO);
+			assert_null(s.rlimits);
+			continue;
+		}
+		assert_true(s.nrlimits <= ARCA_RLIMITS_MAX);
+		for (size_t i = 0; i < s.nrlimits; i++) {
+			assert_true(spec_rlimit_ok(&s.rlimits[i]));
+			for (size_t j = 0; j < i; j++)
+				assert_int_not_equal(s.rlimits[i].resource, s.rlimits[j].resource);
+		}
+		spec_free(&s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1444,6 +1682,11 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses_disks),
 		cmocka_unit_test(test_decode_disk_rejects),
 		cmocka_unit_test(test_decode_disks_truncation_mutation),
+		cmocka_unit_test(test_roundtrip_rlimits),
+		cmocka_unit_test(test_rlimit_names),
+		cmocka_unit_test(test_encode_refuses_rlimits),
+		cmocka_unit_test(test_decode_rlimit_rejects),
+		cmocka_unit_test(test_decode_rlimits_truncation_mutation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

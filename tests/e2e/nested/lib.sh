@@ -300,7 +300,7 @@ nested_pack() {
 	local A=$stage/opt/arca
 	# E2E_VMM: another arca-vmm in its place (make asan-e2e: the sanitizer build).
 	local src
-	for f in arca arca-vmm arca-fuse-host build/test/arca-vmm build/test/trap-main/arca-vmm build/test/trap-vcpu/arca-vmm; do
+	for f in arca arca-vmm arca-fuse-host build/test/arca-vmm build/test/trap-main/arca-vmm build/test/trap-vcpu/arca-vmm build/examples/oneshot build/examples/sandbox; do
 		src=$REPO/$f
 		[ "$f" = arca-vmm ] && [ -n "${E2E_VMM:-}" ] && src=$E2E_VMM
 		[ -x "$src" ] && { copy_with_libs "$stage" "$src" "/opt/arca/$f" || return 1; }
