@@ -12,6 +12,8 @@
 #
 # WERROR=0 turns -Werror off.
 
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 MUSL_CC  ?= musl-gcc
 PKG_CONFIG ?= pkg-config
@@ -192,13 +194,24 @@ $(B)/arca.pc: lib/arca.pc.in Makefile $(B)/prefix.stamp
 		-e 's|@LIBS_PRIVATE@|$(LIBARCA_LIBS)|' $< >$@
 libarca: $(B)/libarca.a $(B)/libarca.so $(B)/arca.pc
 
-# examples/ built against the tree's libarca.a (the e2e scenario `libarca` runs them in the
-# test host); `make -C examples` builds them against an installed one through pkg-config.
+# examples/ as a user builds them: against libarca installed (install-lib) into a staging
+# directory, through its arca.pc (pkg-config --static, libarca.a linked in, so the test host
+# needs no libarca.so). The e2e scenario `libarca` runs them in the test host; `make -C
+# examples` builds them against a real install.
 EXAMPLES := oneshot sandbox
-$(B)/examples/%: examples/%.c include/arca.h $(B)/libarca.a
+LIB_STAGE := $(CURDIR)/$(B)/stage
+STAGE_PC = PKG_CONFIG_PATH=$(LIB_STAGE)$(PREFIX)/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(LIB_STAGE) \
+	$(PKG_CONFIG)
+$(B)/stage.stamp: $(B)/libarca.a $(B)/libarca.so $(B)/arca.pc include/arca.h
+	@rm -rf $(LIB_STAGE)
+	@$(MAKE) --no-print-directory install-lib DESTDIR=$(LIB_STAGE) >/dev/null
+	@touch $@
+$(B)/examples/%: examples/%.c $(B)/stage.stamp
 	@mkdir -p $(dir $@)
-	@echo "  CC      $@"
-	@$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libarca.a $(LIBARCA_LIBS)
+	@echo "  CC      $@ (pkg-config arca)"
+	@$(CC) $(CFLAGS) $$($(STAGE_PC) --cflags arca) $(LDFLAGS) -o $@ $< \
+		-Wl,-Bstatic -larca -Wl,-Bdynamic $$($(STAGE_PC) --static --libs arca | sed 's/-larca//') \
+		-lpthread
 examples: $(addprefix $(B)/examples/,$(EXAMPLES))
 
 $(B)/libcommon.a: $(addprefix $(B)/,$(COMMON_OBJS))
@@ -503,7 +516,7 @@ asan-e2e: all $(TEST_VMMS) tests/probe/probe
 # guest kernel and its modules where launcher/kernel.c looks for them (EXE_DIR/../share/arca/
 # kernel, the same layout as build/kernel), and the man page. The initrd cache then lives in
 # $XDG_CACHE_HOME/arca (or ~/.cache/arca). DESTDIR for staging, as usual.
-.PHONY: install install-check
+.PHONY: install install-lib install-check
 # libarca: include/arca.h, libarca.so (soname libarca.so.0) and libarca.a in lib/, its
 # pkg-config file (arca.pc, PREFIX baked in: build with the PREFIX you install to) and arca(3).
 install: all
@@ -514,6 +527,10 @@ install: all
 	cp -R $(B)/kernel/VERSION $(B)/kernel/vmlinuz $(B)/kernel/boot $(B)/kernel/lib \
 		$(DESTDIR)$(PREFIX)/share/arca/kernel/
 	install -m 0644 doc/arca.1 $(DESTDIR)$(PREFIX)/share/man/man1/arca.1
+	$(MAKE) --no-print-directory install-lib
+install-lib: libarca
+	install -d $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 doc/arca.3 $(DESTDIR)$(PREFIX)/share/man/man3/arca.3
 	install -m 0644 include/arca.h $(DESTDIR)$(PREFIX)/include/arca.h
 	install -m 0644 $(B)/libarca.a $(DESTDIR)$(PREFIX)/lib/libarca.a

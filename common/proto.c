@@ -183,6 +183,35 @@ int proto_decoder_feed(struct proto_decoder *d, const uint8_t *data, size_t len,
 	}
 }
 
+int proto_decoder_each(struct proto_decoder *d, const uint8_t *data, size_t len,
+		       struct arca_msg *scratch,
+		       int (*fn)(void *ctx, const struct arca_msg *m), void *ctx,
+		       size_t *used)
+{
+	const uint8_t *p = data; /* not data + off: NULL + 0 is undefined */
+	size_t off = 0;
+	int r = 0;
+
+	/* Terminates: without a frame, feed consumes all that is left; a
+	 * frame takes at least a header's worth of new bytes, since none is
+	 * ever left complete in d between calls. */
+	while (off < len) {
+		int got = 0;
+		int k = proto_decoder_feed(d, p, len - off, scratch, &got);
+		if (k < 0) {
+			r = -EPROTO;
+			break;
+		}
+		p += k;
+		off += (size_t)k;
+		if (got && (r = fn(ctx, scratch)) != 0)
+			break;
+	}
+	if (used)
+		*used = off;
+	return r;
+}
+
 int proto_get_le32(const struct arca_msg *m, size_t off, uint32_t *v)
 {
 	if (m->len > ARCA_MSG_MAX_PAYLOAD || off > m->len || m->len - off < 4)

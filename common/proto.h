@@ -51,6 +51,34 @@ void proto_decoder_init(struct proto_decoder *d);
 int proto_decoder_feed(struct proto_decoder *d, const uint8_t *data, size_t len,
 		       struct arca_msg *msg, int *got);
 
+/*
+ * The loop every reader of a frame stream needs: feeds data[0..len) to d
+ * and calls fn(ctx, scratch) for each complete frame, in order, with the
+ * frame in *scratch, the caller's buffer (struct arca_msg is over 4 KiB);
+ * the next frame overwrites it.
+ *
+ * fn returns 0 to go on, anything else to stop after that frame: the
+ * frame stays in *scratch and the bytes after it are not fed (a caller
+ * that holds the frame picks up from *used; one that is done with the
+ * stream drops them).
+ *
+ * Returns:
+ *   0          all of data was fed (an empty buffer: at once, d not
+ *              asked);
+ *   fn's value when fn stopped. It may be a negative errno; a caller
+ *              that must tell its stop from a bad stream stops with a
+ *              positive value instead;
+ *   -EPROTO    d refused the bytes: a malformed stream (d stays broken
+ *              until proto_decoder_init), a d broken before, or data
+ *              NULL with len > 0. Frames before the bad one went to fn.
+ * *used, when used is not NULL, is set in every case: the bytes fed up to
+ * the end of the last whole frame, or len when 0 is returned.
+ */
+int proto_decoder_each(struct proto_decoder *d, const uint8_t *data, size_t len,
+		       struct arca_msg *scratch,
+		       int (*fn)(void *ctx, const struct arca_msg *m), void *ctx,
+		       size_t *used);
+
 /* Payload accessors: return 0 or -EPROTO if the payload is too short. */
 int proto_get_le32(const struct arca_msg *m, size_t off, uint32_t *v);
 int proto_get_le16(const struct arca_msg *m, size_t off, uint16_t *v);

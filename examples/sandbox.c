@@ -372,6 +372,35 @@ out:
 	tap(ok, "SIGTERM to sleep: signaled 15");
 }
 
+/* A second handle on the same sandbox, by name (as another program, or
+ * one that `arca start` started, would get it); freeing it leaves the
+ * sandbox running. */
+static void step_attach(arca_vm *vm)
+{
+	struct arca_result res;
+	struct arca_err err = { 0 };
+	char out[256], rs[600];
+	int r = -1;
+
+	arca_vm *other = arca_vm_attach(arca_vm_name(vm), &err);
+	if (!other) {
+		diag("attach: %s", err.msg);
+	} else {
+		r = exec_capture(other, "echo attached", &res, out, sizeof(out), &err);
+		if (r < 0)
+			diag("exec through the attached handle: %s", err.msg);
+		else if (!result_is(&res, ARCA_RESULT_EXITED, 0) || strcmp(out, "attached\n") != 0)
+			diag("attached exec: %s, stdout \"%s\"", result_str(&res, rs, sizeof(rs)), out);
+		if (r == 0 && (!result_is(&res, ARCA_RESULT_EXITED, 0) || strcmp(out, "attached\n")))
+			r = -1;
+		arca_vm_free(other);
+	}
+	bool running = arca_vm_state(vm) == ARCA_VM_RUNNING;
+	if (!running)
+		diag("after freeing the attached handle: %s", arca_vm_state_name(arca_vm_state(vm)));
+	tap(r == 0 && running, "attach by name");
+}
+
 static void step_stop(arca_vm *vm)
 {
 	struct arca_err err = { 0 };
@@ -409,14 +438,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	printf("1..6\n");
+	printf("1..7\n");
 	diag("sandbox %s is %s", arca_vm_name(vm), arca_vm_state_name(arca_vm_state(vm)));
 	step_exec(vm);    /* 1, 2 */
 	step_threads(vm); /* 3 */
 	step_console(vm); /* 4 */
 	step_signal(vm);  /* 5 */
-	step_stop(vm);    /* 6 */
+	step_attach(vm);  /* 6 */
+	step_stop(vm);    /* 7 */
 
 	arca_vm_free(vm);
-	return tap_failed == 0 && tap_count == 6 ? 0 : 1;
+	return tap_failed == 0 && tap_count == 7 ? 0 : 1;
 }

@@ -237,6 +237,13 @@ int arca_vm_run(arca_vm *vm, const arca_exec *x, struct arca_result *res, struct
  * see it. */
 int arca_vm_start(arca_vm *vm, struct arca_err *e);
 
+/* A handle on a sandbox started elsewhere (`arca start --name NAME`, or
+ * another program's arca_vm_start), by name: RUNNING, for exec, signal,
+ * wait, stop and kill; its builder settings are not known (and cannot be
+ * set). Only the sandboxes of the caller's uid are visible. NULL with e
+ * filled when there is no such sandbox. arca_vm_free leaves it running. */
+arca_vm *arca_vm_attach(const char *name, struct arca_err *e);
+
 /* Run x in the sandbox and wait for it (as arca_vm_run's result). Several
  * at once from different threads are fine. */
 int arca_vm_exec(arca_vm *vm, const arca_exec *x, struct arca_result *res,

@@ -500,30 +500,34 @@ static int on_frame(const struct arca_msg *m)
 	return DONE;
 }
 
+static int pump_frame(void *ctx, const struct arca_msg *m)
+{
+	(void)ctx;
+	return on_frame(m) == STALL;
+}
+
 /* Acts on the held frame and decodes more of what was read, until a frame
  * must wait or the chunk is used up. */
 static void input_pump(void)
 {
-	for (;;) {
-		if (a.held) {
-			if (on_frame(&a.msg) == STALL)
-				return;
-			a.held = 0;
-		}
-		if (a.inq_off == a.inq_len)
+	if (a.held) {
+		if (on_frame(&a.msg) == STALL)
 			return;
-		int got = 0;
-		int r = proto_decoder_feed(&a.dec, a.inq + a.inq_off, a.inq_len - a.inq_off,
-					   &a.msg, &got);
-		if (r < 0) {
-			a.inq_off = a.inq_len = 0;
-			close_fd(&a.in_port);
-			agent_stop(0, SIGTERM, "malformed session stream from the host");
-			return;
-		}
-		a.inq_off += (size_t)r;
-		a.held = got;
+		a.held = 0;
 	}
+	/* A frame that stalls stays in a.msg; the bytes after it wait in
+	 * a.inq. */
+	size_t used;
+	int r = proto_decoder_each(&a.dec, a.inq + a.inq_off, a.inq_len - a.inq_off, &a.msg,
+				   pump_frame, NULL, &used);
+	if (r < 0) {
+		a.inq_off = a.inq_len = 0;
+		close_fd(&a.in_port);
+		agent_stop(0, SIGTERM, "malformed session stream from the host");
+		return;
+	}
+	a.inq_off += used;
+	a.held = r > 0;
 }
 
 static void in_read(void)
@@ -544,6 +548,29 @@ static void in_read(void)
 
 /* The control port: SIGNAL (arca stop) ends the sandbox; nothing else
  * there concerns the agent. */
+static int ctl_frame(void *ctx, const struct arca_msg *m)
+{
+	uint32_t sig;
+
+	(void)ctx;
+	if (m->type != ARCA_MSG_SIGNAL || proto_get_le32(m, 0, &sig) < 0 || sig < 1 || sig > 64)
+		return 0;
+	if (!a.stopping) {
+		agent_stop(128 + sig, (int)sig, "signal from the host");
+		return 0;
+	}
+	/* A second signal while stopping goes on to what still runs;
+	 * SIGKILL does not wait for the grace period. */
+	for (size_t i = 0; i < ARCA_SESS_MAX; i++) {
+		struct sess *s = &a.t.s[i];
+		if (s->state == SESS_LIVE && !s->exited)
+			(void)kill(-s->pid, (int)sig);
+	}
+	if (sig == SIGKILL)
+		a.kill_at = init_now_ms();
+	return 0;
+}
+
 static void ctl_read(void)
 {
 	uint8_t buf[256];
@@ -554,32 +581,9 @@ static void ctl_read(void)
 		a.ctl_port = -1; /* stays open for init's writes; not polled */
 		return;
 	}
-	for (size_t off = 0; n > 0 && off < (size_t)n;) {
-		int got = 0;
-		int r = proto_decoder_feed(&a.ctl_dec, buf + off, (size_t)n - off, &m, &got);
-		if (r < 0) {
-			init_log("control: malformed frame from the host; ignoring the rest");
-			a.ctl_port = -1;
-			return;
-		}
-		off += (size_t)r;
-		uint32_t sig;
-		if (!got || m.type != ARCA_MSG_SIGNAL || proto_get_le32(&m, 0, &sig) < 0 ||
-		    sig < 1 || sig > 64)
-			continue;
-		if (!a.stopping) {
-			agent_stop(128 + sig, (int)sig, "signal from the host");
-			continue;
-		}
-		/* A second signal while stopping goes on to what still runs;
-		 * SIGKILL does not wait for the grace period. */
-		for (size_t i = 0; i < ARCA_SESS_MAX; i++) {
-			struct sess *s = &a.t.s[i];
-			if (s->state == SESS_LIVE && !s->exited)
-				(void)kill(-s->pid, (int)sig);
-		}
-		if (sig == SIGKILL)
-			a.kill_at = init_now_ms();
+	if (n > 0 && proto_decoder_each(&a.ctl_dec, buf, (size_t)n, &m, ctl_frame, NULL, NULL) < 0) {
+		init_log("control: malformed frame from the host; ignoring the rest");
+		a.ctl_port = -1;
 	}
 }
 

@@ -226,6 +226,34 @@ static void drain_signalfd(int sfd)
 static struct proto_decoder ctl_in;
 static int ctl_in_off; /* hung up or broken: no longer polled */
 
+struct ctl_target {
+	pid_t main_pid;
+	int exited;
+};
+
+static int ctl_frame(void *ctx, const struct arca_msg *m)
+{
+	const struct ctl_target *t = ctx;
+	uint16_t rows, cols;
+	if (m->type == ARCA_MSG_WINSIZE && g.pty >= 0 && proto_get_le16(m, 0, &rows) == 0 &&
+	    proto_get_le16(m, 2, &cols) == 0) {
+		/* The pty sends SIGWINCH to its foreground job itself. */
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+		(void)ioctl(g.pty, TIOCSWINSZ, &ws);
+		return 0;
+	}
+	uint32_t sig;
+	if (m->type != ARCA_MSG_SIGNAL || proto_get_le32(m, 0, &sig) < 0)
+		return 0;
+	/* 1..64, never to init itself (kill(-pid) targets the group). */
+	if (sig < 1 || sig > 64 || t->exited)
+		return 0;
+	init_log("signal %u from the host for the command", sig);
+	if (kill(-t->main_pid, (int)sig) < 0)
+		(void)kill(t->main_pid, (int)sig);
+	return 0;
+}
+
 static void ctl_read(pid_t main_pid, int exited)
 {
 	uint8_t buf[256];
@@ -239,33 +267,10 @@ static void ctl_read(pid_t main_pid, int exited)
 	if (n < 0)
 		return;
 	static struct arca_msg m;
-	size_t off = 0;
-	while (off < (size_t)n) {
-		int got = 0;
-		int r = proto_decoder_feed(&ctl_in, buf + off, (size_t)n - off, &m, &got);
-		if (r < 0) {
-			init_log("control: malformed frame from the host; ignoring the rest");
-			ctl_in_off = 1;
-			return;
-		}
-		off += (size_t)r;
-		uint16_t rows, cols;
-		if (got && m.type == ARCA_MSG_WINSIZE && g.pty >= 0 &&
-		    proto_get_le16(&m, 0, &rows) == 0 && proto_get_le16(&m, 2, &cols) == 0) {
-			/* The pty sends SIGWINCH to its foreground job itself. */
-			struct winsize ws = { .ws_row = rows, .ws_col = cols };
-			(void)ioctl(g.pty, TIOCSWINSZ, &ws);
-			continue;
-		}
-		uint32_t sig;
-		if (!got || m.type != ARCA_MSG_SIGNAL || proto_get_le32(&m, 0, &sig) < 0)
-			continue;
-		/* 1..64, never to init itself (kill(-pid) targets the group). */
-		if (sig < 1 || sig > 64 || exited)
-			continue;
-		init_log("signal %u from the host for the command", sig);
-		if (kill(-main_pid, (int)sig) < 0)
-			(void)kill(main_pid, (int)sig);
+	struct ctl_target t = { main_pid, exited };
+	if (proto_decoder_each(&ctl_in, buf, (size_t)n, &m, ctl_frame, &t, NULL) < 0) {
+		init_log("control: malformed frame from the host; ignoring the rest");
+		ctl_in_off = 1;
 	}
 }
 

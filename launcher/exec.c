@@ -178,6 +178,19 @@ static int on_frame(const struct arca_opts *o, const struct arca_msg *m, struct 
 	return -1;
 }
 
+struct exec_ctx {
+	const struct arca_opts *o;
+	struct arca_result *res;
+	int code; /* the command's exit code once EXIT came, else -1 */
+};
+
+static int exec_frame(void *ctx, const struct arca_msg *m)
+{
+	struct exec_ctx *x = ctx;
+	x->code = on_frame(x->o, m, x->res);
+	return x->code >= 0; /* EXIT: stop */
+}
+
 static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, struct arca_err *e);
 
 int sandbox_exec(const struct arca_opts *o, struct arca_result *res, struct arca_err *e)
@@ -254,19 +267,15 @@ static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, str
 					       o->name);
 				goto done;
 			}
-			for (size_t off = 0; n > 0 && off < (size_t)n && code < 0;) {
-				int got = 0;
-				int k = proto_decoder_feed(&dec, in + off, (size_t)n - off, &msg, &got);
-				if (k < 0) {
-					r = arca_error(e, EPROTO, "sandbox '%s': malformed reply", o->name);
-					goto done;
-				}
-				off += (size_t)k;
-				if (got)
-					code = on_frame(o, &msg, res);
-				else if (k == 0)
-					break;
+			/* What follows EXIT in the chunk is left unread: the
+			 * command is over. */
+			struct exec_ctx x = { o, res, -1 };
+			if (n > 0 && proto_decoder_each(&dec, in, (size_t)n, &msg, exec_frame, &x,
+							NULL) < 0) {
+				r = arca_error(e, EPROTO, "sandbox '%s': malformed reply", o->name);
+				goto done;
 			}
+			code = x.code;
 		}
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));

@@ -123,54 +123,57 @@ void mux_client_gone(struct mux *m, struct mux_client *c)
 	c->started = c->exited = c->broken = false;
 }
 
+struct client_ctx {
+	struct mux *m;
+	struct mux_client *c;
+};
+
+/* One frame from a client: checked, then passed on to the guest with the
+ * client's session id. 0 or -errno (the client is then dropped). */
+static int client_frame(void *ctx, const struct arca_msg *msg)
+{
+	struct mux *m = ((struct client_ctx *)ctx)->m;
+	struct mux_client *c = ((struct client_ctx *)ctx)->c;
+
+	if (msg->len < 4)
+		return -EPROTO;
+	const uint8_t *rest = msg->payload + 4;
+	size_t rest_len = msg->len - 4;
+	switch (msg->type) {
+	case ARCA_SMSG_EXEC_PART:
+	case ARCA_SMSG_EXEC:
+		if (c->started)
+			return -EPROTO;
+		c->spec_bytes += rest_len;
+		if (c->spec_bytes > ARCA_SESS_SPEC_MAX)
+			return -EPROTO;
+		if (msg->type == ARCA_SMSG_EXEC)
+			c->started = true;
+		break;
+	case ARCA_SMSG_STDIN:
+	case ARCA_SMSG_SIGNAL:
+	case ARCA_SMSG_WINSIZE:
+		if (!c->started)
+			return -EPROTO;
+		if (c->exited)
+			return 0; /* the session is over: nothing to tell */
+		if (msg->type == ARCA_SMSG_STDIN)
+			c->in_window -= (int64_t)rest_len;
+		break;
+	default:
+		return -EPROTO;
+	}
+	int e = mux_put_frame(&m->gout, msg->type, c->id, rest, rest_len);
+	if (e < 0)
+		return e == -ENOMEM ? -ENOMEM : -EPROTO;
+	return 0;
+}
+
 int mux_client_bytes(struct mux *m, struct mux_client *c, const uint8_t *d, size_t n)
 {
 	static struct arca_msg msg;
-	while (n > 0) {
-		int got = 0;
-		int r = proto_decoder_feed(&c->dec, d, n, &msg, &got);
-		if (r < 0)
-			return -EPROTO;
-		d += r;
-		n -= (size_t)r;
-		if (!got) {
-			if (r == 0)
-				break;
-			continue;
-		}
-		if (msg.len < 4)
-			return -EPROTO;
-		const uint8_t *rest = msg.payload + 4;
-		size_t rest_len = msg.len - 4;
-		switch (msg.type) {
-		case ARCA_SMSG_EXEC_PART:
-		case ARCA_SMSG_EXEC:
-			if (c->started)
-				return -EPROTO;
-			c->spec_bytes += rest_len;
-			if (c->spec_bytes > ARCA_SESS_SPEC_MAX)
-				return -EPROTO;
-			if (msg.type == ARCA_SMSG_EXEC)
-				c->started = true;
-			break;
-		case ARCA_SMSG_STDIN:
-		case ARCA_SMSG_SIGNAL:
-		case ARCA_SMSG_WINSIZE:
-			if (!c->started)
-				return -EPROTO;
-			if (c->exited)
-				continue; /* the session is over: nothing to tell */
-			if (msg.type == ARCA_SMSG_STDIN)
-				c->in_window -= (int64_t)rest_len;
-			break;
-		default:
-			return -EPROTO;
-		}
-		int e = mux_put_frame(&m->gout, msg.type, c->id, rest, rest_len);
-		if (e < 0)
-			return e == -ENOMEM ? -ENOMEM : -EPROTO;
-	}
-	return 0;
+	struct client_ctx ctx = { m, c };
+	return proto_decoder_each(&c->dec, d, n, &msg, client_frame, &ctx, NULL);
 }
 
 static struct mux_client *by_id(struct mux *m, uint32_t id)
@@ -181,79 +184,78 @@ static struct mux_client *by_id(struct mux *m, uint32_t id)
 	return NULL;
 }
 
+/* One frame from the guest: an acknowledgement, READY, or a session's
+ * frame for its client. What matches nothing is counted and dropped. */
+static int guest_frame(void *ctx, const struct arca_msg *msg)
+{
+	struct mux *m = ctx;
+	uint32_t id;
+	if (proto_get_le32(msg, 0, &id) < 0) {
+		m->dropped++;
+		return 0;
+	}
+	if (msg->type == ARCA_SMSG_STDIN_ACK) {
+		struct mux_client *c = by_id(m, id);
+		uint32_t ack;
+		if (!c || proto_get_le32(msg, 4, &ack) < 0) {
+			m->dropped++;
+			return 0;
+		}
+		/* Clamped: a guest that over-acknowledges gets no
+		 * more than the window in flight. */
+		c->in_window += ack;
+		if (c->in_window > (int64_t)ARCA_SESS_STDIN_WINDOW)
+			c->in_window = ARCA_SESS_STDIN_WINDOW;
+		return 0;
+	}
+	if (msg->type == ARCA_SMSG_READY) {
+		uint32_t v;
+		if (id == 0 && proto_get_le32(msg, 4, &v) == 0 && v == ARCA_ABI_VERSION)
+			m->ready = true;
+		return 0;
+	}
+	struct mux_client *c = by_id(m, id);
+	bool known = msg->type == ARCA_SMSG_STDOUT || msg->type == ARCA_SMSG_STDERR ||
+		     msg->type == ARCA_SMSG_ERROR || msg->type == ARCA_SMSG_EXIT;
+	if (!c || !known) {
+		m->dropped++;
+		/* Output of a session whose client went away: dropped,
+		 * but acknowledged, so that the command (which got
+		 * SIGHUP and may carry on) is not blocked for ever on
+		 * a full pipe. Bounded by the guest's own sending; an
+		 * id that is no live session is ignored by the agent. */
+		if (!c && id && (msg->type == ARCA_SMSG_STDOUT || msg->type == ARCA_SMSG_STDERR) &&
+		    m->gout.max - m->gout.len >= MUX_ROOM) {
+			uint8_t b[4];
+			proto_put_le32(b, ARCA_MSG_HDR_SIZE + msg->len);
+			(void)mux_put_frame(&m->gout, ARCA_SMSG_OUT_ACK, id, b, sizeof(b));
+		}
+		return 0;
+	}
+	/* The client sees its session as id 0. EXIT is checked by
+	 * the client as well; here only that it has its 8 bytes. */
+	if (msg->type == ARCA_SMSG_EXIT && msg->len != 12) {
+		m->dropped++;
+		return 0;
+	}
+	int e = mux_put_frame(&c->out, msg->type, 0, msg->payload + 4, msg->len - 4);
+	if (e < 0) {
+		c->broken = true; /* cannot happen with the room check */
+		return 0;
+	}
+	if (msg->type == ARCA_SMSG_EXIT)
+		c->exited = true;
+	return 0;
+}
+
 int mux_guest_bytes(struct mux *m, const uint8_t *d, size_t n)
 {
 	static struct arca_msg msg;
-	while (n > 0 && !m->guest_broken) {
-		int got = 0;
-		int r = proto_decoder_feed(&m->gdec, d, n, &msg, &got);
-		if (r < 0) {
-			m->guest_broken = true;
-			return -EPROTO;
-		}
-		d += r;
-		n -= (size_t)r;
-		if (!got) {
-			if (r == 0)
-				break;
-			continue;
-		}
-		uint32_t id;
-		if (proto_get_le32(&msg, 0, &id) < 0) {
-			m->dropped++;
-			continue;
-		}
-		if (msg.type == ARCA_SMSG_STDIN_ACK) {
-			struct mux_client *c = by_id(m, id);
-			uint32_t ack;
-			if (!c || proto_get_le32(&msg, 4, &ack) < 0) {
-				m->dropped++;
-				continue;
-			}
-			/* Clamped: a guest that over-acknowledges gets no
-			 * more than the window in flight. */
-			c->in_window += ack;
-			if (c->in_window > (int64_t)ARCA_SESS_STDIN_WINDOW)
-				c->in_window = ARCA_SESS_STDIN_WINDOW;
-			continue;
-		}
-		if (msg.type == ARCA_SMSG_READY) {
-			uint32_t v;
-			if (id == 0 && proto_get_le32(&msg, 4, &v) == 0 && v == ARCA_ABI_VERSION)
-				m->ready = true;
-			continue;
-		}
-		struct mux_client *c = by_id(m, id);
-		bool known = msg.type == ARCA_SMSG_STDOUT || msg.type == ARCA_SMSG_STDERR ||
-			     msg.type == ARCA_SMSG_ERROR || msg.type == ARCA_SMSG_EXIT;
-		if (!c || !known) {
-			m->dropped++;
-			/* Output of a session whose client went away: dropped,
-			 * but acknowledged, so that the command (which got
-			 * SIGHUP and may carry on) is not blocked for ever on
-			 * a full pipe. Bounded by the guest's own sending; an
-			 * id that is no live session is ignored by the agent. */
-			if (!c && id && (msg.type == ARCA_SMSG_STDOUT || msg.type == ARCA_SMSG_STDERR) &&
-			    m->gout.max - m->gout.len >= MUX_ROOM) {
-				uint8_t b[4];
-				proto_put_le32(b, ARCA_MSG_HDR_SIZE + msg.len);
-				(void)mux_put_frame(&m->gout, ARCA_SMSG_OUT_ACK, id, b, sizeof(b));
-			}
-			continue;
-		}
-		/* The client sees its session as id 0. EXIT is checked by
-		 * the client as well; here only that it has its 8 bytes. */
-		if (msg.type == ARCA_SMSG_EXIT && msg.len != 12) {
-			m->dropped++;
-			continue;
-		}
-		int e = mux_put_frame(&c->out, msg.type, 0, msg.payload + 4, msg.len - 4);
-		if (e < 0) {
-			c->broken = true; /* cannot happen with the room check */
-			continue;
-		}
-		if (msg.type == ARCA_SMSG_EXIT)
-			c->exited = true;
+	if (m->guest_broken)
+		return 0;
+	if (proto_decoder_each(&m->gdec, d, n, &msg, guest_frame, m, NULL) < 0) {
+		m->guest_broken = true;
+		return -EPROTO;
 	}
 	return 0;
 }

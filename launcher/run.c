@@ -858,137 +858,188 @@ int run_command(struct arca_opts *o, struct arca_result *res, struct arca_err *e
 	return r;
 }
 
-static int run_command_(struct arca_opts *o, struct arca_result *res, struct arca_err *e)
-{
-	struct run_disks rd = { .n = 0 };
-	struct run_shares rs = { 0 };
-	struct run_owner owner = { .userns_fd = -1 };
+/*
+ * One run in three steps over one context (struct run_ctx), so each has a
+ * single job: prepare (decide, validate, open every resource while
+ * privileged, the spec and the VMM's argv), spawn (the cgroup, signals,
+ * the terminal, the jailed VMM), wait (supervise it). run_ctx_free()
+ * removes whatever exists, whichever step failed.
+ */
+struct run_ctx {
+	struct run_disks rd;
+	struct run_shares rs;
+	struct run_owner owner;
 	struct termios saved_tio;
-	bool raw_mode = false;
+	bool raw_mode;
 	struct run_modules mods;
-	struct arca_paths paths = { 0 };
-	struct arca_kernel kernel = { 0 };
-	struct arca_cgroup cg = { .dirfd = -1 };
+	struct arca_paths paths;
+	struct arca_kernel kernel;
+	struct arca_cgroup cg;
 	struct jail_bind binds[JAIL_MAX_BINDS];
+	size_t nbinds;
 	struct privsep_ids ids;
 	struct privsep_limits lim;
+	struct privsep_nofile nof;
 	struct run_argv ra;
-	size_t nbinds = 0;
 	int fds[VMM_FD_END];
-	int r, sfd = -1, vmm_fd = -1, pidfd = -1, result_rd = -1;
-	bool rootless = geteuid() != 0, masked = false;
+	int sfd, vmm_fd, pidfd, result_rd, vmm_proc_fd;
+	bool rootless, masked;
 	sigset_t mask, old;
+	uid_t extra_owner;
+	pid_t pid;
+	uint64_t t_start;
 	char cmdline[ARCA_CMDLINE_MAX + 1];
+};
 
-	uint64_t t_start = now_ms();
+static void run_ctx_init(struct run_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->owner.userns_fd = -1;
+	c->cg.dirfd = -1;
 	for (int i = 0; i < VMM_FD_END; i++)
-		fds[i] = -1;
+		c->fds[i] = -1;
+	c->sfd = c->vmm_fd = c->pidfd = c->result_rd = -1;
+	c->rootless = geteuid() != 0;
+	c->t_start = now_ms();
+}
+
+static void run_ctx_free(struct run_ctx *c)
+{
+	if (c->raw_mode)
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &c->saved_tio);
+	run_owner_free(&c->owner);
+	run_shares_close(&c->rs);
+	run_disks_close(&c->rd);
+	cgroup_destroy(&c->cg);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->sfd >= 0)
+		close(c->sfd);
+	if (c->result_rd >= 0)
+		close(c->result_rd);
+	if (c->masked)
+		sigprocmask(SIG_SETMASK, &c->old, NULL);
+	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
+		if (c->fds[i] >= 0)
+			close(c->fds[i]);
+	if (c->vmm_fd >= 0)
+		close(c->vmm_fd);
+	binds_free(c->binds, c->nbinds);
+	kernel_free(&c->kernel);
+	paths_free(&c->paths);
+}
+
+/* Steps 1 and 2: everything decided, checked and opened; nothing runs yet. */
+static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
+{
+	int r;
 
 	/* Step 1: decide and validate everything before touching anything. */
-	if ((r = pick_ids(o, rootless, &ids, e)) < 0)
+	if ((r = pick_ids(o, c->rootless, &c->ids, e)) < 0)
 		return r;
-	if ((r = privsep_limits(o->cpus, o->memory_mib, &lim)) < 0)
+	if ((r = privsep_limits(o->cpus, o->memory_mib, &c->lim)) < 0)
 		return arca_error(e, -r, "invalid VM size");
-	if ((r = run_owner_init(&ids, rootless, &owner, e)) < 0)
-		goto out;
+	if ((r = run_owner_init(&c->ids, c->rootless, &c->owner, e)) < 0)
+		return r;
 	/* User-named paths with the user's rights (asuser.h); the detached
 	 * clones need CAP_SYS_ADMIN, which the fsuid change leaves alone. */
-	if ((r = asuser_enter(&owner.as, e)) < 0)
-		goto out;
-	r = run_shares_open(o, &owner, &rs, e);
+	if ((r = asuser_enter(&c->owner.as, e)) < 0)
+		return r;
+	r = run_shares_open(o, &c->owner, &c->rs, e);
 	if (r >= 0)
-		r = run_disks_open(o, rs.n, &rd, e);
-	asuser_leave(&owner.as);
+		r = run_disks_open(o, c->rs.n, &c->rd, e);
+	asuser_leave(&c->owner.as);
 	if (r < 0)
-		goto out;
+		return r;
 	/* Each share's FUSE server may hold up to ARCA_FS_MAX_FDS fds of its
 	 * own, fewer where the hard NOFILE limit cannot be raised; each disk a
 	 * few, plus two per queue. */
-	struct privsep_nofile nof;
 	uint64_t hard;
 	bool can_raise;
-	privsep_nofile(o->cpus, (unsigned)rs.n, (unsigned)rd.n, 0, true, &nof);
-	jail_nofile_probe(nof.want, &hard, &can_raise);
-	if (privsep_nofile(o->cpus, (unsigned)rs.n, (unsigned)rd.n, hard, can_raise, &nof) < 0) {
+	privsep_nofile(o->cpus, (unsigned)c->rs.n, (unsigned)c->rd.n, 0, true, &c->nof);
+	jail_nofile_probe(c->nof.want, &hard, &can_raise);
+	if (privsep_nofile(o->cpus, (unsigned)c->rs.n, (unsigned)c->rd.n, hard, can_raise, &c->nof) < 0) {
 		r = arca_error(e, EMFILE,
 			       "the hard open-files limit (RLIMIT_NOFILE) is %llu, too small for "
 			       "this run: it needs at least %llu (%zu share%s); raise it "
 			       "(ulimit -Hn, docker run --ulimit nofile=N:N) or give arca "
 			       "CAP_SYS_RESOURCE", (unsigned long long)hard,
-			       (unsigned long long)nof.need, rs.n, rs.n == 1 ? "" : "s");
-		goto out;
+			       (unsigned long long)c->nof.need, c->rs.n, c->rs.n == 1 ? "" : "s");
+		return r;
 	}
-	if (nof.clamped && o->verbose)
+	if (c->nof.clamped && o->verbose)
 		note(o, "arca: hard NOFILE limit %llu cannot be raised to %llu: "
 			"each share may hold %u host fds\n", (unsigned long long)hard,
-			(unsigned long long)nof.want, nof.share_fds);
+			(unsigned long long)c->nof.want, c->nof.share_fds);
 	/* Each share's io_uring may start up to URING_MAX_WORKERS (2)
 	 * worker threads besides the share's own thread. */
-	lim.pids_max += (uint32_t)rs.n * 3;
+	c->lim.pids_max += (uint32_t)c->rs.n * 3;
 	/* An ephemeral disk's overlay is a memfd in the VMM (vmm/blk.c): what
 	 * the guest writes there is memory charged to the VMM's cgroup, at
 	 * most the disk's size. Without this the VMM would be OOM-killed after
 	 * 256 MiB of overlay. Sizes fit 63 bits (a file's), so the sum of at
 	 * most 9 of them cannot wrap 64 bits unless they are absurd; saturate
 	 * anyway. */
-	for (size_t i = 0; i < rd.n; i++) {
+	for (size_t i = 0; i < c->rd.n; i++) {
 		const struct arca_disk *dk = disks_at(&o->disks, i);
 		if (dk->ephemeral &&
-		    __builtin_add_overflow(lim.memory_max, dk->size, &lim.memory_max))
-			lim.memory_max = UINT64_MAX;
+		    __builtin_add_overflow(c->lim.memory_max, dk->size, &c->lim.memory_max))
+			c->lim.memory_max = UINT64_MAX;
 	}
 	/* Likewise each disk's ring (PRIVSEP_PIDS_PER_DISK). */
-	lim.pids_max += (uint32_t)rd.n * PRIVSEP_PIDS_PER_DISK;
-	uid_t extra_owner = ids.src == PRIVSEP_SRC_SUDO ? ids.uid : (uid_t)-1;
+	c->lim.pids_max += (uint32_t)c->rd.n * PRIVSEP_PIDS_PER_DISK;
+	c->extra_owner = c->ids.src == PRIVSEP_SRC_SUDO ? c->ids.uid : (uid_t)-1;
 	/* What a run killed with SIGKILL left behind. */
 	cgroup_gc();
 
-	if ((r = paths_resolve_in(&paths, &o->paths, e)) < 0)
-		goto out;
-	if ((r = kernel_locate(o->kernel ? o->kernel : o->paths.kernel, paths.exe_dir, &kernel, e)) < 0)
-		goto out;
-	if ((r = run_modules_pick(&kernel, &o->disks, &mods, e)) < 0)
-		goto out;
-	if ((r = check_inputs(&paths, extra_owner, e)) < 0)
-		goto out;
+	if ((r = paths_resolve_in(&c->paths, &o->paths, e)) < 0)
+		return r;
+	if ((r = kernel_locate(o->kernel ? o->kernel : o->paths.kernel, c->paths.exe_dir, &c->kernel,
+			       e)) < 0)
+		return r;
+	if ((r = run_modules_pick(&c->kernel, &o->disks, &c->mods, e)) < 0)
+		return r;
+	if ((r = check_inputs(&c->paths, c->extra_owner, e)) < 0)
+		return r;
 
 	/* Step 2: acquire every resource while privileged; all close-on-exec,
 	 * the jail moves exactly these onto the VMM's fd numbers. */
-	if ((r = fds[VMM_FD_KVM] = open_kvm(e)) < 0)
-		goto out;
+	if ((r = c->fds[VMM_FD_KVM] = open_kvm(e)) < 0)
+		return r;
 	/* A --kernel the user named is opened as the user; arca's own one
 	 * (next to the binary) as root. */
-	if (o->kernel && (r = asuser_enter(&owner.as, e)) < 0)
-		goto out;
-	r = fds[VMM_FD_KERNEL] = jail_open_input(kernel.path, "kernel", extra_owner, e);
+	if (o->kernel && (r = asuser_enter(&c->owner.as, e)) < 0)
+		return r;
+	r = c->fds[VMM_FD_KERNEL] = jail_open_input(c->kernel.path, "kernel", c->extra_owner, e);
 	if (o->kernel)
-		asuser_leave(&owner.as);
+		asuser_leave(&c->owner.as);
 	if (r < 0)
-		goto out;
-	if ((r = doctor_kvm_runnable(fds[VMM_FD_KVM], e)) < 0)
-		goto out;
-	if ((r = fds[VMM_FD_INITRD_BASE] = run_modules_initrd_open(&paths, &kernel, &mods, e)) < 0)
-		goto out;
-	if ((r = jail_check_input_fd(fds[VMM_FD_INITRD_BASE], paths.cache_dir, "cached initrd in",
-				     extra_owner, e)) < 0)
-		goto out;
-	if ((r = vmm_fd = jail_open_input(paths.vmm, "arca-vmm", extra_owner, e)) < 0)
-		goto out;
-	if ((r = vmm_binds(vmm_fd, binds, &nbinds, e)) < 0)
-		goto out;
+		return r;
+	if ((r = doctor_kvm_runnable(c->fds[VMM_FD_KVM], e)) < 0)
+		return r;
+	r = c->fds[VMM_FD_INITRD_BASE] = run_modules_initrd_open(&c->paths, &c->kernel, &c->mods, e);
+	if (r < 0)
+		return r;
+	if ((r = jail_check_input_fd(c->fds[VMM_FD_INITRD_BASE], c->paths.cache_dir, "cached initrd in",
+				     c->extra_owner, e)) < 0)
+		return r;
+	if ((r = c->vmm_fd = jail_open_input(c->paths.vmm, "arca-vmm", c->extra_owner, e)) < 0)
+		return r;
+	if ((r = vmm_binds(c->vmm_fd, c->binds, &c->nbinds, e)) < 0)
+		return r;
 	/* The VMM's result pipe and log (run_vmm_argv names them). */
 	int rp[2];
 	if (pipe2(rp, O_CLOEXEC | O_NONBLOCK) < 0) {
 		r = arca_error_errno(e, errno, "pipe");
-		goto out;
+		return r;
 	}
-	result_rd = rp[0];
-	fds[VMM_FD_RESULT] = rp[1];
-	fds[VMM_FD_LOG] = o->diag_fd >= 0 ? fcntl(o->diag_fd, F_DUPFD_CLOEXEC, 3)
+	c->result_rd = rp[0];
+	c->fds[VMM_FD_RESULT] = rp[1];
+	c->fds[VMM_FD_LOG] = o->diag_fd >= 0 ? fcntl(o->diag_fd, F_DUPFD_CLOEXEC, 3)
 					  : open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fds[VMM_FD_LOG] < 0) {
+	if (c->fds[VMM_FD_LOG] < 0) {
 		r = arca_error_errno(e, errno, "the VMM's log");
-		goto out;
+		return r;
 	}
 
 	/* spec_encode() only reads the spec; its struct is shared with the
@@ -1014,21 +1065,21 @@ static int run_command_(struct arca_opts *o, struct arca_result *res, struct arc
 	spec.nrlimits = o->nrlimits;
 	memcpy(&spec.rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
 	       sizeof(spec.rlimits));
-	spec.shares = rs.spec;
-	spec.nshares = rs.nspec;
-	spec.root_mode = rs.root_mode;
-	spec.root_tag = o->disks.has_root ? o->disks.root.id : rs.root_tag;
-	spec.disks = rd.spec;
-	spec.ndisks = rd.nspec;
-	if ((r = fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0)
-		goto out;
+	spec.shares = c->rs.spec;
+	spec.nshares = c->rs.nspec;
+	spec.root_mode = c->rs.root_mode;
+	spec.root_tag = o->disks.has_root ? o->disks.root.id : c->rs.root_tag;
+	spec.disks = c->rd.spec;
+	spec.ndisks = c->rd.nspec;
+	if ((r = c->fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0)
+		return r;
 	/* The VMM's fd numbers of the share directories, the disks and
 	 * /proc/self/fd: what jail.c's child_fds() moves them onto. */
-	for (size_t i = 0; i < rs.n; i++)
-		rs.fs[i].fd = VMM_FD_END + (int)i;
-	for (size_t i = 0; i < rd.n; i++)
-		rd.blk[i].fd = VMM_FD_END + (int)(rs.n + i);
-	int vmm_proc_fd = rs.n ? VMM_FD_END + (int)(rs.n + rd.n) : -1;
+	for (size_t i = 0; i < c->rs.n; i++)
+		c->rs.fs[i].fd = VMM_FD_END + (int)i;
+	for (size_t i = 0; i < c->rd.n; i++)
+		c->rd.blk[i].fd = VMM_FD_END + (int)(c->rs.n + i);
+	c->vmm_proc_fd = c->rs.n ? VMM_FD_END + (int)(c->rs.n + c->rd.n) : -1;
 	if (o->tty && !(o->rows && o->cols)) { /* libarca may have set a size */
 		struct winsize ws;
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
@@ -1037,123 +1088,127 @@ static int run_command_(struct arca_opts *o, struct arca_result *res, struct arc
 			o->cols = ws.ws_col;
 		}
 	}
-	if (run_kernel_cmdline(o, cmdline, sizeof(cmdline)) < 0 ||
-	    run_vmm_argv(o, cmdline, rs.fs, rs.n, rd.blk, rd.n, nof.share_fds, vmm_proc_fd,
-			 &ra) < 0) {
+	if (run_kernel_cmdline(o, c->cmdline, sizeof(c->cmdline)) < 0 ||
+	    run_vmm_argv(o, c->cmdline, c->rs.fs, c->rs.n, c->rd.blk, c->rd.n, c->nof.share_fds,
+			 c->vmm_proc_fd, &c->ra) < 0) {
 		r = arca_error(e, E2BIG, "the guest kernel's command line is longer than %d bytes "
 			       "(--kernel-arg, --cmdline)", ARCA_CMDLINE_MAX);
-		goto out;
+		return r;
 	}
 
+	return 0;
+}
+
+/* Steps 3 to 6: the cgroup, the signals arca forwards, the terminal, and
+ * the VMM started in its jail. */
+static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
+{
+	int r;
+
 	/* Step 4 (set up from here): the cgroup the VMM is born into. */
-	if ((r = cgroup_create(&lim, &cg, e)) < 0)
-		goto out;
+	if ((r = cgroup_create(&c->lim, &c->cg, e)) < 0)
+		return r;
 	/* Say so when the VMM's memory and task limits are not in force (no
 	 * cgroup v2, no delegation, rootless): its own bounds still hold. */
-	if (cg.dirfd < 0 && o->verbose)
+	if (c->cg.dirfd < 0 && o->verbose)
 		note(o, "arca: no cgroup v2 for this run: arca-vmm runs without memory.max "
 			"(%llu MiB) and pids.max (%u)\n",
-			(unsigned long long)(lim.memory_max >> 20), lim.pids_max);
+			(unsigned long long)(c->lim.memory_max >> 20), c->lim.pids_max);
 
 	/* Termination signals are taken through a signalfd and forwarded to
 	 * the VMM, so arca outlives it, reports its status and cleans up. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGUSR2);
-	sigaddset(&mask, SIGWINCH);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	masked = true;
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
+	sigemptyset(&c->mask);
+	sigaddset(&c->mask, SIGINT);
+	sigaddset(&c->mask, SIGTERM);
+	sigaddset(&c->mask, SIGHUP);
+	sigaddset(&c->mask, SIGQUIT);
+	sigaddset(&c->mask, SIGUSR1);
+	sigaddset(&c->mask, SIGUSR2);
+	sigaddset(&c->mask, SIGWINCH);
+	sigaddset(&c->mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &c->mask, &c->old);
+	c->masked = true;
+	c->sfd = signalfd(-1, &c->mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->sfd < 0) {
 		r = arca_error_errno(e, errno, "signalfd");
-		goto out;
+		return r;
 	}
 
 	/* Steps 3, 5, 6 happen in the child: namespaces, jail, drop, exec. */
 	struct jail_spec js = {
-		.vmm_fd = vmm_fd,
-		.argv = ra.argv,
-		.rootless = rootless,
-		.uid = ids.uid,
-		.gid = ids.gid,
-		.nofile = nof.limit,
-		.cgroup_fd = cg.dirfd,
-		.binds = binds,
-		.nbinds = nbinds,
-		.child_mask = &old,
+		.vmm_fd = c->vmm_fd,
+		.argv = c->ra.argv,
+		.rootless = c->rootless,
+		.uid = c->ids.uid,
+		.gid = c->ids.gid,
+		.nofile = c->nof.limit,
+		.cgroup_fd = c->cg.dirfd,
+		.binds = c->binds,
+		.nbinds = c->nbinds,
+		.child_mask = &c->old,
 	};
-	memcpy(js.fds, fds, sizeof(fds));
+	memcpy(js.fds, c->fds, sizeof(c->fds));
 	/* Share directories, then disks (disks_check_slots keeps the sum
 	 * within JAIL_MAX_EXTRA). */
-	memcpy(js.extra_fds, rs.fds, rs.n * sizeof(int));
-	memcpy(js.extra_fds + rs.n, rd.fds, rd.n * sizeof(int));
-	js.nextra = rs.n + rd.n;
+	memcpy(js.extra_fds, c->rs.fds, c->rs.n * sizeof(int));
+	memcpy(js.extra_fds + c->rs.n, c->rd.fds, c->rd.n * sizeof(int));
+	js.nextra = c->rs.n + c->rd.n;
 	/* Rootless, the child clones the shares (run_detach says why). */
-	if (rootless) {
-		js.nshares = rs.n;
-		for (size_t i = 0; i < rs.n; i++) {
-			js.share_paths[i] = rs.paths[i];
-			js.share_ro[i] = rs.fs[i].ro;
+	if (c->rootless) {
+		js.nshares = c->rs.n;
+		for (size_t i = 0; i < c->rs.n; i++) {
+			js.share_paths[i] = c->rs.paths[i];
+			js.share_ro[i] = c->rs.fs[i].ro;
 		}
 	}
-	js.proc_fd = rs.n > 0;
+	js.proc_fd = c->rs.n > 0;
 	/* Everything checked: the VM will start. */
-	if (!rootless)
-		warn_unwritable(o, &rs, &owner, &ids);
+	if (!c->rootless)
+		warn_unwritable(o, &c->rs, &c->owner, &c->ids);
 	if (o->verbose)
 		note(o, "arca: VM prepared in %llu ms (initrd, inputs, cgroup)\n",
-			(unsigned long long)(now_ms() - t_start));
+			(unsigned long long)(now_ms() - c->t_start));
 	/* -t on a terminal: raw mode, so every key (^C, ^Z, ^D...) reaches the
 	 * guest's pty, whose line discipline acts on it. Restored below on
 	 * every way out of this function. */
-	if (o->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
-		struct termios raw = saved_tio;
+	if (o->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->saved_tio) == 0) {
+		struct termios raw = c->saved_tio;
 		cfmakeraw(&raw);
 		if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0)
-			raw_mode = true;
+			c->raw_mode = true;
 	}
-	pid_t pid = jail_spawn(&js, &pidfd, e);
-	if (pid < 0) {
-		r = pid;
-		goto out;
+	c->pid = jail_spawn(&js, &c->pidfd, e);
+	if (c->pid < 0) {
+		r = c->pid;
+		return r;
 	}
 	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++) {
-		close(fds[i]);
-		fds[i] = -1;
+		close(c->fds[i]);
+		c->fds[i] = -1;
 	}
+	return 0;
+}
+
+/* Step 7: until the VMM ends; its exit code (res says how). */
+static int run_wait(struct run_ctx *c, struct arca_opts *o, struct arca_result *res)
+{
 	/* Step 7: supervise, then remove what we created. */
 	if (o->on_spawn)
-		o->on_spawn(pid);
-	r = supervise(pid, pidfd, sfd, result_rd, o->timeout_ms, o->stop_timeout_ms, o->tty, o->agent,
-		      res);
-out:
-	if (raw_mode)
-		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
-	run_owner_free(&owner);
-	run_shares_close(&rs);
-	run_disks_close(&rd);
-	cgroup_destroy(&cg);
-	if (pidfd >= 0)
-		close(pidfd);
-	if (sfd >= 0)
-		close(sfd);
-	if (result_rd >= 0)
-		close(result_rd);
-	if (masked)
-		sigprocmask(SIG_SETMASK, &old, NULL);
-	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (vmm_fd >= 0)
-		close(vmm_fd);
-	binds_free(binds, nbinds);
-	kernel_free(&kernel);
-	paths_free(&paths);
+		o->on_spawn(c->pid);
+	return supervise(c->pid, c->pidfd, c->sfd, c->result_rd, o->timeout_ms, o->stop_timeout_ms,
+			 o->tty, o->agent, res);
+}
+
+static int run_command_(struct arca_opts *o, struct arca_result *res, struct arca_err *e)
+{
+	struct run_ctx c;
+	run_ctx_init(&c);
+	int r = run_prepare_vm(&c, o, e);
+	if (r >= 0)
+		r = run_spawn(&c, o, e);
+	if (r >= 0)
+		r = run_wait(&c, o, res);
+	run_ctx_free(&c);
 	return r;
 }
 

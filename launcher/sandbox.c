@@ -503,30 +503,38 @@ static int wait_gone(int pidfd, uint64_t ms)
  * grace period the VM is killed. kill (force): SIGUSR1, which the
  * supervisor answers by killing the VMM at once. Either way the supervisor
  * removes the sandbox's directory, and this waits for that. */
-int sandbox_stop(const struct arca_opts *o, bool force, struct arca_err *e)
+int sandbox_open(const char *name, pid_t *pid, struct arca_err *e)
 {
 	struct sbdir d;
 	struct sbstate s;
-	int r = sbdir_init(&d, o->name, e);
+	int r = sbdir_init(&d, name, e);
 	if (r < 0)
 		return r;
 	r = sbdir_read(&d, &s);
 	if (r == -ESRCH && sbdir_stale(&d, 0)) {
 		sbdir_remove(&d);
-		return arca_error(e, ENOENT, "sandbox '%s' had died; removed what it left",
-				  o->name);
+		return arca_error(e, ENOENT, "sandbox '%s' had died; removed what it left", name);
 	}
 	if (r < 0)
-		return arca_error(e, ENOENT, "no sandbox named '%s' (arca ls lists them)", o->name);
+		return arca_error(e, ENOENT, "no sandbox named '%s' (arca ls lists them)", name);
 	int pidfd = (int)syscall(SYS_pidfd_open, s.pid, 0);
 	if (pidfd < 0)
-		return arca_error_errno(e, errno, "sandbox '%s': pidfd_open(%d)", o->name,
-					(int)s.pid);
+		return arca_error_errno(e, errno, "sandbox '%s': pidfd_open(%d)", name, (int)s.pid);
 	/* The pidfd names the process we checked, not a recycled pid. */
 	if (pid_starttime(s.pid) != s.pid_start) {
 		close(pidfd);
-		return arca_error(e, ENOENT, "no sandbox named '%s'", o->name);
+		return arca_error(e, ENOENT, "no sandbox named '%s'", name);
 	}
+	if (pid)
+		*pid = s.pid;
+	return pidfd;
+}
+
+int sandbox_stop(const struct arca_opts *o, bool force, struct arca_err *e)
+{
+	int r, pidfd = sandbox_open(o->name, NULL, e);
+	if (pidfd < 0)
+		return pidfd;
 	int sig = force ? SIGUSR1 : SIGTERM;
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
 		r = arca_error_errno(e, errno, "signalling sandbox '%s'", o->name);

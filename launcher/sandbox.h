@@ -29,6 +29,11 @@ struct sandbox_started {
 };
 int sandbox_start(struct arca_opts *o, struct sandbox_started *st, struct arca_err *e);
 
+/* A live sandbox's supervisor: a pidfd (and its pid in *pid), checked
+ * against the state file's start time, or -errno with e set (-ENOENT: no
+ * such sandbox; a dead one's leftovers are removed). */
+int sandbox_open(const char *name, pid_t *pid, struct arca_err *e);
+
 /* For a child forked to supervise (a sandbox, libarca's runs): close
  * every fd from 3 up but keep[0..n) (sorted here; -1 entries ignored): it
  * never execs, so close-on-exec does not help, and an fd it kept from its

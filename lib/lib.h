@@ -35,6 +35,7 @@ struct arca_vm {
 	enum arca_vm_state state;
 	bool stop_requested;
 	pid_t sup;                /* the sandbox's supervisor, or 0 */
+	bool attached;            /* arca_vm_attach: sup is not our child */
 	int sup_pidfd;
 	struct arca_result end;   /* how the supervisor ended (state final) */
 	pthread_mutex_t lock;     /* procs */

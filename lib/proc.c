@@ -21,6 +21,7 @@
 #include "lib.h"
 #include "run.h"
 #include "sandbox.h"
+#include "sbstate.h"
 
 #define E(e) ((e) ? (e) : &(struct arca_err){ 0 })
 
@@ -245,15 +246,50 @@ int arca_vm_start(arca_vm *vm, struct arca_err *e)
 	return 0;
 }
 
-/* The supervisor ended: reap it and settle the state. */
+arca_vm *arca_vm_attach(const char *name, struct arca_err *e)
+{
+	if (!name || !sandbox_name_ok(name)) {
+		arca_error(E(e), EINVAL, "invalid sandbox name '%s'", name ? name : "(null)");
+		return NULL;
+	}
+	arca_vm *vm = arca_vm_new(e);
+	if (!vm)
+		return NULL;
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	pid_t pid;
+	int fd = sandbox_open(name, &pid, E(e));
+	if (fd < 0) {
+		arca_vm_free(vm);
+		return NULL;
+	}
+	vm->sup = pid;
+	vm->sup_pidfd = fd;
+	vm->attached = true;
+	vm->state = ARCA_VM_RUNNING;
+	return vm;
+}
+
+/* The supervisor ended: reap it and settle the state. With vm->lock held
+ * (threads running execs ask for the state at the same time). */
 static void sup_reap(arca_vm *vm)
 {
+	if (!vm->sup)
+		return;
 	int st = 0;
-	pid_t w;
+	pid_t w = -1;
+	memset(&vm->end, 0, sizeof(vm->end));
+	if (vm->attached) {
+		/* Not our child: how it ended is its parent's to know. */
+		close(vm->sup_pidfd);
+		vm->sup_pidfd = -1;
+		vm->sup = 0;
+		vm->end.kind = ARCA_RESULT_EXITED;
+		vm->state = ARCA_VM_STOPPED;
+		return;
+	}
 	do
 		w = waitpid(vm->sup, &st, 0);
 	while (w < 0 && errno == EINTR);
-	memset(&vm->end, 0, sizeof(vm->end));
 	if (w == vm->sup && WIFEXITED(st)) {
 		vm->end.kind = ARCA_RESULT_EXITED;
 		vm->end.value = vm->end.exit_code = WEXITSTATUS(st);
@@ -281,9 +317,19 @@ enum arca_vm_state arca_vm_state(arca_vm *vm)
 {
 	if (!vm)
 		return ARCA_VM_CRASHED;
+	pthread_mutex_lock(&vm->lock);
 	if (vm->sup && wait_readable(vm->sup_pidfd, 0))
 		sup_reap(vm);
-	return vm->state;
+	enum arca_vm_state s = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	return s;
+}
+
+static void sup_reap_locked(arca_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	sup_reap(vm);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 int arca_vm_wait(arca_vm *vm, int timeout_ms, struct arca_result *res, struct arca_err *e)
@@ -293,7 +339,7 @@ int arca_vm_wait(arca_vm *vm, int timeout_ms, struct arca_result *res, struct ar
 	if (vm->sup) {
 		if (!wait_readable(vm->sup_pidfd, timeout_ms))
 			return arca_error(E(e), ETIMEDOUT, "sandbox '%s' still runs", vm->name);
-		sup_reap(vm);
+		sup_reap_locked(vm);
 	}
 	if (vm->state == ARCA_VM_CREATED)
 		return arca_error(E(e), EINVAL, "the VM was never started");
@@ -311,8 +357,10 @@ static int stop(arca_vm *vm, bool force, struct arca_err *e)
 			       ? 0
 			       : arca_error(E(e), EINVAL, "sandbox '%s' is not running (%s)",
 					    vm->name, arca_vm_state_name(vm->state));
+	pthread_mutex_lock(&vm->lock);
 	vm->stop_requested = true;
 	vm->state = ARCA_VM_STOPPING;
+	pthread_mutex_unlock(&vm->lock);
 	/* The supervisor's protocol (sandbox.h): TERM stops gracefully,
 	 * USR1 kills the VM now. */
 	int sig = force ? SIGUSR1 : SIGTERM;
@@ -323,12 +371,13 @@ static int stop(arca_vm *vm, bool force, struct arca_err *e)
 		if (!wait_readable(vm->sup_pidfd, LIB_STOP_GRACE_MS)) {
 			/* Last resort: its whole session (supervisor, mux,
 			 * VMM) is ours to end. */
-			(void)kill(-vm->sup, SIGKILL);
+			if (!vm->attached)
+				(void)kill(-vm->sup, SIGKILL);
 			(void)syscall(SYS_pidfd_send_signal, vm->sup_pidfd, SIGKILL, NULL, 0);
 			(void)wait_readable(vm->sup_pidfd, -1);
 		}
 	}
-	sup_reap(vm);
+	sup_reap_locked(vm);
 	return 0;
 }
 
@@ -526,8 +575,10 @@ void arca_vm_free(arca_vm *vm)
 		return;
 	while (vm->procs)
 		arca_proc_free(vm->procs);
-	if (vm->sup)
+	if (vm->sup && !vm->attached)
 		(void)stop(vm, false, NULL);
+	if (vm->sup_pidfd >= 0)
+		close(vm->sup_pidfd);
 	shares_free(&vm->o.shares);
 	disks_free(&vm->o.disks);
 	for (size_t i = 0; i < ARCA_KERNEL_ARGS_MAX; i++)

@@ -120,21 +120,21 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 	}
 }
 
+/* A frame that failed the channel stops the rest of the chunk. */
+static int ctl_frame(void *opaque, const struct arca_msg *m)
+{
+	struct ctl *c = opaque;
+	handle(c, m);
+	return c->failed;
+}
+
 void ctl_feed(void *opaque, const uint8_t *data, size_t len)
 {
 	struct ctl *c = opaque;
 	struct arca_msg m;
 
-	while (len > 0 && !c->failed) {
-		int got = 0;
-		int r = proto_decoder_feed(&c->dec, data, len, &m, &got);
-		if (r < 0)
-			return fail(c, "malformed frame");
-		data += r;
-		len -= (size_t)r;
-		if (got)
-			handle(c, &m);
-		else if (r == 0)
-			break;
-	}
+	if (c->failed)
+		return;
+	if (proto_decoder_each(&c->dec, data, len, &m, ctl_frame, c, NULL) < 0)
+		fail(c, "malformed frame");
 }

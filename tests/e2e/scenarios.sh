@@ -280,16 +280,18 @@ sc_privsep() {
 	for _fd in /proc/$VMM/fd/*; do
 		_n=${_fd##*/}
 		[ "$_n" -le 6 ] && continue
-		# fd 7: the default root's share (the host's /usr, a detached mount of its
-		# own, so its path reads as "/": launcher/sharemnt.h), fd 8: the VMM's own
-		# /proc/self/fd (its FUSE server reopens files through it).
+		# fd 7: the result pipe (--result-fd); fd 8, the log (--log-fd), is on 2 by
+		# now; fd 9: the default root's share (the host's /usr, a detached mount of
+		# its own, so its path reads as "/": launcher/sharemnt.h), fd 10: the VMM's
+		# own /proc/self/fd (its FUSE server reopens files through it); the copy of
+		# the command's stderr that --log-fd set aside: arca's stderr here.
 		case "$_n:$(readlink "$_fd")" in
-		7:/ | 8:/*/fd | *:anon_inode:*) ;;
+		7:pipe:* | 9:/ | 10:/*/fd | *:anon_inode:* | "11:$T/err") ;;
 		*) _bad="$_bad fd$_n=$(readlink "$_fd")" ;;
 		esac
-		# fd 8's procfs is the VMM's own pid namespace's, without /proc/sys:
+		# fd 10's procfs is the VMM's own pid namespace's, without /proc/sys:
 		# '..' from it must show no host process and no kernel files.
-		if [ "$_n" = 8 ]; then
+		if [ "$_n" = 10 ]; then
 			[ -d "$_fd/../../1" ] || _bad="$_bad procfs-unreadable"
 			for _e in $(ls -A "$_fd/../.." 2>/dev/null); do
 				case "$_e" in 1 | self | thread-self) ;; *) _bad="$_bad procfs-shows-$_e" ;; esac
@@ -616,7 +618,7 @@ sc_libarca() {
 	ex sandbox e2e-lib </dev/null
 	[ "$RC" = 0 ] || { echo "sandbox example: $(why) $(grep -v '^ok' "$T/out" | head -c 400 | tr '\n' '|')"
 		"$ARCA" kill e2e-lib >/dev/null 2>&1 </dev/null; return 1; }
-	[ "$(grep -c '^ok ' "$T/out")" -ge 6 ] || { why; return 1; }
+	[ "$(grep -c '^ok ' "$T/out")" = 7 ] || { why; return 1; }
 	"$ARCA" ls </dev/null | grep -q '^e2e-lib ' && { echo "e2e-lib still listed"; return 1; }
 	pidof arca-vmm >/dev/null 2>&1 && { echo "an arca-vmm is left"; return 1; }
 	return 0

@@ -371,6 +371,13 @@ static void test_run_error_leaves_caller_alone(void **state)
 	assert_null(p);
 	arca_vm_free(vm);
 
+	/* attach: a bad name, and one that is not there */
+	assert_null(arca_vm_attach("../etc", &e));
+	assert_int_equal(e.code, EINVAL);
+	assert_null(arca_vm_attach("libarca-test-none", &e));
+	assert_int_equal(e.code, ENOENT);
+	assert_non_null(strstr(e.msg, "'libarca-test-none'"));
+
 	/* a sandbox that cannot boot: its log's last line is in the message */
 	vm = arca_vm_new(&e);
 	assert_non_null(vm);

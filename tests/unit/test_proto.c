@@ -339,6 +339,230 @@ static void test_decoder_good_then_garbage(void **state)
 	assert_int_equal(got, 0);
 }
 
+/* ---- proto_decoder_each ------------------------------------------------- */
+
+/* What the callback saw, and when it is to stop. */
+struct seen {
+	size_t n;
+	uint16_t type[8];
+	uint32_t len[8];
+	uint8_t first[8]; /* the payload's first byte, 0 if none */
+	size_t stop_at;   /* the frame (0-based) on which to return stop_ret */
+	int stop_ret;
+};
+
+static int record(void *ctx, const struct arca_msg *m)
+{
+	struct seen *s = ctx;
+
+	assert_ptr_equal(m, &msg); /* the caller's scratch, not a copy */
+	assert_true(s->n < 8);
+	s->type[s->n] = m->type;
+	s->len[s->n] = m->len;
+	s->first[s->n] = m->len ? m->payload[0] : 0;
+	return s->n++ == s->stop_at ? s->stop_ret : 0;
+}
+
+/* HELLO, an empty frame of type 99, ERROR 126: the frames the split and
+ * stop tests expect. */
+static size_t three_frames(uint8_t *stream, size_t cap)
+{
+	size_t len = 0;
+	int n;
+
+	n = proto_encode_hello(stream + len, cap - len);
+	assert_true(n > 0);
+	len += (size_t)n;
+	n = proto_encode(stream + len, cap - len, 99, NULL, 0);
+	assert_true(n > 0);
+	len += (size_t)n;
+	n = proto_encode_error(stream + len, cap - len, 126, "sh: Permission denied");
+	assert_true(n > 0);
+	len += (size_t)n;
+	return len;
+}
+
+static void expect_three(const struct seen *s)
+{
+	assert_int_equal(s->n, 3);
+	assert_int_equal(s->type[0], ARCA_MSG_HELLO);
+	assert_int_equal(s->len[0], 4);
+	assert_int_equal(s->first[0], ARCA_ABI_VERSION & 0xff);
+	assert_int_equal(s->type[1], 99);
+	assert_int_equal(s->len[1], 0);
+	assert_int_equal(s->type[2], ARCA_MSG_ERROR);
+	assert_int_equal(s->len[2], 4 + 21);
+	assert_int_equal(s->first[2], 126);
+}
+
+/* Cut in two at every byte boundary (0 and len included: one empty
+ * half), then fed at every chunk size: the same three frames each time. */
+static void test_each_split_everywhere(void **state)
+{
+	uint8_t stream[256];
+	size_t len = three_frames(stream, sizeof(stream));
+	size_t used;
+
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct seen s = { .stop_at = SIZE_MAX };
+		proto_decoder_init(&dec);
+		used = 1234;
+		assert_int_equal(proto_decoder_each(&dec, stream, cut, &msg, record, &s, &used), 0);
+		assert_int_equal(used, cut);
+		used = 1234;
+		assert_int_equal(proto_decoder_each(&dec, stream + cut, len - cut, &msg, record, &s,
+						    &used), 0);
+		assert_int_equal(used, len - cut);
+		expect_three(&s);
+		assert_int_equal(dec.have, 0);
+	}
+	for (size_t chunk = 1; chunk <= len; chunk++) {
+		struct seen s = { .stop_at = SIZE_MAX };
+		proto_decoder_init(&dec);
+		for (size_t pos = 0; pos < len; pos += chunk) {
+			size_t clen = len - pos < chunk ? len - pos : chunk;
+			assert_int_equal(proto_decoder_each(&dec, stream + pos, clen, &msg, record,
+							    &s, &used), 0);
+			assert_int_equal(used, clen);
+		}
+		expect_three(&s);
+	}
+}
+
+/* Several frames, the largest possible among them, in one buffer. */
+static void test_each_many_in_one_buffer(void **state)
+{
+	static uint8_t stream[3 * FRAME_MAX];
+	static uint8_t payload[ARCA_MSG_MAX_PAYLOAD];
+	struct seen s = { .stop_at = SIZE_MAX };
+	size_t len = 0, used = 0;
+	int n;
+
+	memset(payload, 0x5a, sizeof(payload));
+	n = proto_encode_exit(stream, sizeof(stream), ARCA_EXIT_SIGNAL, 9);
+	len += (size_t)n;
+	n = proto_encode(stream + len, sizeof(stream) - len, ARCA_MSG_LOG, payload,
+			 sizeof(payload));
+	assert_int_equal(n, FRAME_MAX);
+	len += (size_t)n;
+	for (int i = 0; i < 5; i++) {
+		n = proto_encode(stream + len, sizeof(stream) - len, (uint16_t)(200 + i), NULL, 0);
+		len += (size_t)n;
+	}
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, stream, len, &msg, record, &s, &used), 0);
+	assert_int_equal(used, len);
+	assert_int_equal(s.n, 7);
+	assert_int_equal(s.type[0], ARCA_MSG_EXIT);
+	assert_int_equal(s.first[0], ARCA_EXIT_SIGNAL);
+	assert_int_equal(s.type[1], ARCA_MSG_LOG);
+	assert_int_equal(s.len[1], ARCA_MSG_MAX_PAYLOAD);
+	assert_int_equal(s.first[1], 0x5a);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(s.type[2 + i], 200 + i);
+	/* used may be NULL. */
+	s.n = 0;
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, stream, len, &msg, record, &s, NULL), 0);
+	assert_int_equal(s.n, 7);
+}
+
+/* fn stops on the second frame: its value comes back, the frame stays in
+ * the scratch, used ends right after it, and the rest resumes from there. */
+static void test_each_early_stop(void **state)
+{
+	uint8_t stream[256];
+	size_t len = three_frames(stream, sizeof(stream));
+	size_t first = ARCA_MSG_HDR_SIZE + 4, second = first + ARCA_MSG_HDR_SIZE;
+	struct seen s = { .stop_at = 1, .stop_ret = 7 };
+	size_t used = 0;
+
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, stream, len, &msg, record, &s, &used), 7);
+	assert_int_equal(used, second);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(msg.type, 99);
+	assert_int_equal(msg.len, 0);
+	assert_int_equal(dec.have, 0); /* nothing after the frame was fed */
+
+	s.stop_at = SIZE_MAX;
+	assert_int_equal(proto_decoder_each(&dec, stream + used, len - used, &msg, record, &s,
+					    &used), 0);
+	assert_int_equal(used, len - second);
+	expect_three(&s);
+
+	/* Stopping on the last frame of the buffer: used is all of it. */
+	struct seen t = { .stop_at = 2, .stop_ret = 1 };
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, stream, len, &msg, record, &t, &used), 1);
+	assert_int_equal(used, len);
+	expect_three(&t);
+}
+
+/* A negative return from fn is passed on as it is, and is not a broken
+ * stream: the decoder goes on from where fn stopped. */
+static void test_each_fn_error_propagated(void **state)
+{
+	uint8_t stream[256];
+	size_t len = three_frames(stream, sizeof(stream));
+	struct seen s = { .stop_at = 0, .stop_ret = -ENOMEM };
+	size_t used = 0;
+
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, stream, len, &msg, record, &s, &used),
+			 -ENOMEM);
+	assert_int_equal(used, ARCA_MSG_HDR_SIZE + 4);
+	assert_int_equal(s.n, 1);
+	assert_false(dec.broken);
+	s.stop_at = SIZE_MAX;
+	assert_int_equal(proto_decoder_each(&dec, stream + used, len - used, &msg, record, &s,
+					    NULL), 0);
+	expect_three(&s);
+}
+
+/* A good frame, then a bad header: the good frame is handled, -EPROTO
+ * comes back with used before the bad frame, and the decoder stays
+ * broken (an empty buffer still returns 0 without asking it). */
+static void test_each_malformed(void **state)
+{
+	uint8_t stream[64], ok[32];
+	struct seen s = { .stop_at = SIZE_MAX };
+	size_t used = 0;
+
+	int n = proto_encode_hello(stream, sizeof(stream));
+	memset(stream + n, 0xEE, ARCA_MSG_HDR_SIZE + 3);
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, stream, (size_t)n + ARCA_MSG_HDR_SIZE + 3, &msg,
+					    record, &s, &used), -EPROTO);
+	assert_int_equal(used, (size_t)n);
+	assert_int_equal(s.n, 1);
+	assert_true(dec.broken);
+
+	int k = proto_encode_hello(ok, sizeof(ok));
+	used = 1234;
+	assert_int_equal(proto_decoder_each(&dec, ok, (size_t)k, &msg, record, &s, &used),
+			 -EPROTO);
+	assert_int_equal(used, 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(proto_decoder_each(&dec, NULL, 0, &msg, record, &s, &used), 0);
+	assert_int_equal(used, 0);
+
+	/* An oversized length is refused at the header, before fn. */
+	uint8_t h[ARCA_MSG_HDR_SIZE];
+	proto_encode(h, sizeof(h), ARCA_MSG_LOG, NULL, 0);
+	proto_put_le32(h + 8, ARCA_MSG_MAX_PAYLOAD + 1);
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, h, sizeof(h), &msg, record, &s, &used),
+			 -EPROTO);
+	assert_int_equal(used, 0);
+	assert_int_equal(s.n, 1);
+
+	/* NULL data with a length is refused as well (the decoder's -EINVAL). */
+	proto_decoder_init(&dec);
+	assert_int_equal(proto_decoder_each(&dec, NULL, 5, &msg, record, &s, &used), -EPROTO);
+	assert_int_equal(used, 0);
+}
+
 static void test_get_le_bounds(void **state)
 {
 	uint32_t v32 = 0xdead;
@@ -382,6 +606,11 @@ int main(void)
 		cmocka_unit_test(test_decoder_bad_flags),
 		cmocka_unit_test(test_decoder_oversized),
 		cmocka_unit_test(test_decoder_good_then_garbage),
+		cmocka_unit_test(test_each_split_everywhere),
+		cmocka_unit_test(test_each_many_in_one_buffer),
+		cmocka_unit_test(test_each_early_stop),
+		cmocka_unit_test(test_each_fn_error_propagated),
+		cmocka_unit_test(test_each_malformed),
 		cmocka_unit_test(test_get_le_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,12 +102,28 @@ static void test_fs_and_limits(void **state)
 	assert_int_equal(PARSE("--stop-timeout-ms=3600001"), -EINVAL);
 }
 
+/* The launcher's result pipe and log: fds above stdio, absent by default. */
+static void test_result_and_log_fds(void **state)
+{
+	assert_int_equal(PARSE("--fs=9,tag=a"), 0);
+	assert_int_equal(o.result_fd, -1);
+	assert_int_equal(o.log_fd, -1);
+	assert_int_equal(PARSE("--result-fd=7", "--log-fd=8"), 0);
+	assert_int_equal(o.result_fd, 7);
+	assert_int_equal(o.log_fd, 8);
+	assert_int_equal(PARSE("--result-fd=2"), -EINVAL); /* stdio is the command's */
+	assert_int_equal(PARSE("--log-fd=1"), -EINVAL);
+	assert_int_equal(PARSE("--log-fd=x"), -EINVAL);
+	assert_int_equal(PARSE("--result-fd"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_blk),
 		cmocka_unit_test(test_fs_and_limits),
+		cmocka_unit_test(test_result_and_log_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
