@@ -32,13 +32,6 @@ void lib_console_free(struct arca_console *c)
 	free(c);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* Read what is there (out_fd is non-blocking). 1: read something, 0:
  * nothing now, -EPIPE: the output ended. */
 static int fill(struct arca_console *c)
@@ -90,7 +83,7 @@ int arca_console_wait_for(arca_console *c, const char *pattern, int timeout_ms,
 	if (!c || !pattern || !*pattern)
 		return arca_error(E(e), EINVAL, "no console or empty pattern");
 	size_t plen = strlen(pattern);
-	uint64_t end = timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = timeout_ms < 0 ? 0 : lib_now_ms() + (uint64_t)timeout_ms;
 	for (;;) {
 		if (!c->eof)
 			(void)fill(c); /* what is there now, without waiting */
@@ -105,7 +98,7 @@ int arca_console_wait_for(arca_console *c, const char *pattern, int timeout_ms,
 			return arca_error(E(e), EPIPE, "the output ended before '%s'", pattern);
 		int left = -1;
 		if (timeout_ms >= 0) {
-			uint64_t t = now_ms();
+			uint64_t t = lib_now_ms();
 			if (t >= end)
 				return arca_error(E(e), ETIMEDOUT, "'%s' did not appear in %d ms",
 						  pattern, timeout_ms);

@@ -89,5 +89,7 @@ void lib_opts_for(const arca_vm *vm, const arca_exec *x, struct arca_opts *o);
 const char *lib_default_libexec(void);
 
 void lib_console_free(struct arca_console *c);
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t lib_now_ms(void);
 
 #endif

@@ -33,7 +33,7 @@ static int pidfd_of(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static uint64_t now_ms(void)
+uint64_t lib_now_ms(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -43,11 +43,11 @@ static uint64_t now_ms(void)
 /* poll one fd for POLLIN up to timeout_ms (-1: forever); 1 ready, 0 not. */
 static int wait_readable(int fd, int timeout_ms)
 {
-	uint64_t end = timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = timeout_ms < 0 ? 0 : lib_now_ms() + (uint64_t)timeout_ms;
 	for (;;) {
 		int left = -1;
 		if (timeout_ms >= 0) {
-			uint64_t t = now_ms();
+			uint64_t t = lib_now_ms();
 			left = t >= end ? 0 : (int)(end - t);
 		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };

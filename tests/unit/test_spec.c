@@ -28,6 +28,18 @@ struct wire {
 	size_t len;
 };
 
+/* Overwrite k random bytes of w at or after `from` (a fixed LCG: the same
+ * sequence every run). */
+static void w_mutate(struct wire *w, size_t from, int k, uint32_t *seed)
+{
+	for (int i = 0; i < k; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		size_t pos = from + (*seed >> 8) % (w->len - from);
+		*seed = *seed * 1103515245u + 12345u;
+		w->buf[pos] = (uint8_t)(*seed >> 16);
+	}
+}
+
 static void w_init(struct wire *w, uint32_t magic, uint32_t version)
 {
 	proto_put_le32(w->buf, magic);
@@ -491,12 +503,7 @@ static void test_decode_mutations(void **state)
 
 	for (int iter = 0; iter < 20000; iter++) {
 		w = base;
-		for (int k = 0; k < 3; k++) {
-			seed = seed * 1103515245u + 12345u;
-			size_t pos = (seed >> 8) % w.len;
-			seed = seed * 1103515245u + 12345u;
-			w.buf[pos] = (uint8_t)(seed >> 16);
-		}
+		w_mutate(&w, 0, 3, &seed);
 		struct arca_spec s;
 		int r = spec_decode(w.buf, w.len, &s);
 		if (r == 0) {
@@ -948,12 +955,7 @@ static void test_decode_mounts_truncation_mutation(void **state)
 	uint32_t seed = 777;
 	for (int iter = 0; iter < 20000; iter++) {
 		w = base;
-		for (int k = 0; k < 2; k++) {
-			seed = seed * 1103515245u + 12345u;
-			size_t pos = b0 + (seed >> 8) % (w.len - b0);
-			seed = seed * 1103515245u + 12345u;
-			w.buf[pos] = (uint8_t)(seed >> 16);
-		}
+		w_mutate(&w, b0, 2, &seed);
 		struct arca_spec s;
 		int r = spec_decode(w.buf, w.len, &s);
 		if (r < 0) {
@@ -1380,12 +1382,7 @@ static void test_decode_disks_truncation_mutation(void **state)
 	uint32_t seed = 4242;
 	for (int iter = 0; iter < 20000; iter++) {
 		w = base;
-		for (int k = 0; k < 2; k++) {
-			seed = seed * 1103515245u + 12345u;
-			size_t pos = b0 + (seed >> 8) % (w.len - b0);
-			seed = seed * 1103515245u + 12345u;
-			w.buf[pos] = (uint8_t)(seed >> 16);
-		}
+		w_mutate(&w, b0, 2, &seed);
 		struct arca_spec s;
 		int r = spec_decode(w.buf, w.len, &s);
 		if (r < 0) {
@@ -1627,12 +1624,7 @@ static void test_decode_rlimits_truncation_mutation(void **state)
 	uint32_t seed = 777;
 	for (int iter = 0; iter < 20000; iter++) {
 		w = base;
-		for (int k = 0; k < 2; k++) {
-			seed = seed * 1103515245u + 12345u;
-			size_t pos = b0 + (seed >> 8) % (w.len - b0);
-			seed = seed * 1103515245u + 12345u;
-			w.buf[pos] = (uint8_t)(seed >> 16);
-		}
+		w_mutate(&w, b0, 2, &seed);
 		struct arca_spec s;
 		int r = spec_decode(w.buf, w.len, &s);
 		if (r < 0) {
