@@ -280,6 +280,12 @@ static __attribute__((noreturn)) void supervisor(struct start_ctx *c, struct arc
 	char msg[8];
 	int n = snprintf(msg, sizeof(msg), "E%d", r);
 	(void)!write(ready_wr, msg, (size_t)n);
+	/* A start still waiting reads the log's tail now: the directory
+	 * goes only once it has (its end of the pipe closed: POLLERR), or
+	 * after 10 s. After ready nobody reads: POLLERR at once. */
+	struct pollfd pw = { .fd = ready_wr, .events = 0 };
+	while (poll(&pw, 1, 10000) < 0 && errno == EINTR)
+		;
 	close(ready_wr);
 	kill(mux, SIGKILL);
 	(void)waitpid(mux, NULL, 0);
@@ -367,11 +373,12 @@ int sandbox_start(struct arca_opts *o, struct sandbox_started *st, struct arca_e
 		if (n <= 0)
 			break;
 		have += (size_t)n;
-		if (msg[0] == 'R' || have == sizeof(msg) - 1)
+		/* One write each, below PIPE_BUF: whole in one read. */
+		if (msg[0] == 'R' || msg[0] == 'E' || have == sizeof(msg) - 1)
 			break;
 	}
-	close(rp[0]);
 	if (have && msg[0] == 'R') {
+		close(rp[0]);
 		st->pid = pid;
 		return 0;
 	}
@@ -384,6 +391,7 @@ int sandbox_start(struct arca_opts *o, struct sandbox_started *st, struct arca_e
 		log_tail(&c.d, f);
 		fclose(f);
 	}
+	close(rp[0]); /* the supervisor may remove the directory now */
 	(void)waitpid(pid, NULL, 0); /* it removes the directory before exiting */
 	sbdir_remove(&c.d);
 	return arca_error(e, ECHILD, "sandbox '%s' stopped before it was ready (exit %d); its log:",
