@@ -31,15 +31,21 @@ now() { read -r _u _ </proc/uptime; echo "$_u"; }
 arca() {
 	# -k: an arca that ignores TERM (its VMM stuck in an unkillable KVM_RUN, as a stalled
 	# nested host can leave it) is killed, so one stall cannot hang the whole run.
+	_t0=$(date +%s)
 	timeout -k 10 "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
+	# 137 is also what a SIGKILL after an ignored TERM gives: the time tells.
+	HIT_LIMIT=
+	[ $(($(date +%s) - _t0)) -ge "$LIMIT" ] && HIT_LIMIT=1
+	return 0
 }
 
 # why [timeout]: a short description of the last arca call for failure messages.
 why() {
 	_e=$(head -c 300 "$T/err" | tr '\n' '|')
 	_o=$(head -c 200 "$T/out" 2>/dev/null | tr '\n' '|')
-	if { [ "$RC" = 143 ] || [ "$RC" = 124 ]; } && [ "${1:-}" != timeout ]; then
+	if { [ "$RC" = 143 ] || [ "$RC" = 124 ] || [ -n "${HIT_LIMIT:-}" ]; } &&
+		[ "${1:-}" != timeout ]; then
 		echo "status $RC (harness limit ${LIMIT}s hit? stalled VM) stdout: $_o stderr: $_e"
 	else
 		echo "status $RC, stdout: $_o stderr: $_e"

@@ -164,7 +164,8 @@ sc_fs_escape() {
 	arca run --cpus 2 -v "$_s:/w" -- /w/probe escape /w arca-escape-marker </dev/null
 	grep -q 'ESCAPED' "$T/out" && { echo "$(grep ESCAPED "$T/out" | head -n 5 | tr '\n' '|')"; return 1; }
 	grep -q '^not ok' "$T/out" && { echo "$(grep '^not ok' "$T/out" | head -n 5 | tr '\n' '|')"; return 1; }
-	[ "$RC" = 0 ] || { why; return 1; }
+	# On a failure, the last steps the probe finished: where it stopped.
+	[ "$RC" = 0 ] || { why; echo " last: $(tail -n 3 "$T/out" | cut -c 1-80 | tr '\n' '|')"; return 1; }
 	grep -q '^probe: [0-9]* passed, 0 failed' "$T/out" || { echo "no probe summary: $(why)"; return 1; }
 	[ "$(md5sum <"$_p/arca-escape-marker")" = "$_mk" ] || { echo "the marker outside the share changed"; return 1; }
 	[ "$(ls -A "$_p")" = "$_beside" ] || { echo "new entries beside the share: $(ls -A "$_p" | tr '\n' ' ')"; return 1; }
