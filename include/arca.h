@@ -184,7 +184,8 @@ int arca_vm_set_path(arca_vm *vm, enum arca_path which, const char *path,
 
 /* Where arca's own diagnostics go (warnings, and with verbose the guest
  * kernel's log and init's steps): an fd the library dups, or -1 (the
- * default) for nowhere. */
+ * default) for nowhere. A sandbox (arca_vm_start) logs to its own log
+ * instead, as `arca start` does (`arca logs NAME`). */
 int arca_vm_set_log_fd(arca_vm *vm, int fd, bool verbose, struct arca_err *e);
 
 enum arca_vm_state arca_vm_state(arca_vm *vm);
