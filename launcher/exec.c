@@ -85,17 +85,11 @@ static int connect_sandbox(const char *name, struct arca_err *e)
 
 static int send_spec(struct mux_buf *out, const struct arca_opts *o, struct arca_err *e)
 {
-	struct arca_spec s = {
-		.argc = o->argc, .env = o->env, .envc = o->envc,
-		.flags = o->tty ? ARCA_SPEC_F_TTY : 0,
-		.has_user = o->has_user, .uid = o->user_uid, .gid = o->user_gid,
-		.nrlimits = o->nrlimits,
-	};
-	/* The encoder only reads them; the struct's member is not const. */
-	memcpy(&s.rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
-	       sizeof(s.rlimits));
-	memcpy(&s.argv, &o->argv, sizeof(s.argv));
-	memcpy(&s.workdir, &o->workdir, sizeof(s.workdir));
+	struct arca_spec s;
+	run_spec_command(o, &s);
+	s.has_user = o->has_user;
+	s.uid = o->user_uid;
+	s.gid = o->user_gid;
 	_cleanup_free_ uint8_t *enc = NULL;
 	size_t len;
 	int r = spec_encode(&s, &enc, &len);

@@ -102,6 +102,22 @@ static int run_modules_initrd_open(const struct arca_paths *p, const struct arca
 	return initrd_base_open_variant(p, k, m->v, m->n, m->variant, e);
 }
 
+void run_spec_command(const struct arca_opts *o, struct arca_spec *s)
+{
+	/* spec_encode() only reads the spec; its struct is shared with the
+	 * decoder, which owns its strings, hence the non-const members and
+	 * the memcpy of pointers to the caller's const strings. */
+	*s = (struct arca_spec){
+		.argc = o->argc, .env = o->env, .envc = o->envc,
+		.flags = o->tty ? ARCA_SPEC_F_TTY : 0,
+		.nrlimits = o->nrlimits,
+	};
+	memcpy(&s->argv, &o->argv, sizeof(s->argv));
+	memcpy(&s->workdir, &o->workdir, sizeof(s->workdir));
+	memcpy(&s->rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
+	       sizeof(s->rlimits));
+}
+
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 {
 	/* console=ttyS0: kernel messages to COM1 (shown with --console);
@@ -1042,16 +1058,10 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		return r;
 	}
 
-	/* spec_encode() only reads the spec; its struct is shared with the
-	 * decoder, which owns its strings, hence the non-const members. */
-	struct arca_spec spec = {
-		.argc = o->argc,
-		.env = o->env,
-		.envc = o->envc,
-		.flags = (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->tty ? ARCA_SPEC_F_TTY : 0) |
-			 (o->agent ? ARCA_SPEC_F_AGENT : 0),
-	};
-	memcpy(&spec.argv, &o->argv, sizeof(spec.argv));
+	/* The run spec: the command (run_spec_command says how), the VM's records. */
+	struct arca_spec spec;
+	run_spec_command(o, &spec);
+	spec.flags |= (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->agent ? ARCA_SPEC_F_AGENT : 0);
 	/* arca start: no command of its own (each exec brings one); the
 	 * spec format wants an argv, the agent ignores it. */
 	static char agent_arg0[] = "arca-agent";
@@ -1060,11 +1070,6 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		spec.argv = agent_argv;
 		spec.argc = 1;
 	}
-	memcpy(&spec.workdir, &o->workdir, sizeof(spec.workdir));
-	/* The encoder only reads them; the struct's member is not const. */
-	spec.nrlimits = o->nrlimits;
-	memcpy(&spec.rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
-	       sizeof(spec.rlimits));
 	spec.shares = c->rs.spec;
 	spec.nshares = c->rs.nspec;
 	spec.root_mode = c->rs.root_mode;

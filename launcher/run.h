@@ -41,6 +41,12 @@ int run_gc(const struct arca_opts *o, struct arca_err *e);
 int run_base_initrd_open(const struct arca_paths *p, const struct arca_kernel *k,
 			 struct arca_err *e);
 
+/* The command's part of a spec (argv, env, workdir, rlimits, the tty
+ * flag), pointing into o; `arca run` adds the VM's records, exec the
+ * user. Pure. */
+struct arca_spec;
+void run_spec_command(const struct arca_opts *o, struct arca_spec *s);
+
 /* The guest kernel command line (pure; exposed for tests). */
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap);
 
