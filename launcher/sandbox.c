@@ -538,27 +538,29 @@ int sandbox_open(const char *name, pid_t *pid, struct arca_err *e)
 	return pidfd;
 }
 
-int sandbox_stop(const struct arca_opts *o, bool force, struct arca_err *e)
+int sandbox_stop_pidfd(int pidfd, const char *name, bool force, uint64_t stop_timeout_ms,
+		       struct arca_err *e)
 {
-	int r, pidfd = sandbox_open(o->name, NULL, e);
-	if (pidfd < 0)
-		return pidfd;
 	int sig = force ? SIGUSR1 : SIGTERM;
-	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
-		r = arca_error_errno(e, errno, "signalling sandbox '%s'", o->name);
-		close(pidfd);
-		return r;
-	}
-	uint64_t wait = force ? 10000 : o->stop_timeout_ms + 10000;
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+		return arca_error_errno(e, errno, "signalling sandbox '%s'", name);
+	uint64_t wait = force ? 10000 : stop_timeout_ms + 10000;
 	if (!wait_gone(pidfd, wait)) {
 		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
-		if (!wait_gone(pidfd, 10000)) {
-			close(pidfd);
-			return arca_error(e, ETIMEDOUT, "sandbox '%s' did not stop", o->name);
-		}
+		if (!wait_gone(pidfd, 10000))
+			return arca_error(e, ETIMEDOUT, "sandbox '%s' did not stop", name);
 	}
-	close(pidfd);
 	return 0;
+}
+
+int sandbox_stop(const struct arca_opts *o, bool force, struct arca_err *e)
+{
+	int pidfd = sandbox_open(o->name, NULL, e);
+	if (pidfd < 0)
+		return pidfd;
+	int r = sandbox_stop_pidfd(pidfd, o->name, force, o->stop_timeout_ms, e);
+	close(pidfd);
+	return r;
 }
 
 /* ---- logs ----------------------------------------------------------------------- */

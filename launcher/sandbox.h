@@ -34,6 +34,12 @@ int sandbox_start(struct arca_opts *o, struct sandbox_started *st, struct arca_e
  * such sandbox; a dead one's leftovers are removed). */
 int sandbox_open(const char *name, pid_t *pid, struct arca_err *e);
 
+/* stop/kill through a supervisor's pidfd: TERM (graceful) or USR1 (the VM
+ * now), USR1 after stop_timeout_ms + 10 s, -ETIMEDOUT (e set) when it is
+ * still there 10 s after that. 0 once it is gone. */
+int sandbox_stop_pidfd(int pidfd, const char *name, bool force, uint64_t stop_timeout_ms,
+		       struct arca_err *e);
+
 /* For a child forked to supervise (a sandbox, libarca's runs): close
  * every fd from 3 up but keep[0..n) (sorted here; -1 entries ignored): it
  * never execs, so close-on-exec does not help, and an fd it kept from its

@@ -14,7 +14,6 @@
 
 #include "lib.h"
 
-#define E(e) ((e) ? (e) : &(struct arca_err){ 0 })
 
 /* Output kept unconsumed, at most: the oldest is dropped beyond it (a
  * command that floods its output cannot grow the caller's memory). */

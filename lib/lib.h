@@ -82,6 +82,10 @@ struct lib_report {
 	char msg[512];
 };
 
+/* The caller may pass NULL for an arca_err: messages then go to a
+ * temporary one (needed where the message is read back, as a result's). */
+#define E(e) ((e) ? (e) : &(struct arca_err){ 0 })
+
 /* Fill o (a copy of vm->o pointing at x's strings) for running x; pure. */
 void lib_opts_for(const arca_vm *vm, const arca_exec *x, struct arca_opts *o);
 /* The default libexec directory (arca.h's arca_vm_set_path); static

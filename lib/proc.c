@@ -23,9 +23,8 @@
 #include "sandbox.h"
 #include "sbstate.h"
 
-#define E(e) ((e) ? (e) : &(struct arca_err){ 0 })
 
-/* How long arca_vm_stop waits beyond the stop timeout before it kills. */
+/* How long arca_proc_free gives a command its SIGKILL before it kills the client. */
 #define LIB_STOP_GRACE_MS 10000
 
 static int pidfd_of(pid_t pid)
@@ -361,21 +360,14 @@ static int stop(arca_vm *vm, bool force, struct arca_err *e)
 	vm->stop_requested = true;
 	vm->state = ARCA_VM_STOPPING;
 	pthread_mutex_unlock(&vm->lock);
-	/* The supervisor's protocol (sandbox.h): TERM stops gracefully,
-	 * USR1 kills the VM now. */
-	int sig = force ? SIGUSR1 : SIGTERM;
-	(void)syscall(SYS_pidfd_send_signal, vm->sup_pidfd, sig, NULL, 0);
-	uint64_t wait = force ? LIB_STOP_GRACE_MS : vm->o.stop_timeout_ms + LIB_STOP_GRACE_MS;
-	if (!wait_readable(vm->sup_pidfd, wait > INT32_MAX ? INT32_MAX : (int)wait)) {
-		(void)syscall(SYS_pidfd_send_signal, vm->sup_pidfd, SIGUSR1, NULL, 0);
-		if (!wait_readable(vm->sup_pidfd, LIB_STOP_GRACE_MS)) {
-			/* Last resort: its whole session (supervisor, mux,
-			 * VMM) is ours to end. */
-			if (!vm->attached)
-				(void)kill(-vm->sup, SIGKILL);
-			(void)syscall(SYS_pidfd_send_signal, vm->sup_pidfd, SIGKILL, NULL, 0);
-			(void)wait_readable(vm->sup_pidfd, -1);
-		}
+	/* As `arca stop` / `arca kill` (sandbox.h), then, should the
+	 * supervisor still be there, what the CLI cannot do: its whole
+	 * session (supervisor, mux, VMM) is ours to end. */
+	if (sandbox_stop_pidfd(vm->sup_pidfd, vm->name, force, vm->o.stop_timeout_ms, NULL) < 0) {
+		if (!vm->attached)
+			(void)kill(-vm->sup, SIGKILL);
+		(void)syscall(SYS_pidfd_send_signal, vm->sup_pidfd, SIGKILL, NULL, 0);
+		(void)wait_readable(vm->sup_pidfd, -1);
 	}
 	sup_reap_locked(vm);
 	return 0;

@@ -31,8 +31,6 @@ static int nomem(struct arca_err *e)
 	return arca_error(e, ENOMEM, "out of memory");
 }
 
-/* The caller may pass NULL for e: the message then goes nowhere. */
-#define E(e) ((e) ? (e) : &(struct arca_err){ 0 })
 
 static int set_str(char **dst, const char *val, struct arca_err *e)
 {
