@@ -118,6 +118,31 @@ int proto_encode_log(uint8_t *out, size_t cap, const char *text)
 	return encode_text(out, cap, ARCA_MSG_LOG, NULL, 0, text);
 }
 
+int proto_encode_times(uint8_t *out, size_t cap, const uint64_t *ns, uint32_t n)
+{
+	uint8_t p[4 + 8 * ARCA_MARK_NR];
+
+	if (n > ARCA_MARK_NR)
+		return -EINVAL;
+	proto_put_le32(p, n);
+	for (uint32_t i = 0; i < n; i++)
+		proto_put_le64(p + 4 + 8 * i, ns[i]);
+	return proto_encode(out, cap, ARCA_MSG_TIMES, p, 4 + 8 * n);
+}
+
+int proto_decode_times(const struct arca_msg *m, uint64_t ns[ARCA_MARK_NR])
+{
+	uint32_t n;
+
+	if (proto_get_le32(m, 0, &n) < 0 || n > ARCA_MARK_NR || m->len != 4 + 8 * n)
+		return -EPROTO;
+	for (uint32_t i = 0; i < ARCA_MARK_NR; i++)
+		ns[i] = i < n ? (uint64_t)proto_le32(m->payload + 4 + 8 * i) |
+					(uint64_t)proto_le32(m->payload + 8 + 8 * i) << 32
+			      : 0;
+	return 0;
+}
+
 void proto_decoder_init(struct proto_decoder *d)
 {
 	d->have = 0;

@@ -32,6 +32,12 @@ int proto_encode_error(uint8_t *out, size_t cap, uint32_t code, const char *text
  * character boundary instead of failing. EXIT checks kind and value range
  * (-EINVAL). */
 int proto_encode_log(uint8_t *out, size_t cap, const char *text);
+/* TIMES: n (at most ARCA_MARK_NR) guest timestamps in ns; -EINVAL beyond. */
+int proto_encode_times(uint8_t *out, size_t cap, const uint64_t *ns, uint32_t n);
+/* TIMES back into ns[0..ARCA_MARK_NR): marks the guest did not send are 0.
+ * -EPROTO if n exceeds ARCA_MARK_NR or the payload is not exactly 4 + 8n
+ * bytes. The values themselves are the guest's word: check before use. */
+int proto_decode_times(const struct arca_msg *m, uint64_t ns[ARCA_MARK_NR]);
 
 /* Incremental decoder: feed arbitrary chunks, get whole frames. */
 struct proto_decoder {

@@ -22,7 +22,8 @@
 
 #define SPEC_HDR_SIZE 8u /* le32 magic, le32 version */
 #define REC_HDR_SIZE  6u /* le16 tag, le32 len */
-#define SPEC_KNOWN_FLAGS (ARCA_SPEC_F_VERBOSE | ARCA_SPEC_F_TTY | ARCA_SPEC_F_AGENT)
+#define SPEC_KNOWN_FLAGS (ARCA_SPEC_F_VERBOSE | ARCA_SPEC_F_TTY | ARCA_SPEC_F_AGENT | \
+			  ARCA_SPEC_F_TIMES)
 #define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT)
 #define SHARE_FIXED 6u /* le32 flags, le16 tag_len */
 #define ROOT_FIXED  4u /* le32 mode */

@@ -50,6 +50,7 @@ static struct {
 	int ctl_open; /* port[ARCA_PORT_CONTROL] is usable */
 	int verbose;  /* -1: not known yet (spec unread) */
 	int pty;      /* -t: the command's pty master, else -1 */
+	int times;    /* --timings: send the step marks before EXIT */
 } g = { .console_fd = 2, .port = { -1, -1, -1, -1 }, .verbose = -1, .pty = -1 };
 
 /* How long the output pipes may stay open after the command's main process
@@ -121,6 +122,20 @@ static void log_flush(int verbose)
 		}
 	}
 	early_len = 0;
+}
+
+/* ---- timing marks (--verbose: the host prints a boot breakdown) ----------- */
+
+static uint64_t marks[ARCA_MARK_NR];
+
+void init_mark(enum arca_mark m)
+{
+	struct timespec ts;
+
+	if ((unsigned)m >= ARCA_MARK_NR || marks[m] || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return;
+	/* Never 0: that means "not reached" on the wire. */
+	marks[m] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
 }
 
 /* ---- the end ---------------------------------------------------------------- */
@@ -289,6 +304,7 @@ static int supervise(pid_t main_pid, int sfd)
 	for (;;) {
 		if (check && reap(main_pid, &status)) {
 			exited = 1;
+			init_mark(ARCA_MARK_CMD_EXIT);
 			init_log("main process %d exited; draining output", (int)main_pid);
 			/* Nothing may write stdout/stderr after EXIT: kill the
 			 * command's process group, then everything else
@@ -346,6 +362,7 @@ static __attribute__((noreturn)) void finish(int status, int code)
 {
 	uint32_t kind = ARCA_EXIT_CODE, value = (uint32_t)code;
 
+	init_mark(ARCA_MARK_DRAINED);
 	if (code < 0) {
 		if (WIFSIGNALED(status)) {
 			kind = ARCA_EXIT_SIGNAL;
@@ -366,6 +383,8 @@ static __attribute__((noreturn)) void finish(int status, int code)
 	 * on the host, no journal left to replay. */
 	initroot_teardown();
 	sync();
+	if (g.verbose > 0 || g.times)
+		ctl_send(proto_encode_times(frame, sizeof(frame), marks, ARCA_MARK_NR));
 	init_log("exit sent");
 	init_send_exit(kind, value);
 	init_power_off();
@@ -500,6 +519,7 @@ int main(void)
 		fprintf(stderr, "arca-init: must run as PID 1 inside an arca guest\n");
 		return 125;
 	}
+	init_mark(ARCA_MARK_INIT);
 	init_log("arca-init started");
 
 	if (sysinit_mounts(&e) < 0)
@@ -511,18 +531,22 @@ int main(void)
 
 	if (sysinit_modules(&e) < 0)
 		fail_err(&e);
+	init_mark(ARCA_MARK_MODULES);
 	int r = sysinit_open_ports(g.port, &e);
 	g.ctl_open = g.port[ARCA_PORT_CONTROL] >= 0;
 	if (r < 0)
 		fail_err(&e);
 	ctl_send(proto_encode_hello(frame, sizeof(frame)));
+	init_mark(ARCA_MARK_PORTS);
 
 	read_spec(&spec);
 	log_flush(!!(spec.flags & ARCA_SPEC_F_VERBOSE));
+	g.times = !!(spec.flags & ARCA_SPEC_F_TIMES);
 	/* Shares and the command's root, before anything of the command
 	 * runs (the modules they need were loaded above). */
 	if (initroot_setup(&spec, &e) < 0)
 		fail_err(&e);
+	init_mark(ARCA_MARK_ROOT);
 
 	proto_decoder_init(&ctl_in);
 	int sfd = signals_setup(), stdio[3];
@@ -531,6 +555,7 @@ int main(void)
 		agent_main(&spec, sfd, g.port);
 	stdio_setup(&spec, stdio);
 	pid_t pid = spawn(&spec, stdio, &code);
+	init_mark(ARCA_MARK_SPAWN);
 	int status = supervise(pid, sfd);
 	finish(status, code);
 }

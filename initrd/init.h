@@ -27,6 +27,9 @@ __attribute__((noreturn)) void init_power_off(void);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long init_now_ms(void);
+/* Records when step m was first reached (CLOCK_MONOTONIC); a verbose run
+ * sends them all before EXIT (ARCA_MSG_TIMES). */
+void init_mark(enum arca_mark m);
 
 /* Read a regular file of at most max bytes into a NUL-terminated malloc'ed
  * buffer. */

@@ -89,6 +89,7 @@ struct arca_opts {
 	size_t nkernel_args;
 	const char *cmdline;    /* --cmdline: replaces arca's defaults; NULL = none */
 	bool verbose;           /* --verbose: kernel log + init diagnostics */
+	bool timings;           /* --timings: the boot breakdown at the end */
 	struct arca_paths_in paths; /* where arca's parts are: the CLI's
 				     * ARCA_* variables, libarca's setters */
 	int diag_fd;            /* where arca's notes, arca-vmm's messages and
@@ -100,6 +101,9 @@ struct arca_opts {
 	bool interactive;       /* -i: accepted; stdin is always attached */
 	uint16_t rows, cols;    /* -t: this terminal's size at start (run.c) */
 	bool no_seccomp;        /* --no-seccomp: debugging only, arca-vmm warns */
+	bool kaslr;             /* --kaslr: boot the bzImage through its own
+				 * decompressor (randomized base) instead of
+				 * the decompressed copy in the cache */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca
 				 * runs as root; 0 = not given (neither may be
 				 * 0 when given; GID defaults to UID) */

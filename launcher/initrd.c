@@ -60,7 +60,7 @@ static uint64_t fnv_str(uint64_t h, const char *s)
 	return initrd_fnv1a(h, s, strlen(s) + 1); /* NUL separates fields */
 }
 
-static uint64_t fnv_stat(uint64_t h, const struct stat *st)
+uint64_t cache_key_stat(uint64_t h, const struct stat *st)
 {
 	uint64_t v[5] = { (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
 			  (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_ino,
@@ -179,7 +179,7 @@ static int mod_lookup(void *vctx, const char *name, uint8_t **data, size_t *len,
 	int r = read_file(path, data, len, &st);
 	if (r < 0)
 		return arca_error_errno(e, -r, "cannot read kernel module %s", path);
-	c->hash = fnv_stat(fnv_str(c->hash, name), &st);
+	c->hash = cache_key_stat(fnv_str(c->hash, name), &st);
 	return 0;
 }
 
@@ -332,28 +332,30 @@ static int build_base(struct cpio_buf *w, struct inputs *in)
 	return r;
 }
 
-/* Is name "base-KVER-<16 hex>.cpio"? */
-static int is_base_name(const char *name, const char *kver)
+/* Is name "PREFIX-KVER-<16 hex>SUFFIX"? */
+static int is_cache_name(const char *name, const char *prefix, const char *kver,
+			 const char *suffix)
 {
-	size_t kl = strlen(kver);
-	if (strncmp(name, "base-", 5) != 0 || strncmp(name + 5, kver, kl) != 0 ||
-	    name[5 + kl] != '-')
+	size_t pl = strlen(prefix), kl = strlen(kver);
+	if (strncmp(name, prefix, pl) != 0 || name[pl] != '-' ||
+	    strncmp(name + pl + 1, kver, kl) != 0 || name[pl + 1 + kl] != '-')
 		return 0;
-	const char *h = name + 5 + kl + 1;
+	const char *h = name + pl + 1 + kl + 1;
 	for (int i = 0; i < 16; i++)
 		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
 			return 0;
-	return strcmp(h + 16, ".cpio") == 0;
+	return strcmp(h + 16, suffix) == 0;
 }
 
-static void remove_stale(const char *dir, const char *kver, const char *keep)
+void cache_remove_stale(const char *dir, const char *prefix, const char *kver,
+			const char *suffix, const char *keep)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (is_base_name(de->d_name, kver) && strcmp(de->d_name, keep) != 0)
+		if (is_cache_name(de->d_name, prefix, kver, suffix) && strcmp(de->d_name, keep) != 0)
 			unlinkat(dirfd(d), de->d_name, 0); /* best effort */
 	closedir(d);
 }
@@ -361,8 +363,8 @@ static void remove_stale(const char *dir, const char *kver, const char *keep)
 /* Write the archive under a temporary name, then rename it into place. The
  * returned fd is opened before the rename, so a concurrent run removing
  * "stale" files cannot pull it away. */
-static int store(const char *dir, const char *name, const struct cpio_buf *w,
-		 struct arca_err *e)
+int cache_store(const char *dir, const char *name, const void *data, size_t len,
+		struct arca_err *e)
 {
 	char final[PATH_MAX], tmp[PATH_MAX];
 	int n1 = snprintf(final, sizeof(final), "%s/%s", dir, name);
@@ -372,7 +374,7 @@ static int store(const char *dir, const char *name, const struct cpio_buf *w,
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return arca_error_errno(e, errno, "cannot create %s", tmp);
-	int r = write_all(fd, w->data, w->len);
+	int r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, 0644) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
@@ -455,8 +457,8 @@ int initrd_base_open_variant(const struct arca_paths *p, const struct arca_kerne
 
 	uint64_t h = fnv_str(INITRD_FNV_OFFSET, INITRD_FORMAT);
 	h = fnv_str(h, k->version);
-	h = fnv_stat(fnv_str(h, p->init), &st_init);
-	h = fnv_stat(fnv_str(h, p->busybox), &st_bb);
+	h = cache_key_stat(fnv_str(h, p->init), &st_init);
+	h = cache_key_stat(fnv_str(h, p->busybox), &st_bb);
 	for (size_t i = 0; i < nmodules; i++)
 		h = fnv_str(h, modules[i]);
 	mc.hash = h;
@@ -504,10 +506,10 @@ int initrd_base_open_variant(const struct arca_paths *p, const struct arca_kerne
 	if (r < 0)
 		r = arca_error(e, -r, "cannot build the base initrd for kernel %s", k->version);
 	else
-		r = store(p->cache_dir, name, &w, e);
+		r = cache_store(p->cache_dir, name, w.data, w.len, e);
 	cpio_free(&w);
 	if (r >= 0)
-		remove_stale(p->cache_dir, kname, name);
+		cache_remove_stale(p->cache_dir, "base", kname, ".cpio", name);
 out:
 	free(mc.order);
 	free(mc.builtin);

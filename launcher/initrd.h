@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "err.h"
 #include "kernel.h"
@@ -33,6 +34,19 @@
  * writes the same bytes), then older base-KVER-*.cpio files are removed.
  * Returns an O_RDONLY|O_CLOEXEC fd, or -errno with e set.
  */
+/* Cache helpers (also for the decompressed kernel, launcher/kcache.c).
+ * cache_store writes data to DIR/NAME through a temporary file and a
+ * rename, mode 0644, and returns an O_RDONLY fd of it (opened before the
+ * rename: a concurrent cleanup cannot pull it away) or -errno with e set.
+ * cache_remove_stale removes DIR's "PREFIX-KVER-<16 hex>SUFFIX" files but
+ * KEEP (best effort). cache_key_stat folds a file's identity (size, mtime,
+ * inode, device) into an FNV-1a hash. */
+int cache_store(const char *dir, const char *name, const void *data, size_t len,
+		struct arca_err *e);
+void cache_remove_stale(const char *dir, const char *prefix, const char *kver,
+			const char *suffix, const char *keep);
+uint64_t cache_key_stat(uint64_t h, const struct stat *st);
+
 int initrd_base_open(const struct arca_paths *p, const struct arca_kernel *k,
 		     const char *const *modules, size_t nmodules, struct arca_err *e);
 

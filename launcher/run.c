@@ -26,6 +26,7 @@
 #include "elfdeps.h"
 #include "initrd.h"
 #include "jail.h"
+#include "kcache.h"
 #include "kernel.h"
 #include "paths.h"
 #include "privsep.h"
@@ -124,7 +125,13 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 	 * reboot=k + panic=-1: a panic resets at once, which the VMM reports;
 	 * pci=off: there is no PCI bus, skip probing it;
 	 * io_delay=none, no_timer_check, tsc=reliable: skip work that only
-	 * makes sense on real hardware. */
+	 * makes sense on real hardware;
+	 * cryptomgr.notests and initcall_blacklist=crypto_kdf108_init: the
+	 * boot-time self-tests of the kernel's crypto implementations (a
+	 * known-answer check each, the largest single cost of a cold boot's
+	 * initcalls in `initcall_debug` measurements: --timings);
+	 * initcall_blacklist=init_kprobe_trace: kprobe tracing's set-up, which
+	 * a sandbox does not use (the next largest). */
 	/* Layered as capsa does: arca's defaults, then each --kernel-arg (the
 	 * kernel takes the last of a repeated parameter, so they override);
 	 * --cmdline replaces the defaults, --kernel-arg still appends.
@@ -135,7 +142,8 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 	else
 		n = snprintf(buf, cap,
 			     "console=ttyS0 reboot=k panic=-1 pci=off io_delay=none "
-			     "no_timer_check tsc=reliable rdinit=/init %s",
+			     "no_timer_check tsc=reliable cryptomgr.notests "
+			     "initcall_blacklist=crypto_kdf108_init,init_kprobe_trace rdinit=/init %s",
 			     o->verbose || o->console ? "loglevel=7" : "quiet loglevel=1");
 	if (n < 0 || (size_t)n >= cap)
 		return -E2BIG;
@@ -170,7 +178,7 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 		 int proc_fd, struct run_argv *ra)
 {
 	static char name[] = "arca-vmm", verbose[] = "--verbose", console[] = "--console",
-		    no_seccomp[] = "--no-seccomp", tty[] = "--tty";
+		    no_seccomp[] = "--no-seccomp", tty[] = "--tty", timings[] = "--timings";
 	int n, ac = 0;
 
 	if (nfs > RUN_MAX_FS || nblk > RUN_MAX_BLK)
@@ -236,7 +244,14 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	}
 	if (o->verbose)
 		ra->argv[ac++] = verbose;
-	else if (o->console)
+	if (o->timings && !o->verbose)
+		ra->argv[ac++] = timings;
+	if ((o->verbose || o->timings) && ra->launch_ns) {
+		snprintf(ra->launch, sizeof(ra->launch), "--launch-ns=%llu",
+			 (unsigned long long)ra->launch_ns);
+		ra->argv[ac++] = ra->launch;
+	}
+	if (!o->verbose && o->console)
 		ra->argv[ac++] = console;
 	if (o->no_seccomp)
 		ra->argv[ac++] = no_seccomp;
@@ -903,7 +918,7 @@ struct run_ctx {
 	sigset_t mask, old;
 	uid_t extra_owner;
 	pid_t pid;
-	uint64_t t_start;
+	uint64_t t_start, t_start_ns;
 	char cmdline[ARCA_CMDLINE_MAX + 1];
 };
 
@@ -916,7 +931,10 @@ static void run_ctx_init(struct run_ctx *c)
 		c->fds[i] = -1;
 	c->sfd = c->vmm_fd = c->pidfd = c->result_rd = -1;
 	c->rootless = geteuid() != 0;
-	c->t_start = now_ms();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->t_start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c->t_start = c->t_start_ns / 1000000;
 }
 
 static void run_ctx_free(struct run_ctx *c)
@@ -943,6 +961,38 @@ static void run_ctx_free(struct run_ctx *c)
 	binds_free(c->binds, c->nbinds);
 	kernel_free(&c->kernel);
 	paths_free(&c->paths);
+}
+
+/* The kernel arca-vmm boots: the bzImage opened at VMM_FD_KERNEL, or in
+ * its place the decompressed vmlinux from the cache (launcher/kcache.h),
+ * which saves every guest its decompressor's run (most of the kernel's
+ * boot time; vmm/boot.h) at the cost of KASLR. --kaslr keeps the bzImage.
+ * A kernel that is not LZ4 or cannot be decompressed or cached still
+ * boots, as a bzImage; --verbose says why. */
+static int run_kernel_fast(const struct arca_opts *o, struct run_ctx *c, struct arca_err *e)
+{
+	struct arca_err why = { 0 };
+
+	if (o->kaslr)
+		return 0;
+	int fd = kcache_vmlinux_open(&c->paths, &c->kernel, c->fds[VMM_FD_KERNEL], &why);
+	if (fd < 0) {
+		if (o->verbose)
+			note(o, "arca: booting the compressed kernel: %s\n", why.msg);
+		return 0;
+	}
+	int r = jail_check_input_fd(fd, c->paths.cache_dir, "decompressed kernel in",
+				    c->extra_owner, e);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	close(c->fds[VMM_FD_KERNEL]);
+	c->fds[VMM_FD_KERNEL] = fd;
+	if (o->verbose)
+		note(o, "arca: booting the decompressed kernel from the cache (no KASLR; --kaslr "
+			"boots the bzImage)\n");
+	return 0;
 }
 
 /* Steps 1 and 2: everything decided, checked and opened; nothing runs yet. */
@@ -1033,6 +1083,8 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		return r;
 	if ((r = doctor_kvm_runnable(c->fds[VMM_FD_KVM], e)) < 0)
 		return r;
+	if ((r = run_kernel_fast(o, c, e)) < 0)
+		return r;
 	r = c->fds[VMM_FD_INITRD_BASE] = run_modules_initrd_open(&c->paths, &c->kernel, &c->mods, e);
 	if (r < 0)
 		return r;
@@ -1061,7 +1113,8 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	/* The run spec: the command (run_spec_command says how), the VM's records. */
 	struct arca_spec spec;
 	run_spec_command(o, &spec);
-	spec.flags |= (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->agent ? ARCA_SPEC_F_AGENT : 0);
+	spec.flags |= (o->verbose ? ARCA_SPEC_F_VERBOSE : 0) | (o->agent ? ARCA_SPEC_F_AGENT : 0) |
+		      (o->timings ? ARCA_SPEC_F_TIMES : 0);
 	/* arca start: no command of its own (each exec brings one); the
 	 * spec format wants an argv, the agent ignores it. */
 	static char agent_arg0[] = "arca-agent";
@@ -1093,6 +1146,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 			o->cols = ws.ws_col;
 		}
 	}
+	c->ra.launch_ns = c->t_start_ns;
 	if (run_kernel_cmdline(o, c->cmdline, sizeof(c->cmdline)) < 0 ||
 	    run_vmm_argv(o, c->cmdline, c->rs.fs, c->rs.n, c->rd.blk, c->rd.n, c->nof.share_fds,
 			 c->vmm_proc_fd, &c->ra) < 0) {
@@ -1240,6 +1294,21 @@ int run_prepare(const struct arca_opts *o, struct arca_err *e)
 		printf("arca: base initrd for kernel %s ready in %s\n", kernel.version,
 		       paths.cache_dir);
 		r = 0;
+		/* and the decompressed kernel the runs boot (a kernel that is
+		 * not LZ4 boots as it is: not an error here either) */
+		struct arca_err why = { 0 };
+		int kfd = open(kernel.path, O_RDONLY | O_CLOEXEC);
+		int vfd = kfd >= 0 ? kcache_vmlinux_open(&paths, &kernel, kfd, &why) : -errno;
+		if (vfd >= 0) {
+			close(vfd);
+			printf("arca: decompressed kernel %s ready in %s\n", kernel.version,
+			       paths.cache_dir);
+		} else {
+			printf("arca: kernel %s boots compressed: %s\n", kernel.version,
+			       kfd >= 0 ? why.msg : strerror(-vfd));
+		}
+		if (kfd >= 0)
+			close(kfd);
 	}
 out:
 	kernel_free(&kernel);

@@ -86,11 +86,14 @@ unsigned run_blk_queues(unsigned cpus);
 
 struct run_argv {
 	char kvm[32], kernel[32], base[32], spec[32], cpus[32], mem[32], proc[32];
-	char fsmax[32], boot[40], stop[40], winsize[32], result[32], log[32];
+	char fsmax[32], boot[40], stop[40], winsize[32], result[32], log[32], launch[40];
+	/* In: when arca started (CLOCK_MONOTONIC ns, 0: unknown); passed as
+	 * --launch-ns with --verbose, for the VMM's boot breakdown. */
+	uint64_t launch_ns;
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[2100]; /* "--cmdline=" + ARCA_CMDLINE_MAX */
-	char *argv[20 + RUN_MAX_FS + RUN_MAX_BLK];
+	char *argv[21 + RUN_MAX_FS + RUN_MAX_BLK];
 };
 /* proc_fd: the VMM's /proc/self/fd fd number, or -1. fs_max_fds: each
  * share's fd cap, passed as --fs-max-fds when below ARCA_FS_MAX_FDS;

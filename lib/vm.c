@@ -344,6 +344,13 @@ int arca_vm_set_path(arca_vm *vm, enum arca_path which, const char *path, struct
 	return set_str(dst, path, E(e));
 }
 
+int arca_vm_set_kaslr(arca_vm *vm, bool on, struct arca_err *e)
+{
+	CONFIGURABLE(vm, e);
+	vm->o.kaslr = on;
+	return 0;
+}
+
 int arca_vm_set_log_fd(arca_vm *vm, int fd, bool verbose, struct arca_err *e)
 {
 	CONFIGURABLE(vm, e);

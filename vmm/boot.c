@@ -3,6 +3,7 @@
  * bzImage loader for the x86 64-bit boot protocol. See boot.h for the memory
  * layout; Documentation/arch/x86/boot.rst for every header field used here.
  */
+#include <elf.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -66,14 +67,123 @@ _Static_assert(BOOT_GDT_GPA + BOOT_GDT_ENTRIES * 8 <= BOOT_IDT_GPA, "GDT below I
 #define MTRR_DEF_TYPE_E         (1ull << 11)
 #define MTRR_TYPE_WB            6ull
 
-/* What the loader needs from a validated image. */
+/* What the loader needs from a validated image: a bzImage (one segment,
+ * the protected-mode kernel at 1 MiB, entered at its decompressor) or an
+ * uncompressed vmlinux ELF (its PT_LOAD segments at their physical
+ * addresses, entered at startup_64 of the kernel proper). */
+#define KIMAGE_MAX_SEGS 16u
 struct bzimage {
 	struct setup_header hdr;  /* bytes past the image's header end zeroed */
 	size_t hdr_len;           /* bytes of header the image really has */
 	const uint8_t *payload;   /* protected-mode kernel */
 	size_t payload_len;
 	uint64_t end;             /* exclusive end of the kernel's footprint */
+	uint64_t entry;           /* the BSP's first rip */
+	bool elf;                 /* a vmlinux: segments may be mapped (boot_config.map) */
+	unsigned nseg;
+	struct {
+		const uint8_t *src;
+		uint64_t gpa, filesz, memsz;
+	} seg[KIMAGE_MAX_SEGS];
 };
+
+/* A vmlinux has no setup header: these are the values a bzImage of the
+ * same kernel would carry that the kernel proper or our loader reads. */
+#define ELF_CMDLINE_SIZE  2047u        /* COMMAND_LINE_SIZE - 1 on x86 */
+#define ELF_INITRD_MAX    0x7fffffffu  /* boot.rst: the default since 2.03 */
+#define ELF_PROTOCOL      0x020fu
+#define ELF_MAX_SEG_SIZE  (1ull << 30)
+
+/*
+ * Validate an untrusted vmlinux (ELF64, x86-64, EXEC): every PT_LOAD within
+ * the file, its memory image at or above 1 MiB (clear of the zero page,
+ * our page tables and the EBDA) and in low RAM, the entry point inside an
+ * executable segment. Its physical addresses (p_paddr) are where the
+ * decompressor would have put it; the kernel runs there without
+ * relocation, i.e. without KASLR (only the decompressor randomizes).
+ */
+static int elf_parse(const uint8_t *k, size_t len, struct bzimage *bz)
+{
+	Elf64_Ehdr eh;
+
+	memset(bz, 0, sizeof(*bz));
+	if (!k || len < sizeof(eh))
+		return -ENOEXEC;
+	memcpy(&eh, k, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64 ||
+	    eh.e_type != ET_EXEC || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum == 0 || eh.e_phnum > 64)
+		return -ENOEXEC;
+	if (eh.e_phoff > len || (len - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+		return -ENOEXEC;
+
+	uint64_t lo = UINT64_MAX, hi = 0;
+	bool entry_ok = false;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, k + eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (bz->nseg == KIMAGE_MAX_SEGS || ph.p_filesz > ph.p_memsz ||
+		    ph.p_memsz > ELF_MAX_SEG_SIZE || ph.p_offset > len ||
+		    ph.p_filesz > len - ph.p_offset)
+			return -ENOEXEC;
+		/* p_paddr < 1 MiB would land on the zero page and page tables;
+		 * the 2^32 bound keeps the sums below from wrapping. */
+		if (ph.p_paddr < BOOT_KERNEL_GPA || ph.p_paddr > GM_HIGH_RAM_START)
+			return -ENOEXEC;
+		bz->seg[bz->nseg].src = k + ph.p_offset;
+		bz->seg[bz->nseg].gpa = ph.p_paddr;
+		bz->seg[bz->nseg].filesz = ph.p_filesz;
+		bz->seg[bz->nseg].memsz = ph.p_memsz;
+		bz->nseg++;
+		if (ph.p_paddr < lo)
+			lo = ph.p_paddr;
+		if (ph.p_paddr + ph.p_memsz > hi)
+			hi = ph.p_paddr + ph.p_memsz;
+		if ((ph.p_flags & PF_X) && eh.e_entry >= ph.p_paddr &&
+		    eh.e_entry - ph.p_paddr < ph.p_filesz)
+			entry_ok = true;
+	}
+	if (!bz->nseg || !entry_ok)
+		return -ENOEXEC;
+	bz->entry = eh.e_entry;
+	bz->elf = true;
+	bz->end = hi > GM_HIGH_RAM_START ? UINT64_MAX : hi;
+
+	struct setup_header *h = &bz->hdr;
+	h->boot_flag = SETUP_BOOT_FLAG;
+	h->header = SETUP_HDR_MAGIC;
+	h->version = ELF_PROTOCOL;
+	h->loadflags = LOADED_HIGH;
+	h->xloadflags = XLF_KERNEL_64;
+	h->cmdline_size = ELF_CMDLINE_SIZE;
+	h->initrd_addr_max = ELF_INITRD_MAX;
+	h->kernel_alignment = 0x200000;
+	h->pref_address = lo;
+	h->init_size = (uint32_t)(hi - lo); /* both below 2^33, segments < 1 GiB each */
+	bz->hdr_len = sizeof(*h);
+	return 0;
+}
+
+static int bz_parse(const uint8_t *k, size_t len, struct bzimage *bz);
+
+/* Either kind of image (boot.h). */
+static int kimage_parse(const uint8_t *k, size_t len, struct bzimage *bz)
+{
+	if (k && len >= SELFMAG && memcmp(k, ELFMAG, SELFMAG) == 0)
+		return elf_parse(k, len, bz);
+	int r = bz_parse(k, len, bz);
+	if (r == 0) {
+		bz->entry = BOOT_KERNEL_GPA + ENTRY64_OFF;
+		bz->nseg = 1;
+		bz->seg[0].src = bz->payload;
+		bz->seg[0].gpa = BOOT_KERNEL_GPA;
+		bz->seg[0].filesz = bz->seg[0].memsz = bz->payload_len;
+	}
+	return r;
+}
 
 /*
  * Validate an untrusted bzImage. Every field used as an offset or size is
@@ -268,7 +378,7 @@ int boot_load_kernel(struct guest_mem *gm, const struct boot_config *c,
 		     struct boot_entry *out)
 {
 	struct bzimage bz;
-	int r = bz_parse(c->kernel, c->kernel_len, &bz);
+	int r = kimage_parse(c->kernel, c->kernel_len, &bz);
 	if (r < 0)
 		return r;
 	if (bz.end > gm_low_end(gm))
@@ -287,13 +397,16 @@ int boot_load_kernel(struct guest_mem *gm, const struct boot_config *c,
 		return -E2BIG;
 
 	/* Every range checked before the first byte is written. */
-	uint8_t *kdst = gm_ptr(gm, BOOT_KERNEL_GPA, bz.payload_len);
+	uint8_t *kdst[KIMAGE_MAX_SEGS];
+	for (unsigned i = 0; i < bz.nseg; i++)
+		if (!(kdst[i] = gm_ptr(gm, bz.seg[i].gpa, bz.seg[i].memsz)))
+			return -ENOMEM;
 	uint8_t *zp = gm_ptr(gm, BOOT_ZERO_PAGE_GPA, sizeof(struct boot_params));
 	char *cl = gm_ptr(gm, BOOT_CMDLINE_GPA, clen + 1);
 	uint8_t *gdtp = gm_ptr(gm, BOOT_GDT_GPA, BOOT_GDT_ENTRIES * 8);
 	uint8_t *idtp = gm_ptr(gm, BOOT_IDT_GPA, 8);
 	uint8_t *stack = gm_ptr(gm, BOOT_STACK_TOP & ~0xfffull, 4096);
-	if (!kdst || !zp || !cl || !gdtp || !idtp || !stack)
+	if (!zp || !cl || !gdtp || !idtp || !stack)
 		return -ENOMEM;
 
 	struct boot_e820_entry e820[8];
@@ -301,7 +414,22 @@ int boot_load_kernel(struct guest_mem *gm, const struct boot_config *c,
 	if (ne < 0)
 		return ne;
 
-	memcpy(kdst, bz.payload, bz.payload_len);
+	for (unsigned i = 0; i < bz.nseg; i++) {
+		/* Whole pages of a vmlinux segment whose file offset and address
+		 * agree on page alignment can be mapped instead; the partial
+		 * last page is copied (beyond filesz the file holds other data,
+		 * not the zeroes .bss needs). */
+		uint64_t off = (uint64_t)(bz.seg[i].src - c->kernel), done = 0;
+		uint64_t whole = bz.seg[i].filesz & ~0xfffull;
+		if (c->map && bz.elf && whole && !(off & 0xfff) && !(bz.seg[i].gpa & 0xfff)) {
+			if ((r = c->map(c->map_opaque, kdst[i], off, whole)) < 0)
+				return r;
+			done = whole;
+		}
+		memcpy(kdst[i] + done, bz.seg[i].src + done, bz.seg[i].filesz - done);
+		/* .bss: guest RAM is fresh and zero, but say so rather than rely on it */
+		memset(kdst[i] + bz.seg[i].filesz, 0, bz.seg[i].memsz - bz.seg[i].filesz);
+	}
 	memcpy(cl, cmdline, clen);
 	cl[clen] = 0;
 
@@ -341,7 +469,7 @@ int boot_load_kernel(struct guest_mem *gm, const struct boot_config *c,
 		return r;
 
 	*out = (struct boot_entry){
-		.rip = BOOT_KERNEL_GPA + ENTRY64_OFF,
+		.rip = bz.entry,
 		.rsp = BOOT_STACK_TOP,
 		.rsi = BOOT_ZERO_PAGE_GPA,
 		.cr3 = BOOT_PML4_GPA,
@@ -355,7 +483,7 @@ int boot_initrd_gpa(const struct guest_mem *gm, const uint8_t *kernel,
 		    size_t kernel_len, uint64_t size, uint64_t *gpa)
 {
 	struct bzimage bz;
-	int r = bz_parse(kernel, kernel_len, &bz);
+	int r = kimage_parse(kernel, kernel_len, &bz);
 	if (r < 0)
 		return r;
 	if (size == 0 || size > UINT32_MAX)

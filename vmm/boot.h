@@ -4,6 +4,15 @@
  * (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol") and describe the
  * vCPU state the kernel expects at its 64-bit entry point.
  *
+ * Or an uncompressed vmlinux (ELF64, recognised by its magic): the same
+ * state and zero page (with a setup header arca writes itself), its PT_LOAD
+ * segments at their physical addresses (16 MiB for x86's default
+ * LOAD_PHYSICAL_ADDR) and the BSP entering startup_64 of the kernel proper
+ * (e_entry) directly. That skips the in-guest decompressor, which is most of
+ * a cold boot's kernel time, and with it KASLR (the decompressor is what
+ * randomizes the kernel's base). The launcher makes the vmlinux from the
+ * bzImage once (launcher/vmlinux.h) and keeps it in the cache.
+ *
  * No firmware and no real-mode setup code run: the VMM plays the boot loader.
  * It copies the protected-mode kernel to 1 MiB, writes a zero page
  * (struct boot_params), a command line, a GDT and identity page tables into
@@ -27,7 +36,8 @@
  *   0xa000            PDPT
  *   0xb000 .. 0xefff  4 page directories, 2 MiB pages: identity map of 0..4 GiB
  *   0x20000 ..        command line (NUL-terminated, at most 64 KiB)
- *   0x100000 ..       protected-mode kernel (the bzImage minus its setup sectors)
+ *   0x100000 ..       protected-mode kernel (the bzImage minus its setup sectors);
+ *                     a vmlinux's segments go where their p_paddr says, >= 1 MiB
  */
 #ifndef ARCA_BOOT_H
 #define ARCA_BOOT_H
@@ -69,6 +79,13 @@ struct boot_config {
 	uint32_t initrd_size;   /* 0 = no initrd */
 	const char *cmdline;    /* NULL = empty; strlen <= setup_header.cmdline_size */
 	uint64_t rsdp_gpa;      /* ACPI RSDP, 0 = none (the kernel then scans 0xe0000) */
+	/* Optional, vmlinux only: place len bytes of the kernel file from
+	 * file_off at dst (guest RAM, page aligned) without copying them
+	 * (main.c maps the file there MAP_PRIVATE, so every VM shares the
+	 * kernel's pages until it writes them); 0, or -errno, which fails the
+	 * load (the range may be gone). */
+	int (*map)(void *opaque, uint8_t *dst, uint64_t file_off, size_t len);
+	void *map_opaque;
 };
 
 /* Entry state for the BSP, for boot_setup_sregs()/boot_setup_regs(). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -84,6 +85,11 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 		if (proto_get_le32(m, 0, &a) < 0 || a != ARCA_ABI_VERSION)
 			return fail(c, "arca-init speaks another protocol version");
 		c->hello = true;
+		if (!c->hello_ns) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			c->hello_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		}
 		break;
 	case ARCA_MSG_EXIT:
 		if (c->have_exit)
@@ -107,6 +113,12 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 			return fail(c, "short ERROR message");
 		ctl_sanitize(m->payload + 4, m->len - 4, text, sizeof(text));
 		fprintf(stderr, "arca: %s\n", text);
+		break;
+	case ARCA_MSG_TIMES:
+		/* Only printed (vmm/timeline.c checks the order); a bad one is
+		 * dropped, not a protocol failure: it never decides anything. */
+		if (!c->have_times && proto_decode_times(m, c->times) == 0)
+			c->have_times = true;
 		break;
 	case ARCA_MSG_LOG:
 		if (c->verbose) {

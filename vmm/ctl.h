@@ -19,6 +19,9 @@ struct ctl {
 	uint32_t exit_kind, exit_value; /* as reported: enum arca_exit_kind */
 	bool failed;       /* protocol error: exit 125 */
 	bool verbose;      /* print LOG frames */
+	bool have_times;   /* TIMES arrived (verbose runs) */
+	uint64_t hello_ns; /* host CLOCK_MONOTONIC when HELLO arrived, 0: not yet */
+	uint64_t times[ARCA_MARK_NR]; /* arca-init's marks: the guest's word */
 	void (*on_exit)(void *opaque);
 	void *opaque;
 };

@@ -219,6 +219,24 @@ static void *fs_thread(void *arg)
 	return NULL;
 }
 
+void fs_devices_report(const struct fs_devices *fs, FILE *f)
+{
+	for (unsigned i = 0; i < fs->n; i++) {
+		const struct fuse_stats *st = &fs->v[i].server.stats;
+		uint64_t req = atomic_load_explicit(&st->requests, memory_order_relaxed);
+		uint64_t rd = atomic_load_explicit(&st->reads, memory_order_relaxed);
+		uint64_t rb = atomic_load_explicit(&st->read_bytes, memory_order_relaxed);
+		uint64_t wr = atomic_load_explicit(&st->writes, memory_order_relaxed);
+		uint64_t wb = atomic_load_explicit(&st->write_bytes, memory_order_relaxed);
+		fprintf(f, "arca: share '%.*s': %llu requests; READ %llu (%.1f MiB, %.1f KiB each), "
+			"WRITE %llu (%.1f MiB, %.1f KiB each)\n",
+			(int)strnlen((const char *)fs->v[i].dev.tag, sizeof(fs->v[i].dev.tag)),
+			(const char *)fs->v[i].dev.tag, (unsigned long long)req,
+			(unsigned long long)rd, (double)rb / 1048576.0, rd ? (double)rb / 1024.0 / (double)rd : 0.0,
+			(unsigned long long)wr, (double)wb / 1048576.0, wr ? (double)wb / 1024.0 / (double)wr : 0.0);
+	}
+}
+
 int fs_devices_start(struct fs_devices *fs)
 {
 	for (unsigned i = 0; i < fs->n; i++) {

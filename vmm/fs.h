@@ -3,6 +3,8 @@
 #ifndef ARCA_VMM_FS_H
 #define ARCA_VMM_FS_H
 
+#include <stdio.h>
+
 #include "err.h"
 #include "opts.h"
 #include "vm.h"
@@ -21,5 +23,8 @@ int fs_devices_setup(struct fs_devices *fs, struct vm *vm, const struct vmm_opts
 		     struct arca_err *e);
 /* Start their threads (after setup, before the vCPUs run). */
 int fs_devices_start(struct fs_devices *fs);
+/* --verbose, at the end: per share, how many requests, READs and WRITEs the
+ * guest sent and their average size (how the guest drives the share). */
+void fs_devices_report(const struct fs_devices *fs, FILE *f);
 
 #endif

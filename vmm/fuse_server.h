@@ -61,6 +61,7 @@
 #ifndef ARCA_FUSE_SERVER_H
 #define ARCA_FUSE_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -104,8 +105,16 @@ struct fuse_io {
 	struct iovec iov[FUSE_MAX_IOV];
 };
 
+/* What the guest asked of a share, for --verbose (fs_devices_report). One
+ * writer (the share's thread), read by the main thread at the end: relaxed
+ * atomics, no lock. */
+struct fuse_stats {
+	_Atomic uint64_t requests, reads, read_bytes, writes, write_bytes;
+};
+
 struct fuse_server {
 	struct fuse_server_config cfg;
+	struct fuse_stats stats;
 	struct fuse_tables t;
 	bool initialized;
 	uint32_t minor;             /* negotiated protocol minor */

@@ -34,6 +34,7 @@
 #include "landlock.h"
 #include "proto.h"
 #include "seccomp_thread.h"
+#include "timeline.h"
 #include "virtio_console.h"
 #include "vm.h"
 
@@ -306,6 +307,28 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+static uint64_t ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
+}
+
+/* --verbose: where the run's time went (vmm/timeline.h). */
+static void print_breakdown(const struct vmm *m, const struct vmm_opts *o,
+			    const struct timespec *t_start, const struct timespec *t_run)
+{
+	struct timespec now;
+	char text[2048];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct timeline t = { .launch_ns = o->launch_ns, .vmm_ns = ts_ns(t_start),
+			      .run_ns = ts_ns(t_run), .hello_ns = m->ctl.hello_ns,
+			      .end_ns = ts_ns(&now) };
+	if (m->ctl.have_times)
+		memcpy(t.g, m->ctl.times, sizeof(t.g));
+	timeline_format(&t, text, sizeof(text));
+	fputs(text, stderr);
+}
+
 /* The kernel image, mapped read-only straight from the page cache: the
  * loader copies what it needs into guest RAM, with no buffer in between.
  * Unmapped once the guest is loaded. */
@@ -369,6 +392,30 @@ static int load_initrds(struct guest_mem *gm, const struct vmm_opts *o, const ui
 	return 0;
 }
 
+/* boot_config.map: the kernel file's pages in guest RAM, private, so the
+ * page cache backs them until the guest writes one and every VM of the
+ * same kernel shares the rest. Before any vCPU or thread exists. The file
+ * is the launcher's cached vmlinux (owned by the user or root, replaced
+ * by rename, never rewritten in place); one truncated under a running VM
+ * by its owner would make the guest's access to it fail. */
+static int map_kernel_pages(void *opaque, uint8_t *dst, uint64_t off, size_t len)
+{
+	const int *fd = opaque;
+	void *p = mmap(dst, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, *fd, (off_t)off);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		/* A failed MAP_FIXED may have unmapped the range already: put
+		 * anonymous RAM back (best effort; the loader fails the boot
+		 * either way and nothing touches the range again). */
+		(void)mmap(dst, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		return -err;
+	}
+	/* Guest RAM, file-backed or not, stays out of core dumps (gm_alloc). */
+	madvise(dst, len, MADV_DONTDUMP);
+	return 0;
+}
+
 /* initrds, then the kernel (boot_params point at the initrd). */
 static int load_guest(struct guest_mem *gm, const struct vmm_opts *o, const uint8_t *kernel,
 		      size_t klen, struct boot_entry *entry, struct arca_err *e)
@@ -385,6 +432,8 @@ static int load_guest(struct guest_mem *gm, const struct vmm_opts *o, const uint
 		.initrd_size = initrd_size,
 		.cmdline = o->cmdline,
 		.rsdp_gpa = GM_ACPI_START,
+		.map = map_kernel_pages,
+		.map_opaque = (void *)(uintptr_t)&o->kernel_fd,
 	};
 	if ((r = boot_load_kernel(gm, &bc, entry)) < 0)
 		return arca_error_errno(e, -r, "loading the kernel");
@@ -599,11 +648,17 @@ int main(int argc, char *argv[])
 			"not running the guest\n", failed_class, strerror(failed_err));
 		return EXIT_ARCA;
 	}
+	struct timespec t_run;
+	clock_gettime(CLOCK_MONOTONIC, &t_run);
 	if (o.verbose)
 		fprintf(stderr, "arca-vmm: set up in %.1f ms, guest starting\n", ms_since(&t_start));
 	int r = evloop_run(&m.vm.loop);
-	if (o.verbose)
+	if (o.verbose) {
 		fprintf(stderr, "arca-vmm: guest ran for %.1f ms in all\n", ms_since(&t_start));
+		fs_devices_report(&m.fs, stderr);
+	}
+	if (o.verbose || o.timings)
+		print_breakdown(&m, &o, &t_start, &t_run);
 	if (r < 0) {
 		fprintf(stderr, "arca: event loop failed: %s\n", strerror(-r));
 		return EXIT_ARCA;

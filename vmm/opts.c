@@ -133,6 +133,8 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			o->verbose = o->console = true;
 		} else if (IS("--tty") && !val) {
 			o->tty = true;
+		} else if (IS("--timings") && !val) {
+			o->timings = true;
 		} else if (!val) {
 			return arca_error(e, EINVAL, "arca-vmm: unknown argument '%s'", a);
 		} else if (IS("--cmdline")) {
@@ -202,6 +204,10 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_uint(val, 3600000u, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --stop-timeout-ms '%s'", val);
 			o->stop_timeout_ms = (uint32_t)v;
+		} else if (IS("--launch-ns")) {
+			if (parse_uint(val, UINT64_MAX, &v) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --launch-ns '%s'", val);
+			o->launch_ns = v;
 		} else if (IS("--boot-timeout-ms")) {
 			if (parse_uint(val, UINT32_MAX, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --boot-timeout-ms '%s'", val);

@@ -69,6 +69,9 @@ struct vmm_opts {
 	bool tty;     /* -t: tell the guest our terminal's size (WINSIZE) */
 	uint16_t rows, cols; /* -t: the terminal's size at start (0: unknown) */
 	bool verbose; /* + init's log */
+	bool timings; /* print the boot breakdown at the end (verbose does too) */
+	uint64_t launch_ns; /* --launch-ns: when arca started (CLOCK_MONOTONIC),
+			     * for the verbose boot breakdown; 0: unknown */
 };
 
 int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca_err *e);

@@ -61,9 +61,24 @@ enum arca_msg_type {
 	ARCA_MSG_EXIT  = 2, /* payload: le32 kind (enum arca_exit_kind), le32 value */
 	ARCA_MSG_ERROR = 3, /* payload: le32 exit code, then UTF-8 text (no NUL) */
 	ARCA_MSG_LOG   = 4, /* payload: UTF-8 text: init diagnostics for --verbose */
+	ARCA_MSG_TIMES = 5, /* payload: le32 n, then n le64: enum arca_mark's guest
+			     * CLOCK_MONOTONIC in ns, 0 where not reached; --verbose
+			     * only, once, before EXIT (the boot breakdown) */
 	/* host -> guest: reserved for signals and terminal size */
 	ARCA_MSG_SIGNAL = 64, /* payload: le32 signal number */
 	ARCA_MSG_WINSIZE = 65, /* payload: le16 rows, le16 cols */
+};
+
+/* Steps of arca-init a verbose run times (ARCA_MSG_TIMES), in order. */
+enum arca_mark {
+	ARCA_MARK_INIT = 0,     /* arca-init started: the kernel's boot is over */
+	ARCA_MARK_MODULES,      /* kernel modules loaded */
+	ARCA_MARK_PORTS,        /* console ports open, HELLO sent */
+	ARCA_MARK_ROOT,         /* shares, disks and the command's root mounted */
+	ARCA_MARK_SPAWN,        /* the command started */
+	ARCA_MARK_CMD_EXIT,     /* its main process exited */
+	ARCA_MARK_DRAINED,      /* its output relayed: EXIT is next */
+	ARCA_MARK_NR
 };
 
 enum arca_exit_kind {
@@ -103,6 +118,8 @@ enum arca_spec_tag {
 #define ARCA_SPEC_F_AGENT   0x4u /* arca start: serve exec sessions (below)
 				  * instead of running ARGV (which is empty-ish:
 				  * one ignored entry); not with TTY */
+#define ARCA_SPEC_F_TIMES   0x8u /* init sends its step marks (ARCA_MSG_TIMES)
+				  * before EXIT: --timings (VERBOSE does too) */
 #define ARCA_SPEC_F_TTY     0x2u /* the command gets a pty as stdin/stdout/stderr
 				  * and controlling terminal; the stdin port feeds
 				  * its master, the stdout port carries what it

@@ -3,16 +3,22 @@
 # against QEMU microvm booting the same kernel to a busybox init that runs `true`, plus each
 # VMM's peak RSS. Driven by tests/bench/boot, natively or inside the nested test host.
 #
-#   boot.sh [-n RUNS]
+#   boot.sh [-n RUNS] [-p "N N ..."]
 #   env: ARCA, BENCH_QEMU, BENCH_KERNEL, BENCH_MICROVM_INITRD, BENCH_MEM (MiB, default 512)
+#
+# Then where one arca run's time goes (`arca run --timings`, the median run of RUNS by
+# total), and many at once: for each N of -p (default "1 2 4 8 16"), N `arca run -- true`
+# started together, the wall time until the last ended, and how many failed.
 #
 # Times come from /proc/uptime (10 ms resolution): busybox date has no sub-second format.
 
 N=5
+PAR="1 2 4 8 16"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) N=$2; shift 2 ;;
-	*) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+	-p) PAR=$2; shift 2 ;;
+	*) echo "usage: $0 [-n RUNS] [-p \"N N ...\"]" >&2; exit 2 ;;
 	esac
 done
 case "$N" in '' | *[!0-9]* | 0) echo "boot.sh: -n wants a positive integer" >&2; exit 2 ;; esac
@@ -47,19 +53,37 @@ qemu_true() {
 arca_true() {
 	timeout 120 "$ARCA" run --memory "$MEM" -- true </dev/null >"$T/arca.log" 2>&1
 }
+# The bzImage through its own decompressor (and KASLR), as before the cached vmlinux.
+kaslr_true() {
+	timeout 120 "$ARCA" run --kaslr --memory "$MEM" -- true </dev/null >"$T/kaslr.log" 2>&1
+}
 
 # sample_rss PID: until PID exits, print "VmHWM_kB outside_kB" where outside_kB is the peak
 # of RSS outside the guest-RAM mapping (any mapping at least as large as the guest RAM);
 # guest RAM is only partly touched by a short boot, so VmHWM alone understates nothing and
 # overstates the VMM by whatever the guest touched.
+# Guest RAM in smaps: a run of adjacent mappings, each anonymous or arca's kernel image
+# (arca-vmm maps the cached vmlinux's pages into guest RAM: vmm/boot.h), that spans at least
+# the guest's RAM size; QEMU's is one anonymous mapping. Everything else is outside it.
+RSS_AWK='
+function hex(s,   i, n) { n = 0; s = tolower(s)
+	for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return n }
+function close_run() { if (run_ok && run_end - run_start >= ram) inram += run_rss; else out += run_rss
+	run_ok = 0; run_rss = 0 }
+/^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); s = hex(a[1]); e = hex(a[2])
+	ok = (NF < 6 || $6 ~ /\/vmlinux-/)
+	if (!(ok && run_ok && s == run_end)) { close_run(); run_start = s; run_ok = ok }
+	run_end = e; next }
+/^Rss:/ { run_rss += $2 }
+END { close_run(); print out + 0 }'
+
 sample_rss() {
 	_hwm=0 _out=0
 	while :; do
 		_h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
 		[ -n "$_h" ] || break
-		_o=$(awk -v ram=$((MEM * 1024)) '
-			/^Size:/ { sz = $2 } /^Rss:/ { if (sz < ram) o += $2 } END { print o + 0 }' \
-			"/proc/$1/smaps" 2>/dev/null)
+		_o=$(awk -v ram=$((MEM * 1024 * 1024)) "$RSS_AWK" "/proc/$1/smaps" 2>/dev/null)
 		[ "$_h" -gt "$_hwm" ] && _hwm=$_h
 		[ -n "$_o" ] && [ "$_o" -gt "$_out" ] && _out=$_o
 		sleep 0.05
@@ -94,6 +118,8 @@ bench() {
 		sub "$_t0" "$_t1" >>"$T/$_name.times"
 		echo >>"$T/$_name.times"
 		_i=$((_i + 1))
+		# progress: the nested runner stops a test host that prints nothing for long
+		echo "bench: $_name run $_i/$N: $(sub "$_t0" "$_t1") s"
 	done
 	_rss="0 0"
 	if [ "$_proc" != - ]; then
@@ -117,6 +143,7 @@ bench() {
 [ -c /dev/kvm ] || { echo "bench: no /dev/kvm" >&2; exit 1; }
 if [ -x "$ARCA" ]; then
 	bench arca "arca run -- true" arca_true arca-vmm
+	bench kaslr "arca run --kaslr -- true" kaslr_true arca-vmm
 else
 	printf '%-24s %s\n' "arca run -- true" "n/a ($ARCA not built)" >>"$T/table"
 fi
@@ -133,8 +160,63 @@ else
 	printf '%-24s %s\n' "arca exec -- true" "n/a (arca start failed)" >>"$T/table"
 fi
 
+# Where the time goes: RUNS runs with --timings, the one with the median total printed.
+breakdown() {
+	_i=0
+	: >"$T/bd.totals"
+	while [ "$_i" -lt "$N" ]; do
+		timeout 120 "$ARCA" run --timings --memory "$MEM" -- true </dev/null >"$T/bd.$_i" 2>&1 ||
+			{ echo "bench: arca run --timings failed:" >&2; tail -n 5 "$T/bd.$_i" >&2; return 1; }
+		awk -v i="$_i" '/^arca:   total/ { print $NF, i }' "$T/bd.$_i" >>"$T/bd.totals"
+		_i=$((_i + 1))
+		echo "bench: --timings run $_i/$N: $(tail -n 1 "$T/bd.totals" | cut -d' ' -f1) ms"
+	done
+	_med=$(sort -n "$T/bd.totals" | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }')
+	{
+		echo "one cold run, the median of $N by total (arca run --timings -- true):"
+		sed -n '/^arca: boot breakdown/,$p' "$T/bd.$_med" | sed 's/^arca: /  /'
+	} >"$T/bd.out"
+}
+
+# Many at once: N runs started together; the wall time until the last one ended.
+parallel() {
+	: >"$T/par"
+	for _n in $PAR; do
+		_t0=$(now)
+		_j=0
+		while [ "$_j" -lt "$_n" ]; do
+			# No boot deadline here: N guests on fewer CPUs boot N/CPUs times slower by
+			# design, which is what this measures.
+			( timeout 900 "$ARCA" run --boot-timeout 0 --memory "$MEM" -- true </dev/null >"$T/par.$_j" 2>&1
+			  echo $? >"$T/par.$_j.rc" ) &
+			_j=$((_j + 1))
+		done
+		wait
+		_t1=$(now)
+		_bad=0 _j=0
+		while [ "$_j" -lt "$_n" ]; do
+			[ "$(cat "$T/par.$_j.rc")" = 0 ] || { _bad=$((_bad + 1)); tail -n 3 "$T/par.$_j" >&2; }
+			_j=$((_j + 1))
+		done
+		[ "$_bad" = 0 ] || FAILED=1
+		awk -v n="$_n" -v a="$_t0" -v b="$_t1" -v f="$_bad" 'BEGIN {
+			printf "  %4d %9.2f %13.2f %7d\n", n, b - a, (b - a) / n, f }' >>"$T/par"
+		echo "bench: $_n parallel runs: $(sub "$_t0" "$_t1") s, $_bad failed" >&2
+	done
+	echo "parallel runs (arca run -- true, guest RAM $MEM MiB; $(grep -c ^processor /proc/cpuinfo) CPUs here):"
+	printf '  %4s %9s %13s %7s\n' N "wall s" "wall/N s" failed
+	cat "$T/par"
+}
+
+if [ -x "$ARCA" ]; then
+	breakdown || FAILED=1
+	[ -n "$PAR" ] && parallel >"$T/par.out"
+fi
 echo "boot benchmark: $N runs each, guest RAM $MEM MiB, kernel $(basename "$(readlink -f "$KERNEL")")"
 printf '%-24s %7s %7s %7s %9s %11s\n' "" "median" "min" "max" "VmHWM" "RSS-non-RAM"
 printf '%-24s %7s %7s %7s %9s %11s\n' "(wall time: s, RSS: MiB)" "s" "s" "s" "MiB" "MiB"
 cat "$T/table"
+for f in bd.out par.out; do
+	[ -s "$T/$f" ] && { echo; grep -v '^bench: ' "$T/$f"; }
+done
 exit "$FAILED"

@@ -77,6 +77,43 @@ sc_signal() {
 	[ "$RC" = 137 ] || { why; return 1; }
 }
 
+# --timings: the boot breakdown (vmm/timeline.h) on stderr at the end and nothing else there:
+# every step timed, the command's step covers its 1 s sleep, the steps add up to the total,
+# stdout untouched. --verbose prints it too, after the console and init's log, and says the
+# kernel booted is the decompressed one from the cache; --kaslr boots the bzImage instead.
+breakdown_ok() {
+	sed -n '/^arca: boot breakdown/,$p' "$T/err" | awk '
+		/^arca:   / { v = $NF; if (v == "?") { print "untimed step: " $0; bad = 1 }
+			if ($0 ~ /total/) total = v; else { sum += v; n++ }
+			if ($0 ~ /arca:   the command /) cmd = v }
+		END { if (bad) exit 1
+			if (n != 10) { print n " steps, want 10"; exit 1 }
+			if (cmd < '"$1"' || cmd > 60000) { print "command step " cmd " ms"; exit 1 }
+			d = total - sum; if (d < 0) d = -d
+			if (d > 1) { print "steps add up to " sum " ms, total " total; exit 1 } }' ||
+		{ sed -n '/^arca: boot breakdown/,$p' "$T/err" | tr '\n' '|'; echo; return 1; }
+}
+
+sc_timings() {
+	arca run --timings -- sh -c 'sleep 1; echo out' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	[ "$(cat "$T/out")" = out ] || { why; return 1; }
+	[ "$(head -n 1 "$T/err")" = "arca: boot breakdown, ms (arca-init's steps by the guest's clock):" ] ||
+		{ echo "stderr does not start with the breakdown: $(head -c 300 "$T/err" | tr '\n' '|')"; return 1; }
+	[ "$(grep -vc '^arca:   ' "$T/err")" = 1 ] || { echo "more than the breakdown on stderr: $(head -c 600 "$T/err" | tr '\n' '|')"; return 1; }
+	breakdown_ok 1000 || return 1
+	arca run --verbose -- sh -c 'exit 4' </dev/null
+	[ "$RC" = 4 ] || { why; return 1; }
+	grep -q '^arca-init: ' "$T/err" || { echo "no init log with --verbose"; return 1; }
+	grep -q '^arca: booting the decompressed kernel from the cache' "$T/err" ||
+		{ echo "not the decompressed kernel: $(grep -m 3 '^arca: ' "$T/err" | tr '\n' '|')"; return 1; }
+	breakdown_ok 0 || return 1
+	# --kaslr: the bzImage through its own decompressor, same result
+	arca run --kaslr --timings -- sh -c 'echo k; exit 5' </dev/null
+	[ "$RC" = 5 ] && [ "$(cat "$T/out")" = k ] || { why; return 1; }
+	breakdown_ok 0
+}
+
 # stdout and stderr stay separate and byte-exact: no trailing newline, a blank line, a CR
 # (a tty in the path would turn \n into \r\n), and bytes written in an interleaved order.
 sc_stdio_split() {
@@ -884,6 +921,6 @@ sc_boot_deadline() {
 }
 
 NO_VM="sandbox_errors kernel_arg_bad version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args config rootless sandbox libarca"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal timings stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args config rootless sandbox libarca"
 
 harness_run e2e

@@ -21,8 +21,11 @@
 #include <asm/e820.h>
 #include <linux/kvm.h>
 
+#include <elf.h>
+
 #include "boot.h"
 #include "cpuid.h"
+#include "vmlinux.h"
 #include "guestmem.h"
 
 #define MiB (1ull << 20)
@@ -244,6 +247,174 @@ static void test_load_synthetic(void **state)
 	assert_int_equal(rd64(&r.gm, BOOT_IDT_GPA), 0);
 
 	free(im.data);
+	free(r.buf);
+}
+
+/* ---- a synthetic vmlinux (ELF) ------------------------------------------------ */
+
+struct elf_image {
+	uint8_t data[4096 + 3 * 8192];
+	Elf64_Ehdr *eh;
+	Elf64_Phdr *ph; /* 4 entries: text, data (+bss), a PT_NOTE, percpu-like */
+};
+
+/* A kernel-shaped ELF: text at 16 MiB (entry at its start, like
+ * phys_startup_64), data with a .bss tail, a note that is not loaded. */
+static void elf_image(struct elf_image *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->eh = (Elf64_Ehdr *)x->data;
+	x->ph = (Elf64_Phdr *)(x->data + sizeof(Elf64_Ehdr));
+	memcpy(x->eh->e_ident, ELFMAG, SELFMAG);
+	x->eh->e_ident[EI_CLASS] = ELFCLASS64;
+	x->eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	x->eh->e_ident[EI_VERSION] = EV_CURRENT;
+	x->eh->e_type = ET_EXEC;
+	x->eh->e_machine = EM_X86_64;
+	x->eh->e_version = EV_CURRENT;
+	x->eh->e_entry = 0x1000000;
+	x->eh->e_phoff = sizeof(Elf64_Ehdr);
+	x->eh->e_ehsize = sizeof(Elf64_Ehdr);
+	x->eh->e_phentsize = sizeof(Elf64_Phdr);
+	x->eh->e_phnum = 3;
+	x->ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 4096,
+				 .p_vaddr = 0xffffffff81000000ull, .p_paddr = 0x1000000,
+				 .p_filesz = 8192, .p_memsz = 8192 };
+	x->ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = 4096 + 8192,
+				 .p_vaddr = 0xffffffff82000000ull, .p_paddr = 0x2000000,
+				 .p_filesz = 8192, .p_memsz = 3 * MiB };
+	x->ph[2] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 4096 + 16384, .p_paddr = 0,
+				 .p_filesz = 64, .p_memsz = 64 };
+	for (size_t i = 4096; i < sizeof(x->data); i++)
+		x->data[i] = payload_byte(i);
+}
+
+struct map_calls {
+	const uint8_t *file;
+	int fail, n;
+	uint64_t off[8];
+	size_t len[8];
+};
+
+static int fake_map(void *opaque, uint8_t *dst, uint64_t off, size_t len)
+{
+	struct map_calls *m = opaque;
+	assert_true(m->n < 8);
+	m->off[m->n] = off;
+	m->len[m->n++] = len;
+	if (m->fail)
+		return -ENODEV;
+	memcpy(dst, m->file + off, len);
+	return 0;
+}
+
+static void test_load_elf(void **state)
+{
+	struct ram r = ram_new(64 * MiB);
+	struct elf_image x;
+	elf_image(&x);
+
+	uint64_t initrd_gpa;
+	assert_int_equal(boot_initrd_gpa(&r.gm, x.data, sizeof(x.data), MiB, &initrd_gpa), 0);
+	assert_int_equal(initrd_gpa, 63 * MiB);
+	/* bss of the last segment dirty beforehand: the loader zeroes it */
+	memset(gm_ptr(&r.gm, 0x2000000, 3 * MiB), 0xee, 3 * MiB);
+	struct boot_config c = { .kernel = x.data, .kernel_len = sizeof(x.data),
+				 .initrd_gpa = initrd_gpa, .initrd_size = MiB,
+				 .cmdline = "quiet", .rsdp_gpa = 0xe0000 };
+	struct boot_entry e;
+	assert_int_equal(boot_load_kernel(&r.gm, &c, &e), 0);
+	assert_int_equal(e.rip, 0x1000000); /* startup_64 of the kernel proper */
+	assert_int_equal(e.rsi, BOOT_ZERO_PAGE_GPA);
+	assert_memory_equal(gm_ptr(&r.gm, 0x1000000, 8192), x.data + 4096, 8192);
+	assert_memory_equal(gm_ptr(&r.gm, 0x2000000, 8192), x.data + 4096 + 8192, 8192);
+	const uint8_t *bss = gm_ptr(&r.gm, 0x2000000 + 8192, 3 * MiB - 8192);
+	for (size_t i = 0; i < 3 * MiB - 8192; i += 4093)
+		assert_int_equal(bss[i], 0);
+	/* nothing at 1 MiB: no bzImage payload there */
+	assert_int_equal(*(uint8_t *)gm_ptr(&r.gm, 0x100000, 1), 0);
+
+	struct boot_params bp = zero_page(&r.gm);
+	assert_int_equal(bp.hdr.header, 0x53726448);
+	assert_int_equal(bp.hdr.boot_flag, 0xaa55);
+	assert_int_equal(bp.hdr.version, 0x020f);
+	assert_int_equal(bp.hdr.type_of_loader, 0xff);
+	assert_int_equal(bp.hdr.cmd_line_ptr, BOOT_CMDLINE_GPA);
+	assert_int_equal(bp.hdr.ramdisk_image, initrd_gpa);
+	assert_int_equal(bp.hdr.ramdisk_size, MiB);
+	assert_int_equal(bp.hdr.cmdline_size, 2047);
+	assert_int_equal(bp.acpi_rsdp_addr, 0xe0000);
+	assert_false(bp.hdr.loadflags & KASLR_FLAG);
+	assert_int_equal(bp.e820_entries, 3);
+
+	/* with boot_config.map: whole pages handed to it (here: copied from
+	 * the file image, as the mmap would show them), a failure fails */
+	struct map_calls mc = { .file = x.data, .fail = 0 };
+	memset(gm_ptr(&r.gm, 0x1000000, 8192), 0, 8192);
+	c.map = fake_map;
+	c.map_opaque = &mc;
+	assert_int_equal(boot_load_kernel(&r.gm, &c, &e), 0);
+	assert_int_equal(mc.n, 2);
+	assert_int_equal(mc.off[0], 4096);
+	assert_int_equal(mc.len[0], 8192);
+	assert_int_equal(mc.off[1], 4096 + 8192);
+	assert_int_equal(mc.len[1], 8192);
+	assert_memory_equal(gm_ptr(&r.gm, 0x1000000, 8192), x.data + 4096, 8192);
+	mc.fail = 1;
+	assert_int_equal(boot_load_kernel(&r.gm, &c, &e), -ENODEV);
+	/* a segment not page aligned in the file: copied, not mapped */
+	x.ph[0].p_offset = 4096 - 16;
+	mc = (struct map_calls){ .file = x.data };
+	assert_int_equal(boot_load_kernel(&r.gm, &c, &e), 0);
+	assert_int_equal(mc.n, 1);
+	assert_memory_equal(gm_ptr(&r.gm, 0x1000000, 8192), x.data + 4096 - 16, 8192);
+	x.ph[0].p_offset = 4096;
+	c.map = NULL;
+
+	/* the initrd may not overlap the image: 1 MiB at 34 MiB would */
+	c.initrd_gpa = 34 * MiB;
+	assert_int_equal(boot_load_kernel(&r.gm, &c, &e), -ENOMEM);
+	/* a guest too small for the image */
+	assert_int_equal(boot_initrd_gpa(&r.gm, x.data, sizeof(x.data), 30 * MiB, &initrd_gpa), -ENOMEM);
+	free(r.buf);
+}
+
+/* Each field of an untrusted ELF that the loader uses, broken in turn. */
+static void test_reject_bad_elf(void **state)
+{
+	struct ram r = ram_new(64 * MiB);
+	struct elf_image x;
+	struct boot_entry e;
+	struct boot_config c = { .kernel = x.data, .kernel_len = sizeof(x.data) };
+#define BAD(mutation, err) do { \
+		elf_image(&x); \
+		mutation; \
+		assert_int_equal(boot_load_kernel(&r.gm, &c, &e), err); \
+	} while (0)
+	BAD((void)0, 0);
+	BAD(x.eh->e_ident[EI_CLASS] = ELFCLASS32, -ENOEXEC);
+	BAD(x.eh->e_ident[EI_DATA] = ELFDATA2MSB, -ENOEXEC);
+	BAD(x.eh->e_machine = EM_386, -ENOEXEC);
+	BAD(x.eh->e_type = ET_DYN, -ENOEXEC);
+	BAD(x.eh->e_phentsize = 48, -ENOEXEC);
+	BAD(x.eh->e_phnum = 0, -ENOEXEC);
+	BAD(x.eh->e_phnum = 65, -ENOEXEC);
+	BAD(x.eh->e_phoff = sizeof(x.data) - 8, -ENOEXEC);
+	BAD(x.eh->e_phoff = UINT64_MAX - 8, -ENOEXEC);
+	BAD(x.ph[0].p_offset = sizeof(x.data), -ENOEXEC);   /* filesz runs past the file */
+	BAD(x.ph[0].p_offset = UINT64_MAX - 100, -ENOEXEC);
+	BAD(x.ph[0].p_filesz = 9000, -ENOEXEC);            /* more than memsz */
+	BAD(x.ph[1].p_memsz = 2 * GiB, -ENOEXEC);
+	BAD(x.ph[0].p_paddr = 0x7000, -ENOEXEC);            /* onto the zero page */
+	BAD(x.ph[0].p_paddr = UINT64_MAX - 4095, -ENOEXEC);
+	BAD(x.ph[1].p_paddr = 0x3f00000, -ENOMEM);           /* ends past 64 MiB of RAM */
+	BAD(x.eh->e_entry = 0x2000000, -ENOEXEC);            /* in a non-executable segment */
+	BAD(x.eh->e_entry = 0x1000000 + 8192, -ENOEXEC);     /* just past the text */
+	BAD(x.ph[0].p_type = PT_NOTE, -ENOEXEC);             /* the entry is in no segment */
+	BAD({ for (int i = 0; i < 3; i++) x.ph[i].p_type = PT_NULL; }, -ENOEXEC);
+	c.kernel_len = sizeof(Elf64_Ehdr) - 1;
+	BAD((void)0, -ENOEXEC);
+#undef BAD
 	free(r.buf);
 }
 
@@ -698,6 +869,39 @@ static void test_real_kernel(void **state)
 	c.initrd_size = 0;
 	assert_int_equal(boot_load_kernel(&gm, &c, &e), -ENOMEM);
 	gm_free(&gm);
+
+	/* The same kernel decompressed (launcher/vmlinux.h), as arca boots it:
+	 * entered at startup_64 of the kernel proper, its text at 16 MiB. */
+	uint8_t *elf;
+	size_t elf_len;
+	assert_int_equal(vmlinux_from_bzimage(k, len, &elf, &elf_len), 0);
+	assert_int_equal(gm_alloc(&gm, 256 * MiB), 0);
+	assert_int_equal(boot_initrd_gpa(&gm, elf, elf_len, 8 * MiB, &gpa), 0);
+	assert_int_equal(gpa, 248 * MiB);
+	c = (struct boot_config){ .kernel = elf, .kernel_len = elf_len, .initrd_gpa = gpa,
+				  .initrd_size = 8 * MiB, .cmdline = "console=ttyS0" };
+	assert_int_equal(boot_load_kernel(&gm, &c, &e), 0);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
+	assert_int_equal(e.rip, eh->e_entry);
+	assert_int_equal(e.rip, 0x1000000);
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(elf + eh->e_phoff);
+	assert_int_equal(ph[0].p_type, PT_LOAD);
+	assert_memory_equal(gm_ptr(&gm, ph[0].p_paddr, ph[0].p_filesz), elf + ph[0].p_offset,
+			    ph[0].p_filesz);
+	bp = zero_page(&gm);
+	assert_int_equal(bp.hdr.ramdisk_image, 248 * MiB);
+	assert_string_equal((const char *)gm_ptr(&gm, bp.hdr.cmd_line_ptr, 14), "console=ttyS0");
+	gm_free(&gm);
+	/* Without the decompressor's working room it fits where the bzImage
+	 * did not (64 MiB); 32 MiB ends below its segments: refused */
+	assert_int_equal(gm_alloc(&gm, 64 * MiB), 0);
+	c.initrd_size = 0;
+	assert_int_equal(boot_load_kernel(&gm, &c, &e), 0);
+	gm_free(&gm);
+	assert_int_equal(gm_alloc(&gm, 32 * MiB), 0);
+	assert_int_equal(boot_load_kernel(&gm, &c, &e), -ENOMEM);
+	gm_free(&gm);
+	free(elf);
 	free(k);
 }
 
@@ -881,6 +1085,8 @@ static void test_cpuid_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_elf),
+		cmocka_unit_test(test_reject_bad_elf),
 		cmocka_unit_test(test_load_synthetic),
 		cmocka_unit_test(test_no_initrd_empty_cmdline),
 		cmocka_unit_test(test_short_header_not_copied),

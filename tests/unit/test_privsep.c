@@ -376,7 +376,7 @@ static void test_vmm_argv(void **state)
 {
 	struct arca_opts o = { .cmd = ARCA_CMD_RUN, .cpus = 4, .memory_mib = 1024,
 				.stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS };
-	struct run_argv ra;
+	static struct run_argv ra; /* launch_ns 0 */
 	char big[2200];
 
 	assert_int_equal(run_vmm_argv(&o, "console=ttyS0 quiet", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 10);
@@ -397,6 +397,15 @@ static void test_vmm_argv(void **state)
 	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 11);
 	assert_string_equal(ra.argv[10], "--verbose");
 	assert_null(ra.argv[11]);
+	/* the launcher's start time for the boot breakdown: verbose runs only */
+	ra.launch_ns = 123456789012ull;
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 12);
+	assert_string_equal(ra.argv[11], "--launch-ns=123456789012");
+	o.verbose = false;
+	assert_int_equal(run_vmm_argv(&o, "x", NULL, 0, NULL, 0, ARCA_FS_MAX_FDS, -1, &ra), 11);
+	assert_string_equal(ra.argv[10], "--console");
+	o.verbose = true;
+	ra.launch_ns = 0;
 
 	/* a clamped fd cap and the boot deadline reach the VMM; a full cap
 	 * is its default and is not passed */

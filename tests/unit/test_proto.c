@@ -72,6 +72,45 @@ static void test_hello_roundtrip(void **state)
 	assert_int_equal(proto_encode_hello(buf, ARCA_MSG_HDR_SIZE + 3), -ENOSPC);
 }
 
+/* TIMES: arca-init's step marks; decoded strictly, absent marks 0. */
+static void test_times_roundtrip(void **state)
+{
+	uint8_t buf[256];
+	uint64_t in[ARCA_MARK_NR], out[ARCA_MARK_NR];
+
+	for (unsigned i = 0; i < ARCA_MARK_NR; i++)
+		in[i] = 0x0123456789abcdefull + i;
+	int n = proto_encode_times(buf, sizeof(buf), in, ARCA_MARK_NR);
+	assert_int_equal(n, ARCA_MSG_HDR_SIZE + 4 + 8 * ARCA_MARK_NR);
+	decode_one(buf, (size_t)n);
+	assert_int_equal(msg.type, ARCA_MSG_TIMES);
+	assert_int_equal(proto_decode_times(&msg, out), 0);
+	assert_memory_equal(in, out, sizeof(in));
+
+	/* an older init with fewer marks: the rest read as "not reached" */
+	n = proto_encode_times(buf, sizeof(buf), in, 2);
+	decode_one(buf, (size_t)n);
+	assert_int_equal(proto_decode_times(&msg, out), 0);
+	assert_true(out[1] == in[1] && out[2] == 0 && out[ARCA_MARK_NR - 1] == 0);
+
+	assert_int_equal(proto_encode_times(buf, sizeof(buf), in, ARCA_MARK_NR + 1), -EINVAL);
+	assert_int_equal(proto_encode_times(buf, 20, in, ARCA_MARK_NR), -ENOSPC);
+
+	/* hostile payloads: a count beyond the marks, a length that disagrees */
+	uint8_t p[4 + 8 * (ARCA_MARK_NR + 1)] = { 0 };
+	proto_put_le32(p, ARCA_MARK_NR + 1);
+	n = proto_encode(buf, sizeof(buf), ARCA_MSG_TIMES, p, sizeof(p));
+	decode_one(buf, (size_t)n);
+	assert_int_equal(proto_decode_times(&msg, out), -EPROTO);
+	proto_put_le32(p, 2);
+	n = proto_encode(buf, sizeof(buf), ARCA_MSG_TIMES, p, 4 + 8 * 2 + 1);
+	decode_one(buf, (size_t)n);
+	assert_int_equal(proto_decode_times(&msg, out), -EPROTO);
+	n = proto_encode(buf, sizeof(buf), ARCA_MSG_TIMES, p, 3);
+	decode_one(buf, (size_t)n);
+	assert_int_equal(proto_decode_times(&msg, out), -EPROTO);
+}
+
 static void test_exit_roundtrip(void **state)
 {
 	uint8_t buf[64];
@@ -612,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_each_fn_error_propagated),
 		cmocka_unit_test(test_each_malformed),
 		cmocka_unit_test(test_get_le_bounds),
+		cmocka_unit_test(test_times_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -431,7 +431,7 @@ static void test_decode_bad_values(void **state)
 	w_rec(&w, ARCA_SPEC_FLAGS, "\1\0\0\0\0", 5);
 	expect_decode_error(&w, -EPROTO);
 	w_minimal(&w);
-	w_flags(&w, 0x8); /* an unknown flag */
+	w_flags(&w, 0x10); /* an unknown flag */
 	expect_decode_error(&w, -EPROTO);
 }
 

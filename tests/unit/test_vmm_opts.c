@@ -117,10 +117,23 @@ static void test_result_and_log_fds(void **state)
 	assert_int_equal(PARSE("--result-fd"), -EINVAL);
 }
 
+/* --launch-ns: the launcher's start for the verbose boot breakdown. */
+static void test_launch_ns(void **state)
+{
+	assert_int_equal(PARSE("--fs=9,tag=a"), 0);
+	assert_true(o.launch_ns == 0);
+	assert_int_equal(PARSE("--launch-ns=18446744073709551615"), 0);
+	assert_true(o.launch_ns == UINT64_MAX);
+	assert_int_equal(PARSE("--launch-ns=18446744073709551616"), -EINVAL);
+	assert_int_equal(PARSE("--launch-ns=-1"), -EINVAL);
+	assert_int_equal(PARSE("--launch-ns="), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_launch_ns),
 		cmocka_unit_test(test_blk),
 		cmocka_unit_test(test_fs_and_limits),
 		cmocka_unit_test(test_result_and_log_fds),

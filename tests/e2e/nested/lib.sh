@@ -319,7 +319,14 @@ nested_pack() {
 		mkdir -p "$A/build/kernel/lib/modules/$KVER/kernel/$(dirname "$m")"
 		cp -r "$KDIR/lib/modules/$KVER/kernel/$m" "$A/build/kernel/lib/modules/$KVER/kernel/$m"
 	done
-	[ -d "$REPO/build/cache" ] && cp -r "$REPO/build/cache" "$A/build/cache"
+	# The base initrds only: the decompressed kernel (vmlinux-*.elf, ~4x the bzImage) would
+	# swell the test host's initramfs more than its one-time making there costs.
+	if [ -d "$REPO/build/cache" ]; then
+		mkdir -p "$A/build/cache"
+		for f in "$REPO"/build/cache/base-*.cpio; do
+			[ -f "$f" ] && cp "$f" "$A/build/cache/"
+		done
+	fi
 
 	if [ "${NESTED_WITH_QEMU:-0}" = 1 ]; then
 		copy_with_libs "$stage" "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64 || return 1
