@@ -121,6 +121,17 @@ int initroot_disk_scan(int sysblock, const char *const *ids, size_t n,
  * returns the count. */
 size_t initroot_block_fstypes(char *text, const char **types, size_t max);
 
+/* The devices ("MAJOR:MINOR", the superblock's, which names its bdi) of
+ * the virtiofs mounts in /proc/self/mountinfo text, in order. Fills
+ * devs[0..max) with pointers into text, which it modifies; returns the
+ * count. Lines it cannot read are skipped. */
+size_t initroot_virtiofs_devs(char *text, const char **devs, size_t max);
+
+/* A share's read-ahead window, KiB: 1 MiB, two of the 512 KiB READs the
+ * VMM allows (FUSE_MAX_IO), instead of the kernel's 128 KiB default, which
+ * splits a sequential read into four times as many requests. */
+#define INITROOT_SHARE_READAHEAD_KB 1024
+
 /* Before power-off: every mount backed by a block device (a disk arca-init
  * mounted, or one the command mounted itself) is unmounted, latest first,
  * or where that fails (busy, something mounted on it) remounted read-only,

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -329,6 +330,55 @@ size_t initroot_block_fstypes(char *text, const char **types, size_t max)
 	return n;
 }
 
+size_t initroot_virtiofs_devs(char *text, const char **devs, size_t max)
+{
+	size_t n = 0;
+
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE SOURCE SUPEROPTS" */
+	for (char *line = text, *next; line && *line && n < max; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "virtiofs ", 9) != 0)
+			continue;
+		char *dev = strchr(line, ' ');
+		dev = dev ? strchr(dev + 1, ' ') : NULL;
+		if (!dev || dev > sep)
+			continue;
+		dev++;
+		char *end = strchr(dev, ' ');
+		size_t len = end ? (size_t)(end - dev) : 0;
+		if (!len || strspn(dev, "0123456789:") != len || !memchr(dev, ':', len))
+			continue;
+		*end = '\0';
+		devs[n++] = dev;
+	}
+	return n;
+}
+
+/* Every share's read-ahead window (INITROOT_SHARE_READAHEAD_KB): its bdi
+ * is /sys/class/bdi/MAJ:MIN. Best effort: a share works without it. */
+static void shares_readahead(void)
+{
+	_cleanup_free_ char *mi = read_text(AT_FDCWD, "/proc/self/mountinfo", 1 << 20);
+	const char *devs[ARCA_SPEC_MAX_SHARES + 4];
+	size_t n = mi ? initroot_virtiofs_devs(mi, devs, ARRAY_SIZE(devs)) : 0, done = 0;
+	char path[64], val[16];
+	int vl = snprintf(val, sizeof(val), "%d", INITROOT_SHARE_READAHEAD_KB);
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", devs[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		done += write(fd, val, (size_t)vl) == vl;
+		close(fd);
+	}
+	init_log("read-ahead %d KiB on %zu of %zu virtiofs mounts", INITROOT_SHARE_READAHEAD_KB,
+		 done, n);
+}
+
 /*
  * The disks initroot_setup() found: id -> "/dev/vdX". File-level, as the
  * steps (whose layout tests build by position) carry only the id; arca-init
@@ -528,6 +578,13 @@ int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 				 st[i].target, st[i].flags & MS_RDONLY ? " ro" : "",
 				 init_now_ms() - t0);
 	}
+	/* Only where this run mounted shares: never touches a bdi otherwise
+	 * (the unit tests run this on the host). */
+	bool shares = false;
+	for (int i = 0; i < n; i++)
+		shares |= st[i].op == IR_MOUNT && st[i].fstype && !strcmp(st[i].fstype, "virtiofs");
+	if (shares)
+		shares_readahead();
 	if (root)
 		init_log("command root %s ready (mode %u)", root, s->root_mode);
 	return 0;

@@ -135,6 +135,10 @@ sc_fs_tree_ro() {
 		mkdir /r/newdir 2>/dev/null; echo "mkdir=$?"
 		echo x 2>/dev/null >/r/f; echo "overwrite=$?"
 		rm /r/f 2>/dev/null; echo "rm=$?"
+		for m in /w /r; do
+			d=$(awk -v m=$m '"'"'$5 == m { print $3 }'"'"' /proc/self/mountinfo)
+			echo "ra $m=$(cat /sys/class/bdi/$d/read_ahead_kb 2>&1)"
+		done
 		./probe check-tree /w/from-host 9 >/tmp/ct 2>&1 && echo check-tree=ok || { echo check-tree=bad; cat /tmp/ct; }
 		./probe write-tree /w/from-guest 7 >/tmp/wt 2>&1 || { echo "write-tree failed"; cat /tmp/wt; }' </dev/null
 	# The :ro part first: it ran first, so its verdict stands even if the trees then failed.
@@ -145,6 +149,8 @@ sc_fs_tree_ro() {
 		has_line "$_w=0" && { echo "$_w on the ro share succeeded"; return 1; }
 	done
 	[ "$(snapshot "$_r")" = "$_before" ] || { echo "the ro share's host directory changed"; return 1; }
+	# arca-init widened each share's read-ahead (INITROOT_SHARE_READAHEAD_KB)
+	has_line "ra /w=1024" && has_line "ra /r=1024" || { echo "share read-ahead: $(grep '^ra ' "$T/out" | tr '\n' '|')"; return 1; }
 	has_line check-tree=ok || { echo "guest check-tree of the host's tree: $(grep -v '^ok' "$T/out" | head -c 300 | tr '\n' '|') $(why)"; return 1; }
 	[ "$RC" = 0 ] || { echo "guest write-tree: $(why)"; return 1; }
 	"$PROBE" check-tree "$_s/from-guest" 7 >"$T/host-check" 2>&1 ||

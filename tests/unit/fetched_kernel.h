@@ -5,7 +5,9 @@
 #define ARCA_TEST_FETCHED_KERNEL_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -39,6 +41,24 @@ static inline const char *fetched_kernel_image(void)
 	snprintf(path, sizeof(path), "build/kernel/boot/vmlinuz-%s", ver);
 	assert_int_equal(access(path, R_OK), 0);
 	return path;
+}
+
+/* A whole file (the image), malloc'ed; *len its size. Fails the test
+ * rather than returning short. */
+static inline uint8_t *fetched_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	uint8_t *buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
 }
 
 #endif

@@ -819,24 +819,6 @@ static void test_regs_fpu_msrs(void **state)
 
 /* ---- the real Debian kernel ------------------------------------------------ */
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	uint8_t *buf = NULL;
-	if (fseek(f, 0, SEEK_END) == 0) {
-		long n = ftell(f);
-		if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
-		    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
 
 static void test_real_kernel(void **state)
 {
@@ -844,7 +826,7 @@ static void test_real_kernel(void **state)
 	if (!path)
 		skip();
 	size_t len = 0;
-	uint8_t *k = read_file(path, &len);
+	uint8_t *k = fetched_read(path, &len);
 	assert_non_null(k);
 
 	struct guest_mem gm;

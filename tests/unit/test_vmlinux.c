@@ -710,21 +710,6 @@ static void test_vmlinux_synthetic(void **state)
 
 /* ---- the fetched kernel ---------------------------------------------------- */
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	long n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	uint8_t *buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static void test_real_kernel(void **state)
 {
@@ -732,7 +717,7 @@ static void test_real_kernel(void **state)
 	if (!path)
 		skip();
 	size_t len;
-	uint8_t *k = read_file(path, &len);
+	uint8_t *k = fetched_read(path, &len);
 
 	const uint8_t *pl;
 	size_t plen;
@@ -773,7 +758,7 @@ static void test_real_kernel_corrupt(void **state)
 	if (!path)
 		skip();
 	size_t len;
-	uint8_t *k = read_file(path, &len);
+	uint8_t *k = fetched_read(path, &len);
 	const uint8_t *pl;
 	size_t plen;
 	uint32_t ulen;
