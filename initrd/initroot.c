@@ -313,15 +313,22 @@ int initroot_disk_scan(int sysblock, const char *const *ids, size_t n,
 	return (int)known;
 }
 
+/* Ends the line at line (NUL for its '\n'); returns the next one, or NULL. */
+static char *cut_line(char *line)
+{
+	char *next = strchr(line, '\n');
+	if (next)
+		*next++ = '\0';
+	return next;
+}
+
 size_t initroot_block_fstypes(char *text, const char **types, size_t max)
 {
 	size_t n = 0;
 
 	/* Lines are "nodev\tNAME" or "\tNAME". */
 	for (char *line = text, *next; line && *line && n < max; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
+		next = cut_line(line);
 		char *tab = strchr(line, '\t');
 		if (!tab || tab != line || !tab[1])
 			continue; /* "nodev\t...": no block device behind it */
@@ -336,9 +343,7 @@ size_t initroot_virtiofs_devs(char *text, const char **devs, size_t max)
 
 	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE SOURCE SUPEROPTS" */
 	for (char *line = text, *next; line && *line && n < max; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
+		next = cut_line(line);
 		char *sep = strstr(line, " - ");
 		if (!sep || strncmp(sep + 3, "virtiofs ", 9) != 0)
 			continue;

@@ -710,19 +710,25 @@ static void test_vmlinux_synthetic(void **state)
 
 /* ---- the fetched kernel ---------------------------------------------------- */
 
-
-static void test_real_kernel(void **state)
+/* The fetched bzImage (malloc'ed) and its payload; NULL without one. */
+static uint8_t *real_kernel(size_t *len, const uint8_t **pl, size_t *plen, uint32_t *ulen)
 {
 	const char *path = fetched_kernel_image();
 	if (!path)
-		skip();
-	size_t len;
-	uint8_t *k = fetched_read(path, &len);
+		return NULL;
+	uint8_t *k = fetched_read(path, len);
+	assert_int_equal(bzimage_payload(k, *len, pl, plen, ulen), 0);
+	return k;
+}
 
+static void test_real_kernel(void **state)
+{
+	size_t len, plen;
 	const uint8_t *pl;
-	size_t plen;
 	uint32_t ulen;
-	assert_int_equal(bzimage_payload(k, len, &pl, &plen, &ulen), 0);
+	uint8_t *k = real_kernel(&len, &pl, &plen, &ulen);
+	if (!k)
+		skip();
 
 	uint8_t *v = NULL;
 	size_t vlen = 0;
@@ -754,15 +760,12 @@ static void test_real_kernel(void **state)
  * crash or an out-of-bounds access (the ASan build checks the latter). */
 static void test_real_kernel_corrupt(void **state)
 {
-	const char *path = fetched_kernel_image();
-	if (!path)
-		skip();
-	size_t len;
-	uint8_t *k = fetched_read(path, &len);
+	size_t len, plen;
 	const uint8_t *pl;
-	size_t plen;
 	uint32_t ulen;
-	assert_int_equal(bzimage_payload(k, len, &pl, &plen, &ulen), 0);
+	uint8_t *k = real_kernel(&len, &pl, &plen, &ulen);
+	if (!k)
+		skip();
 	size_t at = (size_t)(pl - k);
 
 	/* in the first block size, the first token, and spots through the blocks */
