@@ -965,8 +965,8 @@ static void run_ctx_free(struct run_ctx *c)
 
 /* The kernel arca-vmm boots: the bzImage opened at VMM_FD_KERNEL, or in
  * its place the decompressed vmlinux from the cache (launcher/kcache.h),
- * which saves every guest its decompressor's run (most of the kernel's
- * boot time; vmm/boot.h) at the cost of KASLR. --kaslr keeps the bzImage.
+ * which saves every guest its decompressor's run and the memory it
+ * touches (vmm/boot.h), at the cost of KASLR. --kaslr keeps the bzImage.
  * A kernel that is not LZ4 or cannot be decompressed or cached still
  * boots, as a bzImage; --verbose says why. */
 static int run_kernel_fast(const struct arca_opts *o, struct run_ctx *c, struct arca_err *e)

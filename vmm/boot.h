@@ -8,9 +8,9 @@
  * state and zero page (with a setup header arca writes itself), its PT_LOAD
  * segments at their physical addresses (16 MiB for x86's default
  * LOAD_PHYSICAL_ADDR) and the BSP entering startup_64 of the kernel proper
- * (e_entry) directly. That skips the in-guest decompressor, which is most of
- * a cold boot's kernel time, and with it KASLR (the decompressor is what
- * randomizes the kernel's base). The launcher makes the vmlinux from the
+ * (e_entry) directly. That skips the in-guest decompressor (its time, ~50 MB
+ * of LZ4 output, and the guest memory it touches: 55 MiB less per VM), and
+ * with it KASLR (the decompressor is what randomizes the kernel's base). The launcher makes the vmlinux from the
  * bzImage once (launcher/vmlinux.h) and keeps it in the cache.
  *
  * No firmware and no real-mode setup code run: the VMM plays the boot loader.
