@@ -168,9 +168,10 @@ int arca_vm_set_stop_timeout_ms(arca_vm *vm, uint64_t ms, struct arca_err *e);
 int arca_vm_set_name(arca_vm *vm, const char *name, struct arca_err *e);
 const char *arca_vm_name(const arca_vm *vm);
 
-/* Boot the kernel through its own decompressor, which randomizes its
- * base address (KASLR), instead of the decompressed copy arca keeps in its
- * cache (the default: it starts faster, at the kernel's link address). */
+/* on (the default): boot the kernel through its own decompressor, which
+ * randomizes its base address (KASLR). off: boot the copy arca decompressed
+ * once into its cache, at the kernel's link address, skipping the
+ * decompressor; its pages are shared between VMs until written. */
 int arca_vm_set_kaslr(arca_vm *vm, bool on, struct arca_err *e);
 
 /* When the caller is root: the uid/gid arca-vmm runs as (neither 0). */

@@ -101,9 +101,10 @@ struct arca_opts {
 	bool interactive;       /* -i: accepted; stdin is always attached */
 	uint16_t rows, cols;    /* -t: this terminal's size at start (run.c) */
 	bool no_seccomp;        /* --no-seccomp: debugging only, arca-vmm warns */
-	bool kaslr;             /* --kaslr: boot the bzImage through its own
-				 * decompressor (randomized base) instead of
-				 * the decompressed copy in the cache */
+	bool no_kaslr;          /* --no-kaslr: boot the decompressed copy of
+				 * the kernel in the cache instead of the
+				 * bzImage through its own decompressor
+				 * (which randomizes the kernel's base) */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca
 				 * runs as root; 0 = not given (neither may be
 				 * 0 when given; GID defaults to UID) */

@@ -966,14 +966,17 @@ static void run_ctx_free(struct run_ctx *c)
 /* The kernel arca-vmm boots: the bzImage opened at VMM_FD_KERNEL, or in
  * its place the decompressed vmlinux from the cache (launcher/kcache.h),
  * which saves every guest its decompressor's run and the memory it
- * touches (vmm/boot.h), at the cost of KASLR. --kaslr keeps the bzImage.
+ * touches (vmm/boot.h), at the cost of KASLR: --no-kaslr only, for now
+ * (it became the default for a day, and the one e2e failure that day, a
+ * triple fault in the 2-vCPU escape suite on the nested test host, was
+ * not yet ruled out as its doing).
  * A kernel that is not LZ4 or cannot be decompressed or cached still
  * boots, as a bzImage; --verbose says why. */
 static int run_kernel_fast(const struct arca_opts *o, struct run_ctx *c, struct arca_err *e)
 {
 	struct arca_err why = { 0 };
 
-	if (o->kaslr)
+	if (!o->no_kaslr)
 		return 0;
 	int fd = kcache_vmlinux_open(&c->paths, &c->kernel, c->fds[VMM_FD_KERNEL], &why);
 	if (fd < 0) {
@@ -990,8 +993,7 @@ static int run_kernel_fast(const struct arca_opts *o, struct run_ctx *c, struct 
 	close(c->fds[VMM_FD_KERNEL]);
 	c->fds[VMM_FD_KERNEL] = fd;
 	if (o->verbose)
-		note(o, "arca: booting the decompressed kernel from the cache (no KASLR; --kaslr "
-			"boots the bzImage)\n");
+		note(o, "arca: booting the decompressed kernel from the cache (--no-kaslr)\n");
 	return 0;
 }
 

@@ -73,7 +73,7 @@ int timeline_format(const struct timeline *t, char *out, size_t cap)
 		step(&o, "guest: the rest, until the VM ended", after_hello);
 		put(&o, "arca:   (arca-init's step times are missing or out of order)\n");
 	} else {
-		step(&o, "kernel: decompression (--kaslr) and boot until arca-init", kern);
+		step(&o, "kernel: boot until arca-init (its decompressor included)", kern);
 		step(&o, "arca-init: kernel modules", span(g[ARCA_MARK_INIT], g[ARCA_MARK_MODULES]));
 		step(&o, "arca-init: console ports", span(g[ARCA_MARK_MODULES], g[ARCA_MARK_PORTS]));
 		step(&o, "arca-init: spec, shares, disks, the command's root",
