@@ -97,6 +97,13 @@ int probe_vmm_fds(int argc, char **argv)
 			continue;
 		int n = atoi(de->d_name);
 		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0);
+		if (fd < 0 && errno == EBADF) {
+			/* Closed since readdir listed it: the VMM opens and closes
+			 * fds as the guest works (open files, ring files); one that
+			 * is gone holds nothing to escape through. */
+			printf("note fd %d: closed before it could be taken, skipped\n", n);
+			continue;
+		}
 		if (fd < 0) {
 			printf("vmm-fds: pidfd_getfd %d: %s\n", n, strerror(errno));
 			failed++;
