@@ -61,6 +61,7 @@ LAUNCHER_OBJS += launcher/kernel.o
 LAUNCHER_OBJS += launcher/initrd.o
 LAUNCHER_OBJS += launcher/vmlinux.o
 LAUNCHER_OBJS += launcher/kcache.o
+LAUNCHER_OBJS += launcher/snapcache.o
 LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
 LAUNCHER_OBJS += launcher/sbstate.o
@@ -102,6 +103,9 @@ VMM_OBJS += vmm/vm.o
 VMM_OBJS += vmm/kvm_caps.o
 VMM_OBJS += vmm/kvm_selftest.o
 VMM_OBJS += vmm/vcpu.o
+VMM_OBJS += vmm/kvm_state.o
+VMM_OBJS += vmm/snapshot.o
+VMM_OBJS += vmm/warm.o
 VMM_OBJS += vmm/pio.o
 VMM_OBJS += vmm/serial.o
 VMM_OBJS += vmm/virtq.o
@@ -142,7 +146,7 @@ LIB_OBJS += lib/proc.o
 LIB_OBJS += lib/console.o
 CLI_OBJS := launcher/main.o launcher/cli.o launcher/config.o
 ARCALIB_OBJS := $(LIB_OBJS) $(filter-out $(CLI_OBJS),$(LAUNCHER_OBJS)) \
-	vmm/boot.o vmm/ctl.o vmm/guestmem.o vmm/kvm_caps.o vmm/kvm_selftest.o $(COMMON_OBJS)
+	vmm/boot.o vmm/ctl.o vmm/guestmem.o vmm/kvm_caps.o vmm/kvm_selftest.o vmm/snapshot.o $(COMMON_OBJS)
 LIBARCA_SOVERSION := 0
 LIBARCA_LIBS := $(CAPNG_LIBS) -lpthread
 $(B)/lib/%.o $(B)/pic/lib/%.o: OBJ_CPPFLAGS += -Ilauncher -Ivmm

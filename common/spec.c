@@ -23,13 +23,14 @@
 #define SPEC_HDR_SIZE 8u /* le32 magic, le32 version */
 #define REC_HDR_SIZE  6u /* le16 tag, le32 len */
 #define SPEC_KNOWN_FLAGS (ARCA_SPEC_F_VERBOSE | ARCA_SPEC_F_TTY | ARCA_SPEC_F_AGENT | \
-			  ARCA_SPEC_F_TIMES)
+			  ARCA_SPEC_F_TIMES | ARCA_SPEC_F_RESTORED)
 #define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT)
 #define SHARE_FIXED 6u /* le32 flags, le16 tag_len */
 #define ROOT_FIXED  4u /* le32 mode */
 #define DISK_KNOWN_FLAGS (ARCA_DISK_F_RO | ARCA_DISK_F_NOMOUNT)
 #define DISK_FIXED  8u /* le32 flags, le16 id_len, le16 fstype_len */
 #define RLIMIT_SIZE 20u /* le32 resource, le64 soft, le64 hard */
+_Static_assert(ARCA_SPEC_HOST_SIZE == 8 + ARCA_SPEC_SEED_SIZE, "HOST: le64 time, seed");
 #define GUEST_PATH_MAX 4096u /* PATH_MAX, including the NUL */
 #define NAME_MAX_ 255u       /* one path component */
 
@@ -380,6 +381,8 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		if (r < 0)
 			return r;
 	}
+	if (s->has_host && (r = account(&total, ARCA_SPEC_HOST_SIZE)) < 0)
+		return r;
 
 	uint8_t *buf = malloc(total);
 	if (!buf)
@@ -449,6 +452,15 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		proto_put_le64(v + 12, s->rlimits[i].hard);
 		p = put_record(p, ARCA_SPEC_RLIMIT, v, sizeof(v));
 	}
+	/* Last: a spec without HOST is byte for byte what it always was. */
+	if (s->has_host) {
+		uint8_t *v = p + REC_HDR_SIZE;
+		proto_put_le16(p, ARCA_SPEC_HOST);
+		proto_put_le32(p + 2, ARCA_SPEC_HOST_SIZE);
+		proto_put_le64(v, s->host_realtime_ns);
+		memcpy(v + 8, s->seed, ARCA_SPEC_SEED_SIZE);
+		p = v + ARCA_SPEC_HOST_SIZE;
+	}
 
 	*out = buf;
 	*out_len = (size_t)(p - buf);
@@ -486,7 +498,7 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 
 struct counts {
 	size_t argc, envc, nshares, ndisks, nrlimits;
-	int seen_workdir, seen_flags, seen_root, seen_user;
+	int seen_workdir, seen_flags, seen_root, seen_user, seen_host;
 	uint32_t rlimits_seen; /* bit per resource */
 };
 
@@ -579,6 +591,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_DISK:
 	case ARCA_SPEC_USER:
 	case ARCA_SPEC_RLIMIT:
+	case ARCA_SPEC_HOST:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -644,6 +657,12 @@ static int check_record(const struct rec *r, struct counts *c)
 			return -EPROTO;
 		c->rlimits_seen |= 1u << rl.resource;
 		c->nrlimits++;
+		break;
+	case ARCA_SPEC_HOST:
+		/* Twice would leave which seed and time apply to the order. */
+		if (c->seen_host || r->len != ARCA_SPEC_HOST_SIZE)
+			return -EPROTO;
+		c->seen_host = 1;
 		break;
 	}
 	return 0;
@@ -773,6 +792,11 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 			break;
 		case ARCA_SPEC_RLIMIT:
 			rlimit_split(&rec, &s->rlimits[s->nrlimits++]); /* validated */
+			break;
+		case ARCA_SPEC_HOST:
+			s->has_host = 1;
+			s->host_realtime_ns = proto_le64(rec.val);
+			memcpy(s->seed, rec.val + 8, ARCA_SPEC_SEED_SIZE);
 			break;
 		}
 	}

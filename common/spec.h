@@ -56,6 +56,12 @@ struct arca_spec {
 	 * in this order. */
 	struct arca_spec_rlimit *rlimits;
 	size_t nrlimits;
+	/* ARCA_SPEC_HOST: has_host 0: no HOST record. The seed is a secret
+	 * of this one VM: whoever holds it and the snapshot can predict the
+	 * guest's CRNG, so a holder wipes it once used. */
+	int has_host;
+	uint64_t host_realtime_ns;      /* the host's CLOCK_REALTIME */
+	uint8_t seed[ARCA_SPEC_SEED_SIZE]; /* host randomness */
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
@@ -95,7 +101,12 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
  * RLIMIT records are -EPROTO when: not exactly 20 bytes, a resource not
  * below ARCA_RLIMIT_NLIMITS, soft above hard, a resource given twice, more
  * than ARCA_RLIMITS_MAX records. spec_encode refuses (-EINVAL) the same,
- * and writes the records last, so a spec without limits is unchanged. */
+ * and writes the records last, so a spec without limits is unchanged.
+ *
+ * A HOST record is -EPROTO when not exactly ARCA_SPEC_HOST_SIZE bytes or
+ * given twice. spec_encode writes it only with has_host, after everything
+ * else, so a spec without one is unchanged. The decoder does not wipe buf:
+ * a caller whose spec has a seed wipes both buf and s->seed after use. */
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
 
 void spec_free(struct arca_spec *s);

@@ -173,6 +173,10 @@ const char *arca_vm_name(const arca_vm *vm);
  * once into its cache, at the kernel's link address, skipping the
  * decompressor; its pages are shared between VMs until written. */
 int arca_vm_set_kaslr(arca_vm *vm, bool on, struct arca_err *e);
+/* on: start from a snapshot of a booted VM of the same configuration in
+ * arca's cache, made by the first such run (which boots as usual); the
+ * CLI's --warm. Not with disks. Default off. */
+int arca_vm_set_warm(arca_vm *vm, bool on, struct arca_err *e);
 
 /* When the caller is root: the uid/gid arca-vmm runs as (neither 0). */
 int arca_vm_set_vmm_user(arca_vm *vm, uint32_t uid, uint32_t gid, struct arca_err *e);

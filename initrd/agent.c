@@ -571,20 +571,27 @@ static int ctl_frame(void *ctx, const struct arca_msg *m)
 	return 0;
 }
 
+static void ctl_feed(const uint8_t *buf, size_t n)
+{
+	static struct arca_msg m;
+
+	if (n && proto_decoder_each(&a.ctl_dec, buf, n, &m, ctl_frame, NULL, NULL) < 0) {
+		init_log("control: malformed frame from the host; ignoring the rest");
+		a.ctl_port = -1;
+	}
+}
+
 static void ctl_read(void)
 {
 	uint8_t buf[256];
-	static struct arca_msg m;
 	ssize_t n = read(a.ctl_port, buf, sizeof(buf));
 
 	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
 		a.ctl_port = -1; /* stays open for init's writes; not polled */
 		return;
 	}
-	if (n > 0 && proto_decoder_each(&a.ctl_dec, buf, (size_t)n, &m, ctl_frame, NULL, NULL) < 0) {
-		init_log("control: malformed frame from the host; ignoring the rest");
-		a.ctl_port = -1;
-	}
+	if (n > 0)
+		ctl_feed(buf, (size_t)n);
 }
 
 /* ---- the end ----------------------------------------------------------------- */
@@ -664,7 +671,8 @@ static int min_timeout(int timeout, long long at, long long now)
 	return timeout < 0 || d < timeout ? (int)d : timeout;
 }
 
-void agent_main(const struct arca_spec *run, int sfd, int port[ARCA_NR_PORTS])
+void agent_main(const struct arca_spec *run, int sfd, int port[ARCA_NR_PORTS],
+		const uint8_t *ctl_early, size_t ctl_early_len)
 {
 	static struct pollfd pfd[NR_FIXED + 3 * ARCA_SESS_MAX];
 	static struct sess *who[NR_FIXED + 3 * ARCA_SESS_MAX];
@@ -693,6 +701,9 @@ void agent_main(const struct arca_spec *run, int sfd, int port[ARCA_NR_PORTS])
 	/* READY carries id 0: it is the agent's, not a session's. */
 	out_frame(ARCA_SMSG_READY, 0, ver, sizeof(ver), NULL, 0);
 	init_log("agent: serving sessions");
+	/* What the host sent right behind the spec (arca stop's SIGNAL, say)
+	 * comes before anything still in the port. */
+	ctl_feed(ctl_early, ctl_early_len);
 
 	for (;;) {
 		long long now = init_now_ms();

@@ -8,14 +8,20 @@
 #ifndef ARCA_AGENT_H
 #define ARCA_AGENT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "arca/abi.h"
 #include "spec.h"
 
 /* run: the agent's own spec (its root is every session's root); sfd: the
  * SIGCHLD signalfd; port: the open virtio-console ports, of which the
  * agent takes the stdio ones (the control port stays init.c's for LOG and
- * EXIT). Ends in init_power_off(). */
+ * EXIT); ctl_early[0..ctl_early_len): control-port bytes init read behind
+ * the spec's end frame (ARCA_MSG_SPEC), decoded before the port's. Ends in
+ * init_power_off(). */
 __attribute__((noreturn)) void agent_main(const struct arca_spec *run, int sfd,
-					  int port[ARCA_NR_PORTS]);
+					  int port[ARCA_NR_PORTS], const uint8_t *ctl_early,
+					  size_t ctl_early_len);
 
 #endif

@@ -3,8 +3,9 @@
  * arca-init: the guest's PID 1 (static, musl).
  *
  *   mount filesystems -> load modules -> open the virtio-console ports by
- *   name -> HELLO -> read /arca/spec -> fork+exec the command on stdio
- *   pipes -> relay pipes <-> ports and reap until the command exits ->
+ *   name -> HELLO -> read the spec (/arca/spec, or without it, from the
+ *   control port) -> apply its host time and seed -> fork+exec the command
+ *   on stdio pipes -> relay pipes <-> ports and reap until the command exits ->
  *   kill what it left -> drain its output -> EXIT -> power off.
  *
  * Exit codes reported to the host (docker's convention):
@@ -128,14 +129,20 @@ static void log_flush(int verbose)
 
 static uint64_t marks[ARCA_MARK_NR];
 
-void init_mark(enum arca_mark m)
+static void mark_now(enum arca_mark m)
 {
 	struct timespec ts;
 
-	if ((unsigned)m >= ARCA_MARK_NR || marks[m] || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
 		return;
 	/* Never 0: that means "not reached" on the wire. */
 	marks[m] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
+}
+
+void init_mark(enum arca_mark m)
+{
+	if ((unsigned)m < ARCA_MARK_NR && !marks[m])
+		mark_now(m);
 }
 
 /* ---- the end ---------------------------------------------------------------- */
@@ -269,6 +276,33 @@ static int ctl_frame(void *ctx, const struct arca_msg *m)
 	return 0;
 }
 
+static void ctl_feed(const uint8_t *buf, size_t n, pid_t main_pid, int exited)
+{
+	static struct arca_msg m;
+	struct ctl_target t = { main_pid, exited };
+
+	if (ctl_in_off || !n)
+		return;
+	if (proto_decoder_each(&ctl_in, buf, n, &m, ctl_frame, &t, NULL) < 0) {
+		init_log("control: malformed frame from the host; ignoring the rest");
+		ctl_in_off = 1;
+	}
+}
+
+/* Control-port bytes read behind the spec's end frame (spec_from_port):
+ * frames the host sent right after it, decoded before anything still in
+ * the port. */
+static uint8_t ctl_early[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+static size_t ctl_early_len;
+
+static void ctl_early_feed(pid_t main_pid, int exited)
+{
+	size_t n = ctl_early_len;
+
+	ctl_early_len = 0;
+	ctl_feed(ctl_early, n, main_pid, exited);
+}
+
 static void ctl_read(pid_t main_pid, int exited)
 {
 	uint8_t buf[256];
@@ -279,14 +313,8 @@ static void ctl_read(pid_t main_pid, int exited)
 		ctl_in_off = 1;
 		return;
 	}
-	if (n < 0)
-		return;
-	static struct arca_msg m;
-	struct ctl_target t = { main_pid, exited };
-	if (proto_decoder_each(&ctl_in, buf, (size_t)n, &m, ctl_frame, &t, NULL) < 0) {
-		init_log("control: malformed frame from the host; ignoring the rest");
-		ctl_in_off = 1;
-	}
+	if (n > 0)
+		ctl_feed(buf, (size_t)n, main_pid, exited);
 }
 
 /*
@@ -301,6 +329,8 @@ static int supervise(pid_t main_pid, int sfd)
 	int status = 0, exited = 0, abandoned = 0, check = 1;
 	long long deadline = 0;
 
+	/* Signals the host sent behind the spec go to the command now. */
+	ctl_early_feed(main_pid, 0);
 	for (;;) {
 		if (check && reap(main_pid, &status)) {
 			exited = 1;
@@ -450,7 +480,8 @@ static void stdio_setup(const struct arca_spec *spec, int stdio[3])
 		 * apply it before the command can ask (signals that came this
 		 * early have no command to go to). */
 		struct pollfd p = { .fd = g.port[ARCA_PORT_CONTROL], .events = POLLIN };
-		while (g.ctl_open && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
+		ctl_early_feed(0, 1);
+		while (g.ctl_open && !ctl_in_off && poll(&p, 1, 0) > 0 && (p.revents & POLLIN))
 			ctl_read(0, 1);
 		/* No stderr of its own: a pipe nobody writes, at EOF at once. */
 		int unused;
@@ -489,22 +520,228 @@ static int signals_setup(void)
 	return sfd;
 }
 
+/* ---- the spec over the control port (warm-capable runs) -------------------- */
+
+/* SPEC frames collected into buf[0..len), cap bytes allocated. */
+struct spec_in {
+	char *buf;
+	size_t len, cap;
+	int done;     /* the empty end frame came */
+	int err;      /* -E2BIG, -ENOMEM, or -EBADMSG: another frame type */
+	uint16_t bad; /* that type */
+};
+
+/* Not realloc: the old block would go back to the heap with its bytes
+ * (the HOST seed among them) still in it. */
+static int spec_grow(struct spec_in *in, size_t need)
+{
+	size_t cap = in->cap ? in->cap : 16384;
+
+	while (cap < need) /* need <= ARCA_SPEC_MAX_SIZE: cannot overflow */
+		cap *= 2;
+	if (cap > ARCA_SPEC_MAX_SIZE)
+		cap = ARCA_SPEC_MAX_SIZE;
+	char *p = malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	if (in->len)
+		memcpy(p, in->buf, in->len);
+	if (in->buf)
+		explicit_bzero(in->buf, in->len);
+	free(in->buf);
+	in->buf = p;
+	in->cap = cap;
+	return 0;
+}
+
+static int spec_frame(void *ctx, const struct arca_msg *m)
+{
+	struct spec_in *in = ctx;
+
+	/* The VMM sends every SPEC frame before any other: anything else
+	 * here is a broken or hostile stream, not one to guess at. */
+	if (m->type != ARCA_MSG_SPEC) {
+		in->err = -EBADMSG;
+		in->bad = m->type;
+		return 1;
+	}
+	if (m->len == 0) {
+		in->done = 1;
+		return 1;
+	}
+	/* m->len <= ARCA_MSG_MAX_PAYLOAD (the decoder's check) and in->len
+	 * <= ARCA_SPEC_MAX_SIZE: neither side of this can wrap. */
+	if (m->len > ARCA_SPEC_MAX_SIZE - in->len) {
+		in->err = -E2BIG;
+		return 1;
+	}
+	if (m->len > in->cap - in->len && (in->err = spec_grow(in, in->len + m->len)) < 0)
+		return 1;
+	memcpy(in->buf + in->len, m->payload, m->len);
+	in->len += m->len;
+	return 0;
+}
+
+/*
+ * A warm-capable initrd carries no /arca/spec: a guest restored from a
+ * snapshot resumes right here, after HELLO, and the VMM sends this run's
+ * spec as ARCA_MSG_SPEC frames up to an empty one. Reads until then with
+ * ctl_in, which the rest of init goes on using; the bytes read behind the
+ * end frame stay in ctl_early. Every failure is fatal (125): without the
+ * spec there is nothing to run.
+ */
+static void spec_from_port(char **out, size_t *out_len)
+{
+	static struct arca_msg m;
+	struct spec_in in = { 0 };
+	char msg[128];
+
+	if (!g.ctl_open)
+		fail(125, "no " ARCA_SPEC_PATH " and no control port to read the spec from");
+	init_log("spec: reading it from the control port");
+	for (;;) {
+		ssize_t n = read(g.port[ARCA_PORT_CONTROL], ctl_early, sizeof(ctl_early));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(msg, sizeof(msg), "control port: reading the spec: %s",
+				 strerror(errno));
+			fail(125, msg);
+		}
+		if (n == 0)
+			fail(125, "control port: closed before the end of the spec");
+		size_t used = 0;
+		if (proto_decoder_each(&ctl_in, ctl_early, (size_t)n, &m, spec_frame, &in,
+				       &used) == -EPROTO)
+			fail(125, "control port: malformed frame while reading the spec");
+		if (in.err == -E2BIG) {
+			snprintf(msg, sizeof(msg), "control port: spec over %u bytes",
+				 ARCA_SPEC_MAX_SIZE);
+			fail(125, msg);
+		}
+		if (in.err == -EBADMSG) {
+			snprintf(msg, sizeof(msg),
+				 "control port: frame of type %u before the end of the spec",
+				 (unsigned)in.bad);
+			fail(125, msg);
+		}
+		if (in.err < 0)
+			fail(125, "control port: reading the spec: out of memory");
+		if (!in.done)
+			continue;
+		/* Keep what follows the end frame (used <= n); wipe the rest
+		 * of every copy the frames went through: they held the seed.
+		 * ctl_in is between frames (its buffer holds only old bytes). */
+		ctl_early_len = (size_t)n - used;
+		memmove(ctl_early, ctl_early + used, ctl_early_len);
+		explicit_bzero(ctl_early + ctl_early_len, sizeof(ctl_early) - ctl_early_len);
+		explicit_bzero(ctl_in.buf, sizeof(ctl_in.buf));
+		explicit_bzero(&m, sizeof(m));
+		init_log("spec: %zu bytes from the control port", in.len);
+		*out = in.buf;
+		*out_len = in.len;
+		return;
+	}
+}
+
 static void read_spec(struct arca_spec *s)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t len;
+	size_t len = 0;
+	const char *from = ARCA_SPEC_PATH;
 	char msg[300];
 
 	int r = init_read_file(ARCA_SPEC_PATH, ARCA_SPEC_MAX_SIZE, &buf, &len);
+	if (r == -ENOENT) {
+		from = "spec from the control port";
+		spec_from_port(&buf, &len);
+		r = 0;
+	}
 	if (r == 0)
 		r = spec_decode((const uint8_t *)buf, len, s);
+	/* The raw bytes hold the HOST seed too (host_apply). */
+	if (buf)
+		explicit_bzero(buf, len);
 	if (r == 0)
 		return;
-	snprintf(msg, sizeof(msg), "%s: %s", ARCA_SPEC_PATH,
+	snprintf(msg, sizeof(msg), "%s: %s", from,
 		 r == -EPROTO ? "malformed spec" :
 		 r == -EPROTONOSUPPORT ? "spec version mismatch (launcher and init differ)" :
 		 strerror(-r));
 	fail(125, msg);
+}
+
+/* <linux/random.h>'s ioctls, defined here because arca-init builds with
+ * musl and no kernel uapi headers: RNDADDENTROPY's size is that of struct
+ * rand_pool_info's fixed part (int entropy_count, int buf_size; the bytes
+ * follow), RNDRESEEDCRNG (Linux 4.17) takes no argument. Both need
+ * CAP_SYS_ADMIN, which PID 1 has. */
+#define RNDADDENTROPY _IOW('R', 0x03, int[2])
+#define RNDRESEEDCRNG _IO('R', 0x07)
+
+/*
+ * The HOST record (ARCA_SPEC_HOST), before anything of the command runs.
+ *
+ * Every guest restored from one snapshot resumes with the same kernel CRNG
+ * state: without fresh input, they would all hand out the same "random"
+ * bytes (keys, nonces, ASLR of what they start). The host's seed goes into
+ * the pool, credited, and the CRNG reseeds from it at once instead of at
+ * its next periodic reseed. Then the seed is wiped: with it and the
+ * snapshot, anyone could recompute this guest's CRNG state.
+ *
+ * A restored guest's clocks are the snapshot's: CLOCK_REALTIME is set to
+ * the host's, and the marks of the steps before the restore (taken during
+ * the boot that made the snapshot) are taken again now, so the run's
+ * breakdown shows them as zero-length instead of a boot that never
+ * happened in this run. Failures are logged: the command can still run.
+ */
+static void host_apply(struct arca_spec *s)
+{
+	/* A warm-capable guest booted quiet whatever the run asked (the
+	 * kernel command line is part of the snapshot's key): a verbose run
+	 * shows the kernel's messages from here on. */
+	if (s->has_host && (s->flags & ARCA_SPEC_F_VERBOSE)) {
+		int fd = open("/proc/sys/kernel/printk", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "7", 1) != 1)
+			init_log("raising the kernel's log level: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (s->has_host) {
+		struct {
+			int entropy_count; /* bits credited */
+			int buf_size;
+			uint8_t buf[ARCA_SPEC_SEED_SIZE];
+		} pool = { .entropy_count = 8 * ARCA_SPEC_SEED_SIZE,
+			   .buf_size = ARCA_SPEC_SEED_SIZE };
+		memcpy(pool.buf, s->seed, sizeof(pool.buf));
+		int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			init_log("host seed: /dev/urandom: %s", strerror(errno));
+		} else {
+			if (ioctl(fd, RNDADDENTROPY, &pool) < 0)
+				init_log("host seed: RNDADDENTROPY: %s", strerror(errno));
+			if (ioctl(fd, RNDRESEEDCRNG) < 0)
+				init_log("host seed: RNDRESEEDCRNG: %s", strerror(errno));
+			close(fd);
+		}
+		explicit_bzero(&pool, sizeof(pool));
+		explicit_bzero(s->seed, sizeof(s->seed));
+	}
+	if (!(s->flags & ARCA_SPEC_F_RESTORED))
+		return;
+	if (s->has_host) {
+		/* Any le64 fits a 64-bit time_t; the kernel refuses (EINVAL)
+		 * what it cannot represent. */
+		struct timespec ts = { .tv_sec = (time_t)(s->host_realtime_ns / 1000000000u),
+				       .tv_nsec = (long)(s->host_realtime_ns % 1000000000u) };
+		if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+			init_log("restored: setting the clock: %s", strerror(errno));
+	}
+	mark_now(ARCA_MARK_INIT);
+	mark_now(ARCA_MARK_MODULES);
+	mark_now(ARCA_MARK_PORTS);
+	init_log("restored from a snapshot");
 }
 
 int main(void)
@@ -539,20 +776,25 @@ int main(void)
 	ctl_send(proto_encode_hello(frame, sizeof(frame)));
 	init_mark(ARCA_MARK_PORTS);
 
+	/* One decoder for the control port from here on: the spec's frames
+	 * (when it comes that way), then SIGNAL and WINSIZE. */
+	proto_decoder_init(&ctl_in);
 	read_spec(&spec);
 	log_flush(!!(spec.flags & ARCA_SPEC_F_VERBOSE));
 	g.times = !!(spec.flags & ARCA_SPEC_F_TIMES);
+	/* Before any share or disk is mounted and before the command: it
+	 * must never see the snapshot's clock or CRNG state. */
+	host_apply(&spec);
 	/* Shares and the command's root, before anything of the command
 	 * runs (the modules they need were loaded above). */
 	if (initroot_setup(&spec, &e) < 0)
 		fail_err(&e);
 	init_mark(ARCA_MARK_ROOT);
 
-	proto_decoder_init(&ctl_in);
 	int sfd = signals_setup(), stdio[3];
 	/* arca start: exec sessions instead of the spec's (ignored) argv. */
 	if (spec.flags & ARCA_SPEC_F_AGENT)
-		agent_main(&spec, sfd, g.port);
+		agent_main(&spec, sfd, g.port, ctl_early, ctl_early_len);
 	stdio_setup(&spec, stdio);
 	pid_t pid = spawn(&spec, stdio, &code);
 	init_mark(ARCA_MARK_SPAWN);

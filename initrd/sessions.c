@@ -124,6 +124,9 @@ const char *sess_spec_check(const struct arca_spec *s)
 		return "a session cannot choose the root";
 	if (s->flags & ~ARCA_SPEC_F_TTY)
 		return "a session spec may only have the tty flag";
+	/* Time and entropy are the sandbox's, set once at its start. */
+	if (s->has_host)
+		return "a session cannot carry host time or entropy";
 	return NULL;
 }
 

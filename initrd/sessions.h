@@ -85,8 +85,8 @@ int sess_make_live(struct sess *s);
 void sess_free(struct sess_table *t, struct sess *s);
 
 /* Checks a decoded session spec against what a session may ask for:
- * no SHARE, DISK or ROOT record (the sandbox's mounts and root are the
- * agent's), no flag but ARCA_SPEC_F_TTY; USER and RLIMIT records are the
+ * no SHARE, DISK, ROOT or HOST record (the sandbox's mounts, root, clock
+ * and entropy are the agent's), no flag but ARCA_SPEC_F_TTY; USER and RLIMIT records are the
  * session's own (they apply to its command's child only). NULL when
  * acceptable, else why not (static text). */
 const char *sess_spec_check(const struct arca_spec *s);

@@ -105,6 +105,8 @@ struct arca_opts {
 				 * the kernel in the cache instead of the
 				 * bzImage through its own decompressor
 				 * (which randomizes the kernel's base) */
+	bool warm;              /* --warm: restore the VM from a snapshot in
+				 * the cache, or make one (launcher/snapcache.h) */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca
 				 * runs as root; 0 = not given (neither may be
 				 * 0 when given; GID defaults to UID) */

@@ -617,7 +617,23 @@ static void guestroot_warn(void *ctx, const char *msg)
 	fprintf(stderr, "arca: warning: %s\n", msg);
 }
 
-int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e)
+/* A sealed memfd holding data[0..len). */
+static int sealed_memfd(const char *name, const void *data, size_t len, struct arca_err *e)
+{
+	int r;
+	_cleanup_close_ int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		r = arca_error_errno(e, errno, "memfd_create");
+	else if ((r = write_all(fd, data, len)) < 0)
+		r = arca_error_errno(e, -r, "writing the %s", name);
+	else if (lseek(fd, 0, SEEK_SET) < 0 ||
+		 fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		r = arca_error_errno(e, errno, "sealing the %s", name);
+	return r < 0 ? r : steal_fd(&fd);
+}
+
+int initrd_spec_memfd_ex(const struct arca_spec *s, bool with_spec, uint64_t *hash,
+			 struct arca_err *e)
 {
 	_cleanup_free_ uint8_t *spec = NULL;
 	size_t slen = 0;
@@ -628,7 +644,7 @@ int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e)
 	struct cpio_buf w;
 	cpio_init(&w);
 	r = cpio_add_dir(&w, "arca", 0755);
-	if (r == 0) /* root-only: the spec may carry secrets in its environment */
+	if (r == 0 && with_spec) /* root-only: the spec may carry secrets in its environment */
 		r = cpio_add_file(&w, ARCA_SPEC_PATH, 0400, spec, slen);
 	/* The default root's skeleton (generated /etc, merged-/usr links):
 	 * per run, so it follows the host's ld.so.cache and certificates. */
@@ -647,15 +663,24 @@ int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e)
 		cpio_free(&w);
 		return arca_error(e, -r, "cannot build the spec archive");
 	}
-
-	_cleanup_close_ int fd = memfd_create("arca-spec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		r = arca_error_errno(e, errno, "memfd_create");
-	else if ((r = write_all(fd, w.data, w.len)) < 0)
-		r = arca_error_errno(e, -r, "writing the spec archive");
-	else if (lseek(fd, 0, SEEK_SET) < 0 ||
-		 fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		r = arca_error_errno(e, errno, "sealing the spec archive");
+	if (hash)
+		*hash = initrd_fnv1a(INITRD_FNV_OFFSET, w.data, w.len);
+	r = sealed_memfd("arca-spec", w.data, w.len, e);
 	cpio_free(&w);
-	return r < 0 ? r : steal_fd(&fd);
+	return r;
+}
+
+int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e)
+{
+	return initrd_spec_memfd_ex(s, true, NULL, e);
+}
+
+int initrd_spec_raw_memfd(const struct arca_spec *s, struct arca_err *e)
+{
+	_cleanup_free_ uint8_t *spec = NULL;
+	size_t slen = 0;
+	int r = spec_encode(s, &spec, &slen);
+	if (r < 0)
+		return arca_error(e, -r, "cannot encode the run spec");
+	return sealed_memfd("arca-spec-raw", spec, slen, e);
 }

@@ -11,6 +11,7 @@
 #ifndef ARCA_INITRD_H
 #define ARCA_INITRD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -79,6 +80,13 @@ int initrd_fs_module(const struct arca_kernel *k, const char *fstype, char mod[K
  * -errno with e set.
  */
 int initrd_spec_memfd(const struct arca_spec *s, struct arca_err *e);
+/* Warm starts: the same archive without /arca/spec (arca-init then takes
+ * the spec from the control channel), *hash set to its FNV-1a (a snapshot
+ * is only good for the same skeleton); and the raw spec (spec_encode's
+ * bytes) in a sealed memfd, for arca-vmm's --spec-fd. */
+int initrd_spec_memfd_ex(const struct arca_spec *s, bool with_spec, uint64_t *hash,
+			 struct arca_err *e);
+int initrd_spec_raw_memfd(const struct arca_spec *s, struct arca_err *e);
 
 /* Pure: 64-bit FNV-1a, chainable (start with INITRD_FNV_OFFSET). */
 #define INITRD_FNV_OFFSET 0xcbf29ce484222325ull

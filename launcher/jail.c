@@ -337,9 +337,14 @@ static int child_fds(const struct jail_spec *s, int proc_fd)
 
 	/* Out of the way first, then onto their numbers, so no dup2()
 	 * clobbers a source that sits on a target number. */
-	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++)
+	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++) {
+		if (s->fds[i] < 0 && (i == VMM_FD_SNAPSHOT || i == VMM_FD_SPEC_RAW)) {
+			high[i] = -1; /* optional: not passed */
+			continue;
+		}
 		if ((high[i] = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
 			child_fail(errno, "dup");
+	}
 	for (size_t i = 0; i < s->nextra; i++)
 		if ((high[n++] = fcntl(s->extra_fds[i], F_DUPFD_CLOEXEC, 64)) < 0)
 			child_fail(errno, "dup");
@@ -348,9 +353,14 @@ static int child_fds(const struct jail_spec *s, int proc_fd)
 	if ((vmm = fcntl(s->vmm_fd, F_DUPFD_CLOEXEC, 64)) < 0)
 		child_fail(errno, "dup");
 	child_log = high[VMM_FD_LOG]; /* the dup2s below may land on its old number */
-	for (int i = VMM_FD_KVM; i < n; i++)
+	for (int i = VMM_FD_KVM; i < n; i++) {
+		if (high[i] < 0) {
+			close(i); /* whatever the launcher had there stays out */
+			continue;
+		}
 		if (dup2(high[i], i) < 0) /* dup2 clears FD_CLOEXEC on i */
 			child_fail(errno, "dup2");
+	}
 	child_log = VMM_FD_LOG;
 	if (dup2(vmm, n) < 0 || fcntl(n, F_SETFD, FD_CLOEXEC) < 0)
 		child_fail(errno, "dup2");

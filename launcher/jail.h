@@ -27,6 +27,11 @@ enum {
 	VMM_FD_KVM = 3, VMM_FD_KERNEL, VMM_FD_INITRD_BASE, VMM_FD_INITRD_SPEC,
 	VMM_FD_RESULT, /* a pipe: the command's status as init reported it */
 	VMM_FD_LOG,    /* arca-vmm's own messages and the console */
+	/* --warm only (else not passed, and the number stays closed): the
+	 * snapshot to restore or save into, and the raw spec. A fixed
+	 * number, so the device thread's filter can allow closing exactly
+	 * it (policy/vmm-main.policy). */
+	VMM_FD_SNAPSHOT, VMM_FD_SPEC_RAW,
 	VMM_FD_END
 };
 

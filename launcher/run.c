@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +34,7 @@
 #include "quote.h"
 #include "run.h"
 #include "sharemnt.h"
+#include "snapcache.h"
 #include "spec.h"
 
 /* Modules arca-init loads, dependencies resolved by the initrd builder:
@@ -131,7 +133,10 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 	 * known-answer check each, the largest single cost of a cold boot's
 	 * initcalls in `initcall_debug` measurements: --timings);
 	 * initcall_blacklist=init_kprobe_trace: kprobe tracing's set-up, which
-	 * a sandbox does not use (the next largest). */
+	 * a sandbox does not use (the next largest).
+	 * --warm: always quiet, so --verbose and --console runs share the
+	 * snapshot (the command line is part of its key); arca-init raises
+	 * the log level for them once it has the spec. */
 	/* Layered as capsa does: arca's defaults, then each --kernel-arg (the
 	 * kernel takes the last of a repeated parameter, so they override);
 	 * --cmdline replaces the defaults, --kernel-arg still appends.
@@ -144,7 +149,8 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)
 			     "console=ttyS0 reboot=k panic=-1 pci=off io_delay=none "
 			     "no_timer_check tsc=reliable cryptomgr.notests "
 			     "initcall_blacklist=crypto_kdf108_init,init_kprobe_trace rdinit=/init %s",
-			     o->verbose || o->console ? "loglevel=7" : "quiet loglevel=1");
+			     (o->verbose || o->console) && !o->warm ? "loglevel=7"
+								     : "quiet loglevel=1");
 	if (n < 0 || (size_t)n >= cap)
 		return -E2BIG;
 	for (size_t i = 0; i < o->nkernel_args; i++) {
@@ -260,6 +266,13 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	if (o->tty && o->rows && o->cols) {
 		snprintf(ra->winsize, sizeof(ra->winsize), "--winsize=%ux%u", o->rows, o->cols);
 		ra->argv[ac++] = ra->winsize;
+	}
+	if (ra->snap_fd > 0 && ra->spec_fd > 0) {
+		snprintf(ra->snap, sizeof(ra->snap), "--%s-fd=%d",
+			 ra->snap_restore ? "restore" : "snapshot", ra->snap_fd);
+		snprintf(ra->specfd, sizeof(ra->specfd), "--spec-fd=%d", ra->spec_fd);
+		ra->argv[ac++] = ra->snap;
+		ra->argv[ac++] = ra->specfd;
 	}
 	ra->argv[ac] = NULL;
 	return ac;
@@ -920,6 +933,10 @@ struct run_ctx {
 	pid_t pid;
 	uint64_t t_start, t_start_ns;
 	char cmdline[ARCA_CMDLINE_MAX + 1];
+	/* --warm: the snapshot (c->snap.fd; fds[VMM_FD_SNAPSHOT] is the
+	 * VMM's copy); warm false when this run boots as usual. */
+	bool warm;
+	struct snapcache snap;
 };
 
 static void run_ctx_init(struct run_ctx *c)
@@ -930,6 +947,7 @@ static void run_ctx_init(struct run_ctx *c)
 	for (int i = 0; i < VMM_FD_END; i++)
 		c->fds[i] = -1;
 	c->sfd = c->vmm_fd = c->pidfd = c->result_rd = -1;
+	c->snap.fd = -1;
 	c->rootless = geteuid() != 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -958,6 +976,7 @@ static void run_ctx_free(struct run_ctx *c)
 			close(c->fds[i]);
 	if (c->vmm_fd >= 0)
 		close(c->vmm_fd);
+	snapcache_close(&c->snap);
 	binds_free(c->binds, c->nbinds);
 	kernel_free(&c->kernel);
 	paths_free(&c->paths);
@@ -994,6 +1013,68 @@ static int run_kernel_fast(const struct arca_opts *o, struct run_ctx *c, struct 
 	c->fds[VMM_FD_KERNEL] = fd;
 	if (o->verbose)
 		note(o, "arca: booting the decompressed kernel from the cache (--no-kaslr)\n");
+	return 0;
+}
+
+/* --warm: what a snapshot cannot carry yet makes the run boot as usual
+ * (--verbose says why): disks (their contents and the guest's view of
+ * them are per run). */
+static bool run_warm_eligible(const struct arca_opts *o, const struct run_ctx *c)
+{
+	const char *why = NULL;
+	if (c->rd.n || o->disks.has_root)
+		why = "disks are not supported yet";
+	if (why && o->verbose)
+		note(o, "arca: --warm: booting as usual: %s\n", why);
+	return !why;
+}
+
+/* --warm: the snapshot to restore or to make (snapcache.h), the per-run
+ * archive without the spec (a snapshot's guest already has its files),
+ * and the spec itself, for the control channel, with the host's time and
+ * fresh randomness (a restored guest's clock and random state are the
+ * snapshot's: arca-init refreshes both before anything else). */
+static int run_warm_prepare(struct run_ctx *c, const struct arca_opts *o, struct arca_spec *spec,
+			    struct arca_err *e)
+{
+	uint64_t skel = 0;
+	int r;
+	if ((r = c->fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd_ex(spec, false, &skel, e)) < 0)
+		return r;
+	const char *tags[RUN_MAX_FS];
+	for (size_t i = 0; i < c->rs.n && i < RUN_MAX_FS; i++)
+		tags[i] = c->rs.fs[i].tag;
+	struct snapcache_key k = {
+		.kvm_fd = c->fds[VMM_FD_KVM], .kernel_fd = c->fds[VMM_FD_KERNEL],
+		.initrd_fd = c->fds[VMM_FD_INITRD_BASE], .vmm_fd = c->vmm_fd,
+		.skeleton_hash = skel, .kver = c->kernel.version, .cmdline = c->cmdline,
+		.cpus = o->cpus, .memory_mib = o->memory_mib, .tags = tags,
+		.ntags = c->rs.n < RUN_MAX_FS ? c->rs.n : RUN_MAX_FS,
+	};
+	if ((r = snapcache_open(c->paths.cache_dir, &k, c->extra_owner, &c->snap, e)) < 0)
+		return r;
+	if (o->verbose) {
+		if (c->snap.note[0])
+			note(o, "arca: --warm: refused %s; making a new one\n", c->snap.note);
+		note(o, c->snap.restore ? "arca: --warm: starting from %s\n"
+					: "arca: --warm: booting, then saving %s\n", c->snap.path);
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	spec->has_host = 1;
+	spec->host_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (getrandom(spec->seed, sizeof(spec->seed), 0) != (ssize_t)sizeof(spec->seed))
+		return arca_error_errno(e, errno, "getrandom");
+	if (c->snap.restore)
+		spec->flags |= ARCA_SPEC_F_RESTORED;
+	r = c->fds[VMM_FD_SPEC_RAW] = initrd_spec_raw_memfd(spec, e);
+	explicit_bzero(spec->seed, sizeof(spec->seed));
+	if (r < 0)
+		return r;
+	/* Its own copy: fds[] are closed once the VMM runs, the snapshot's
+	 * fd is needed after it ended (snapcache_finish). */
+	if ((c->fds[VMM_FD_SNAPSHOT] = fcntl(c->snap.fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return arca_error_errno(e, errno, "dup");
 	return 0;
 }
 
@@ -1131,14 +1212,29 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	spec.root_tag = o->disks.has_root ? o->disks.root.id : c->rs.root_tag;
 	spec.disks = c->rd.spec;
 	spec.ndisks = c->rd.nspec;
-	if ((r = c->fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0)
+	if (o->warm && !run_warm_eligible(o, c))
+		o->warm = false;
+	c->warm = o->warm;
+	if (run_kernel_cmdline(o, c->cmdline, sizeof(c->cmdline)) < 0)
+		return arca_error(e, E2BIG, "the guest kernel's command line is longer than %d bytes "
+				  "(--kernel-arg, --cmdline)", ARCA_CMDLINE_MAX);
+	if (c->warm) {
+		if ((r = run_warm_prepare(c, o, &spec, e)) < 0)
+			return r;
+	} else if ((r = c->fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0) {
 		return r;
+	}
 	/* The VMM's fd numbers of the share directories, the disks and
 	 * /proc/self/fd: what jail.c's child_fds() moves them onto. */
 	for (size_t i = 0; i < c->rs.n; i++)
 		c->rs.fs[i].fd = VMM_FD_END + (int)i;
 	for (size_t i = 0; i < c->rd.n; i++)
 		c->rd.blk[i].fd = VMM_FD_END + (int)(c->rs.n + i);
+	if (c->warm) {
+		c->ra.snap_fd = VMM_FD_SNAPSHOT;
+		c->ra.spec_fd = VMM_FD_SPEC_RAW;
+		c->ra.snap_restore = c->snap.restore;
+	}
 	c->vmm_proc_fd = c->rs.n ? VMM_FD_END + (int)(c->rs.n + c->rd.n) : -1;
 	if (o->tty && !(o->rows && o->cols)) { /* libarca may have set a size */
 		struct winsize ws;
@@ -1149,8 +1245,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		}
 	}
 	c->ra.launch_ns = c->t_start_ns;
-	if (run_kernel_cmdline(o, c->cmdline, sizeof(c->cmdline)) < 0 ||
-	    run_vmm_argv(o, c->cmdline, c->rs.fs, c->rs.n, c->rd.blk, c->rd.n, c->nof.share_fds,
+	if (run_vmm_argv(o, c->cmdline, c->rs.fs, c->rs.n, c->rd.blk, c->rd.n, c->nof.share_fds,
 			 c->vmm_proc_fd, &c->ra) < 0) {
 		r = arca_error(e, E2BIG, "the guest kernel's command line is longer than %d bytes "
 			       "(--kernel-arg, --cmdline)", ARCA_CMDLINE_MAX);
@@ -1214,6 +1309,7 @@ static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
 	memcpy(js.extra_fds, c->rs.fds, c->rs.n * sizeof(int));
 	memcpy(js.extra_fds + c->rs.n, c->rd.fds, c->rd.n * sizeof(int));
 	js.nextra = c->rs.n + c->rd.n;
+
 	/* Rootless, the child clones the shares (run_detach says why). */
 	if (c->rootless) {
 		js.nshares = c->rs.n;
@@ -1256,8 +1352,16 @@ static int run_wait(struct run_ctx *c, struct arca_opts *o, struct arca_result *
 	/* Step 7: supervise, then remove what we created. */
 	if (o->on_spawn)
 		o->on_spawn(c->pid);
-	return supervise(c->pid, c->pidfd, c->sfd, c->result_rd, o->timeout_ms, o->stop_timeout_ms,
-			 o->tty, o->agent, res);
+	int r = supervise(c->pid, c->pidfd, c->sfd, c->result_rd, o->timeout_ms,
+			  o->stop_timeout_ms, o->tty, o->agent, res);
+	if (c->warm && !c->snap.restore) {
+		int stored = snapcache_finish(&c->snap);
+		if (o->verbose)
+			note(o, stored ? "arca: snapshot stored as %s\n"
+				       : "arca: no snapshot stored (%s was incomplete)\n",
+			     stored ? c->snap.path : "the VMM's");
+	}
+	return r;
 }
 
 static int run_command_(struct arca_opts *o, struct arca_result *res, struct arca_err *e)

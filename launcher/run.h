@@ -90,10 +90,16 @@ struct run_argv {
 	/* In: when arca started (CLOCK_MONOTONIC ns, 0: unknown); passed as
 	 * --launch-ns with --verbose, for the VMM's boot breakdown. */
 	uint64_t launch_ns;
+	/* In: warm starts (launcher/snapcache.h): the VMM's fd numbers of
+	 * the snapshot (restore or save into) and of the raw spec; -1 (or
+	 * 0, as memset leaves them) for none. */
+	int snap_fd, spec_fd;
+	bool snap_restore;
+	char snap[40], specfd[32];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[2100]; /* "--cmdline=" + ARCA_CMDLINE_MAX */
-	char *argv[21 + RUN_MAX_FS + RUN_MAX_BLK];
+	char *argv[23 + RUN_MAX_FS + RUN_MAX_BLK];
 };
 /* proc_fd: the VMM's /proc/self/fd fd number, or -1. fs_max_fds: each
  * share's fd cap, passed as --fs-max-fds when below ARCA_FS_MAX_FDS;

@@ -351,6 +351,13 @@ int arca_vm_set_kaslr(arca_vm *vm, bool on, struct arca_err *e)
 	return 0;
 }
 
+int arca_vm_set_warm(arca_vm *vm, bool on, struct arca_err *e)
+{
+	CONFIGURABLE(vm, e);
+	vm->o.warm = on;
+	return 0;
+}
+
 int arca_vm_set_log_fd(arca_vm *vm, int fd, bool verbose, struct arca_err *e)
 {
 	CONFIGURABLE(vm, e);

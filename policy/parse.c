@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/epoll.h>
+
+#include "../launcher/jail.h"
+#include "arca/limits.h"
 
 #include <linux/kvm.h>
 #include <seccomp.h>
@@ -38,12 +42,19 @@ static const struct {
 	KVM(KVM_IRQ_LINE), KVM(KVM_IRQ_LINE_STATUS), KVM(KVM_SIGNAL_MSI), KVM(KVM_IRQFD),
 	KVM(KVM_IOEVENTFD), KVM(KVM_SET_GSI_ROUTING), KVM(KVM_GET_CLOCK), KVM(KVM_SET_CLOCK),
 	KVM(KVM_GET_IRQCHIP), KVM(KVM_SET_IRQCHIP), KVM(KVM_ENABLE_CAP),
+	KVM(KVM_GET_PIT2), KVM(KVM_SET_PIT2),
 	/* vCPU fd */
 	KVM(KVM_RUN), KVM(KVM_GET_REGS), KVM(KVM_SET_REGS), KVM(KVM_GET_SREGS),
 	KVM(KVM_SET_SREGS), KVM(KVM_GET_FPU), KVM(KVM_SET_FPU), KVM(KVM_GET_MSRS),
 	KVM(KVM_SET_MSRS), KVM(KVM_SET_CPUID2), KVM(KVM_GET_LAPIC), KVM(KVM_SET_LAPIC),
 	KVM(KVM_GET_VCPU_EVENTS), KVM(KVM_SET_VCPU_EVENTS), KVM(KVM_SET_SIGNAL_MASK),
 	KVM(KVM_INTERRUPT), KVM(KVM_NMI), KVM(KVM_GET_MP_STATE), KVM(KVM_SET_MP_STATE),
+	KVM(KVM_GET_XSAVE), KVM(KVM_SET_XSAVE), KVM(KVM_GET_XCRS), KVM(KVM_SET_XCRS),
+	KVM(KVM_GET_DEBUGREGS), KVM(KVM_SET_DEBUGREGS),
+	/* signals */
+	K(SIGUSR1), K(ARCA_VCPU_KICK_SIG),
+	/* the VMM's fixed fd numbers (launcher/jail.h) */
+	K(VMM_FD_SNAPSHOT),
 	/* mmap/mprotect protections and flags */
 	K(PROT_NONE), K(PROT_READ), K(PROT_WRITE), K(PROT_EXEC),
 	K(MAP_SHARED), K(MAP_PRIVATE), K(MAP_ANONYMOUS), K(MAP_FIXED),

@@ -84,12 +84,16 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 	case ARCA_MSG_HELLO:
 		if (proto_get_le32(m, 0, &a) < 0 || a != ARCA_ABI_VERSION)
 			return fail(c, "arca-init speaks another protocol version");
+		if (c->hello)
+			return; /* once: a repeated HELLO means nothing */
 		c->hello = true;
 		if (!c->hello_ns) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			c->hello_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 		}
+		if (c->on_hello)
+			c->on_hello(c->hello_opaque);
 		break;
 	case ARCA_MSG_EXIT:
 		if (c->have_exit)

@@ -24,6 +24,10 @@ struct ctl {
 	uint64_t times[ARCA_MARK_NR]; /* arca-init's marks: the guest's word */
 	void (*on_exit)(void *opaque);
 	void *opaque;
+	/* Optional, set after ctl_init: the first HELLO arrived (called
+	 * with the console's lock held: it may only note it). */
+	void (*on_hello)(void *opaque);
+	void *hello_opaque;
 };
 
 void ctl_init(struct ctl *c, bool verbose, void (*on_exit)(void *), void *opaque);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -37,6 +38,7 @@
 #include "timeline.h"
 #include "virtio_console.h"
 #include "vm.h"
+#include "warm.h"
 
 #define EXIT_ARCA 125
 
@@ -51,6 +53,7 @@ struct vmm {
 	struct ctl ctl;
 	struct fs_devices fs;
 	struct blk_devices blk;
+	struct warm warm;      /* --snapshot-fd / --restore-fd / --spec-fd */
 	int sig_fd;            /* signals for the command (signals_setup) */
 	int stop_signal;       /* the one that stopped the VM, 0 if none */
 	uint64_t last_int_ms;  /* when the last SIGINT was passed on, 0 if never */
@@ -440,6 +443,47 @@ static int load_guest(struct guest_mem *gm, const struct vmm_opts *o, const uint
 	return 0;
 }
 
+/* HELLO (console lock held): the snapshot point; act on the next loop
+ * turn, with no lock held (pausing the vCPUs must not wait on one). */
+static void on_hello(void *opaque)
+{
+	struct vmm *m = opaque;
+	uint64_t one = 1;
+	(void)!write(m->warm.ev_fd, &one, sizeof(one));
+}
+
+/* The run's spec goes out now, ahead of any other control frame; then
+ * the console lets stdin and the rest flow. */
+static void warm_go(struct vmm *m, const struct vmm_opts *o)
+{
+	virtio_console_send_spec(&m->console, m->warm.spec, m->warm.spec_len);
+	if (o->tty && o->rows && o->cols)
+		send_winsize(m, o->rows, o->cols);
+	virtio_console_release(&m->console);
+}
+
+static const struct vmm_opts *the_opts;
+
+static void on_warm(void *opaque, uint32_t events)
+{
+	struct vmm *m = opaque;
+	uint64_t n;
+	if (read(m->warm.ev_fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (m->warm.save_fd >= 0) {
+		int r = warm_save(&m->warm, &m->vm, &m->console);
+		if (m->verbose || the_opts->timings) {
+			if (r == 0)
+				fprintf(stderr, "arca-vmm: snapshot saved in %.1f ms (%llu MiB of "
+					"guest memory)\n", m->warm.save_ms,
+					(unsigned long long)(m->warm.saved_bytes >> 20));
+			else
+				fprintf(stderr, "arca-vmm: no snapshot saved: %s\n", m->warm.note);
+		}
+	}
+	warm_go(m, the_opts);
+}
+
 /* Every step before the first thread; 0, or -errno with e set (main()
  * prints it, once). */
 /* The command's stderr: STDERR_FILENO, or with --log-fd a copy of it
@@ -480,6 +524,9 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 
 	if ((r = vm_create(vm, o->kvm_fd, o->memory_mib << 20, o->cpus, e)) < 0)
 		return r;
+	if ((r = warm_setup(&m->warm, o, vm, e)) < 0)
+		return r;
+	bool restore = o->restore_fd >= 0;
 	if (o->console)
 		vm->serial_fd = STDERR_FILENO;
 	serial_init(&vm->serial, serial_irq, serial_out, vm);
@@ -493,6 +540,17 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 				     cmd_err_fd, ctl_feed, &m->ctl)) < 0 ||
 	    (r = virtio_mmio_setup(t, &m->console.dev, base, gsi, vm->vm_fd, &vm->loop)) < 0)
 		return arca_error_errno(e, -r, "setting up the console device");
+	/* A warm-capable boot: nothing reaches the guest before its spec,
+	 * which goes out at HELLO, after the snapshot (warm.h). */
+	if (m->warm.spec && !restore) {
+		virtio_console_hold(&m->console, true);
+		m->ctl.on_hello = on_hello;
+		m->ctl.hello_opaque = m;
+		if (m->warm.ev_fd < 0 && (m->warm.ev_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+			return arca_error_errno(e, errno, "eventfd");
+		if ((r = evloop_add(&vm->loop, m->warm.ev_fd, EPOLLIN, on_warm, m)) < 0)
+			return arca_error_errno(e, -r, "watching the snapshot point");
+	}
 	if ((r = fs_devices_setup(&m->fs, vm, o, e)) < 0)
 		return r;
 	if ((r = blk_devices_setup(&m->blk, vm, o, e)) < 0)
@@ -521,22 +579,35 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 		.reset_value = PM_RESET_VALUE,
 	};
 	uint8_t *acpi = gm_ptr(&vm->gm, GM_ACPI_START, GM_ACPI_SIZE);
-	if (!acpi || (r = acpi_build(acpi, GM_ACPI_SIZE, GM_ACPI_START, &acfg)) < 0)
-		return arca_error(e, r < 0 ? -r : EFAULT, "building the ACPI tables failed");
-
-	if ((r = map_kernel(o->kernel_fd, &kernel, &klen)) < 0)
-		return arca_error_errno(e, -r, "reading the kernel");
 	struct boot_entry entry;
-	r = load_guest(&vm->gm, o, kernel, klen, &entry, e);
-	munmap((void *)(uintptr_t)kernel, klen);
-	if (r < 0)
-		return r;
+	if (!restore) {
+		if (!acpi || (r = acpi_build(acpi, GM_ACPI_SIZE, GM_ACPI_START, &acfg)) < 0)
+			return arca_error(e, r < 0 ? -r : EFAULT, "building the ACPI tables failed");
+		if ((r = map_kernel(o->kernel_fd, &kernel, &klen)) < 0)
+			return arca_error_errno(e, -r, "reading the kernel");
+		r = load_guest(&vm->gm, o, kernel, klen, &entry, e);
+		munmap((void *)(uintptr_t)kernel, klen);
+		if (r < 0)
+			return r;
+	}
 
 	for (unsigned i = 0; i < o->cpus; i++)
 		if ((r = vcpu_create(vm, i)) < 0)
 			return arca_error_errno(e, -r, "creating vCPU %u", i);
-	if ((r = vcpu_setup_bsp(&vm->vcpus[0], &entry)) < 0)
+	if (restore) {
+		/* The guest resumes inside arca-init, waiting for its spec:
+		 * HELLO is behind it. */
+		if ((r = warm_restore(&m->warm, vm, &m->console, e)) < 0)
+			return r;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		m->ctl.hello = true;
+		m->ctl.hello_ns = ts_ns(&ts);
+		for (unsigned i = 0; i < vm->nmmio; i++)
+			virtio_mmio_kick_all(&vm->mmio[i]);
+	} else if ((r = vcpu_setup_bsp(&vm->vcpus[0], &entry)) < 0) {
 		return arca_error_errno(e, -r, "setting up the boot vCPU");
+	}
 	if ((r = evloop_add(&vm->loop, m->sig_fd, EPOLLIN, on_signal, m)) < 0)
 		return arca_error_errno(e, -r, "watching signals");
 	if ((r = boot_deadline_setup(m, o->boot_timeout_ms)) < 0)
@@ -545,8 +616,11 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 	m->stop_timeout_ms = o->stop_timeout_ms;
 	m->verbose = o->verbose;
 	m->tty = o->tty;
-	/* Queued until arca-init opens the control port. */
-	if (o->tty && o->rows && o->cols)
+	/* Queued until arca-init opens the control port (a warm-capable
+	 * boot sends it after the spec: warm_go). */
+	if (restore)
+		warm_go(m, o);
+	else if (o->tty && o->rows && o->cols && !m->warm.spec)
 		send_winsize(m, o->rows, o->cols);
 	if ((m->stop_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
 		return arca_error_errno(e, errno, "timerfd_create");
@@ -616,6 +690,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", e.msg);
 		return EXIT_ARCA;
 	}
+	the_opts = &o;
 	if (setup(&m, &o, &e) < 0) {
 		fprintf(stderr, "arca: %s\n", e.msg);
 		return EXIT_ARCA;
@@ -650,8 +725,16 @@ int main(int argc, char *argv[])
 	}
 	struct timespec t_run;
 	clock_gettime(CLOCK_MONOTONIC, &t_run);
-	if (o.verbose)
+	/* Restored: arca-init's HELLO was before the snapshot; the guest
+	 * runs from here (the breakdown's kernel step is then zero). */
+	if (o.restore_fd >= 0)
+		m.ctl.hello_ns = ts_ns(&t_run);
+	if (o.verbose) {
+		if (o.restore_fd >= 0)
+			fprintf(stderr, "arca-vmm: restored from the snapshot in %.1f ms\n",
+				m.warm.restore_ms);
 		fprintf(stderr, "arca-vmm: set up in %.1f ms, guest starting\n", ms_since(&t_start));
+	}
 	int r = evloop_run(&m.vm.loop);
 	if (o.verbose) {
 		fprintf(stderr, "arca-vmm: guest ran for %.1f ms in all\n", ms_since(&t_start));

@@ -113,6 +113,7 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 {
 	memset(o, 0, sizeof(*o));
 	o->kvm_fd = o->kernel_fd = o->proc_fd = o->result_fd = o->log_fd = -1;
+	o->snapshot_fd = o->restore_fd = o->spec_fd = -1;
 	o->stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS;
 	o->host_uid = (uint32_t)getuid();
 	o->host_gid = (uint32_t)getgid();
@@ -170,6 +171,15 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_uint(val, 1 << 20, &v) < 0 || v < 3)
 				return arca_error(e, EINVAL, "arca-vmm: bad --result-fd '%s'", val);
 			o->result_fd = (int)v;
+		} else if (IS("--snapshot-fd") || IS("--restore-fd") || IS("--spec-fd")) {
+			if (parse_uint(val, 1 << 20, &v) < 0 || v < 3)
+				return arca_error(e, EINVAL, "arca-vmm: bad fd in '%s'", a);
+			if (IS("--snapshot-fd"))
+				o->snapshot_fd = (int)v;
+			else if (IS("--restore-fd"))
+				o->restore_fd = (int)v;
+			else
+				o->spec_fd = (int)v;
 		} else if (IS("--log-fd")) {
 			if (parse_uint(val, 1 << 20, &v) < 0 || v < 3)
 				return arca_error(e, EINVAL, "arca-vmm: bad --log-fd '%s'", val);
@@ -221,5 +231,13 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 		return arca_error(e, EINVAL,
 				  "arca-vmm: --kvm-fd, --kernel-fd and --cmdline are required "
 				  "(arca-vmm is started by arca, not by hand)");
+	/* A warm-capable guest has no spec in its initrd: it waits for it on
+	 * the control channel, after the snapshot point. */
+	if ((o->snapshot_fd >= 0 || o->restore_fd >= 0) && o->spec_fd < 0)
+		return arca_error(e, EINVAL, "arca-vmm: --snapshot-fd and --restore-fd need --spec-fd");
+	if (o->snapshot_fd >= 0 && o->restore_fd >= 0)
+		return arca_error(e, EINVAL, "arca-vmm: --snapshot-fd and --restore-fd exclude each other");
+	if ((o->snapshot_fd >= 0 || o->restore_fd >= 0) && o->nblk)
+		return arca_error(e, EINVAL, "arca-vmm: snapshots do not support --blk disks yet");
 	return 0;
 }

@@ -56,6 +56,10 @@ struct vmm_opts {
 			* it (le32 enum arca_exit_kind, le32 value) is written
 			* here at exit, so the launcher can tell "killed by
 			* signal N" from "exited 128+N"; -1: none */
+	/* Warm starts (vmm/warm.c): --snapshot-fd, a new file to save the VM
+	 * into at arca-init's HELLO; --restore-fd, a snapshot to start from;
+	 * --spec-fd, the run's spec, sent over the control channel then. */
+	int snapshot_fd, restore_fd, spec_fd;
 	int log_fd;   /* --log-fd: arca-vmm's own messages and the guest's
 		       * console go here instead of stderr, which stays the
 		       * command's; -1: none (both on stderr) */

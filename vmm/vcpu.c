@@ -10,9 +10,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 
+#include "arca/limits.h"
 #include "boot.h"
 #include "cpuid.h"
+#include "kvm_state.h"
 #include "seccomp_thread.h"
 #include "vm.h"
 
@@ -141,9 +144,81 @@ static void handle_mmio(struct vcpu *v)
 		memset(run->mmio.data, 0xff, len);
 }
 
+/* This thread's kvm_run: the kick handler sets immediate_exit there, so a
+ * kick that lands between the pause check and KVM_RUN still makes
+ * KVM_RUN return at once (KVM's documented way to avoid that race). */
+static __thread struct kvm_run *tls_run;
+
 static void kick_handler(int sig)
 {
-	(void)sig; /* only interrupts KVM_RUN */
+	(void)sig;
+	if (tls_run)
+		tls_run->immediate_exit = 1;
+}
+
+/*
+ * Paused for a snapshot: first complete what the last exit left pending
+ * (an MMIO or port read's value goes into a register only on the next
+ * KVM_RUN; with immediate_exit set, KVM finishes it and returns -EINTR
+ * without running the guest), then save, then wait. No allocation here
+ * (the state buffers were made before the filters went in).
+ */
+static void vcpu_pause_here(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	v->run->immediate_exit = 1;
+	(void)ioctl(v->fd, KVM_RUN, 0); /* -EINTR: KVM's answer to immediate_exit */
+	v->run->immediate_exit = 0;
+	int r = 0;
+	const char *what = NULL;
+	if (vm->snap)
+		r = kvm_state_vcpu_save(v->fd, &vm->snap[v->index], &what);
+	pthread_mutex_lock(&vm->pause_lock);
+	if (r < 0 && !vm->snap_err) {
+		vm->snap_err = r;
+		vm->snap_what = what;
+	}
+	vm->npaused++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->npaused--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_pause(struct vm *vm, unsigned timeout_ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->snap_err = 0;
+	vm->snap_what = NULL;
+	__atomic_store_n(&vm->pause_req, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		pthread_kill(vm->vcpus[i].thread, ARCA_VCPU_KICK_SIG);
+	int r = 0;
+	while (vm->npaused < vm->ncpus && r == 0) {
+		if (__atomic_load_n(&vm->stop, __ATOMIC_SEQ_CST) != VM_RUNNING)
+			r = -ECANCELED;
+		else if (pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &dl) == ETIMEDOUT)
+			r = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return r;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->pause_req, 0, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static void *vcpu_thread(void *arg)
@@ -155,15 +230,29 @@ static void *vcpu_thread(void *arg)
 	/* Confine this thread before it runs any guest code, and wait until
 	 * every other thread is confined too; on failure the main thread
 	 * reports it and exits 125. */
+	/* The kick (vm_pause) reaches this thread only: every other signal
+	 * stays blocked, as main() set it, for its signalfd. */
+	tls_run = run;
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, ARCA_VCPU_KICK_SIG);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	if (seccomp_enter(SECCOMP_VCPU, NULL, NULL) < 0)
 		return NULL;
 
 	for (;;) {
 		if (__atomic_load_n(&vm->stop, __ATOMIC_SEQ_CST) != VM_RUNNING)
 			return NULL;
+		if (__atomic_load_n(&vm->pause_req, __ATOMIC_SEQ_CST)) {
+			vcpu_pause_here(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A kick: look at pause_req/stop again. */
+				run->immediate_exit = 0;
 				continue;
+			}
 			vm_request_stop(vm, VM_FAILED, "KVM_RUN on vCPU %u failed: %s",
 					v->index, strerror(errno));
 			return NULL;
@@ -214,8 +303,10 @@ int vcpu_start(struct vcpu *v)
 {
 	static bool handler_set;
 	if (!handler_set) {
+		if (ARCA_VCPU_KICK_SIG < SIGRTMIN || ARCA_VCPU_KICK_SIG > SIGRTMAX)
+			return -EINVAL; /* a libc that keeps more RT signals */
 		struct sigaction sa = { .sa_handler = kick_handler };
-		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(ARCA_VCPU_KICK_SIG, &sa, NULL);
 		handler_set = true;
 	}
 	return -pthread_create(&v->thread, NULL, vcpu_thread, v);

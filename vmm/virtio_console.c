@@ -13,6 +13,7 @@
 #include <linux/virtio_ring.h>
 
 #include "proto.h"
+#include "snapshot.h"
 #include "virtio_console.h"
 
 #define CTRL_RXQ 2u
@@ -104,14 +105,56 @@ static void ctrl_send(struct virtio_console *c, uint32_t id, uint16_t event,
 
 /* ---- host -> guest frames on the control port --------------------------- */
 
+/* The next bytes for the guest's control port: the spec's frames while
+ * one is being sent (each made when the last is out), else ctl_out. */
+static const uint8_t *ctl_next(struct virtio_console *c, uint32_t *len)
+{
+	if (c->spec_active && c->sframe_off == c->sframe_len) {
+		size_t n = c->spec_len - c->spec_off;
+		if (n > ARCA_MSG_MAX_PAYLOAD)
+			n = ARCA_MSG_MAX_PAYLOAD;
+		if (n == 0 && c->spec_end_sent) {
+			c->spec_active = false;
+		} else {
+			int r = proto_encode(c->sframe, sizeof(c->sframe), ARCA_MSG_SPEC,
+					     c->spec + c->spec_off, n);
+			c->sframe_len = r > 0 ? (uint32_t)r : 0;
+			c->sframe_off = 0;
+			c->spec_off += n;
+			if (n == 0)
+				c->spec_end_sent = true;
+		}
+	}
+	if (c->spec_active) {
+		*len = c->sframe_len - c->sframe_off;
+		return c->sframe + c->sframe_off;
+	}
+	*len = c->ctl_out_len;
+	return c->ctl_out;
+}
+
+static void ctl_consumed(struct virtio_console *c, uint32_t n)
+{
+	if (c->spec_active) {
+		c->sframe_off += n;
+		return;
+	}
+	memmove(c->ctl_out, c->ctl_out + n, c->ctl_out_len - n);
+	c->ctl_out_len -= n;
+}
+
 static void ctl_out_pump(struct virtio_console *c)
 {
 	struct virtio_dev *d = &c->dev;
 	struct virtq *vq = &d->vqs[port_rxq(ARCA_PORT_CONTROL)];
 	bool pushed = false;
+	uint32_t len;
+	const uint8_t *p;
 
+	if (c->hold)
+		return;
 	/* The guest driver drops data for a port nobody has open. */
-	while (c->ctl_out_len && c->ports[ARCA_PORT_CONTROL].guest_open) {
+	while (c->ports[ARCA_PORT_CONTROL].guest_open && (p = ctl_next(c, &len)) && len) {
 		struct virtq_elem e;
 		int r = virtq_pop(vq, &e);
 		if (r < 0) {
@@ -120,11 +163,10 @@ static void ctl_out_pump(struct virtio_console *c)
 		}
 		if (r == 0)
 			break; /* sent on the next kick of this queue */
-		size_t n = virtq_copy_to_in(&e, 0, c->ctl_out, c->ctl_out_len);
+		size_t n = virtq_copy_to_in(&e, 0, p, len);
 		virtq_push(vq, &e, (uint32_t)n);
 		pushed = true;
-		memmove(c->ctl_out, c->ctl_out + n, c->ctl_out_len - n);
-		c->ctl_out_len -= (uint32_t)n;
+		ctl_consumed(c, (uint32_t)n);
 		if (n == 0)
 			break; /* a buffer with no room: do not spin on it */
 	}
@@ -186,6 +228,8 @@ static void input_pump(struct virtio_console *c, unsigned id)
 	struct virtq *vq = &d->vqs[port_rxq(id)];
 	bool pushed = false;
 
+	if (c->hold)
+		return;
 	while (!p->eof && p->guest_open) {
 		if (p->pollable) {
 			/* The fd is blocking (it is the user's stdin; we do not
@@ -469,5 +513,96 @@ void virtio_console_drain(struct virtio_console *c)
 	pthread_mutex_lock(&c->dev.lock);
 	if (virtio_dev_running(&c->dev))
 		drain_outputs(c);
+	pthread_mutex_unlock(&c->dev.lock);
+}
+
+/* ---- warm starts ------------------------------------------------------- */
+
+void virtio_console_hold(struct virtio_console *c, bool hold)
+{
+	pthread_mutex_lock(&c->dev.lock);
+	c->hold = hold;
+	pthread_mutex_unlock(&c->dev.lock);
+}
+
+void virtio_console_send_spec(struct virtio_console *c, const uint8_t *spec, size_t len)
+{
+	pthread_mutex_lock(&c->dev.lock);
+	c->spec = spec;
+	c->spec_len = len;
+	c->spec_off = 0;
+	c->sframe_len = c->sframe_off = 0;
+	c->spec_end_sent = false;
+	c->spec_active = true;
+	if (virtio_dev_running(&c->dev))
+		ctl_out_pump(c);
+	pthread_mutex_unlock(&c->dev.lock);
+}
+
+int virtio_console_save(struct virtio_console *c, struct snap_console *s)
+{
+	int r = 0;
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&c->dev.lock);
+	if (c->ctl_out_len || c->spec_active)
+		r = -EBUSY;
+	_Static_assert(CONSOLE_CTRL_PENDING <= SNAP_CTRL_PENDING &&
+		       sizeof(c->pending[0].buf) <= SNAP_CTRL_MSG, "snap_console too small");
+	s->npending = c->pend_count;
+	for (unsigned k = 0; k < c->pend_count; k++) {
+		unsigned i = (c->pend_head + k) % CONSOLE_CTRL_PENDING;
+		s->pending[k].len = c->pending[i].len;
+		memcpy(s->pending[k].buf, c->pending[i].buf, c->pending[i].len);
+	}
+	for (unsigned i = 0; i < ARCA_NR_PORTS; i++) {
+		s->guest_ready[i] = c->ports[i].guest_ready;
+		s->guest_open[i] = c->ports[i].guest_open;
+		s->host_open[i] = c->ports[i].host_open;
+	}
+	pthread_mutex_unlock(&c->dev.lock);
+	return r;
+}
+
+void virtio_console_restore(struct virtio_console *c, const struct snap_console *s)
+{
+	pthread_mutex_lock(&c->dev.lock);
+	for (unsigned i = 0; i < ARCA_NR_PORTS; i++) {
+		struct console_port *p = &c->ports[i];
+		p->guest_ready = !!s->guest_ready[i];
+		p->guest_open = !!s->guest_open[i];
+		/* What the guest was told; release() corrects stdin's. */
+		p->host_open = !!s->host_open[i];
+	}
+	/* Bounded like ctrl_send's queue; a longer message is cut. */
+	c->pend_head = 0;
+	c->pend_count = s->npending < CONSOLE_CTRL_PENDING ? s->npending : CONSOLE_CTRL_PENDING;
+	for (unsigned k = 0; k < c->pend_count; k++) {
+		uint32_t len = s->pending[k].len;
+		if (len > sizeof(c->pending[k].buf))
+			len = sizeof(c->pending[k].buf);
+		c->pending[k].len = len;
+		memcpy(c->pending[k].buf, s->pending[k].buf, len);
+	}
+	pthread_mutex_unlock(&c->dev.lock);
+}
+
+void virtio_console_release(struct virtio_console *c)
+{
+	pthread_mutex_lock(&c->dev.lock);
+	c->hold = false;
+	struct console_port *in = &c->ports[ARCA_PORT_STDIN];
+	if (in->eof && in->host_open) {
+		in->host_open = false;
+		if (in->guest_ready)
+			ctrl_send(c, ARCA_PORT_STDIN, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	} else if (!in->eof && !in->host_open) {
+		in->host_open = true;
+		if (in->guest_ready)
+			ctrl_send(c, ARCA_PORT_STDIN, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	}
+	if (virtio_dev_running(&c->dev)) {
+		ctl_out_pump(c);
+		input_pump(c, ARCA_PORT_STDIN);
+	}
 	pthread_mutex_unlock(&c->dev.lock);
 }

@@ -55,6 +55,18 @@ struct virtio_console {
 	 * reads loses what does not fit, it cannot grow our memory. */
 	uint8_t ctl_out[CONSOLE_CTL_OUT];
 	uint32_t ctl_out_len;
+	/* Warm starts: while held, nothing flows to the guest (no stdin, no
+	 * control frames), so a snapshot never carries one run's input into
+	 * the next. */
+	bool hold;
+	/* The run's spec, sent as ARCA_MSG_SPEC frames before any other
+	 * control frame (virtio_console_send_spec); the buffer is the
+	 * caller's and outlives the VM. */
+	const uint8_t *spec;
+	size_t spec_len, spec_off;
+	bool spec_active, spec_end_sent;
+	uint8_t sframe[ARCA_MSG_HDR_SIZE + ARCA_MSG_MAX_PAYLOAD];
+	uint32_t sframe_len, sframe_off;
 };
 
 int virtio_console_init(struct virtio_console *c, const struct guest_mem *gm,
@@ -66,5 +78,18 @@ int virtio_console_init(struct virtio_console *c, const struct guest_mem *gm,
 int virtio_console_send_control(struct virtio_console *c, const uint8_t *data, size_t len);
 /* Process everything the guest has queued for output (at shutdown). */
 void virtio_console_drain(struct virtio_console *c);
+
+/* Warm starts. hold: see struct virtio_console. send_spec: queue the spec
+ * (ARCA_MSG_SPEC frames, then an empty one) ahead of every other frame.
+ * save: -EBUSY when control frames are still queued for the guest (not
+ * a point to snapshot); port messages it has not taken yet are saved. restore: the ports' handshake state; then release
+ * tells the guest whether this run's stdin is open (the snapshot's run
+ * may have had another) and lets data flow. */
+void virtio_console_hold(struct virtio_console *c, bool hold);
+void virtio_console_send_spec(struct virtio_console *c, const uint8_t *spec, size_t len);
+struct snap_console;
+int virtio_console_save(struct virtio_console *c, struct snap_console *s);
+void virtio_console_restore(struct virtio_console *c, const struct snap_console *s);
+void virtio_console_release(struct virtio_console *c);
 
 #endif

@@ -285,3 +285,117 @@ void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const uint8_t *data,
 	}
 	pthread_mutex_unlock(&d->lock);
 }
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+void virtio_mmio_save(struct virtio_mmio *t, struct snap_mmio *s)
+{
+	struct virtio_dev *d = t->dev;
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&d->lock);
+	s->device_id = d->ops->device_id;
+	s->status = d->status;
+	s->driver_features = d->driver_features;
+	s->queue_sel = t->queue_sel;
+	s->dev_features_sel = t->dev_features_sel;
+	s->drv_features_sel = t->drv_features_sel;
+	s->isr = __atomic_load_n(&t->isr, __ATOMIC_SEQ_CST);
+	s->config_gen = t->config_gen;
+	s->nqueues = d->ops->nqueues;
+	for (unsigned q = 0; q < d->ops->nqueues && q < SNAP_MAX_QUEUES; q++) {
+		const struct virtq *vq = &d->vqs[q];
+		s->vq[q] = (struct snap_vq){
+			.desc = vq->desc_gpa, .avail = vq->avail_gpa, .used = vq->used_gpa,
+			.num = vq->num, .last_avail = vq->last_avail, .used_idx = vq->used_idx,
+			.signalled_used = vq->signalled_used, .ready = vq->ready,
+			.signalled_valid = vq->signalled_valid,
+		};
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+	uint8_t b[4];
+	memcpy(b, &v, 4);
+	virtio_mmio_write(t, off, b, 4);
+}
+
+/*
+ * The guest's set-up, replayed through the register interface: the file's
+ * values get exactly the checks the guest's own writes get (features a
+ * subset of ours, queue sizes and ring addresses inside guest RAM), and
+ * the device is activated the way a driver activates it. Only the ring
+ * indexes are copied in directly: any 16-bit value is one a guest could
+ * have caused.
+ */
+int virtio_mmio_restore(struct virtio_mmio *t, const struct snap_mmio *s)
+{
+	struct virtio_dev *d = t->dev;
+	const uint32_t early = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+
+	if (s->device_id != d->ops->device_id || s->nqueues != d->ops->nqueues ||
+	    s->nqueues > SNAP_MAX_QUEUES)
+		return -ESTALE;
+	if (s->status & (VIRTIO_CONFIG_S_FAILED | VIRTIO_CONFIG_S_NEEDS_RESET))
+		return -EINVAL;
+	reg_write(t, VIRTIO_MMIO_STATUS, 0);
+	if (!s->status)
+		return 0;
+	reg_write(t, VIRTIO_MMIO_STATUS, s->status & early);
+	reg_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)s->driver_features);
+	reg_write(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(s->driver_features >> 32));
+	if (s->status & VIRTIO_CONFIG_S_FEATURES_OK) {
+		reg_write(t, VIRTIO_MMIO_STATUS,
+			  s->status & (early | VIRTIO_CONFIG_S_FEATURES_OK));
+		if (!(d->status & VIRTIO_CONFIG_S_FEATURES_OK))
+			return -EINVAL;
+	}
+	for (unsigned q = 0; q < s->nqueues; q++) {
+		const struct snap_vq *sq = &s->vq[q];
+		if (!sq->ready)
+			continue;
+		reg_write(t, VIRTIO_MMIO_QUEUE_SEL, q);
+		reg_write(t, VIRTIO_MMIO_QUEUE_NUM, sq->num);
+		reg_write(t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)sq->desc);
+		reg_write(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(sq->desc >> 32));
+		reg_write(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)sq->avail);
+		reg_write(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(sq->avail >> 32));
+		reg_write(t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)sq->used);
+		reg_write(t, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(sq->used >> 32));
+		reg_write(t, VIRTIO_MMIO_QUEUE_READY, 1);
+		pthread_mutex_lock(&d->lock);
+		struct virtq *vq = &d->vqs[q];
+		bool ok = vq->ready && !d->failed;
+		if (ok) {
+			vq->last_avail = sq->last_avail;
+			vq->used_idx = sq->used_idx;
+			vq->signalled_used = sq->signalled_used;
+			vq->signalled_valid = sq->signalled_valid;
+		}
+		pthread_mutex_unlock(&d->lock);
+		if (!ok)
+			return -EINVAL;
+	}
+	reg_write(t, VIRTIO_MMIO_STATUS, s->status);
+	pthread_mutex_lock(&d->lock);
+	int r = d->status == s->status && !d->failed ? 0 : -EINVAL;
+	t->queue_sel = s->queue_sel;
+	t->dev_features_sel = s->dev_features_sel;
+	t->drv_features_sel = s->drv_features_sel;
+	__atomic_store_n(&t->isr, s->isr & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG),
+			 __ATOMIC_SEQ_CST);
+	t->config_gen = s->config_gen;
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+void virtio_mmio_kick_all(struct virtio_mmio *t)
+{
+	uint64_t one = 1;
+	for (unsigned q = 0; q < t->dev->ops->nqueues; q++)
+		if (t->dev->vqs[q].ready)
+			(void)!write(t->kickfd[q], &one, sizeof(one));
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "evloop.h"
+#include "snapshot.h"
 #include "virtio.h"
 
 #define VIRTIO_MMIO_SIZE 0x200u
@@ -41,5 +42,13 @@ int virtio_mmio_setup(struct virtio_mmio *t, struct virtio_dev *dev, uint64_t ba
 /* Register accesses from a vCPU (off relative to base). Pure over state. */
 void virtio_mmio_read(struct virtio_mmio *t, uint64_t off, uint8_t *data, uint32_t len);
 void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const uint8_t *data, uint32_t len);
+
+/* Snapshots (snapshot.h): save takes the device's lock; restore replays
+ * the driver's set-up through virtio_mmio_write (0, -ESTALE another
+ * device, -EINVAL refused like a guest's bad write); kick_all makes the
+ * device look at every ready queue once, as after a notify. */
+void virtio_mmio_save(struct virtio_mmio *t, struct snap_mmio *s);
+int virtio_mmio_restore(struct virtio_mmio *t, const struct snap_mmio *s);
+void virtio_mmio_kick_all(struct virtio_mmio *t);
 
 #endif

@@ -91,7 +91,9 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus,
 		return arca_error_errno(e, errno, "eventfd");
 	if ((r = evloop_init(&vm->loop)) < 0)
 		return arca_error_errno(e, -r, "creating the event loop");
-	if ((r = pthread_mutex_init(&vm->pio_lock, NULL)) != 0)
+	if ((r = pthread_mutex_init(&vm->pio_lock, NULL)) != 0 ||
+	    (r = pthread_mutex_init(&vm->pause_lock, NULL)) != 0 ||
+	    (r = pthread_cond_init(&vm->pause_cond, NULL)) != 0)
 		return arca_error_errno(e, r, "pthread_mutex_init");
 	return 0;
 }

@@ -35,6 +35,8 @@ enum vm_stop {
 	VM_SIGNALED,  /* arca-vmm got SIGTERM/SIGINT/SIGHUP/SIGQUIT */
 };
 
+struct snap_vcpu;
+
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
@@ -58,6 +60,17 @@ struct vm {
 	struct virtio_mmio mmio[VM_MAX_MMIO];
 	unsigned nmmio;
 
+	/* Pausing every vCPU for a snapshot (vm_pause): pause_req set, each
+	 * vCPU kicked out of KVM_RUN, saves its state into snap[index] (when
+	 * not NULL) and waits on pause_cond until pause_req clears. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	int pause_req;            /* atomic */
+	unsigned npaused;
+	struct snap_vcpu *snap;   /* ncpus entries, or NULL */
+	int snap_err;             /* first vCPU's save error, -errno */
+	const char *snap_what;
+
 	struct evloop loop;
 	int stop_fd;              /* eventfd: vCPU -> device thread */
 	int stop;                 /* enum vm_stop, atomic */
@@ -79,6 +92,12 @@ int vcpu_create(struct vm *vm, unsigned index);
 struct boot_entry;
 int vcpu_setup_bsp(struct vcpu *v, const struct boot_entry *b);
 int vcpu_start(struct vcpu *v);
+/* Stop every vCPU outside KVM_RUN with nothing pending (their state saved
+ * into vm->snap when set). 0, or -ETIMEDOUT/-ECANCELED (a vCPU that does
+ * not answer within timeout_ms, or the VM stopping): vm_resume() must
+ * follow either way. */
+int vm_pause(struct vm *vm, unsigned timeout_ms);
+void vm_resume(struct vm *vm);
 
 /* pio.c: port I/O dispatch from vCPU exits. */
 void pio_in(struct vm *vm, uint16_t port, uint8_t *data, unsigned size);

@@ -6,7 +6,8 @@
  *   1. the names of the virtio-console ports that carry the command's stdio
  *      and the control channel;
  *   2. the framing of the control channel (guest -> host and host -> guest);
- *   3. the per-run spec that the launcher appends to the initrd as /arca/spec.
+ *   3. the per-run spec that the launcher appends to the initrd as /arca/spec
+ *      (or, for a warm-capable run, the VMM sends in ARCA_MSG_SPEC frames).
  *
  * Everything on the wire is little-endian with explicit sizes; structs are
  * never copied onto the wire as a whole, the codecs in common/ encode fields
@@ -64,9 +65,19 @@ enum arca_msg_type {
 	ARCA_MSG_TIMES = 5, /* payload: le32 n, then n le64: enum arca_mark's guest
 			     * CLOCK_MONOTONIC in ns, 0 where not reached; --verbose
 			     * only, once, before EXIT (the boot breakdown) */
-	/* host -> guest: reserved for signals and terminal size */
+	/* host -> guest: signals, terminal size, the spec */
 	ARCA_MSG_SIGNAL = 64, /* payload: le32 signal number */
 	ARCA_MSG_WINSIZE = 65, /* payload: le16 rows, le16 cols */
+	ARCA_MSG_SPEC = 66, /* payload: the next 1..ARCA_MSG_MAX_PAYLOAD bytes of
+			     * the encoded spec (the bytes of /arca/spec); an
+			     * empty payload ends it. Only when the initrd has no
+			     * /arca/spec (warm-capable runs): arca-init reads
+			     * it after HELLO. Every SPEC frame comes before any
+			     * other host -> guest frame; SIGNAL and WINSIZE may
+			     * follow the end one at once. Any other frame
+			     * before the end, a bad stream, EOF or over
+			     * ARCA_SPEC_MAX_SIZE bytes in all: arca-init
+			     * fails with 125. */
 };
 
 /* Steps of arca-init a verbose run times (ARCA_MSG_TIMES), in order. */
@@ -88,6 +99,8 @@ enum arca_exit_kind {
 
 /* ---- per-run spec (/arca/spec in the appended initrd archive) ---------- */
 /*
+ * The spec is /arca/spec in the initrd or, when that file is absent, comes
+ * over the control port in ARCA_MSG_SPEC frames (same bytes).
  * le32 magic = ARCA_SPEC_MAGIC, le32 version = ARCA_ABI_VERSION,
  * then records until the end of the file:
  *   le16 tag (enum arca_spec_tag), le32 len, len bytes of value.
@@ -112,7 +125,16 @@ enum arca_spec_tag {
 	ARCA_SPEC_USER    = 8, /* le32 uid, le32 gid: the command's ids (exec -u);
 				* absent: 0, 0. At most one. */
 	ARCA_SPEC_RLIMIT  = 9, /* one resource limit for the command (below) */
+	ARCA_SPEC_HOST    = 10, /* exactly 40 bytes: le64 the host's CLOCK_REALTIME
+				 * in ns, then 32 bytes of host randomness (the
+				 * seed). At most one. arca-init mixes the seed
+				 * into the kernel's pool and reseeds its CRNG
+				 * (every VM restored from one snapshot starts
+				 * with the same pool), and with RESTORED sets
+				 * the clock to the time. */
 };
+#define ARCA_SPEC_HOST_SIZE 40u
+#define ARCA_SPEC_SEED_SIZE 32u
 
 #define ARCA_SPEC_F_VERBOSE 0x1u /* init logs its steps on the control channel */
 #define ARCA_SPEC_F_AGENT   0x4u /* arca start: serve exec sessions (below)
@@ -124,6 +146,10 @@ enum arca_spec_tag {
 				  * and controlling terminal; the stdin port feeds
 				  * its master, the stdout port carries what it
 				  * outputs (stderr included), WINSIZE sizes it */
+#define ARCA_SPEC_F_RESTORED 0x10u /* the guest was restored from a snapshot
+				    * (set by the launcher): arca-init sets
+				    * the clock from the HOST record and
+				    * re-stamps its boot-time step marks */
 
 /*
  * SHARE record value (one per virtio-fs device the launcher attached, any

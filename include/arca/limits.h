@@ -35,6 +35,13 @@
  * SIGRTMIN's first two for itself, which its SIGRTMIN macro skips already.
  * Needs <signal.h>. */
 #define ARCA_SIG_WINSIZE (SIGRTMIN + 1)
+/* arca-vmm's kick of a vCPU thread out of KVM_RUN (pausing the VM for a
+ * snapshot): a signal of its own, unblocked only in the vCPU threads, so
+ * no signal meant for the command (SIGUSR1, ...) is ever taken as a kick.
+ * A number, not SIGRTMIN + 4, because the seccomp policy compiler needs a
+ * constant (policy/vmm-main.policy); vcpu.c checks it is a real-time
+ * signal glibc leaves to applications (SIGRTMIN is 34 there). */
+#define ARCA_VCPU_KICK_SIG 38
 /* To an exec client process (libarca's arca_proc_signal): deliver the
  * signal in the value (1..64) to the session's command; any signal, even
  * one (KILL, STOP) the client could not catch itself. */

@@ -58,12 +58,18 @@ nokaslr_true() {
 	timeout 120 "$ARCA" run --no-kaslr --memory "$MEM" -- true </dev/null >"$T/nokaslr.log" 2>&1
 }
 
+# From a snapshot (--warm): the first such run (not timed) boots and saves it.
+warm_true() {
+	timeout 120 "$ARCA" run --warm --memory "$MEM" -- true </dev/null >"$T/warm.log" 2>&1
+}
+
 # sample_rss PID: until PID exits, print "VmHWM_kB outside_kB" where outside_kB is the peak
 # of RSS outside the guest-RAM mapping (any mapping at least as large as the guest RAM);
 # guest RAM is only partly touched by a short boot, so VmHWM alone understates nothing and
 # overstates the VMM by whatever the guest touched.
 # Guest RAM in smaps: a run of adjacent mappings, each anonymous or arca's kernel image
-# (arca-vmm maps the cached vmlinux's pages into guest RAM: vmm/boot.h), that spans at least
+# (arca-vmm maps the cached vmlinux's pages into guest RAM: vmm/boot.h) or its snapshot
+# (--warm maps the whole of guest RAM from it: vmm/warm.h), that spans at least
 # the guest's RAM size; QEMU's is one anonymous mapping. Everything else is outside it.
 RSS_AWK='
 function hex(s,   i, n) { n = 0; s = tolower(s)
@@ -72,7 +78,7 @@ function hex(s,   i, n) { n = 0; s = tolower(s)
 function close_run() { if (run_ok && run_end - run_start >= ram) inram += run_rss; else out += run_rss
 	run_ok = 0; run_rss = 0 }
 /^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); s = hex(a[1]); e = hex(a[2])
-	ok = (NF < 6 || $6 ~ /\/vmlinux-/)
+	ok = (NF < 6 || $6 ~ /\/vmlinux-/ || $6 ~ /\/snap-.*\.arca/)
 	if (!(ok && run_ok && s == run_end)) { close_run(); run_start = s; run_ok = ok }
 	run_end = e; next }
 /^Rss:/ { run_rss += $2 }
@@ -144,6 +150,13 @@ bench() {
 if [ -x "$ARCA" ]; then
 	bench arca "arca run -- true" arca_true arca-vmm
 	bench nokaslr "arca run --no-kaslr -- true" nokaslr_true arca-vmm
+	if warm_true; then
+		echo "bench: snapshot for --warm made"
+		bench warm "arca run --warm -- true" warm_true arca-vmm
+	else
+		printf '%-24s %s\n' "arca run --warm -- true" "FAILED (making the snapshot)" >>"$T/table"
+		FAILED=1
+	fi
 else
 	printf '%-24s %s\n' "arca run -- true" "n/a ($ARCA not built)" >>"$T/table"
 fi
@@ -161,11 +174,12 @@ else
 fi
 
 # Where the time goes: RUNS runs with --timings, the one with the median total printed.
+# breakdown [--warm]
 breakdown() {
 	_i=0
 	: >"$T/bd.totals"
 	while [ "$_i" -lt "$N" ]; do
-		timeout 120 "$ARCA" run --timings --memory "$MEM" -- true </dev/null >"$T/bd.$_i" 2>&1 ||
+		timeout 120 "$ARCA" run --timings "$@" --memory "$MEM" -- true </dev/null >"$T/bd.$_i" 2>&1 ||
 			{ echo "bench: arca run --timings failed:" >&2; tail -n 5 "$T/bd.$_i" >&2; return 1; }
 		awk -v i="$_i" '/^arca:   total/ { print $NF, i }' "$T/bd.$_i" >>"$T/bd.totals"
 		_i=$((_i + 1))
@@ -173,12 +187,13 @@ breakdown() {
 	done
 	_med=$(sort -n "$T/bd.totals" | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }')
 	{
-		echo "one cold run, the median of $N by total (arca run --timings -- true):"
+		echo "one run, the median of $N by total (arca run --timings $* -- true):"
 		sed -n '/^arca: boot breakdown/,$p' "$T/bd.$_med" | sed 's/^arca: /  /'
-	} >"$T/bd.out"
+	} >>"$T/bd.out"
 }
 
 # Many at once: N runs started together; the wall time until the last one ended.
+# parallel [--warm]
 parallel() {
 	: >"$T/par"
 	for _n in $PAR; do
@@ -187,7 +202,7 @@ parallel() {
 		while [ "$_j" -lt "$_n" ]; do
 			# No boot deadline here: N guests on fewer CPUs boot N/CPUs times slower by
 			# design, which is what this measures.
-			( timeout 900 "$ARCA" run --boot-timeout 0 --memory "$MEM" -- true </dev/null >"$T/par.$_j" 2>&1
+			( timeout 900 "$ARCA" run "$@" --boot-timeout 0 --memory "$MEM" -- true </dev/null >"$T/par.$_j" 2>&1
 			  echo $? >"$T/par.$_j.rc" ) &
 			_j=$((_j + 1))
 		done
@@ -201,16 +216,21 @@ parallel() {
 		[ "$_bad" = 0 ] || FAILED=1
 		awk -v n="$_n" -v a="$_t0" -v b="$_t1" -v f="$_bad" 'BEGIN {
 			printf "  %4d %9.2f %13.2f %7d\n", n, b - a, (b - a) / n, f }' >>"$T/par"
-		echo "bench: $_n parallel runs: $(sub "$_t0" "$_t1") s, $_bad failed" >&2
+		echo "bench: $_n parallel runs $*: $(sub "$_t0" "$_t1") s, $_bad failed" >&2
 	done
-	echo "parallel runs (arca run -- true, guest RAM $MEM MiB; $(grep -c ^processor /proc/cpuinfo) CPUs here):"
+	echo "parallel runs (arca run $* -- true, guest RAM $MEM MiB; $(grep -c ^processor /proc/cpuinfo) CPUs here):"
 	printf '  %4s %9s %13s %7s\n' N "wall s" "wall/N s" failed
 	cat "$T/par"
 }
 
 if [ -x "$ARCA" ]; then
+	: >"$T/bd.out"
 	breakdown || FAILED=1
-	[ -n "$PAR" ] && parallel >"$T/par.out"
+	breakdown --warm || FAILED=1
+	if [ -n "$PAR" ]; then
+		parallel >"$T/par.out"
+		parallel --warm >>"$T/par.out"
+	fi
 fi
 echo "boot benchmark: $N runs each, guest RAM $MEM MiB, kernel $(basename "$(readlink -f "$KERNEL")")"
 printf '%-24s %7s %7s %7s %9s %11s\n' "" "median" "min" "max" "VmHWM" "RSS-non-RAM"

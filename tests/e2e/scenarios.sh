@@ -116,6 +116,89 @@ sc_timings() {
 	breakdown_ok 0
 }
 
+# --warm (vmm/warm.h, launcher/snapcache.h): the first run of a configuration boots and saves a
+# snapshot at arca-init's HELLO; the next ones start from it. A private cache dir makes "first"
+# certain. Warm runs give what cold ones give: stdout/stderr split and exact, exit codes, a
+# signal's 128+N, stdin, env and workdir, a share's files both ways; each restored guest has the
+# host's time and its own random numbers; two at once do not see each other's writes.
+warm_run() { ARCA_CACHE_DIR=$WCACHE arca run --warm "$@"; }
+sc_warm() {
+	WCACHE=$T/wcache
+	mkdir -p "$T/ws" && chmod 0777 "$T/ws" && echo host >"$T/ws/in" || return 1
+	warm_run --verbose -v "$T/ws:/w" -- sh -c 'echo cold; exit 3' </dev/null
+	[ "$RC" = 3 ] && [ "$(cat "$T/out")" = cold ] || { why; return 1; }
+	grep -q '^arca: --warm: booting, then saving ' "$T/err" &&
+		grep -q '^arca-vmm: snapshot saved in ' "$T/err" &&
+		grep -q '^arca: snapshot stored as ' "$T/err" ||
+		{ echo "no snapshot made: $(grep -m 5 -e warm -e snapshot "$T/err" | tr '\n' '|')"; return 1; }
+	_snap=$(ls "$WCACHE"/snap-*.arca) && [ "$(echo "$_snap" | wc -l)" = 1 ] ||
+		{ echo "snapshots in the cache: $(ls "$WCACHE" | tr '\n' ' ')"; return 1; }
+	[ "$(stat -c '%u %a' "$_snap")" = "0 600" ] || { echo "snapshot $(stat -c '%u %a' "$_snap")"; return 1; }
+	# the same VM again: restored, and everything as a cold run has it
+	printf 'a\nb\n\nc\r\nd' >"$T/want_out"
+	printf 'err1\nerr2' >"$T/want_err"
+	warm_run -v "$T/ws:/w" -- sh -c "printf 'a\\nb\\n'; printf 'err1\\n' >&2; printf '\\nc\\r\\nd'; printf 'err2' >&2; exit 4" </dev/null
+	[ "$RC" = 4 ] || { why; return 1; }
+	cmp -s "$T/out" "$T/want_out" && cmp -s "$T/err" "$T/want_err" ||
+		{ echo "warm stdio differs: $(why)"; return 1; }
+	warm_run --verbose -v "$T/ws:/w" -e K=v -w /w -- sh -c 'echo "$K $(pwd) $(cat in)"; echo guest >out; kill -9 $$' </dev/null
+	[ "$RC" = 137 ] && [ "$(cat "$T/out")" = "v /w host" ] && [ "$(cat "$T/ws/out")" = guest ] || { why; return 1; }
+	grep -q '^arca: --warm: starting from ' "$T/err" && grep -q '^arca-vmm: restored from the snapshot in ' "$T/err" ||
+		{ echo "not restored: $(grep -m 5 -e warm -e snapshot "$T/err" | tr '\n' '|')"; return 1; }
+	head -c 100000 /dev/urandom >"$T/in"
+	warm_run -v "$T/ws:/w" -- sh -c 'cat; echo; date +%s' <"$T/in"
+	[ "$RC" = 0 ] && [ "$(head -c 100000 "$T/out" | sha256sum)" = "$(sha256sum <"$T/in")" ] ||
+		{ echo "stdin: $(why)"; return 1; }
+	_d=$(tail -n 1 "$T/out"); _now=$(date +%s)
+	[ $((_now - _d)) -le 30 ] && [ $((_d - _now)) -le 30 ] || { echo "guest clock $_d, host $_now"; return 1; }
+	# two at once, from the same snapshot: their own memory, their own random numbers
+	for _i in 1 2; do
+		ARCA_CACHE_DIR=$WCACHE timeout -k 10 "$LIMIT" "$ARCA" run --warm -v "$T/ws:/w" -- sh -c \
+			"[ -e /tmp/x ] && echo seen; echo $_i >/tmp/x; sleep 2; cat /tmp/x; head -c 16 /dev/urandom | od -An -tx1" \
+			</dev/null >"$T/p$_i" 2>"$T/p$_i.err" &
+	done
+	wait
+	[ "$(head -n 1 "$T/p1")" = 1 ] && [ "$(head -n 1 "$T/p2")" = 2 ] ||
+		{ echo "parallel runs: $(cat "$T/p1" "$T/p2" | tr '\n' '|')"; return 1; }
+	[ "$(sed -n 2p "$T/p1")" != "$(sed -n 2p "$T/p2")" ] && [ -n "$(sed -n 2p "$T/p1")" ] ||
+		{ echo "the same random numbers: $(cat "$T/p1" "$T/p2" | tr '\n' '|')"; return 1; }
+	[ "$(ls "$WCACHE"/snap-*.arca)" = "$_snap" ] ||
+		{ echo "another snapshot appeared: $(ls "$WCACHE" | tr '\n' ' ') $(cat "$T/p1.err" "$T/p2.err" | tr '\n' '|')"; return 1; }
+}
+
+# A snapshot is only used for the VM it was made for: other cpus make another one. One that
+# is truncated, foreign-owned or writable by others is refused, removed and made again; a
+# --disk run boots as usual.
+sc_warm_refuse() {
+	WCACHE=$T/wcache-refuse
+	warm_run -- true </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	_snap=$(ls "$WCACHE"/snap-*.arca) || { echo "no snapshot made"; return 1; }
+	warm_run --verbose --cpus 2 -- sh -c 'nproc' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = 2 ] && grep -q '^arca: --warm: booting, then saving ' "$T/err" ||
+		{ echo "--cpus 2: $(why)"; return 1; }
+	[ "$(ls "$WCACHE"/snap-*.arca | wc -l)" = 2 ] || { echo "cache: $(ls "$WCACHE" | tr '\n' ' ')"; return 1; }
+	for _bad in truncate chown chmod; do
+		case $_bad in
+		truncate) truncate -s $(($(stat -c %s "$_snap") - 4096)) "$_snap" ;;
+		chown) chown 12345 "$_snap" ;;
+		chmod) chmod 0622 "$_snap" ;;
+		esac
+		warm_run --verbose -- sh -c 'echo again' </dev/null
+		[ "$RC" = 0 ] && [ "$(cat "$T/out")" = again ] || { echo "$_bad: $(why)"; return 1; }
+		grep -q '^arca: --warm: refused .*; making a new one' "$T/err" &&
+			grep -q '^arca: snapshot stored as ' "$T/err" ||
+			{ echo "$_bad: not refused and made again: $(grep -m 5 -e warm -e snapshot "$T/err" | tr '\n' '|')"; return 1; }
+		[ "$(stat -c '%u %a' "$_snap")" = "0 600" ] || { echo "$_bad: remade as $(stat -c '%u %a' "$_snap")"; return 1; }
+	done
+	warm_run --verbose -- sh -c 'echo warm' </dev/null
+	[ "$RC" = 0 ] && grep -q '^arca: --warm: starting from ' "$T/err" || { echo "not restored after remaking: $(why)"; return 1; }
+	truncate -s 8M "$T/d.img" || return 1
+	warm_run --verbose --disk "$T/d.img,id=d" -- sh -c 'test -b /dev/disk/by-id/virtio-d && echo disk' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = disk ] && grep -q 'arca: --warm: booting as usual: disks' "$T/err" ||
+		{ echo "--disk: $(why)"; return 1; }
+}
+
 # stdout and stderr stay separate and byte-exact: no trailing newline, a blank line, a CR
 # (a tty in the path would turn \n into \r\n), and bytes written in an interleaved order.
 sc_stdio_split() {
@@ -923,6 +1006,6 @@ sc_boot_deadline() {
 }
 
 NO_VM="sandbox_errors kernel_arg_bad version help bad_cpus bad_option bad_memory no_command missing_kernel rootless_vmm_user nofile_too_small"
-NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal timings stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args config rootless sandbox libarca"
+NEEDS_VM="doctor nofile_nocap boot_deadline exit_0 exit_7 signal timings warm warm_refuse stdio_split stdin_5mib stdin_eof env_workdir cpus_memory not_found not_executable timeout vmm_seccomp vmm_seccomp_trap privsep kill9_cleanup sigterm signals tty kernel_args config rootless sandbox libarca"
 
 harness_run e2e

@@ -353,6 +353,13 @@ static void test_spec_check(void **state)
 	s.root_mode = ARCA_ROOT_DIR;
 	s.root_tag = S("r");
 	assert_non_null(sess_spec_check(&s));
+	s.root_mode = ARCA_ROOT_INITRD;
+	s.root_tag = NULL;
+	s.has_host = 1;
+	assert_non_null(sess_spec_check(&s));
+	s.has_host = 0;
+	s.flags = ARCA_SPEC_F_RESTORED;
+	assert_non_null(sess_spec_check(&s));
 }
 
 int main(void)

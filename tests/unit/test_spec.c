@@ -431,7 +431,7 @@ static void test_decode_bad_values(void **state)
 	w_rec(&w, ARCA_SPEC_FLAGS, "\1\0\0\0\0", 5);
 	expect_decode_error(&w, -EPROTO);
 	w_minimal(&w);
-	w_flags(&w, 0x10); /* an unknown flag */
+	w_flags(&w, 0x20); /* an unknown flag */
 	expect_decode_error(&w, -EPROTO);
 }
 
@@ -1642,6 +1642,107 @@ static void test_decode_rlimits_truncation_mutation(void **state)
 	}
 }
 
+/* ---- host time and seed (ARCA_SPEC_HOST), RESTORED ---------------------------- */
+
+static void w_host(struct wire *w, uint64_t ns, uint8_t fill)
+{
+	uint8_t v[ARCA_SPEC_HOST_SIZE];
+	proto_put_le64(v, ns);
+	memset(v + 8, fill, ARCA_SPEC_SEED_SIZE);
+	w_rec(w, ARCA_SPEC_HOST, v, sizeof(v));
+}
+
+static void test_roundtrip_host(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec_rlimit rl = { RLIMIT_NOFILE, 64, 64 };
+	struct arca_spec in = { .argv = argv, .argc = 1, .rlimits = &rl, .nrlimits = 1,
+				.flags = ARCA_SPEC_F_RESTORED | ARCA_SPEC_F_TIMES,
+				.has_host = 1, .host_realtime_ns = 0xfedcba9876543210ull };
+	struct arca_spec out;
+	uint8_t *buf, *plain;
+	size_t len, plain_len;
+
+	for (size_t i = 0; i < ARCA_SPEC_SEED_SIZE; i++)
+		in.seed[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_true(out.has_host);
+	assert_true(out.host_realtime_ns == 0xfedcba9876543210ull);
+	assert_memory_equal(out.seed, in.seed, ARCA_SPEC_SEED_SIZE);
+	assert_int_equal(out.flags, ARCA_SPEC_F_RESTORED | ARCA_SPEC_F_TIMES);
+	assert_int_equal(out.nrlimits, 1);
+	spec_free(&out);
+	assert_false(out.has_host);
+	for (size_t i = 0; i < ARCA_SPEC_SEED_SIZE; i++)
+		assert_int_equal(out.seed[i], 0); /* spec_free wipes the seed */
+
+	/* Without HOST the encoding is the one it always was: the record
+	 * comes last (after RLIMIT), 46 bytes, and nothing else moves. */
+	in.has_host = 0;
+	assert_int_equal(spec_encode(&in, &plain, &plain_len), 0);
+	assert_int_equal(len, plain_len + 6 + ARCA_SPEC_HOST_SIZE);
+	assert_memory_equal(buf, plain, plain_len);
+	assert_int_equal(proto_le16(buf + plain_len), ARCA_SPEC_HOST);
+	assert_int_equal(proto_le32(buf + plain_len + 2), ARCA_SPEC_HOST_SIZE);
+	assert_true(proto_le64(buf + plain_len + 6) == 0xfedcba9876543210ull);
+	assert_memory_equal(buf + plain_len + 14, in.seed, ARCA_SPEC_SEED_SIZE);
+	assert_int_equal(spec_decode(plain, plain_len, &out), 0);
+	assert_false(out.has_host);
+	assert_true(out.host_realtime_ns == 0);
+	spec_free(&out);
+
+	/* Cut anywhere inside the record: an error. */
+	for (size_t n = plain_len + 1; n < len; n++) {
+		memset(&out, 0xA5, sizeof(out));
+		assert_int_equal(spec_decode(buf, n, &out), -EPROTO);
+		assert_null(out.argv);
+		assert_false(out.has_host);
+	}
+	free(plain);
+	free(buf);
+}
+
+static void test_decode_host_rejects(void **state)
+{
+	static const uint32_t lens[] = { 0, 8, 32, 39, 41, 48 };
+	uint8_t v[64] = { 0 };
+	struct wire w;
+	struct arca_spec s;
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_HOST, v, lens[i]);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* At most one, even when both say the same. */
+	w_minimal(&w);
+	w_host(&w, 1, 0x11);
+	w_host(&w, 1, 0x11);
+	expect_decode_error(&w, -EPROTO);
+
+	/* Anywhere among the records (the decoder does not depend on order). */
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_host(&w, 42, 0x5a);
+	w_str(&w, ARCA_SPEC_ARGV, "true");
+	w_flags(&w, ARCA_SPEC_F_RESTORED);
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_true(s.has_host);
+	assert_true(s.host_realtime_ns == 42);
+	assert_int_equal(s.seed[0], 0x5a);
+	assert_int_equal(s.seed[ARCA_SPEC_SEED_SIZE - 1], 0x5a);
+	assert_int_equal(s.flags, ARCA_SPEC_F_RESTORED);
+	spec_free(&s);
+
+	/* RESTORED is a known flag on its own; the bit above it is not. */
+	w_minimal(&w);
+	w_flags(&w, ARCA_SPEC_F_RESTORED);
+	expect_decode_ok(&w);
+	w_minimal(&w);
+	w_flags(&w, ARCA_SPEC_F_RESTORED << 1);
+	expect_decode_error(&w, -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1679,6 +1780,8 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses_rlimits),
 		cmocka_unit_test(test_decode_rlimit_rejects),
 		cmocka_unit_test(test_decode_rlimits_truncation_mutation),
+		cmocka_unit_test(test_roundtrip_host),
+		cmocka_unit_test(test_decode_host_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

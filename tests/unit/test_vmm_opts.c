@@ -129,6 +129,29 @@ static void test_launch_ns(void **state)
 	assert_int_equal(PARSE("--launch-ns="), -EINVAL);
 }
 
+/* Warm starts: a snapshot to save into or to restore from, each with the
+ * spec the guest then gets over the control channel; never both, never
+ * with disks (a snapshot does not carry them yet). */
+static void test_warm_fds(void **state)
+{
+	assert_int_equal(PARSE("--fs=9,tag=a"), 0);
+	assert_int_equal(o.snapshot_fd, -1);
+	assert_int_equal(o.restore_fd, -1);
+	assert_int_equal(o.spec_fd, -1);
+	assert_int_equal(PARSE("--snapshot-fd=9", "--spec-fd=10"), 0);
+	assert_int_equal(o.snapshot_fd, 9);
+	assert_int_equal(o.spec_fd, 10);
+	assert_int_equal(PARSE("--restore-fd=9", "--spec-fd=10"), 0);
+	assert_int_equal(o.restore_fd, 9);
+	assert_int_equal(PARSE("--spec-fd=10"), 0); /* cold, spec at HELLO */
+	assert_int_equal(PARSE("--snapshot-fd=9"), -EINVAL);
+	assert_int_equal(PARSE("--restore-fd=9"), -EINVAL);
+	assert_int_equal(PARSE("--snapshot-fd=9", "--restore-fd=11", "--spec-fd=10"), -EINVAL);
+	assert_int_equal(PARSE("--restore-fd=9", "--spec-fd=10", "--blk=12"), -EINVAL);
+	assert_int_equal(PARSE("--restore-fd=2", "--spec-fd=10"), -EINVAL);
+	assert_int_equal(PARSE("--spec-fd=x"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_blk),
 		cmocka_unit_test(test_fs_and_limits),
 		cmocka_unit_test(test_result_and_log_fds),
+		cmocka_unit_test(test_warm_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
