@@ -1,14 +1,16 @@
 #!/bin/sh
 # Boot benchmark payload (POSIX sh, runs under busybox): wall time of `arca run -- true`
+# (as is, with --no-kaslr, and with --warm: from a snapshot, made by one untimed run first)
 # against QEMU microvm booting the same kernel to a busybox init that runs `true`, plus each
 # VMM's peak RSS. Driven by tests/bench/boot, natively or inside the nested test host.
 #
 #   boot.sh [-n RUNS] [-p "N N ..."]
 #   env: ARCA, BENCH_QEMU, BENCH_KERNEL, BENCH_MICROVM_INITRD, BENCH_MEM (MiB, default 512)
 #
-# Then where one arca run's time goes (`arca run --timings`, the median run of RUNS by
-# total), and many at once: for each N of -p (default "1 2 4 8 16"), N `arca run -- true`
-# started together, the wall time until the last ended, and how many failed.
+# Then where one arca run's time goes (`arca run --timings`, cold and --warm, the median run
+# of RUNS by total), and many at once: for each N of -p (default "1 2 4 8 16"), N
+# `arca run -- true` (then N `arca run --warm -- true`) started together, the wall time until
+# the last ended, and how many failed.
 #
 # Times come from /proc/uptime (10 ms resolution): busybox date has no sub-second format.
 

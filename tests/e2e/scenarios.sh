@@ -145,6 +145,9 @@ sc_warm() {
 	[ "$RC" = 137 ] && [ "$(cat "$T/out")" = "v /w host" ] && [ "$(cat "$T/ws/out")" = guest ] || { why; return 1; }
 	grep -q '^arca: --warm: starting from ' "$T/err" && grep -q '^arca-vmm: restored from the snapshot in ' "$T/err" ||
 		{ echo "not restored: $(grep -m 5 -e warm -e snapshot "$T/err" | tr '\n' '|')"; return 1; }
+	warm_run --timings -v "$T/ws:/w" -- sh -c 'sleep 1' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	breakdown_ok 1000 || return 1
 	head -c 100000 /dev/urandom >"$T/in"
 	warm_run -v "$T/ws:/w" -- sh -c 'cat; echo; date +%s' <"$T/in"
 	[ "$RC" = 0 ] && [ "$(head -c 100000 "$T/out" | sha256sum)" = "$(sha256sum <"$T/in")" ] ||
