@@ -406,17 +406,18 @@ sc_privsep() {
 		_n=${_fd##*/}
 		[ "$_n" -le 6 ] && continue
 		# fd 7: the result pipe (--result-fd); fd 8, the log (--log-fd), is on 2 by
-		# now; fd 9: the default root's share (the host's /usr, a detached mount of
-		# its own, so its path reads as "/": launcher/sharemnt.h), fd 10: the VMM's
-		# own /proc/self/fd (its FUSE server reopens files through it); the copy of
-		# the command's stderr that --log-fd set aside: arca's stderr here.
+		# now; fds 9 and 10 are --warm's (snapshot, spec: launcher/jail.h), not passed
+		# here, so the copy of the command's stderr that --log-fd set aside (arca's
+		# stderr here) lands on 9; fd 11: the default root's share (the host's /usr, a
+		# detached mount of its own, so its path reads as "/": launcher/sharemnt.h),
+		# fd 12: the VMM's own /proc/self/fd (its FUSE server reopens files through it).
 		case "$_n:$(readlink "$_fd")" in
-		7:pipe:* | 9:/ | 10:/*/fd | *:anon_inode:* | "11:$T/err") ;;
+		7:pipe:* | 11:/ | 12:/*/fd | *:anon_inode:* | "9:$T/err") ;;
 		*) _bad="$_bad fd$_n=$(readlink "$_fd")" ;;
 		esac
-		# fd 10's procfs is the VMM's own pid namespace's, without /proc/sys:
+		# fd 12's procfs is the VMM's own pid namespace's, without /proc/sys:
 		# '..' from it must show no host process and no kernel files.
-		if [ "$_n" = 10 ]; then
+		if [ "$_n" = 12 ]; then
 			[ -d "$_fd/../../1" ] || _bad="$_bad procfs-unreadable"
 			for _e in $(ls -A "$_fd/../.." 2>/dev/null); do
 				case "$_e" in 1 | self | thread-self) ;; *) _bad="$_bad procfs-shows-$_e" ;; esac
