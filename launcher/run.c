@@ -26,6 +26,7 @@
 #include "hostfs.h"
 #include "elfdeps.h"
 #include "initrd.h"
+#include "io.h"
 #include "jail.h"
 #include "kcache.h"
 #include "kernel.h"
@@ -336,15 +337,10 @@ static int vmm_binds(int vmm_fd, struct jail_bind *b, size_t *n, struct arca_err
 	_cleanup_free_ uint8_t *buf = malloc(len);
 	if (!buf)
 		return arca_error(e, ENOMEM, "out of memory");
-	for (size_t have = 0; have < len;) {
-		ssize_t r = pread(vmm_fd, buf + have, len - have, (off_t)have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return arca_error_errno(e, r < 0 ? errno : EIO, "cannot read arca-vmm");
-		have += (size_t)r;
-	}
-	int r = elf_deps_parse(buf, len, &d);
+	int r = pread_all(vmm_fd, buf, len, 0);
+	if (r < 0)
+		return arca_error_errno(e, -r, "cannot read arca-vmm");
+	r = elf_deps_parse(buf, len, &d);
 	if (r < 0)
 		return arca_error(e, -r, "arca-vmm is not a 64-bit x86 ELF executable arca can jail");
 	if (!d.interp[0])

@@ -17,6 +17,7 @@
 #include "../vmm/snapshot.h"
 #include "initrd.h"
 #include "jail.h"
+#include "../vmm/kvm_caps.h"
 #include "snapcache.h"
 
 #define SNAPCACHE_FORMAT "arca-snapshot-1"
@@ -69,26 +70,6 @@ void snapcache_cpuid_stable(struct kvm_cpuid2 *c)
  * vCPU state meaningless. KVM fills a few fields by running CPUID on
  * whichever host CPU the call lands on (found by the e2e: the key changed
  * between runs): those are masked. */
-static size_t supported_cpuid(int kvm_fd, void **out)
-{
-	for (unsigned n = 128; n <= 4096; n *= 2) {
-		size_t sz = sizeof(struct kvm_cpuid2) + n * sizeof(struct kvm_cpuid_entry2);
-		struct kvm_cpuid2 *c = calloc(1, sz);
-		if (!c)
-			return 0;
-		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			snapcache_cpuid_stable(c);
-			*out = c;
-			return sizeof(*c) + c->nent * sizeof(c->entries[0]);
-		}
-		free(c);
-		if (errno != E2BIG)
-			return 0;
-	}
-	return 0;
-}
-
 /* Is name "snap-KVER-<16 hex>.arca", or a temporary ".snap-..." one? */
 static bool is_snap_name(const char *name)
 {
@@ -137,6 +118,20 @@ static void trim(const char *dir)
 	closedir(d);
 }
 
+/* The snapshot's own header: complete, of this build, for this VM, and
+ * the file of exactly its size. */
+static int header_ok(const struct snapcache *sc, int fd, const char **reason)
+{
+	struct stat st;
+	struct snap_header h;
+	memset(&h, 0, sizeof(h));
+	*reason = "unreadable";
+	if (fstat(fd, &st) < 0 || pread(fd, &h, sizeof(h), 0) < 0)
+		return -EIO;
+	return snap_header_check(&h, (uint64_t)st.st_size, sc->ncpus, sc->nmmio, sc->mem_size,
+				 reason);
+}
+
 /* The checks every cached input gets, plus the snapshot's own header. */
 static int check_existing(struct snapcache *sc, int fd, uid_t extra_owner)
 {
@@ -145,13 +140,8 @@ static int check_existing(struct snapcache *sc, int fd, uid_t extra_owner)
 		snprintf(sc->note, sizeof(sc->note), "%s", why.msg);
 		return -EPERM;
 	}
-	struct stat st;
-	struct snap_header h;
-	const char *reason = "unreadable";
-	memset(&h, 0, sizeof(h));
-	if (fstat(fd, &st) < 0 || pread(fd, &h, sizeof(h), 0) < 0 ||
-	    snap_header_check(&h, (uint64_t)st.st_size, sc->ncpus, sc->nmmio, sc->mem_size,
-			      &reason) < 0) {
+	const char *reason;
+	if (header_ok(sc, fd, &reason) < 0) {
 		snprintf(sc->note, sizeof(sc->note), "snapshot %s: %s", sc->path, reason);
 		return -EINVAL;
 	}
@@ -167,8 +157,12 @@ int snapcache_open(const char *dir, const struct snapcache_key *k, uid_t extra_o
 	sc->nmmio = 1 + (uint32_t)k->ntags; /* the console, then one per share */
 	sc->mem_size = (uint64_t)k->memory_mib << 20;
 
-	void *cpuid = NULL;
-	size_t clen = supported_cpuid(k->kvm_fd, &cpuid);
+	struct kvm_cpuid2 *cpuid = NULL;
+	size_t clen = 0;
+	if (kvm_supported_cpuid(k->kvm_fd, &cpuid) == 0) {
+		snapcache_cpuid_stable(cpuid);
+		clen = sizeof(*cpuid) + cpuid->nent * sizeof(cpuid->entries[0]);
+	}
 	struct utsname u;
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
@@ -209,14 +203,8 @@ int snapcache_finish(struct snapcache *sc)
 	int stored = 0;
 	if (sc->restore || !sc->tmp[0] || sc->fd < 0)
 		return 0;
-	struct stat st;
-	struct snap_header h;
 	const char *reason;
-	memset(&h, 0, sizeof(h));
-	if (fstat(sc->fd, &st) == 0 && pread(sc->fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    snap_header_check(&h, (uint64_t)st.st_size, sc->ncpus, sc->nmmio, sc->mem_size,
-			      &reason) == 0 &&
-	    fchmod(sc->fd, 0600) == 0 && fsync(sc->fd) == 0 && rename(sc->tmp, sc->path) == 0)
+	if (header_ok(sc, sc->fd, &reason) == 0 && fchmod(sc->fd, 0600) == 0 && fsync(sc->fd) == 0 && rename(sc->tmp, sc->path) == 0)
 		stored = 1;
 	else
 		unlink(sc->tmp);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 
 #include <linux/kvm.h>
@@ -41,4 +42,23 @@ int kvm_caps_check(int kvm_fd, const char **missing)
 		}
 	}
 	return 0;
+}
+
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
+{
+	for (unsigned n = 128; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return -ENOMEM;
+		c->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
+			return 0;
+		}
+		int err = errno;
+		free(c);
+		if (err != E2BIG)
+			return -err;
+	}
+	return -E2BIG;
 }

@@ -23,4 +23,9 @@ extern const size_t kvm_caps_count;
  * buffer); -errno when an ioctl fails outright. */
 int kvm_caps_check(int kvm_fd, const char **missing);
 
+/* KVM_GET_SUPPORTED_CPUID into a malloc'ed table sized to fit (*out, the
+ * caller frees it): 0, or -errno (-E2BIG past 4096 entries). */
+struct kvm_cpuid2;
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
+
 #endif

@@ -34,10 +34,12 @@ int kvm_state_msr_list(int kvm_fd, struct snap_vcpu *v)
 	return 0;
 }
 
-/* KVM_GET/SET_MSRS on v->msrs[0..n) through a kvm_msrs header on the
- * stack (the entries are copied; this thread never allocates). Returns
- * how many KVM processed, or -errno. */
-static int msrs_io(int fd, unsigned long req, struct kvm_msr_entry *e, uint32_t n)
+/* KVM_GET/SET_MSRS of in[0..n) through a kvm_msrs header on the stack
+ * (the entries are copied; this thread never allocates); KVM_GET_MSRS
+ * writes what it read back into out. Returns how many KVM processed, or
+ * -errno. */
+static int msrs_io(int fd, unsigned long req, const struct kvm_msr_entry *in,
+		   struct kvm_msr_entry *out, uint32_t n)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -45,12 +47,12 @@ static int msrs_io(int fd, unsigned long req, struct kvm_msr_entry *e, uint32_t 
 	} m;
 	memset(&m.hdr, 0, sizeof(m.hdr));
 	m.hdr.nmsrs = n;
-	memcpy(m.e, e, n * sizeof(*e));
+	memcpy(m.e, in, n * sizeof(*in));
 	int r = ioctl(fd, req, &m);
 	if (r < 0)
 		return -errno;
-	if (req == KVM_GET_MSRS)
-		memcpy(e, m.e, (size_t)r * sizeof(*e));
+	if (out)
+		memcpy(out, m.e, (size_t)r * sizeof(*out));
 	return r;
 }
 
@@ -67,7 +69,7 @@ int kvm_state_vcpu_save(int fd, struct snap_vcpu *v, const char **what)
 	/* KVM stops at the first MSR it cannot read (one the CPU lacks):
 	 * drop that one and read the rest again. */
 	for (;;) {
-		int n = msrs_io(fd, KVM_GET_MSRS, v->msrs, v->nmsrs);
+		int n = msrs_io(fd, KVM_GET_MSRS, v->msrs, v->msrs, v->nmsrs);
 		if (n < 0) {
 			*what = "KVM_GET_MSRS";
 			return n;
@@ -98,9 +100,7 @@ int kvm_state_vcpu_restore(int fd, const struct snap_vcpu *v, const char **what)
 	SET(KVM_SET_XCRS, &v->xcrs);
 	SET(KVM_SET_DEBUGREGS, &v->dregs);
 	SET(KVM_SET_LAPIC, &v->lapic);
-	struct kvm_msr_entry e[SNAP_MAX_MSRS];
-	memcpy(e, v->msrs, v->nmsrs * sizeof(e[0]));
-	int n = msrs_io(fd, KVM_SET_MSRS, e, v->nmsrs);
+	int n = msrs_io(fd, KVM_SET_MSRS, v->msrs, NULL, v->nmsrs);
 	if (n < 0 || (uint32_t)n != v->nmsrs) {
 		*what = "KVM_SET_MSRS";
 		return n < 0 ? n : -EINVAL;

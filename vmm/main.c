@@ -31,6 +31,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "fs.h"
+#include "io.h"
 #include "opts.h"
 #include "landlock.h"
 #include "proto.h"
@@ -381,15 +382,8 @@ static int load_initrds(struct guest_mem *gm, const struct vmm_opts *o, const ui
 		uint8_t *dst = gm_ptr(gm, *gpa + off, sizes[i]);
 		if (!dst)
 			return -EFAULT;
-		size_t done = 0;
-		while (done < sizes[i]) {
-			ssize_t n = pread(o->initrd_fd[i], dst + done, sizes[i] - done, (off_t)done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-			done += (size_t)n;
-		}
+		if ((r = pread_all(o->initrd_fd[i], dst, sizes[i], 0)) < 0)
+			return r;
 		off += sizes[i];
 	}
 	return 0;

@@ -17,25 +17,6 @@
 #define KVM_TSS_ADDR      0xfffbd000ull
 #define KVM_IDENTMAP_ADDR 0xfffbc000ull
 
-static int get_cpuid(struct vm *vm)
-{
-	for (unsigned n = 128; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			return -ENOMEM;
-		c->nent = n;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			vm->cpuid = c;
-			return 0;
-		}
-		int err = errno;
-		free(c);
-		if (err != E2BIG)
-			return -err;
-	}
-	return -E2BIG;
-}
-
 int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus,
 	      struct arca_err *e)
 {
@@ -53,7 +34,7 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_bytes, unsigned ncpus,
 	int max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max > 0 && ncpus > (unsigned)max)
 		return arca_error(e, EINVAL, "--cpus %u exceeds KVM's limit of %d", ncpus, max);
-	if ((r = get_cpuid(vm)) < 0)
+	if ((r = kvm_supported_cpuid(kvm_fd, &vm->cpuid)) < 0)
 		return arca_error_errno(e, -r, "KVM_GET_SUPPORTED_CPUID");
 
 	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "kvm_state.h"
 #include "snapshot.h"
 #include "warm.h"
@@ -19,34 +20,6 @@ static double now_ms(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int write_at(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += (size_t)n;
-	}
-	return 0;
 }
 
 /* The spec: a memfd or file the launcher wrote, at most
@@ -61,7 +34,7 @@ static int read_spec(int fd, uint8_t **out, size_t *len)
 	uint8_t *b = malloc((size_t)st.st_size);
 	if (!b)
 		return -ENOMEM;
-	int r = read_at(fd, b, (size_t)st.st_size, 0);
+	int r = pread_all(fd, b, (size_t)st.st_size, 0);
 	if (r < 0) {
 		free(b);
 		return r;
@@ -131,7 +104,7 @@ int warm_restore(struct warm *w, struct vm *vm, struct virtio_console *con, stru
 		return arca_error(e, EINVAL, "the snapshot is not a regular file");
 	memset(&h, 0, sizeof(h));
 	if ((uint64_t)st.st_size >= sizeof(h) &&
-	    (r = read_at(w->restore_fd, &h, sizeof(h), 0)) < 0)
+	    (r = pread_all(w->restore_fd, &h, sizeof(h), 0)) < 0)
 		return arca_error_errno(e, -r, "reading the snapshot");
 	if ((r = snap_header_check(&h, (uint64_t)st.st_size, vm->ncpus, vm->nmmio, vm->gm.size,
 				   &why)) < 0)
@@ -147,7 +120,7 @@ int warm_restore(struct warm *w, struct vm *vm, struct virtio_console *con, stru
 	madvise(vm->gm.base, vm->gm.size, MADV_DONTDUMP);
 
 	struct snap_vm sv;
-	if ((r = read_at(w->restore_fd, &sv, sizeof(sv), snap_vm_off())) < 0)
+	if ((r = pread_all(w->restore_fd, &sv, sizeof(sv), snap_vm_off())) < 0)
 		return arca_error_errno(e, -r, "reading the snapshot");
 	if ((r = kvm_state_vm_restore(vm->vm_fd, &sv, &what)) < 0)
 		return arca_error_errno(e, -r, "restoring the VM from the snapshot (%s)", what);
@@ -156,7 +129,7 @@ int warm_restore(struct warm *w, struct vm *vm, struct virtio_console *con, stru
 	if (!v)
 		return arca_error_errno(e, ENOMEM, "restoring the snapshot");
 	for (unsigned i = 0; i < vm->ncpus && r == 0; i++) {
-		if ((r = read_at(w->restore_fd, v, sizeof(*v), snap_vcpu_off(i))) < 0)
+		if ((r = pread_all(w->restore_fd, v, sizeof(*v), snap_vcpu_off(i))) < 0)
 			break;
 		if ((r = kvm_state_vcpu_restore(vm->vcpus[i].fd, v, &what)) < 0)
 			r = arca_error_errno(e, -r, "restoring vCPU %u from the snapshot (%s)", i,
@@ -168,15 +141,15 @@ int warm_restore(struct warm *w, struct vm *vm, struct virtio_console *con, stru
 
 	for (unsigned i = 0; i < vm->nmmio; i++) {
 		struct snap_mmio sm;
-		if ((r = read_at(w->restore_fd, &sm, sizeof(sm), snap_mmio_off(vm->ncpus, i))) < 0)
+		if ((r = pread_all(w->restore_fd, &sm, sizeof(sm), snap_mmio_off(vm->ncpus, i))) < 0)
 			return arca_error_errno(e, -r, "reading the snapshot");
 		if ((r = virtio_mmio_restore(&vm->mmio[i], &sm)) < 0)
 			return arca_error(e, -r, "the snapshot's virtio device %u does not fit this VM", i);
 	}
 	struct snap_console sc;
 	struct snap_serial ss;
-	if ((r = read_at(w->restore_fd, &sc, sizeof(sc), snap_console_off(vm->ncpus, vm->nmmio))) < 0 ||
-	    (r = read_at(w->restore_fd, &ss, sizeof(ss), snap_serial_off(vm->ncpus, vm->nmmio))) < 0)
+	if ((r = pread_all(w->restore_fd, &sc, sizeof(sc), snap_console_off(vm->ncpus, vm->nmmio))) < 0 ||
+	    (r = pread_all(w->restore_fd, &ss, sizeof(ss), snap_serial_off(vm->ncpus, vm->nmmio))) < 0)
 		return arca_error_errno(e, -r, "reading the snapshot");
 	virtio_console_restore(con, &sc);
 	struct serial *s = &vm->serial;
@@ -218,7 +191,7 @@ static int save_memory(struct warm *w, const struct vm *vm, uint64_t off)
 			continue;
 		}
 		if (nrun) {
-			int r = write_at(w->save_fd, base + run * SNAP_PAGE, nrun * SNAP_PAGE,
+			int r = pwrite_all(w->save_fd, base + run * SNAP_PAGE, nrun * SNAP_PAGE,
 					 off + run * SNAP_PAGE);
 			if (r < 0)
 				return r;
@@ -257,24 +230,24 @@ static int save_all(struct warm *w, struct vm *vm, struct virtio_console *con,
 	*what = "writing the file";
 	if (ftruncate(w->save_fd, (off_t)(h.mem_offset + h.mem_size)) < 0)
 		return -errno;
-	if ((r = write_at(w->save_fd, &sv, sizeof(sv), snap_vm_off())) < 0)
+	if ((r = pwrite_all(w->save_fd, &sv, sizeof(sv), snap_vm_off())) < 0)
 		return r;
 	for (unsigned i = 0; i < vm->ncpus; i++)
-		if ((r = write_at(w->save_fd, &vm->snap[i], sizeof(vm->snap[i]), snap_vcpu_off(i))) < 0)
+		if ((r = pwrite_all(w->save_fd, &vm->snap[i], sizeof(vm->snap[i]), snap_vcpu_off(i))) < 0)
 			return r;
 	for (unsigned i = 0; i < vm->nmmio; i++) {
 		struct snap_mmio sm;
 		virtio_mmio_save(&vm->mmio[i], &sm);
-		if ((r = write_at(w->save_fd, &sm, sizeof(sm), snap_mmio_off(vm->ncpus, i))) < 0)
+		if ((r = pwrite_all(w->save_fd, &sm, sizeof(sm), snap_mmio_off(vm->ncpus, i))) < 0)
 			return r;
 	}
-	if ((r = write_at(w->save_fd, &sc, sizeof(sc), snap_console_off(vm->ncpus, vm->nmmio))) < 0 ||
-	    (r = write_at(w->save_fd, &ss, sizeof(ss), snap_serial_off(vm->ncpus, vm->nmmio))) < 0)
+	if ((r = pwrite_all(w->save_fd, &sc, sizeof(sc), snap_console_off(vm->ncpus, vm->nmmio))) < 0 ||
+	    (r = pwrite_all(w->save_fd, &ss, sizeof(ss), snap_serial_off(vm->ncpus, vm->nmmio))) < 0)
 		return r;
 	if ((r = save_memory(w, vm, h.mem_offset)) < 0)
 		return r;
 	/* The header last: a file without it is never restored. */
-	return write_at(w->save_fd, &h, sizeof(h), 0);
+	return pwrite_all(w->save_fd, &h, sizeof(h), 0);
 }
 
 int warm_save(struct warm *w, struct vm *vm, struct virtio_console *con)
