@@ -203,7 +203,7 @@ int c_truncate(void)
 	REQ(truncate("f", 10000));
 	REQ(fstat(fd, &st));
 	REQ_EQ(st.st_size, 10000);
-	REQ_OK(pread_full(fd, buf, 10000, 0));
+	REQ_OK(pread_all(fd, buf, 10000, 0));
 	REQ_TRUE(all_bytes(buf, 100, 'A'), "data before the grow changed");
 	REQ_TRUE(all_bytes(buf + 100, 9900, 0), "grown part not zero-filled");
 	REQ(ftruncate(fd, 50));
@@ -236,7 +236,7 @@ int c_sparse_seek(void)
 	REQ(fsync(fd));
 	REQ(fstat(fd, &st));
 	REQ_EQ(st.st_size, 8 * mib);
-	REQ_OK(pread_full(fd, buf, sizeof(buf), 2 * mib));
+	REQ_OK(pread_all(fd, buf, sizeof(buf), 2 * mib));
 	REQ_TRUE(all_bytes(buf, sizeof(buf), 0), "hole does not read as zeros");
 
 	d = lseek(fd, 0, SEEK_DATA);
@@ -303,7 +303,7 @@ int c_fallocate(void)
 	REQ_EQ(st.st_size, 1 << 20);
 	REQ_TRUE(st.st_blocks >= 2048, "st_blocks %lld < 2048 after fallocate 1 MiB",
 		 (long long)st.st_blocks);
-	REQ_OK(pread_full(fd, buf, sizeof(buf), 12345));
+	REQ_OK(pread_all(fd, buf, sizeof(buf), 12345));
 	REQ_TRUE(all_bytes(buf, sizeof(buf), 0), "allocated range not zero");
 	return PROBE_PASS;
 }
@@ -341,7 +341,7 @@ int c_punch_hole(void)
 	}
 	REQ(fstat(fd, &st));
 	REQ_EQ(st.st_size, sizeof(buf));
-	REQ_OK(pread_full(fd, buf, sizeof(buf), 0));
+	REQ_OK(pread_all(fd, buf, sizeof(buf), 0));
 	REQ_TRUE(all_bytes(buf, 4096, 'x'), "data before the hole changed");
 	REQ_TRUE(all_bytes(buf + 4096, 4096, 0), "punched range not zero");
 	REQ_TRUE(all_bytes(buf + 8192, 4096, 'x'), "data after the hole changed");

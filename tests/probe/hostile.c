@@ -216,7 +216,7 @@ static int page_gpa(void *p, uint64_t *gpa)
 	if (fd < 0)
 		return -errno;
 	uint64_t ent;
-	int r = pread_full(fd, &ent, sizeof(ent), (off_t)((uintptr_t)p / 4096 * 8));
+	int r = pread_all(fd, &ent, sizeof(ent), (off_t)((uintptr_t)p / 4096 * 8));
 	close(fd);
 	if (r < 0)
 		return r;

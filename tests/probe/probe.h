@@ -56,10 +56,8 @@ const char *errname(int e);
 
 /* Full-length I/O (retry on EINTR and short transfers); 0 or -errno. A
  * short read at EOF is -EIO for read_full. */
-#include "io.h" /* write_all(), common/io.c */
+#include "io.h" /* write_all(), pread_all(), pwrite_all(): common/io.c */
 int read_full(int fd, void *buf, size_t len);
-int pwrite_all(int fd, const void *buf, size_t len, off_t off);
-int pread_full(int fd, void *buf, size_t len, off_t off);
 /* Read up to cap bytes of a whole file; the byte count or -errno. */
 ssize_t read_file(int dirfd, const char *path, void *buf, size_t cap);
 /* Create/truncate a file with mode and content; 0 or -errno. */
