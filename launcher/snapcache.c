@@ -16,6 +16,7 @@
 
 #include "../vmm/snapshot.h"
 #include "initrd.h"
+#include "io.h"
 #include "jail.h"
 #include "../vmm/kvm_caps.h"
 #include "snapcache.h"
@@ -126,7 +127,8 @@ static int header_ok(const struct snapcache *sc, int fd, const char **reason)
 	struct snap_header h;
 	memset(&h, 0, sizeof(h));
 	*reason = "unreadable";
-	if (fstat(fd, &st) < 0 || pread(fd, &h, sizeof(h), 0) < 0)
+	/* The whole header, or the file is not one (a short read is -EIO). */
+	if (fstat(fd, &st) < 0 || pread_all(fd, &h, sizeof(h), 0) < 0)
 		return -EIO;
 	return snap_header_check(&h, (uint64_t)st.st_size, sc->ncpus, sc->nmmio, sc->mem_size,
 				 reason);
@@ -204,7 +206,8 @@ int snapcache_finish(struct snapcache *sc)
 	if (sc->restore || !sc->tmp[0] || sc->fd < 0)
 		return 0;
 	const char *reason;
-	if (header_ok(sc, sc->fd, &reason) == 0 && fchmod(sc->fd, 0600) == 0 && fsync(sc->fd) == 0 && rename(sc->tmp, sc->path) == 0)
+	if (header_ok(sc, sc->fd, &reason) == 0 && fchmod(sc->fd, 0600) == 0 &&
+	    fsync(sc->fd) == 0 && rename(sc->tmp, sc->path) == 0)
 		stored = 1;
 	else
 		unlink(sc->tmp);
