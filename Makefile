@@ -44,7 +44,7 @@ SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
 SECCOMP_LIBS   := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null || echo -lseccomp)
 POLICY_DEFAULT ?= trap
 POLICIES := policy/vmm-main.policy policy/vmm-vcpu.policy policy/vmm-fs.policy \
-	policy/vmm-blk.policy policy/mux.policy
+	policy/vmm-blk.policy policy/vmm-net.policy policy/mux.policy
 
 # ---- objects ---------------------------------------------------------------
 COMMON_OBJS += common/err.o
@@ -82,6 +82,9 @@ LAUNCHER_OBJS += launcher/hostfs.o
 LAUNCHER_OBJS += launcher/sharemnt.o
 LAUNCHER_OBJS += launcher/asuser.o
 LAUNCHER_OBJS += launcher/doctor.o
+# The DNS relay of --net (dnsproxy.c) and its pure packet code (dns.c).
+LAUNCHER_OBJS += launcher/dns.o
+LAUNCHER_OBJS += launcher/dnsproxy.o
 # libcap-ng: launcher/jail.c clears every capability set of the VMM. Only arca and the unit
 # tests (which link liblauncher.a) need it, not arca-vmm.
 CAPNG_LIBS := $(shell $(PKG_CONFIG) --libs libcap-ng 2>/dev/null || echo -lcap-ng)
@@ -93,6 +96,24 @@ JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljanss
 arca: LIBS += $(JANSSON_LIBS)
 $(B)/tests/%: LIBS += $(JANSSON_LIBS)
 $(B)/launcher/config.o: OBJ_CPPFLAGS += $(JANSSON_CFLAGS)
+# libmnl: --net's rtnetlink (launcher/rtnl.c); the run's netns, veth and TAP (net.c).
+LAUNCHER_OBJS += launcher/netcfg.o
+LAUNCHER_OBJS += launcher/rtnl.o
+LAUNCHER_OBJS += launcher/netns.o
+LAUNCHER_OBJS += launcher/net.o
+MNL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmnl 2>/dev/null)
+MNL_LIBS := $(shell $(PKG_CONFIG) --libs libmnl 2>/dev/null || echo -lmnl)
+arca: LIBS += $(MNL_LIBS)
+$(B)/tests/%: LIBS += $(MNL_LIBS)
+$(B)/launcher/rtnl.o $(B)/pic/launcher/rtnl.o: OBJ_CPPFLAGS += $(MNL_CFLAGS)
+# libnftnl: --net's nftables rules (launcher/nft.c; the batches' pure building, nft_build.c).
+LAUNCHER_OBJS += launcher/nft_build.o
+LAUNCHER_OBJS += launcher/nft.o
+# One run's network as the supervisor holds it: plumbing, rules, relay, the spec's record.
+LAUNCHER_OBJS += launcher/runnet.o
+NFTNL_LIBS := $(shell $(PKG_CONFIG) --libs libnftnl 2>/dev/null || echo -lnftnl)
+arca: LIBS += $(NFTNL_LIBS)
+$(B)/tests/%: LIBS += $(NFTNL_LIBS)
 
 VMM_OBJS += vmm/guestmem.o
 VMM_OBJS += vmm/boot.o
@@ -117,6 +138,7 @@ VMM_OBJS += vmm/virtio_console.o
 VMM_OBJS += vmm/virtio_req.o
 VMM_OBJS += vmm/virtio_fs.o
 VMM_OBJS += vmm/virtio_blk.o
+VMM_OBJS += vmm/virtio_net.o
 VMM_OBJS += vmm/fuse_decode.o
 VMM_OBJS += vmm/fuse_dir.o
 VMM_OBJS += vmm/fuse_inode.o
@@ -129,6 +151,7 @@ VMM_OBJS += vmm/fuse_io.o
 VMM_OBJS += vmm/fuse_server.o
 VMM_OBJS += vmm/fs.o
 VMM_OBJS += vmm/blk.o
+VMM_OBJS += vmm/net.o
 VMM_OBJS += vmm/uring.o
 VMM_OBJS += vmm/fs_uring.o
 VMM_OBJS += vmm/evloop.o
@@ -149,6 +172,8 @@ ARCALIB_OBJS := $(LIB_OBJS) $(filter-out $(CLI_OBJS),$(LAUNCHER_OBJS)) \
 	vmm/boot.o vmm/ctl.o vmm/guestmem.o vmm/kvm_caps.o vmm/kvm_selftest.o vmm/snapshot.o $(COMMON_OBJS)
 LIBARCA_SOVERSION := 0
 LIBARCA_LIBS := $(CAPNG_LIBS) -lpthread
+LIBARCA_LIBS += $(MNL_LIBS)
+LIBARCA_LIBS += $(NFTNL_LIBS)
 $(B)/lib/%.o $(B)/pic/lib/%.o: OBJ_CPPFLAGS += -Ilauncher -Ivmm
 $(B)/lib/vm.o $(B)/pic/lib/vm.o: OBJ_CPPFLAGS += -DARCA_BINDIR='"$(PREFIX)/bin"'
 # PREFIX is compiled into lib/vm.c and arca.pc: rebuild them when it changes.
@@ -159,7 +184,7 @@ $(B)/prefix.stamp: FORCE
 $(B)/pic/launcher/doctor.o $(B)/pic/launcher/run.o $(B)/pic/launcher/exec.o \
 	$(B)/pic/launcher/sandbox.o $(B)/pic/launcher/mux_loop.o: OBJ_CPPFLAGS += -Ivmm
 
-INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c initrd/command.c initrd/agent.c initrd/sessions.c common/proto.c common/spec.c common/err.c common/io.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c initrd/command.c initrd/agent.c initrd/sessions.c initrd/net.c common/proto.c common/spec.c common/err.c common/io.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -263,7 +288,7 @@ $(B)/policy/compile: policy/compile.c policy/parse.c policy/parse.h
 $(B)/policy/policies.c: $(B)/policy/compile $(POLICIES)
 	@$(B)/policy/compile --default-action=$(POLICY_DEFAULT) -o $@ \
 		main=policy/vmm-main.policy vcpu=policy/vmm-vcpu.policy fs=policy/vmm-fs.policy \
-		blk=policy/vmm-blk.policy mux=policy/mux.policy
+		blk=policy/vmm-blk.policy net=policy/vmm-net.policy mux=policy/mux.policy
 
 $(B)/policy/policies.o: $(B)/policy/policies.c vmm/seccomp_policies.h
 	@echo "  CC      $<"
@@ -552,10 +577,10 @@ install-check: all
 
 # ---- packages ----------------------------------------------------------------
 DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-dev \
-	libmnl-dev liburing-dev libjansson-dev
+	libmnl-dev libnftnl-dev liburing-dev libjansson-dev
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
-	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs
+	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs iproute2 nftables
 # make fuzz: clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
 # only recommends (Debian 12: clang-14, libclang-rt-14-dev).
 DEB_FUZZ  := clang libclang-rt-dev

@@ -31,6 +31,14 @@
 #define DISK_FIXED  8u /* le32 flags, le16 id_len, le16 fstype_len */
 #define RLIMIT_SIZE 20u /* le32 resource, le64 soft, le64 hard */
 _Static_assert(ARCA_SPEC_HOST_SIZE == 8 + ARCA_SPEC_SEED_SIZE, "HOST: le64 time, seed");
+/* NET: le32 flags, MAC, le16 mtu, address, u8 prefix, gateway, DNS. */
+#define NET_MAC  4u
+#define NET_MTU  10u
+#define NET_ADDR 12u
+#define NET_PREFIX 16u
+#define NET_GW   17u
+#define NET_DNS  21u
+_Static_assert(ARCA_SPEC_NET_SIZE == NET_DNS + 4, "NET: 25 bytes");
 #define GUEST_PATH_MAX 4096u /* PATH_MAX, including the NUL */
 #define NAME_MAX_ 255u       /* one path component */
 
@@ -153,6 +161,75 @@ int spec_fstype_ok(const char *fstype, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+/* An IPv4 address in host order, from its four network-order bytes. */
+static uint32_t ip4(const uint8_t a[4])
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+/* Not "this network" (0/8), loopback (127/8), multicast or reserved
+ * (224/3, the limited broadcast among them): an address the kernel would
+ * refuse on an interface, or that no packet could be routed to. */
+static int ip4_unicast(uint32_t a)
+{
+	return (a >> 24) != 0 && (a >> 24) != 127 && a < 0xe0000000u;
+}
+
+int spec_net_ok(const struct arca_spec_net *n)
+{
+	static const uint8_t zero[6];
+
+	if (!n || n->flags != 0)
+		return 0;
+	/* The kernel gives an interface a random MAC when the device's is
+	 * not a valid unicast one: the guest would never find it. */
+	if ((n->mac[0] & 1) || !memcmp(n->mac, zero, sizeof(zero)))
+		return 0;
+	if (n->mtu < ARCA_NET_MTU_MIN)
+		return 0;
+	if (n->prefix < ARCA_NET_PREFIX_MIN || n->prefix > ARCA_NET_PREFIX_MAX)
+		return 0;
+	uint32_t mask = ~0u << (32 - n->prefix); /* prefix 1..30: shift 2..31 */
+	uint32_t a = ip4(n->addr), gw = ip4(n->gateway), dns = ip4(n->dns);
+	if (!ip4_unicast(a) || !ip4_unicast(gw) || a == gw)
+		return 0;
+	/* The default route's next hop must be on the link (the prefix's
+	 * connected route), and neither end may be the prefix's network or
+	 * broadcast address. */
+	if ((a & mask) != (gw & mask))
+		return 0;
+	if ((a & ~mask) == 0 || (a & ~mask) == ~mask || (gw & ~mask) == 0 ||
+	    (gw & ~mask) == ~mask)
+		return 0;
+	/* A resolver may be anywhere routable, loopback included (one the
+	 * command runs itself). */
+	if (dns && ((dns >> 24) == 0 || dns >= 0xe0000000u))
+		return 0;
+	return 1;
+}
+
+static void net_split(const uint8_t *v, struct arca_spec_net *n)
+{
+	n->flags = proto_le32(v);
+	memcpy(n->mac, v + NET_MAC, sizeof(n->mac));
+	n->mtu = proto_le16(v + NET_MTU);
+	memcpy(n->addr, v + NET_ADDR, 4);
+	n->prefix = v[NET_PREFIX];
+	memcpy(n->gateway, v + NET_GW, 4);
+	memcpy(n->dns, v + NET_DNS, 4);
+}
+
+static void net_put(uint8_t *v, const struct arca_spec_net *n)
+{
+	proto_put_le32(v, n->flags);
+	memcpy(v + NET_MAC, n->mac, sizeof(n->mac));
+	proto_put_le16(v + NET_MTU, n->mtu);
+	memcpy(v + NET_ADDR, n->addr, 4);
+	v[NET_PREFIX] = n->prefix;
+	memcpy(v + NET_GW, n->gateway, 4);
+	memcpy(v + NET_DNS, n->dns, 4);
 }
 
 static int share_ok(uint32_t flags, const char *tag, size_t tag_len, const char *path,
@@ -381,6 +458,10 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		if (r < 0)
 			return r;
 	}
+	if (s->has_net && !spec_net_ok(&s->net))
+		return -EINVAL;
+	if (s->has_net && (r = account(&total, ARCA_SPEC_NET_SIZE)) < 0)
+		return r;
 	if (s->has_host && (r = account(&total, ARCA_SPEC_HOST_SIZE)) < 0)
 		return r;
 
@@ -452,6 +533,12 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		proto_put_le64(v + 12, s->rlimits[i].hard);
 		p = put_record(p, ARCA_SPEC_RLIMIT, v, sizeof(v));
 	}
+	/* Only with --net: a spec without it is byte for byte what it was. */
+	if (s->has_net) {
+		uint8_t v[ARCA_SPEC_NET_SIZE];
+		net_put(v, &s->net);
+		p = put_record(p, ARCA_SPEC_NET, v, sizeof(v));
+	}
 	/* Last: a spec without HOST is byte for byte what it always was. */
 	if (s->has_host) {
 		uint8_t *v = p + REC_HDR_SIZE;
@@ -498,7 +585,7 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 
 struct counts {
 	size_t argc, envc, nshares, ndisks, nrlimits;
-	int seen_workdir, seen_flags, seen_root, seen_user, seen_host;
+	int seen_workdir, seen_flags, seen_root, seen_user, seen_host, seen_net;
 	uint32_t rlimits_seen; /* bit per resource */
 };
 
@@ -592,6 +679,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_USER:
 	case ARCA_SPEC_RLIMIT:
 	case ARCA_SPEC_HOST:
+	case ARCA_SPEC_NET:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -664,6 +752,18 @@ static int check_record(const struct rec *r, struct counts *c)
 			return -EPROTO;
 		c->seen_host = 1;
 		break;
+	case ARCA_SPEC_NET: {
+		/* One interface: a second record would leave which address
+		 * the guest gets to the order. */
+		struct arca_spec_net n;
+		if (c->seen_net || r->len != ARCA_SPEC_NET_SIZE)
+			return -EPROTO;
+		net_split(r->val, &n);
+		if (!spec_net_ok(&n))
+			return -EPROTO;
+		c->seen_net = 1;
+		break;
+	}
 	}
 	return 0;
 }
@@ -797,6 +897,10 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 			s->has_host = 1;
 			s->host_realtime_ns = proto_le64(rec.val);
 			memcpy(s->seed, rec.val + 8, ARCA_SPEC_SEED_SIZE);
+			break;
+		case ARCA_SPEC_NET:
+			s->has_net = 1;
+			net_split(rec.val, &s->net); /* validated in pass 1 */
 			break;
 		}
 	}

@@ -33,6 +33,18 @@ struct arca_spec_rlimit {
 	uint64_t soft, hard; /* soft <= hard; ARCA_RLIM_INFINITY: unlimited */
 };
 
+/* The NET record (--net): the guest's one interface, IPv4. Addresses are
+ * four bytes in network order (a[0] is the first octet written). */
+struct arca_spec_net {
+	uint32_t flags;     /* 0: reserved */
+	uint8_t mac[6];     /* the virtio-net device's MAC: finds the interface */
+	uint16_t mtu;       /* ARCA_NET_MTU_MIN..65535 */
+	uint8_t addr[4];    /* the interface's address */
+	uint8_t prefix;     /* ARCA_NET_PREFIX_MIN..ARCA_NET_PREFIX_MAX */
+	uint8_t gateway[4]; /* the default route's next hop, inside the prefix */
+	uint8_t dns[4];     /* the resolver for /etc/resolv.conf; 0.0.0.0: none */
+};
+
 struct arca_spec {
 	char **argv;    /* NULL-terminated, argc >= 1 */
 	size_t argc;
@@ -62,6 +74,9 @@ struct arca_spec {
 	int has_host;
 	uint64_t host_realtime_ns;      /* the host's CLOCK_REALTIME */
 	uint8_t seed[ARCA_SPEC_SEED_SIZE]; /* host randomness */
+	/* ARCA_SPEC_NET: has_net 0: no NET record (no network). */
+	int has_net;
+	struct arca_spec_net net;
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
@@ -106,7 +121,12 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
  * A HOST record is -EPROTO when not exactly ARCA_SPEC_HOST_SIZE bytes or
  * given twice. spec_encode writes it only with has_host, after everything
  * else, so a spec without one is unchanged. The decoder does not wipe buf:
- * a caller whose spec has a seed wipes both buf and s->seed after use. */
+ * a caller whose spec has a seed wipes both buf and s->seed after use.
+ *
+ * A NET record is -EPROTO when not exactly ARCA_SPEC_NET_SIZE bytes, given
+ * twice, or failing spec_net_ok. spec_encode writes it only with has_net
+ * (-EINVAL when !spec_net_ok), after RLIMIT and before HOST, so a spec
+ * without one is unchanged. */
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
 
 void spec_free(struct arca_spec *s);
@@ -152,5 +172,16 @@ int spec_fstype_ok(const char *fstype, size_t len);
 int spec_rlimit_ok(const struct arca_spec_rlimit *rl);
 const char *spec_rlimit_name(uint32_t resource);
 int spec_rlimit_lookup(const char *name, size_t len);
+
+/*
+ * spec_net_ok: 1 when n is a NET record arca-init can apply (abi.h): flags
+ * 0; a unicast MAC, not all zeros; MTU ARCA_NET_MTU_MIN..65535; prefix
+ * ARCA_NET_PREFIX_MIN..ARCA_NET_PREFIX_MAX; address and gateway unicast
+ * (not 0/8, 127/8, 224/3) host addresses of the prefix (neither its
+ * network nor its broadcast address), in the same prefix, different; DNS
+ * 0.0.0.0 or outside 0/8 and 224/3. The launcher checks its --net values
+ * with it too.
+ */
+int spec_net_ok(const struct arca_spec_net *n);
 
 #endif

@@ -42,6 +42,7 @@
 #include "command.h"
 #include "init.h"
 #include "io.h"
+#include "net.h"
 #include "proto.h"
 #include "spec.h"
 
@@ -786,10 +787,24 @@ int main(void)
 	/* Before any share or disk is mounted and before the command: it
 	 * must never see the snapshot's clock or CRNG state. */
 	host_apply(&spec);
+	/* --net: the interface (virtio_net was among the modules above)
+	 * before any share or disk is mounted, so a run that cannot get its
+	 * network fails before there is anything to tear down; after
+	 * host_apply, so nothing network-facing runs on a snapshot's CRNG. */
+	char net_err[256];
+	if (spec.has_net && initnet_configure(&spec.net, net_err, sizeof(net_err)) < 0)
+		fail(125, net_err);
 	/* Shares and the command's root, before anything of the command
 	 * runs (the modules they need were loaded above). */
 	if (initroot_setup(&spec, &e) < 0)
 		fail_err(&e);
+	/* Its resolv.conf needs the assembled root (an overlay's upper
+	 * layer, a bind mount over the user's file). */
+	if (spec.has_net &&
+	    initnet_resolv(&spec.net, spec.root_mode,
+			   initroot_root(&spec) ? initroot_root(&spec) : "/", net_err,
+			   sizeof(net_err)) < 0)
+		fail(125, net_err);
 	init_mark(ARCA_MARK_ROOT);
 
 	int sfd = signals_setup(), stdio[3];

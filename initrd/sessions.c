@@ -127,6 +127,9 @@ const char *sess_spec_check(const struct arca_spec *s)
 	/* Time and entropy are the sandbox's, set once at its start. */
 	if (s->has_host)
 		return "a session cannot carry host time or entropy";
+	/* The network, too, is the sandbox's (arca start --net). */
+	if (s->has_net)
+		return "a session cannot configure the network";
 	return NULL;
 }
 

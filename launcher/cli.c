@@ -571,6 +571,15 @@ static int opt_env(struct arca_opts *o, const struct cli_option *opt,
 	return env_put(o, kv, nlen, e);
 }
 
+/* --net MODE (netcfg.h): checked here, so a bad value is one line before
+ * anything is set up; given twice, the last one counts. */
+static int opt_net(struct arca_opts *o, const struct cli_option *opt, const char *val,
+		   struct arca_err *e)
+{
+	netcfg_init(&o->net);
+	return netcfg_parse(&o->net, val, e);
+}
+
 /* ---- the option table: one entry per option ----------------------------- */
 
 #define FIELD(f) offsetof(struct arca_opts, f)
@@ -630,6 +639,9 @@ static const struct cli_option options[] = {
 	{ "warm", 0, CMDS_VM, NULL,
 	  "start from a snapshot of a booted VM of the same configuration in arca's cache (made by the first such run, which boots as usual); not with --disk",
 	  opt_flag, FIELD(warm), 0, 0 },
+	{ "net", 0, CMDS_VM, "MODE",
+	  "the guest's network: none (default: loopback only); nat (outbound IPv4 through NAT, DNS; private ranges, link-local and the host's own addresses refused unless ',allow-private'); allow=DEST[,DEST...] (only these: CIDR[:PORT[/tcp|udp]] or NAME[:PORT[/tcp|udp]], names resolved through arca's relay as the guest asks); ',pool=CIDR' picks the address pool (default " NET_POOL_DEFAULT "); needs root",
+	  opt_net, 0, 0, 0 },
 	{ "no-seccomp", 0, CMDS_VM, NULL,
 	  "debugging only: run arca-vmm without its seccomp filters (it still runs jailed and unprivileged)",
 	  opt_flag, FIELD(no_seccomp), 0, 0 },
@@ -796,6 +808,7 @@ static void opts_init(struct arca_opts *o)
 		.boot_timeout_ms = ARCA_BOOT_TIMEOUT_DEFAULT_MS,
 		.stop_timeout_ms = ARCA_STOP_TIMEOUT_DEFAULT_MS,
 	};
+	netcfg_init(&o->net);
 }
 
 /* A positional argument for a command other than run: only `help` takes

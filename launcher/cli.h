@@ -26,6 +26,7 @@
 #include "err.h"
 #include "paths.h"
 #include "disks.h"
+#include "netcfg.h"
 #include "shares.h"
 #include "spec.h"
 
@@ -105,6 +106,7 @@ struct arca_opts {
 				 * the kernel in the cache instead of the
 				 * bzImage through its own decompressor
 				 * (which randomizes the kernel's base) */
+	struct netcfg net;      /* --net (default none: loopback only) */
 	bool warm;              /* --warm: restore the VM from a snapshot in
 				 * the cache, or make one (launcher/snapcache.h) */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca

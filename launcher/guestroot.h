@@ -14,7 +14,10 @@
  *     working userland;
  *   - a generated /etc: passwd (root, nobody), group (root, nogroup), hosts,
  *     resolv.conf (a comment: no network yet), hostname ("arca"),
- *     nsswitch.conf (files only), mtab -> ../proc/self/mounts;
+ *     nsswitch.conf (files only), mtab -> ../proc/self/mounts. The
+ *     skeleton never depends on the run's network: with a NET record
+ *     (--net) carrying a DNS server, arca-init replaces resolv.conf in
+ *     the assembled root from the spec (initrd/net.c);
  *   - copies of a short allowlist of host files (guestroot.c's table, one
  *     reason each: ld.so.cache, alternatives, CA certificates, ...).
  *     Missing ones are skipped. Symlinks are copied as symlinks (they

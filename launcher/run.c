@@ -36,6 +36,7 @@
 #include "run.h"
 #include "sharemnt.h"
 #include "snapcache.h"
+#include "runnet.h"
 #include "spec.h"
 
 /* Modules arca-init loads, dependencies resolved by the initrd builder:
@@ -65,18 +66,25 @@ int run_base_initrd_open(const struct arca_paths *p, const struct arca_kernel *k
  * failure in the guest). With any, the base initrd is a variant.
  */
 struct run_modules {
-	const char *v[ARRAY_SIZE(guest_modules) + DISKS_MAX];
+	const char *v[ARRAY_SIZE(guest_modules) + DISKS_MAX + 1];
 	size_t n, nextra;
-	char extra[DISKS_MAX][KMOD_NAME_MAX];
-	char variant[DISKS_MAX * (KMOD_NAME_MAX + 1)]; /* "xfs+btrfs" */
+	char extra[DISKS_MAX + 1][KMOD_NAME_MAX];
+	char variant[(DISKS_MAX + 1) * (KMOD_NAME_MAX + 1)]; /* "net+xfs+btrfs" */
 };
 
-static int run_modules_pick(const struct arca_kernel *k, const struct arca_disks *d,
+static int run_modules_pick(const struct arca_kernel *k, const struct arca_disks *d, bool net,
 			    struct run_modules *m, struct arca_err *e)
 {
 	memset(m, 0, sizeof(*m));
 	for (size_t i = 0; i < ARRAY_SIZE(guest_modules); i++)
 		m->v[m->n++] = guest_modules[i];
+	/* --net: virtio-net (and failover, net_failover: its dependencies,
+	 * resolved by the initrd builder), a variant of its own. */
+	if (net) {
+		m->v[m->n++] = "virtio_net";
+		snprintf(m->variant, sizeof(m->variant), "net");
+		m->nextra++;
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		char mod[KMOD_NAME_MAX];
 		if (!d->v[i].fstype[0])
@@ -86,7 +94,8 @@ static int run_modules_pick(const struct arca_kernel *k, const struct arca_disks
 			return r;
 		bool seen = r == 0; /* built in: nothing to add */
 		for (size_t j = 0; j < m->nextra && !seen; j++)
-			seen = !strcmp(m->extra[j], mod);
+			seen = m->v[ARRAY_SIZE(guest_modules) + j] &&
+			       !strcmp(m->v[ARRAY_SIZE(guest_modules) + j], mod);
 		if (seen)
 			continue;
 		memcpy(m->extra[m->nextra], mod, sizeof(mod));
@@ -233,6 +242,12 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 		if (n < 0 || (size_t)n >= sizeof(ra->blk[i]))
 			return -E2BIG;
 		ra->argv[ac++] = ra->blk[i];
+	}
+	if (ra->net_fd > 0) {
+		const uint8_t *m = ra->net_mac;
+		snprintf(ra->net, sizeof(ra->net), "--net=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x,mtu=%u",
+			 ra->net_fd, m[0], m[1], m[2], m[3], m[4], m[5], ra->net_mtu);
+		ra->argv[ac++] = ra->net;
 	}
 	if (proc_fd >= 0) {
 		snprintf(ra->proc, sizeof(ra->proc), "--proc-fd=%d", proc_fd);
@@ -484,16 +499,24 @@ void run_result_error(struct arca_result *res, int r, const struct arca_err *e)
 }
 
 static int supervise(pid_t pid, int pidfd, int sfd, int result_fd, uint64_t timeout_ms,
-		     uint64_t stop_ms, bool tty, bool sandbox, struct arca_result *res)
+		     uint64_t stop_ms, bool tty, bool sandbox, struct run_net *net,
+		     struct arca_result *res)
 {
 	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0, last_int = 0;
 	int forwarded = 0, timed_out = 0;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
-				       { .fd = pidfd, .events = POLLIN } };
+		/* The signals, the VMM, and --net's DNS relay. */
+		struct pollfd p[2 + RUNNET_POLL_MAX] = { { .fd = sfd, .events = POLLIN },
+							 { .fd = pidfd, .events = POLLIN } };
+		size_t nnet = runnet_pollfds(net, p + 2, RUNNET_POLL_MAX);
 		uint64_t next = deadline && (!kill_at || deadline < kill_at) ? deadline : kill_at;
-		int n = poll(p, 2, poll_ms(next));
+		int wait = poll_ms(next), nt = runnet_timeout_ms(net);
+		if (nt >= 0 && (wait < 0 || nt < wait))
+			wait = nt;
+		int n = poll(p, 2 + nnet, wait);
+		if (n >= 0 && nnet) /* also on a timeout: the relay's expiries */
+			runnet_handle(net, p + 2, nnet);
 		if (n < 0 && errno != EINTR) {
 			/* Cannot watch it any more: it must not outlive us. */
 			kill(pid, SIGKILL);
@@ -933,6 +956,8 @@ struct run_ctx {
 	 * VMM's copy); warm false when this run boots as usual. */
 	bool warm;
 	struct snapcache snap;
+	/* --net: the run's netns, TAP, rules and DNS relay (runnet.h). */
+	struct run_net net;
 };
 
 static void run_ctx_init(struct run_ctx *c)
@@ -944,6 +969,7 @@ static void run_ctx_init(struct run_ctx *c)
 		c->fds[i] = -1;
 	c->sfd = c->vmm_fd = c->pidfd = c->result_rd = -1;
 	c->snap.fd = -1;
+	runnet_init(&c->net);
 	c->rootless = geteuid() != 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -973,6 +999,7 @@ static void run_ctx_free(struct run_ctx *c)
 	if (c->vmm_fd >= 0)
 		close(c->vmm_fd);
 	snapcache_close(&c->snap);
+	runnet_free(&c->net);
 	binds_free(c->binds, c->nbinds);
 	kernel_free(&c->kernel);
 	paths_free(&c->paths);
@@ -1020,6 +1047,8 @@ static bool run_warm_eligible(const struct arca_opts *o, const struct run_ctx *c
 	const char *why = NULL;
 	if (c->rd.n || o->disks.has_root)
 		why = "disks are not supported yet";
+	else if (o->net.mode != NET_NONE)
+		why = "--net is not supported yet";
 	if (why && o->verbose)
 		note(o, "arca: --warm: booting as usual: %s\n", why);
 	return !why;
@@ -1142,7 +1171,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	if ((r = kernel_locate(o->kernel ? o->kernel : o->paths.kernel, c->paths.exe_dir, &c->kernel,
 			       e)) < 0)
 		return r;
-	if ((r = run_modules_pick(&c->kernel, &o->disks, &c->mods, e)) < 0)
+	if ((r = run_modules_pick(&c->kernel, &o->disks, o->net.mode != NET_NONE, &c->mods, e)) < 0)
 		return r;
 	if ((r = check_inputs(&c->paths, c->extra_owner, e)) < 0)
 		return r;
@@ -1208,6 +1237,25 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	spec.root_tag = o->disks.has_root ? o->disks.root.id : c->rs.root_tag;
 	spec.disks = c->rd.spec;
 	spec.ndisks = c->rd.nspec;
+	if (o->net.mode != NET_NONE) {
+		char notes[200];
+		if (c->rootless)
+			return arca_error(e, EPERM, "--net needs root (CAP_NET_ADMIN for the run's "
+					  "network namespace, TAP and nftables rules); rootless "
+					  "networking through passt is not supported yet");
+		if ((r = runnet_setup(&c->net, &o->net, &spec.net, notes, sizeof(notes), e)) < 0)
+			return r;
+		spec.has_net = 1;
+		if (notes[0] && o->verbose)
+			note(o, "%s", notes);
+		if (o->verbose) {
+			char ga[20], gw[20];
+			note(o, "arca: net: slot %ld, guest %s/%u via %s on %s, host end %s\n",
+			     c->net.nr.slot, netcfg_ipv4_str(c->net.nr.plan.guest, ga, sizeof(ga)),
+			     c->net.nr.plan.prefix, netcfg_ipv4_str(c->net.nr.plan.gw, gw, sizeof(gw)),
+			     NET_TAP_IF, c->net.nr.host_if);
+		}
+	}
 	if (o->warm && !run_warm_eligible(o, c))
 		o->warm = false;
 	c->warm = o->warm;
@@ -1226,12 +1274,18 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		c->rs.fs[i].fd = VMM_FD_END + (int)i;
 	for (size_t i = 0; i < c->rd.n; i++)
 		c->rd.blk[i].fd = VMM_FD_END + (int)(c->rs.n + i);
+	size_t nnet = c->net.nr.tapfd >= 0 ? 1 : 0;
+	if (nnet) {
+		c->ra.net_fd = VMM_FD_END + (int)(c->rs.n + c->rd.n);
+		c->ra.net_mtu = c->net.nr.mtu;
+		memcpy(c->ra.net_mac, c->net.nr.mac, sizeof(c->ra.net_mac));
+	}
 	if (c->warm) {
 		c->ra.snap_fd = VMM_FD_SNAPSHOT;
 		c->ra.spec_fd = VMM_FD_SPEC_RAW;
 		c->ra.snap_restore = c->snap.restore;
 	}
-	c->vmm_proc_fd = c->rs.n ? VMM_FD_END + (int)(c->rs.n + c->rd.n) : -1;
+	c->vmm_proc_fd = c->rs.n ? VMM_FD_END + (int)(c->rs.n + c->rd.n + nnet) : -1;
 	if (o->tty && !(o->rows && o->cols)) { /* libarca may have set a size */
 		struct winsize ws;
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
@@ -1305,6 +1359,8 @@ static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
 	memcpy(js.extra_fds, c->rs.fds, c->rs.n * sizeof(int));
 	memcpy(js.extra_fds + c->rs.n, c->rd.fds, c->rd.n * sizeof(int));
 	js.nextra = c->rs.n + c->rd.n;
+	if (c->net.nr.tapfd >= 0) /* then the TAP (run_prepare_vm numbered it) */
+		js.extra_fds[js.nextra++] = c->net.nr.tapfd;
 
 	/* Rootless, the child clones the shares (run_detach says why). */
 	if (c->rootless) {
@@ -1349,7 +1405,12 @@ static int run_wait(struct run_ctx *c, struct arca_opts *o, struct arca_result *
 	if (o->on_spawn)
 		o->on_spawn(c->pid);
 	int r = supervise(c->pid, c->pidfd, c->sfd, c->result_rd, o->timeout_ms,
-			  o->stop_timeout_ms, o->tty, o->agent, res);
+			  o->stop_timeout_ms, o->tty, o->agent, &c->net, res);
+	if (o->verbose && c->net.up) {
+		char line[300];
+		runnet_summary(&c->net, line, sizeof(line));
+		note(o, "%s", line);
+	}
 	if (c->warm && !c->snap.restore) {
 		int stored = snapcache_finish(&c->snap);
 		if (o->verbose)
@@ -1377,6 +1438,15 @@ int run_gc(const struct arca_opts *o, struct arca_err *e)
 {
 	int n = cgroup_gc();
 	printf("arca: removed %d leftover run%s\n", n, n == 1 ? "" : "s");
+	/* --net: a host link whose namespace outlived its run (net.h). */
+	if (geteuid() == 0) {
+		struct arca_err ne = { 0 };
+		int k = net_gc(&ne);
+		if (k < 0)
+			fprintf(stderr, "arca: gc: %s\n", ne.msg);
+		else if (k > 0)
+			printf("arca: removed %d leftover network link%s\n", k, k == 1 ? "" : "s");
+	}
 	return 0;
 }
 

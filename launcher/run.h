@@ -96,10 +96,16 @@ struct run_argv {
 	int snap_fd, spec_fd;
 	bool snap_restore;
 	char snap[40], specfd[32];
+	/* In: --net: the VMM's fd number of the TAP (0, as memset leaves it:
+	 * none), the guest's MAC and the link's MTU. */
+	int net_fd;
+	unsigned net_mtu;
+	uint8_t net_mac[6];
+	char net[64];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[2100]; /* "--cmdline=" + ARCA_CMDLINE_MAX */
-	char *argv[23 + RUN_MAX_FS + RUN_MAX_BLK];
+	char *argv[24 + RUN_MAX_FS + RUN_MAX_BLK];
 };
 /* proc_fd: the VMM's /proc/self/fd fd number, or -1. fs_max_fds: each
  * share's fd cap, passed as --fs-max-fds when below ARCA_FS_MAX_FDS;

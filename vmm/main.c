@@ -34,6 +34,7 @@
 #include "io.h"
 #include "opts.h"
 #include "landlock.h"
+#include "net.h"
 #include "proto.h"
 #include "seccomp_thread.h"
 #include "timeline.h"
@@ -54,6 +55,7 @@ struct vmm {
 	struct ctl ctl;
 	struct fs_devices fs;
 	struct blk_devices blk;
+	struct net_devices net;
 	struct warm warm;      /* --snapshot-fd / --restore-fd / --spec-fd */
 	int sig_fd;            /* signals for the command (signals_setup) */
 	int stop_signal;       /* the one that stopped the VM, 0 if none */
@@ -549,6 +551,8 @@ static int setup(struct vmm *m, const struct vmm_opts *o, struct arca_err *e)
 		return r;
 	if ((r = blk_devices_setup(&m->blk, vm, o, e)) < 0)
 		return r;
+	if ((r = net_devices_setup(&m->net, vm, o, e)) < 0)
+		return r;
 	/* A device the guest breaks stops the VM (virtio_dev_on_fail). */
 	for (unsigned i = 0; i < vm->nmmio; i++)
 		virtio_dev_on_fail(vm->mmio[i].dev, on_device_failed, vm);
@@ -680,7 +684,7 @@ int main(int argc, char *argv[])
 	/* Before any thread exists: no_new_privs and the SIGSYS reporter are
 	 * inherited, and the barrier counts every vCPU and share thread plus
 	 * this one. */
-	if (seccomp_prepare(&so, o.cpus + o.nfs + o.nblk + 1, &e) < 0) {
+	if (seccomp_prepare(&so, o.cpus + o.nfs + o.nblk + o.nnet + 1, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return EXIT_ARCA;
 	}
@@ -705,6 +709,10 @@ int main(int argc, char *argv[])
 	}
 	if ((fr = blk_devices_start(&m.blk)) < 0) {
 		fprintf(stderr, "arca: starting the disk threads failed: %s\n", strerror(-fr));
+		return EXIT_ARCA;
+	}
+	if ((fr = net_devices_start(&m.net)) < 0) {
+		fprintf(stderr, "arca: starting the network threads failed: %s\n", strerror(-fr));
 		return EXIT_ARCA;
 	}
 	/* Setup is over and every thread exists (so none inherits this
@@ -733,6 +741,7 @@ int main(int argc, char *argv[])
 	if (o.verbose) {
 		fprintf(stderr, "arca-vmm: guest ran for %.1f ms in all\n", ms_since(&t_start));
 		fs_devices_report(&m.fs, stderr);
+		net_devices_report(&m.net, stderr);
 	}
 	if (o.verbose || o.timings)
 		print_breakdown(&m, &o, &t_start, &t_run);

@@ -109,6 +109,74 @@ static int parse_blk(const char *val, struct vmm_blk_opt *b)
 	return b->read_only && b->ephemeral ? -EINVAL : 0;
 }
 
+/* --net=FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]: 0, or -EINVAL with *why set. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = p[j];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			if (d < 0)
+				return -EINVAL;
+			v = v * 16 + (unsigned)d;
+		}
+		if (p[2] != (i == 5 ? '\0' : ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)v;
+	}
+	/* A guest's source address: unicast (bit 0 of the first octet clear)
+	 * and not all zeroes. */
+	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
+	return 0;
+}
+
+struct net_ctx {
+	struct vmm_net_opt *n;
+	const char *why;
+};
+
+static int net_opt(void *ctx, const char *tok)
+{
+	struct net_ctx *c = ctx;
+	uint64_t v;
+	if (!strncmp(tok, "mac=", 4)) {
+		if (parse_mac(tok + 4, c->n->mac) < 0) {
+			c->why = "mac= wants a unicast XX:XX:XX:XX:XX:XX";
+			return -EINVAL;
+		}
+	} else if (!strncmp(tok, "mtu=", 4)) {
+		if (parse_uint(tok + 4, 65535, &v) < 0 || v < 68) {
+			c->why = "mtu= wants 68..65535";
+			return -EINVAL;
+		}
+		c->n->mtu = (uint16_t)v;
+	} else {
+		c->why = "unknown option (FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N])";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_net(const char *val, struct vmm_net_opt *n, const char **why)
+{
+	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	struct net_ctx c = { n, "wants FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]" };
+	memset(n, 0, sizeof(*n));
+	n->fd = -1;
+	n->mtu = 1500;
+	memcpy(n->mac, mac, sizeof(mac));
+	*why = c.why;
+	if (parse_fd_opts(val, &n->fd, net_opt, &c) < 0) {
+		*why = c.why;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca_err *e)
 {
 	memset(o, 0, sizeof(*o));
@@ -163,6 +231,14 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 			if (parse_blk(val, &o->blk[o->nblk]) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --blk '%s'", val);
 			o->nblk++;
+		} else if (IS("--net")) {
+			const char *why;
+			if (o->nnet >= VMM_MAX_NET)
+				return arca_error(e, E2BIG, "arca-vmm: too many --net devices (at most %d)",
+						  VMM_MAX_NET);
+			if (parse_net(val, &o->net[o->nnet], &why) < 0)
+				return arca_error(e, EINVAL, "arca-vmm: bad --net '%s': %s", val, why);
+			o->nnet++;
 		} else if (IS("--proc-fd")) {
 			if (parse_uint(val, 1 << 20, &v) < 0)
 				return arca_error(e, EINVAL, "arca-vmm: bad --proc-fd '%s'", val);
@@ -239,5 +315,8 @@ int vmm_opts_parse(int argc, char *const argv[], struct vmm_opts *o, struct arca
 		return arca_error(e, EINVAL, "arca-vmm: --snapshot-fd and --restore-fd exclude each other");
 	if ((o->snapshot_fd >= 0 || o->restore_fd >= 0) && o->nblk)
 		return arca_error(e, EINVAL, "arca-vmm: snapshots do not support --blk disks yet");
+	if ((o->snapshot_fd >= 0 || o->restore_fd >= 0) && o->nnet)
+		return arca_error(e, EINVAL, "arca-vmm: --net does not work with --snapshot-fd or "
+				  "--restore-fd (warm starts have no network device yet)");
 	return 0;
 }

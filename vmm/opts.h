@@ -39,6 +39,15 @@ struct vmm_blk_opt {
 };
 #define VMM_BLK_MAX_QUEUES 16
 
+/* One virtio-net device: a TAP fd (IFF_TAP|IFF_NO_PI, IFF_VNET_HDR for the
+ * offloads) the launcher created in the run's own network namespace. */
+#define VMM_MAX_NET 1
+struct vmm_net_opt {
+	int fd;
+	uint8_t mac[6];  /* unicast; default 02:00:00:00:00:01 */
+	uint16_t mtu;    /* 68..65535, default 1500 */
+};
+
 struct vmm_opts {
 	int kvm_fd;
 	int kernel_fd;
@@ -51,6 +60,8 @@ struct vmm_opts {
 	unsigned nfs;
 	struct vmm_blk_opt blk[VMM_MAX_BLK];
 	unsigned nblk;
+	struct vmm_net_opt net[VMM_MAX_NET];
+	unsigned nnet;
 	int proc_fd;  /* O_PATH /proc/self/fd of this process, or -1 */
 	int result_fd; /* --result-fd: the command's status as init reported
 			* it (le32 enum arca_exit_kind, le32 value) is written

@@ -28,6 +28,11 @@ extern const struct sock_filter vmm_blk_filter[];
 extern const unsigned short vmm_blk_filter_len;
 extern const unsigned vmm_blk_nsyscalls, vmm_blk_nioctls;
 
+/* Each network device's thread (virtio-net over a TAP). */
+extern const struct sock_filter vmm_net_filter[];
+extern const unsigned short vmm_net_filter_len;
+extern const unsigned vmm_net_nsyscalls, vmm_net_nioctls;
+
 /* arca's session mux (launcher/mux.c), not arca-vmm: built by the same
  * compiler from policy/mux.policy. */
 extern const struct sock_filter vmm_mux_filter[];

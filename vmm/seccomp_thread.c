@@ -30,6 +30,7 @@ static const char *const class_names[SECCOMP_NR_CLASSES] = {
 	[SECCOMP_VCPU] = "vcpu",
 	[SECCOMP_FS] = "fs",
 	[SECCOMP_BLK] = "blk",
+	[SECCOMP_NET] = "net",
 };
 
 static struct seccomp_opts opts = { .forbidden = -1 };
@@ -183,6 +184,10 @@ int seccomp_install(enum seccomp_class c)
 	case SECCOMP_BLK:
 		f = vmm_blk_filter;
 		len = vmm_blk_filter_len;
+		break;
+	case SECCOMP_NET:
+		f = vmm_net_filter;
+		len = vmm_net_filter_len;
 		break;
 	default:
 		return -EINVAL;

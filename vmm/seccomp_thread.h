@@ -28,6 +28,7 @@ enum seccomp_class {
 	SECCOMP_VCPU,
 	SECCOMP_FS,
 	SECCOMP_BLK,
+	SECCOMP_NET,
 	SECCOMP_NR_CLASSES,
 };
 

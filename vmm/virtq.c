@@ -131,17 +131,32 @@ void virtq_unpop(struct virtq *vq)
 	vq->last_avail--;
 }
 
+void virtq_unpop_n(struct virtq *vq, unsigned n)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
+void virtq_fill(struct virtq *vq, unsigned i, uint16_t head, uint32_t len)
+{
+	struct vring_used_elem *u = &vq->used->ring[(uint16_t)(vq->used_idx + i) & (vq->num - 1)];
+	STORE32(&u->id, head);
+	STORE32(&u->len, len);
+}
+
+void virtq_flush(struct virtq *vq, unsigned n)
+{
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	/* The elements must be visible before the index that publishes them. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	STORE16(&vq->used->idx, vq->used_idx);
+}
+
 void virtq_push(struct virtq *vq, const struct virtq_elem *e, uint32_t written)
 {
 	if (written > e->in_len)
 		written = (uint32_t)e->in_len;
-	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->num - 1)];
-	STORE32(&u->id, e->head);
-	STORE32(&u->len, written);
-	vq->used_idx++;
-	/* The element must be visible before the index that publishes it. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	STORE16(&vq->used->idx, vq->used_idx);
+	virtq_fill(vq, 0, e->head, written);
+	virtq_flush(vq, 1);
 }
 
 bool virtq_should_notify(struct virtq *vq)

@@ -75,9 +75,20 @@ void virtq_reset(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_elem *e);
 /* Give back the element popped last (not yet pushed). */
 void virtq_unpop(struct virtq *vq);
+/* Give back the n elements popped last (none of them pushed): the driver
+ * sees them as still available, in their order. */
+void virtq_unpop_n(struct virtq *vq, unsigned n);
 /* Return a chain to the driver with `written` bytes written into its
  * device-writable part (clamped to e->in_len). */
 void virtq_push(struct virtq *vq, const struct virtq_elem *e, uint32_t written);
+/* Batched push (virtio-net's mergeable receive buffers, 5.1.6.4): the
+ * driver may read the first used entry of a packet as soon as used->idx
+ * covers it, and then expects num_buffers entries behind it, so a
+ * packet's entries are written first (fill: the i-th entry after the
+ * published ones) and published together (flush: n entries). The caller
+ * passes lengths it has bounded by each chain's writable size. */
+void virtq_fill(struct virtq *vq, unsigned i, uint16_t head, uint32_t len);
+void virtq_flush(struct virtq *vq, unsigned n);
 /* Whether the driver wants an interrupt for what was pushed since the last
  * one (event-idx or VRING_AVAIL_F_NO_INTERRUPT). Updates the bookkeeping. */
 bool virtq_should_notify(struct virtq *vq);

@@ -132,6 +132,7 @@ enum arca_spec_tag {
 				 * (every VM restored from one snapshot starts
 				 * with the same pool), and with RESTORED sets
 				 * the clock to the time. */
+	ARCA_SPEC_NET     = 11, /* the guest's network interface (below) */
 };
 #define ARCA_SPEC_HOST_SIZE 40u
 #define ARCA_SPEC_SEED_SIZE 32u
@@ -150,6 +151,32 @@ enum arca_spec_tag {
 				    * (set by the launcher): arca-init sets
 				    * the clock from the HOST record and
 				    * re-stamps its boot-time step marks */
+
+/*
+ * NET record value (arca run --net; at most one), exactly
+ * ARCA_SPEC_NET_SIZE bytes:
+ *   le32 flags     0 (reserved, must be 0)
+ *   6 bytes        the virtio-net device's MAC: the guest finds its
+ *                  interface by it (/sys/class/net/IF/address), never by
+ *                  name; unicast, not all zeros
+ *   le16 mtu       ARCA_NET_MTU_MIN..65535
+ *   4 bytes        the IPv4 address, network order
+ *   u8 prefix      ARCA_NET_PREFIX_MIN..ARCA_NET_PREFIX_MAX
+ *   4 bytes        the IPv4 gateway (default route), network order: inside
+ *                  the prefix, not the address
+ *   4 bytes        the DNS server, network order; 0.0.0.0: none
+ * The address and the gateway are host addresses of the prefix (neither
+ * its network nor its broadcast address) and unicast (not in 0/8, 127/8
+ * or 224/3); a DNS server, when given, is outside 0/8 and 224/3.
+ * arca-init brings lo up and configures the interface (MTU, address, up,
+ * default route) before the command's root is assembled; with a DNS
+ * server, the command's /etc/resolv.conf names it. A failure is a
+ * did-not-start error (125).
+ */
+#define ARCA_SPEC_NET_SIZE   25u
+#define ARCA_NET_MTU_MIN     68u /* IPv4's minimum (RFC 791) */
+#define ARCA_NET_PREFIX_MIN  1u
+#define ARCA_NET_PREFIX_MAX  30u /* two host addresses at least */
 
 /*
  * SHARE record value (one per virtio-fs device the launcher attached, any

@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include <linux/futex.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 
 #include <cmocka.h>
@@ -604,6 +606,73 @@ static void test_fs_blk_forbidden(void **state)
 	expect_trapped(SECCOMP_BLK, call_epoll_add, "epoll_ctl");
 }
 
+/* ---- network (net) threads -------------------------------------------------------------- */
+
+static void call_ioctl_tunsetoffload(void)
+{
+	/* The request is allowed; a pipe is no TAP. */
+	check(ioctl(env.pipe[0], TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) < 0 && errno == ENOTTY);
+}
+
+static void call_ioctl_tunsetiff(void)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	ioctl(env.pipe[0], TUNSETIFF, &ifr);
+}
+
+static void call_epoll_mod_allowed(void)
+{
+	/* Not registered: ENOENT, but the call itself is allowed. */
+	struct epoll_event ev = { .events = EPOLLIN };
+	check(epoll_ctl(env.epfd, EPOLL_CTL_MOD, env.efd, &ev) < 0 && errno == ENOENT);
+}
+
+static void test_net_allowed(void **state)
+{
+	expect_allowed(SECCOMP_NET, call_read_eventfd, "read of an eventfd");
+	expect_allowed(SECCOMP_NET, call_write_eventfd, "write of an eventfd");
+	expect_allowed(SECCOMP_NET, call_readv, "readv");
+	expect_allowed(SECCOMP_NET, call_writev, "writev");
+	expect_allowed(SECCOMP_NET, call_epoll_wait, "epoll_wait");
+	expect_allowed(SECCOMP_NET, call_epoll_mod_allowed, "epoll_ctl MOD");
+	expect_allowed(SECCOMP_NET, call_epoll_del, "epoll_ctl DEL");
+	expect_allowed(SECCOMP_NET, call_ioctl_tunsetoffload, "TUNSETOFFLOAD");
+	expect_allowed(SECCOMP_NET, call_futex_wake, "futex wake");
+	expect_allowed(SECCOMP_NET, call_madvise_dontneed, "madvise DONTNEED");
+	expect_allowed(SECCOMP_NET, call_sigprocmask, "rt_sigprocmask");
+	expect_allowed(SECCOMP_NET, call_exit_group, "_exit()");
+	probe_alarm = 1;
+	expect_allowed(SECCOMP_NET, call_sigreturn, "a handled signal (rt_sigreturn)");
+	probe_alarm = 0;
+}
+
+static void test_net_forbidden(void **state)
+{
+	/* The TAP is the thread's only way out: no other ioctl (no TUNSETIFF
+	 * to attach elsewhere), no socket, no open, no close, no ADD. */
+	expect_trapped(SECCOMP_NET, call_ioctl_tunsetiff, "ioctl");
+	expect_trapped(SECCOMP_NET, call_ioctl_kvm_run, "ioctl");
+	expect_trapped(SECCOMP_NET, call_ioctl_tcgets, "ioctl");
+	expect_trapped(SECCOMP_NET, call_socket, "socket");
+	expect_trapped(SECCOMP_NET, call_openat, "openat");
+	expect_trapped(SECCOMP_NET, call_close, "close");
+	expect_trapped(SECCOMP_NET, call_epoll_add, "epoll_ctl");
+	expect_trapped(SECCOMP_NET, call_preadv, "preadv");
+	expect_trapped(SECCOMP_NET, call_poll, "poll");
+	expect_trapped(SECCOMP_NET, call_execve, "execve");
+	expect_trapped(SECCOMP_NET, call_ptrace, "ptrace");
+	expect_trapped(SECCOMP_NET, call_io_uring_setup, "io_uring_setup");
+	expect_trapped(SECCOMP_NET, call_mount, "mount");
+	expect_trapped(SECCOMP_NET, call_unshare, "unshare");
+	expect_trapped(SECCOMP_NET, call_clone_process, "clone");
+	expect_trapped(SECCOMP_NET, call_clone3, "clone3");
+	expect_trapped(SECCOMP_NET, call_mmap_exec, "mmap");
+	expect_trapped(SECCOMP_NET, call_malloc_big, "mmap"); /* never allocates */
+	expect_trapped(SECCOMP_NET, call_kill, "kill");
+	expect_killed(SECCOMP_NET, call_x32_abi, "x32 getpid");
+}
+
 /* The filter is installed per thread, not per process (no TSYNC): a
  * sibling thread keeps its own rules. */
 static void *try_socket_thread(void *arg)
@@ -656,6 +725,8 @@ static void test_opts_take(void **state)
 static void test_tables(void **state)
 {
 	assert_true(vmm_main_filter_len > 4 && vmm_vcpu_filter_len > 4);
+	assert_true(vmm_net_filter_len > 4);
+	assert_string_equal(seccomp_class_name(SECCOMP_NET), "net");
 	/* The device thread's policy has only the three read-only VM state
 	 * queries of a snapshot save; the vCPU's has KVM_RUN, KVM_IRQ_LINE
 	 * and the nine read-only vCPU state queries (no KVM_SET_* at all). */
@@ -689,6 +760,8 @@ int main(void)
 		cmocka_unit_test(test_threads_inherit),
 		cmocka_unit_test(test_fs_blk_allowed),
 		cmocka_unit_test(test_fs_blk_forbidden),
+		cmocka_unit_test(test_net_allowed),
+		cmocka_unit_test(test_net_forbidden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

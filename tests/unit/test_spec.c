@@ -1743,6 +1743,214 @@ static void test_decode_host_rejects(void **state)
 	expect_decode_error(&w, -EPROTO);
 }
 
+/* ---- the guest's network (ARCA_SPEC_NET) -------------------------------------- */
+
+/* 10.213.0.2/30 via 10.213.0.1, DNS 10.213.0.1: what --net gives. */
+static struct arca_spec_net net_good(void)
+{
+	return (struct arca_spec_net){ .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
+				       .mtu = 1500, .addr = { 10, 213, 0, 2 }, .prefix = 30,
+				       .gateway = { 10, 213, 0, 1 }, .dns = { 10, 213, 0, 1 } };
+}
+
+/* Field by field: the struct has padding. */
+static void assert_net_equal(const struct arca_spec_net *a, const struct arca_spec_net *b)
+{
+	assert_int_equal(a->flags, b->flags);
+	assert_memory_equal(a->mac, b->mac, 6);
+	assert_int_equal(a->mtu, b->mtu);
+	assert_memory_equal(a->addr, b->addr, 4);
+	assert_int_equal(a->prefix, b->prefix);
+	assert_memory_equal(a->gateway, b->gateway, 4);
+	assert_memory_equal(a->dns, b->dns, 4);
+}
+
+static void w_net(struct wire *w, const struct arca_spec_net *n)
+{
+	uint8_t v[ARCA_SPEC_NET_SIZE];
+	proto_put_le32(v, n->flags);
+	memcpy(v + 4, n->mac, 6);
+	proto_put_le16(v + 10, n->mtu);
+	memcpy(v + 12, n->addr, 4);
+	v[16] = n->prefix;
+	memcpy(v + 17, n->gateway, 4);
+	memcpy(v + 21, n->dns, 4);
+	w_rec(w, ARCA_SPEC_NET, v, sizeof(v));
+}
+
+static void test_roundtrip_net(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec in = { .argv = argv, .argc = 1, .has_net = 1, .net = net_good(),
+				.has_host = 1, .host_realtime_ns = 7 };
+	struct arca_spec out;
+	uint8_t *buf, *plain;
+	size_t len, plain_len;
+
+	(void)state;
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_true(out.has_net);
+	assert_net_equal(&out.net, &in.net);
+	assert_int_equal(out.net.mtu, 1500);
+	assert_int_equal(out.net.prefix, 30);
+	assert_true(out.has_host);
+	spec_free(&out);
+	assert_false(out.has_net);
+
+	/* Without NET the encoding is unchanged; with it, one 25-byte record
+	 * between the rest and HOST (which stays last), field by field. */
+	in.has_net = 0;
+	assert_int_equal(spec_encode(&in, &plain, &plain_len), 0);
+	assert_int_equal(len, plain_len + 6 + ARCA_SPEC_NET_SIZE);
+	size_t at = plain_len - 6 - ARCA_SPEC_HOST_SIZE;
+	assert_memory_equal(buf, plain, at);
+	assert_int_equal(proto_le16(buf + at), ARCA_SPEC_NET);
+	assert_int_equal(proto_le32(buf + at + 2), 25);
+	static const uint8_t want[25] = { 0, 0, 0, 0, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+					  0xdc, 0x05, 10, 213, 0, 2, 30, 10, 213, 0, 1,
+					  10, 213, 0, 1 };
+	assert_memory_equal(buf + at + 6, want, sizeof(want));
+	assert_int_equal(proto_le16(buf + at + 6 + 25), ARCA_SPEC_HOST);
+	assert_int_equal(spec_decode(plain, plain_len, &out), 0);
+	assert_false(out.has_net);
+	spec_free(&out);
+	free(plain);
+
+	/* Cut anywhere inside the record: an error. */
+	for (size_t n = at + 1; n < at + 6 + ARCA_SPEC_NET_SIZE; n++) {
+		memset(&out, 0xA5, sizeof(out));
+		assert_int_equal(spec_decode(buf, n, &out), -EPROTO);
+		assert_null(out.argv);
+		assert_false(out.has_net);
+	}
+	free(buf);
+
+	/* Limits that are valid: MTU 68 and 65535, prefix 1 and 30, no DNS,
+	 * a loopback resolver. */
+	struct arca_spec_net n = net_good();
+	n.mtu = 68;
+	assert_true(spec_net_ok(&n));
+	n.mtu = 65535;
+	assert_true(spec_net_ok(&n));
+	n = net_good();
+	n.prefix = 1;
+	assert_true(spec_net_ok(&n));
+	memset(n.dns, 0, 4);
+	assert_true(spec_net_ok(&n));
+	n.dns[0] = 127, n.dns[3] = 53;
+	assert_true(spec_net_ok(&n));
+}
+
+/* One way each a NET value can be wrong (the record is otherwise net_good). */
+static void nb_flags(struct arca_spec_net *n) { n->flags = 1; }
+static void nb_flags_high(struct arca_spec_net *n) { n->flags = 0x80000000u; }
+static void nb_mac_zero(struct arca_spec_net *n) { memset(n->mac, 0, 6); }
+static void nb_mac_multicast(struct arca_spec_net *n) { n->mac[0] = 0x01; }
+static void nb_mac_broadcast(struct arca_spec_net *n) { memset(n->mac, 0xff, 6); }
+static void nb_mtu_0(struct arca_spec_net *n) { n->mtu = 0; }
+static void nb_mtu_67(struct arca_spec_net *n) { n->mtu = 67; }
+static void nb_prefix_0(struct arca_spec_net *n) { n->prefix = 0; }
+static void nb_prefix_31(struct arca_spec_net *n) { n->prefix = 31; }
+static void nb_prefix_32(struct arca_spec_net *n) { n->prefix = 32; }
+static void nb_prefix_255(struct arca_spec_net *n) { n->prefix = 255; }
+static void nb_gw_outside(struct arca_spec_net *n) { n->gateway[3] = 5; }           /* 10.213.0.5 */
+static void nb_gw_other_net(struct arca_spec_net *n) { n->gateway[1] = 214; }
+static void nb_gw_is_addr(struct arca_spec_net *n) { n->gateway[3] = 2; }
+static void nb_gw_network(struct arca_spec_net *n) { n->gateway[3] = 0; }
+static void nb_gw_broadcast(struct arca_spec_net *n) { n->gateway[3] = 3; }
+static void nb_addr_network(struct arca_spec_net *n) { n->addr[3] = 0; }
+static void nb_addr_broadcast(struct arca_spec_net *n) { n->addr[3] = 3; }
+static void nb_addr_zero(struct arca_spec_net *n)
+{
+	memset(n->addr, 0, 4);
+	memset(n->gateway, 0, 4);
+	n->gateway[3] = 1;
+}
+static void nb_addr_loopback(struct arca_spec_net *n)
+{
+	n->addr[0] = n->gateway[0] = 127;
+}
+static void nb_addr_multicast(struct arca_spec_net *n)
+{
+	n->addr[0] = n->gateway[0] = 224;
+}
+static void nb_addr_limited_bcast(struct arca_spec_net *n)
+{
+	memset(n->addr, 255, 4);
+	n->addr[3] = 254;
+	memset(n->gateway, 255, 4);
+	n->gateway[3] = 253;
+	n->prefix = 24;
+}
+static void nb_dns_zero_net(struct arca_spec_net *n) { n->dns[0] = 0; }  /* 0.213.0.1 */
+static void nb_dns_multicast(struct arca_spec_net *n) { n->dns[0] = 239; }
+static void nb_dns_broadcast(struct arca_spec_net *n) { memset(n->dns, 255, 4); }
+
+static void (*const net_mutations[])(struct arca_spec_net *) = {
+	nb_flags, nb_flags_high, nb_mac_zero, nb_mac_multicast, nb_mac_broadcast, nb_mtu_0,
+	nb_mtu_67, nb_prefix_0, nb_prefix_31, nb_prefix_32, nb_prefix_255, nb_gw_outside,
+	nb_gw_other_net, nb_gw_is_addr, nb_gw_network, nb_gw_broadcast, nb_addr_network,
+	nb_addr_broadcast, nb_addr_zero, nb_addr_loopback, nb_addr_multicast,
+	nb_addr_limited_bcast, nb_dns_zero_net, nb_dns_multicast, nb_dns_broadcast,
+};
+
+static void test_net_rejects(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct wire w;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(net_mutations) / sizeof(net_mutations[0]); i++) {
+		struct arca_spec_net n = net_good();
+		net_mutations[i](&n);
+		if (spec_net_ok(&n))
+			fail_msg("net mutation %zu accepted", i);
+		/* The encoder refuses it... */
+		struct arca_spec in = { .argv = argv, .argc = 1, .has_net = 1, .net = n };
+		buf = NULL;
+		assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+		assert_null(buf);
+		/* ...and the decoder too, when a hand encoder wrote it. */
+		w_minimal(&w);
+		w_net(&w, &n);
+		expect_decode_error(&w, -EPROTO);
+	}
+
+	/* The hand encoder agrees with spec_encode on a good one. */
+	struct arca_spec_net good = net_good();
+	struct arca_spec s;
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_net(&w, &good); /* anywhere among the records */
+	w_str(&w, ARCA_SPEC_ARGV, "true");
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_true(s.has_net);
+	assert_net_equal(&s.net, &good);
+	spec_free(&s);
+
+	/* Wrong lengths, around 25. */
+	static const uint32_t lens[] = { 0, 4, 24, 26, 32 };
+	uint8_t v[64];
+	memset(v, 0, sizeof(v));
+	uint8_t good_v[ARCA_SPEC_NET_SIZE];
+	w_minimal(&w);
+	w_net(&w, &good);
+	memcpy(good_v, w.buf + w.len - ARCA_SPEC_NET_SIZE, sizeof(good_v));
+	memcpy(v, good_v, sizeof(good_v));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		w_minimal(&w);
+		w_rec(&w, ARCA_SPEC_NET, v, lens[i]);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* At most one, even when both say the same. */
+	w_minimal(&w);
+	w_net(&w, &good);
+	w_net(&w, &good);
+	expect_decode_error(&w, -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1782,6 +1990,8 @@ int main(void)
 		cmocka_unit_test(test_decode_rlimits_truncation_mutation),
 		cmocka_unit_test(test_roundtrip_host),
 		cmocka_unit_test(test_decode_host_rejects),
+		cmocka_unit_test(test_roundtrip_net),
+		cmocka_unit_test(test_net_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

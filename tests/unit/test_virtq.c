@@ -334,6 +334,55 @@ static void test_unpop(void **state)
 	assert_int_equal(virtq_pop(&f->vq, &e), 0);
 }
 
+/* Several chains popped, the last two given back at once: they come out
+ * again in their order, and nothing else is lost or repeated. */
+static void test_unpop_n(void **state)
+{
+	struct fx *f = *state;
+	struct virtq_elem e;
+	for (uint16_t i = 0; i < 4; i++) {
+		set_desc(f, i, BUF + 0x100u * i, 8, VRING_DESC_F_WRITE, 0);
+		publish(f, i);
+	}
+	for (uint16_t i = 0; i < 4; i++)
+		assert_int_equal(virtq_pop(&f->vq, &e), 1);
+	virtq_unpop_n(&f->vq, 2);
+	assert_int_equal(virtq_pop(&f->vq, &e), 1);
+	assert_int_equal(e.head, 2);
+	assert_int_equal(virtq_pop(&f->vq, &e), 1);
+	assert_int_equal(e.head, 3);
+	assert_int_equal(virtq_pop(&f->vq, &e), 0);
+	virtq_unpop_n(&f->vq, 0);
+	assert_int_equal(virtq_pop(&f->vq, &e), 0);
+}
+
+/* fill writes entries behind used->idx without publishing; flush publishes
+ * them together (and wraps around the ring like push). */
+static void test_fill_flush(void **state)
+{
+	struct fx *f = *state;
+	virtq_fill(&f->vq, 0, 5, 100);
+	virtq_fill(&f->vq, 1, 6, 200);
+	virtq_fill(&f->vq, 2, 7, 300);
+	assert_int_equal(f->used->idx, 0);
+	assert_int_equal(f->used->ring[1].id, 6);
+	virtq_flush(&f->vq, 3);
+	assert_int_equal(f->used->idx, 3);
+	assert_int_equal(f->used->ring[0].id, 5);
+	assert_int_equal(f->used->ring[2].len, 300);
+	/* wrap: entries QSZ-1 and 0 of the ring */
+	for (unsigned i = 3; i < QSZ - 1; i++) {
+		virtq_fill(&f->vq, 0, 1, 1);
+		virtq_flush(&f->vq, 1);
+	}
+	virtq_fill(&f->vq, 0, 9, 9);
+	virtq_fill(&f->vq, 1, 10, 10);
+	virtq_flush(&f->vq, 2);
+	assert_int_equal(f->used->idx, QSZ + 1);
+	assert_int_equal(f->used->ring[QSZ - 1].id, 9);
+	assert_int_equal(f->used->ring[0].id, 10);
+}
+
 static void test_gm_ptr_bounds(void **state)
 {
 	(void)state;
@@ -377,6 +426,8 @@ int main(void)
 		T(test_event_idx),
 		T(test_no_interrupt_flag),
 		T(test_unpop),
+		T(test_unpop_n),
+		T(test_fill_flush),
 		cmocka_unit_test(test_gm_ptr_bounds),
 	};
 	return cmocka_run_group_tests_name("virtq", tests, NULL, NULL);

@@ -79,6 +79,55 @@ static void test_blk(void **state)
 	assert_int_equal(parse(many), -E2BIG);
 }
 
+/* --net=FD[,mac=][,mtu=]: the TAP the launcher made; defaults without
+ * options; refusals name the value and why; not with warm starts. */
+static void test_net(void **state)
+{
+	static const uint8_t def_mac[6] = { 2, 0, 0, 0, 0, 1 };
+	assert_int_equal(PARSE("--cpus=1"), 0);
+	assert_int_equal(o.nnet, 0);
+	assert_int_equal(PARSE("--net=12"), 0);
+	assert_int_equal(o.nnet, 1);
+	assert_int_equal(o.net[0].fd, 12);
+	assert_int_equal(o.net[0].mtu, 1500);
+	assert_memory_equal(o.net[0].mac, def_mac, 6);
+	assert_int_equal(PARSE("--net=12,mac=0A:bc:DE:f0:12:34,mtu=9000"), 0);
+	static const uint8_t mac[6] = { 0x0a, 0xbc, 0xde, 0xf0, 0x12, 0x34 };
+	assert_memory_equal(o.net[0].mac, mac, 6);
+	assert_int_equal(o.net[0].mtu, 9000);
+	assert_int_equal(PARSE("--net=12,mtu=68"), 0);
+	assert_int_equal(PARSE("--net=12,mtu=65535"), 0);
+	assert_int_equal(o.net[0].mtu, 65535);
+	/* refusals, each naming the value */
+	assert_int_equal(PARSE("--net=12,mtu=67"), -EINVAL);
+	assert_non_null(strstr(e.msg, "bad --net '12,mtu=67'"));
+	assert_non_null(strstr(e.msg, "68..65535"));
+	assert_int_equal(PARSE("--net=12,mtu=65536"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mtu="), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mtu=-1"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mac=03:00:00:00:00:01"), -EINVAL); /* multicast */
+	assert_non_null(strstr(e.msg, "'12,mac=03:00:00:00:00:01'"));
+	assert_non_null(strstr(e.msg, "unicast"));
+	assert_int_equal(PARSE("--net=12,mac=00:00:00:00:00:00"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mac=02:00:00:00:00"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mac=02:00:00:00:00:01:02"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mac=02-00-00-00-00-01"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mac=02:00:00:00:00:0g"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,mac=2:0:0:0:0:1"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,vhost"), -EINVAL);
+	assert_non_null(strstr(e.msg, "'12,vhost'"));
+	assert_int_equal(PARSE("--net=x"), -EINVAL);
+	assert_non_null(strstr(e.msg, "bad --net 'x'"));
+	assert_int_equal(PARSE("--net="), -EINVAL);
+	assert_int_equal(PARSE("--net"), -EINVAL);
+	assert_int_equal(PARSE("--net=12", "--net=13"), -E2BIG);
+	/* warm starts carry no network device yet */
+	assert_int_equal(PARSE("--net=12", "--snapshot-fd=9", "--spec-fd=10"), -EINVAL);
+	assert_non_null(strstr(e.msg, "--net does not work with --snapshot-fd or --restore-fd"));
+	assert_int_equal(PARSE("--net=12", "--restore-fd=9", "--spec-fd=10"), -EINVAL);
+	assert_int_equal(PARSE("--net=12", "--spec-fd=10"), 0);
+}
+
 static void test_fs_and_limits(void **state)
 {
 	assert_int_equal(PARSE("--fs=7,tag=arca-usr,ro,ids=passthrough", "--fs-max-fds=19862",
@@ -158,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_launch_ns),
 		cmocka_unit_test(test_blk),
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_fs_and_limits),
 		cmocka_unit_test(test_result_and_log_fds),
 		cmocka_unit_test(test_warm_fds),

@@ -129,6 +129,22 @@ NESTED_MODULES=(
 	drivers/net/virtio_net.ko
 	net/core/failover.ko
 	drivers/net/net_failover.ko
+	# --net: the run's TAP and veth, a dummy "internet" link, nftables with NAT
+	drivers/net/tun.ko
+	drivers/net/veth.ko
+	drivers/net/dummy.ko
+	lib/libcrc32c.ko
+	net/netfilter/nfnetlink.ko
+	net/netfilter/nf_tables.ko
+	net/ipv4/netfilter/nf_defrag_ipv4.ko
+	net/ipv6/netfilter/nf_defrag_ipv6.ko
+	net/netfilter/nf_conntrack.ko
+	net/netfilter/nf_nat.ko
+	net/netfilter/nft_ct.ko
+	net/netfilter/nft_nat.ko
+	net/netfilter/nft_masq.ko
+	net/netfilter/nft_chain_nat.ko
+	net/netfilter/nft_objref.ko
 )
 
 # usr_path PATH: where PATH lives in a merged-/usr tree (/lib/x -> /usr/lib/x, /bin/x -> ...).
@@ -230,6 +246,12 @@ nested_userland() {
 		copy_with_libs "$stage" "/sbin/$a" "/usr/sbin/$a" || return 1
 	done
 	ln -s mke2fs "$stage/usr/sbin/mkfs.ext4"
+	# iproute2 (netns, veth) and nft: the --net scenarios build the test host's "internet"
+	# and inspect what arca left behind.
+	copy_with_libs "$stage" "$(command -v ip)" /usr/sbin/ip || return 1
+	if command -v nft >/dev/null; then
+		copy_with_libs "$stage" "$(command -v nft)" /usr/sbin/nft || return 1
+	fi
 	ln -s e2fsck "$stage/usr/sbin/fsck.ext4"
 	copy_file "$stage" /etc/mke2fs.conf /etc/mke2fs.conf || return 1
 	pack_debian_pkg "$stage" "${NESTED_PERL_PKGS[@]}" || return 1

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "dnsproxy.h"
+#include "netns.h"
+#include "nft.h"
+#include "rtnl.h"
+#include "runnet.h"
+
+void runnet_init(struct run_net *rn)
+{
+	memset(rn, 0, sizeof(*rn));
+	rn->nr.nsfd = rn->nr.tapfd = rn->nr.lockfd = -1;
+	rn->nr.slot = -1;
+	rn->dns_fd = -1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the host's own addresses: the guest may not reach them ----------- */
+
+struct host_addrs {
+	struct nft_cidr *v;
+	size_t n, cap;
+	bool overflow;
+};
+
+static int host_addr_cb(const struct rtnl_addr *a, void *arg)
+{
+	struct host_addrs *h = arg;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].addr == htonl(a->addr))
+			return 0;
+	if (h->n == h->cap) {
+		h->overflow = true;
+		return 0;
+	}
+	h->v[h->n++] = (struct nft_cidr){ .addr = htonl(a->addr), .prefix = 32 };
+	return 0;
+}
+
+/* Every IPv4 address of the host's netns, as /32s. A host with more than
+ * fit is refused rather than half-protected: an address left out would be
+ * reachable from the guest. */
+static int host_addrs_get(struct nft_run_cfg *nc, struct arca_err *e)
+{
+	struct rtnl r = { 0 };
+	struct host_addrs h = { .v = nc->extra_block, .cap = NFT_EXTRA_BLOCK_MAX };
+	int err = rtnl_open(&r);
+	if (err < 0)
+		return arca_error_errno(e, -err, "--net: rtnetlink");
+	err = rtnl_dump_addrs(&r, host_addr_cb, &h);
+	rtnl_close(&r);
+	if (err < 0)
+		return arca_error_errno(e, -err, "--net: listing the host's addresses");
+	if (h.overflow)
+		return arca_error(e, E2BIG,
+				  "--net: the host has more than %d IPv4 addresses; arca cannot keep "
+				  "the guest from every one of them", NFT_EXTRA_BLOCK_MAX);
+	nc->n_extra_block = h.n;
+	return 0;
+}
+
+/* ---- calls made inside N ------------------------------------------------ */
+
+struct in_ns {
+	const struct nft_run_cfg *nc;
+	uint32_t addr, ttl;
+	uint64_t counter;
+	struct arca_err *e;
+	int fd;
+	uint32_t gw; /* host byte order */
+};
+
+static int ns_apply(void *arg)
+{
+	struct in_ns *x = arg;
+	return nft_run_apply(x->nc, x->e);
+}
+
+static int ns_allow(void *arg)
+{
+	struct in_ns *x = arg;
+	return nft_run_allow_addr(x->addr, x->ttl, x->e);
+}
+
+static int ns_counter(void *arg)
+{
+	struct in_ns *x = arg;
+	return nft_run_counters(&x->counter, x->e);
+}
+
+/* The relay's guest-facing socket: UDP gateway:53, in N (a socket keeps
+ * the namespace it was made in). */
+static int ns_dns_socket(void *arg)
+{
+	struct in_ns *x = arg;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53),
+				  .sin_addr.s_addr = htonl(x->gw) };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	x->fd = fd;
+	return 0;
+}
+
+/* An allowed name resolved to addr: let the guest reach it for the TTL.
+ * Called by the relay before it passes the answer on. */
+static void on_dns_addr(void *opaque, uint32_t addr_be, uint32_t ttl)
+{
+	struct run_net *rn = opaque;
+	struct arca_err e = { 0 };
+	struct in_ns x = { .addr = addr_be, .ttl = ttl, .e = &e };
+	if (netns_run(rn->nr.nsfd, ns_allow, &x) < 0)
+		rn->dyn_failed++;
+	else
+		rn->dyn_added++;
+}
+
+static void nft_cfg_from(struct nft_run_cfg *nc, const struct netcfg *c, const struct net_plan *p)
+{
+	memset(nc, 0, sizeof(*nc));
+	nc->guest_if = NET_TAP_IF;
+	nc->uplink_if = NET_NS_IF;
+	nc->gateway = htonl(p->gw);
+	nc->guest = htonl(p->guest);
+	nc->allow_private = c->allow_private;
+	nc->dns = true;
+	nc->mode = c->mode == NET_ALLOW ? NFT_MODE_ALLOW : NFT_MODE_NAT;
+	for (size_t i = 0; i < c->ndests && i < NFT_ALLOW_MAX; i++) {
+		nc->allow[i] = (struct nft_allow){
+			.dst = { .addr = htonl(c->dests[i].cidr.addr), .prefix = c->dests[i].cidr.plen },
+			.proto = c->dests[i].proto == IPPROTO_TCP   ? NFT_PROTO_TCP
+				 : c->dests[i].proto == IPPROTO_UDP ? NFT_PROTO_UDP
+								    : NFT_PROTO_ANY,
+			.port = c->dests[i].port,
+		};
+		nc->n_allow++;
+	}
+}
+
+int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_net *spec,
+		 char *notes, size_t notes_cap, struct arca_err *e)
+{
+	int r;
+	if (notes && notes_cap)
+		notes[0] = '\0';
+	if (c->mode == NET_NONE)
+		return 0;
+	/* NET_DESTS_MAX and NFT_ALLOW_MAX are both 64: nothing is cut. */
+	_Static_assert(NET_DESTS_MAX <= NFT_ALLOW_MAX, "allow list bounds");
+
+	if ((r = net_setup(c, &rn->nr, e)) < 0)
+		return r;
+	if (rn->nr.host_forward_set && notes)
+		snprintf(notes, notes_cap, "arca: --net: the host's net.ipv4.ip_forward was 0; "
+			 "arca set it to 1 (it stays so)\n");
+
+	/* The host's shared table: the pool masqueraded out, forwarding to and
+	 * from arca's links. */
+	struct nft_cidr pool = { .addr = htonl(c->pool.addr), .prefix = c->pool.plen };
+	if ((r = nft_host_ensure(pool, e)) < 0)
+		return r;
+
+	/* N's own table: what the guest may reach. */
+	static struct nft_run_cfg nc; /* 2.5 KiB: not on the stack */
+	nft_cfg_from(&nc, c, &rn->nr.plan);
+	if ((r = host_addrs_get(&nc, e)) < 0)
+		return r;
+	struct in_ns x = { .nc = &nc, .e = e, .fd = -1, .gw = rn->nr.plan.gw };
+	if ((r = netns_run(rn->nr.nsfd, ns_apply, &x)) < 0) {
+		if (!e->msg[0])
+			arca_error_errno(e, -r, "--net: entering the run's network namespace");
+		return r;
+	}
+
+	/* The DNS relay: its guest side in N, its upstream side here. */
+	if ((r = netns_run(rn->nr.nsfd, ns_dns_socket, &x)) < 0)
+		return arca_error_errno(e, -r, "--net: the DNS relay's socket on the gateway");
+	rn->dns_fd = x.fd;
+	for (size_t i = 0; i < c->nnames; i++)
+		rn->names[i] = c->names[i].name;
+	struct dnsproxy_cfg dc = {
+		.guest_fd = rn->dns_fd,
+		.mode = c->mode == NET_ALLOW ? DNSPROXY_NAMES : DNSPROXY_OPEN,
+		.names = rn->names,
+		.n_names = c->nnames,
+		.on_addr = on_dns_addr,
+		.opaque = rn,
+	};
+	if ((r = dnsproxy_new(&dc, &rn->dns, e)) < 0)
+		return r;
+
+	memset(spec, 0, sizeof(*spec));
+	memcpy(spec->mac, rn->nr.mac, sizeof(spec->mac));
+	spec->mtu = (uint16_t)rn->nr.mtu;
+	uint32_t a = htonl(rn->nr.plan.guest), g = htonl(rn->nr.plan.gw);
+	memcpy(spec->addr, &a, 4);
+	memcpy(spec->gateway, &g, 4);
+	memcpy(spec->dns, &g, 4);
+	spec->prefix = rn->nr.plan.prefix;
+	rn->up = true;
+	return 0;
+}
+
+size_t runnet_pollfds(struct run_net *rn, struct pollfd *p, size_t cap)
+{
+	if (!rn->dns)
+		return 0;
+	int fds[DNSPROXY_FDS_MAX];
+	size_t n = dnsproxy_fds(rn->dns, fds, DNSPROXY_FDS_MAX);
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < cap; i++)
+		p[k++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	return k;
+}
+
+void runnet_handle(struct run_net *rn, const struct pollfd *p, size_t n)
+{
+	if (!rn->dns)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].revents & (POLLIN | POLLERR))
+			dnsproxy_on_readable(rn->dns, p[i].fd, now_ms());
+	(void)dnsproxy_tick(rn->dns, now_ms());
+}
+
+int runnet_timeout_ms(struct run_net *rn)
+{
+	if (!rn->dns)
+		return -1;
+	return dnsproxy_tick(rn->dns, now_ms());
+}
+
+void runnet_summary(struct run_net *rn, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (!rn->up)
+		return;
+	struct arca_err e = { 0 };
+	struct in_ns x = { .e = &e };
+	int r = netns_run(rn->nr.nsfd, ns_counter, &x);
+	struct dnsproxy_stats st = { 0 };
+	if (rn->dns)
+		dnsproxy_stats(rn->dns, &st);
+	char refused[32];
+	if (r < 0)
+		snprintf(refused, sizeof(refused), "?");
+	else
+		snprintf(refused, sizeof(refused), "%llu", (unsigned long long)x.counter);
+	snprintf(buf, cap,
+		 "arca: net: refused %s packets; DNS: %llu forwarded, %llu refused, %llu malformed, "
+		 "%llu timed out; %llu addresses allowed by name\n",
+		 refused, (unsigned long long)st.forwarded, (unsigned long long)st.refused,
+		 (unsigned long long)st.malformed, (unsigned long long)st.timed_out,
+		 (unsigned long long)rn->dyn_added);
+}
+
+void runnet_free(struct run_net *rn)
+{
+	dnsproxy_free(rn->dns);
+	rn->dns = NULL;
+	if (rn->dns_fd >= 0)
+		close(rn->dns_fd);
+	rn->dns_fd = -1;
+	net_teardown(&rn->nr);
+	rn->up = false;
+}

@@ -1,0 +1,256 @@
+#!/bin/sh
+# End-to-end scenarios for networking (--net: a TAP in the run's own netns, virtio-net, NAT and
+# the egress filter in nftables, the supervisor's DNS relay), through the real `arca` binary.
+# POSIX sh: runs under busybox sh in the nested test host (tests/e2e/run runs it after the other
+# scenario scripts in the same boot) as well as natively, as root.
+#
+#   scenarios-net.sh [-k PATTERN]  PATTERN: shell glob matched against scenario names
+#   env: ARCA (as scenarios.sh), CI=true turns skips into failures.
+#
+# Output: one line per scenario, then exactly `e2e-net: N passed, N failed, N skipped`.
+#
+# The test host's "internet" is a network namespace `arcainet` behind a veth pair, with an HTTP
+# server (python3) on 198.51.100.2:8080 and :8081, and a DNS server on 198.51.100.2:53 that
+# answers A records for *.test names (good.test, other.test -> 198.51.100.2). The test host's
+# /etc/resolv.conf names that server while these scenarios run, so the relay in arca's
+# supervisor forwards to it as it would to a real resolver.
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=harness.sh
+. "$HERE/harness.sh" "$@"
+
+# iproute2's ip by path: busybox sh runs its own applet for a bare `ip` (no netns, no veth).
+IP=/usr/sbin/ip
+[ -x "$IP" ] || IP=/sbin/ip
+INET=198.51.100.2
+HOSTADDR=198.51.100.1
+
+need_net() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: --net needs root"; return 77; }
+	[ -x "$IP" ] && command -v python3 >/dev/null ||
+		{ echo "SKIP: needs ip (iproute2) and python3"; return 77; }
+	[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; return 77; }
+	inet_up || { echo "cannot set up the test's internet namespace"; return 1; }
+}
+
+# The "internet": made once per script run, torn down at exit.
+# Each scenario runs in a subshell (harness_run): the marker file, not a variable, says it is up.
+inet_up() {
+	[ -e "$T/inet.up" ] && return 0
+	$IP netns del arcainet 2>/dev/null; $IP link del arcainet0 2>/dev/null # a failed try's
+	$IP netns add arcainet || return 1
+	$IP link add arcainet0 type veth peer name arcainet1 netns arcainet || return 1
+	$IP addr add "$HOSTADDR/24" dev arcainet0 && $IP link set arcainet0 up || return 1
+	$IP -n arcainet addr add "$INET/24" dev arcainet1 && $IP -n arcainet link set arcainet1 up &&
+		$IP -n arcainet link set lo up && $IP -n arcainet route add default via "$HOSTADDR" || return 1
+	cat >"$T/inet.py" <<'EOF'
+import socket, struct, sys, threading
+addr = sys.argv[1]
+# HTTP by hand: the test host's python3 is python3.11-minimal (no http package).
+def serve(port):
+    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port)); ls.listen(64)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=answer, args=(c, port), daemon=True).start()
+def answer(c, port):
+    try:
+        c.settimeout(10)
+        req = b""
+        while b"\r\n\r\n" not in req and len(req) < 8192:
+            d = c.recv(4096)
+            if not d: break
+            req += d
+        path = req.split(b" ")[1].decode() if req.count(b" ") >= 2 else "?"
+        body = ("hello from %s:%d %s\n" % (addr, port, path)).encode()
+        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    except OSError:
+        pass
+    c.close()
+for port in (8080, 8081):
+    threading.Thread(target=serve, args=(port,), daemon=True).start()
+# DNS: A records for NAME.test -> addr (TTL 60), NXDOMAIN for everything else; AAAA: empty.
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((addr, 53))
+log = open(sys.argv[2], "a", buffering=1)
+while True:
+    q, peer = u.recvfrom(4096)
+    if len(q) < 17: continue
+    i, labels = 12, []
+    while i < len(q) and q[i]:
+        labels.append(q[i+1:i+1+q[i]].decode(errors="replace")); i += 1 + q[i]
+    name = ".".join(labels).lower(); qtype = struct.unpack(">H", q[i+1:i+3])[0]
+    log.write(name + "\n")
+    question = q[12:i+5]
+    if name.endswith(".test"):
+        ans = b""
+        if qtype == 1:
+            ans = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(addr)
+        hdr = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if ans else 0, 0, 0)
+    else:
+        ans, hdr = b"", q[:2] + struct.pack(">HHHHH", 0x8183, 1, 0, 0, 0)
+    u.sendto(hdr + question + ans, peer)
+EOF
+	$IP netns exec arcainet python3 "$T/inet.py" "$INET" "$T/dns.log" </dev/null >"$T/inet.log" 2>&1 &
+	INET_PID=$!
+	if [ -e /etc/resolv.conf ] || [ -L /etc/resolv.conf ]; then
+		cp -P /etc/resolv.conf "$T/resolv.conf.saved"
+	fi
+	rm -f /etc/resolv.conf
+	echo "nameserver $INET" >/etc/resolv.conf
+	: >"$T/inet.up"
+	# the servers listening (python3 starts slowly in the emulated test host)
+	_i=0
+	while ! grep -q ':1F91 .* 0A ' "/proc/$INET_PID/net/tcp" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -ge 600 ] || ! kill -0 "$INET_PID" 2>/dev/null; then
+			echo "the test's internet servers did not start: $(tail -n 3 "$T/inet.log" | tr '\n' '|')"
+			inet_down
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+inet_down() {
+	[ -e "$T/inet.up" ] || [ -n "${INET_PID:-}" ] || return 0
+	[ -n "${INET_PID:-}" ] && kill "$INET_PID" 2>/dev/null
+	# the servers' pid, from a scenario's subshell, is gone with it: kill what is in the netns
+	for _p in $($IP netns pids arcainet 2>/dev/null); do kill "$_p" 2>/dev/null; done
+	$IP netns del arcainet 2>/dev/null
+	$IP link del arcainet0 2>/dev/null
+	rm -f /etc/resolv.conf "$T/inet.up"
+	{ [ -e "$T/resolv.conf.saved" ] || [ -L "$T/resolv.conf.saved" ]; } && cp -P "$T/resolv.conf.saved" /etc/resolv.conf
+	INET_PID=
+}
+trap 'inet_down; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+
+# What a run must leave behind: no link of arca's on the host, no netns of its own.
+no_leftovers() {
+	_l=$($IP -o link show | grep -o ' arca[0-9][0-9]*' | tr '\n' ' ')
+	[ -z "$_l" ] || { echo "links left on the host: $_l"; return 1; }
+}
+
+# Guest-side HTTP GET with a bounded wait (python3 by hand: the guest's /usr is the test host's,
+# python3.11-minimal; its glibc resolver reads the resolv.conf arca-init wrote): the body or FAIL.
+GET='get() { timeout 10 python3 -c "
+import socket, sys
+u = sys.argv[1].split(\"/\", 3); host, _, port = u[2].partition(\":\")
+c = socket.create_connection((host, int(port or 80)), timeout=4)
+c.sendall((\"GET /%s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n\" % (u[3], host)).encode())
+r = b\"\"
+while True:
+    d = c.recv(4096)
+    if not d: break
+    r += d
+sys.stdout.write(r.split(b\"\\r\\n\\r\\n\", 1)[1].decode())
+" "$1" 2>/dev/null || echo "FAIL $1"; }
+resolves() { timeout 10 python3 -c "import socket, sys; socket.gethostbyname(sys.argv[1])" "$1" 2>/dev/null && echo resolved || echo unresolved; }'
+
+sc_net_errors() {
+	for _v in bogus 'allow=10.0.0.300/8' 'allow=1.2.3.4:0' 'allow=1.2.3.4:70000' 'allow=1.2.3.4/33' \
+		'allow=bad_name!.com' 'nat,pool=10.0.0.0/40' 'allow='; do
+		arca run --net "$_v" -- true </dev/null
+		[ "$RC" = 125 ] || { echo "--net '$_v': $(why)"; return 1; }
+		one_line_error || { echo "--net '$_v'"; return 1; }
+		grep -q -- '--net' "$T/err" || { echo "--net '$_v': $(cat "$T/err")"; return 1; }
+	done
+}
+
+# Default: no network at all, only loopback.
+sc_net_none() {
+	arca run -- sh -c 'ls /sys/class/net; grep -c nameserver /etc/resolv.conf; exit 0' </dev/null
+	[ "$RC" = 0 ] && [ "$(tr '\n' ' ' <"$T/out")" = "lo 0 " ] || { why; return 1; }
+}
+
+# --net nat: the internet is reachable by address and by name; private ranges, link-local
+# (cloud metadata) and the host's own addresses are refused; nothing is left behind.
+sc_net_nat() {
+	need_net || return $?
+	arca run --verbose --net nat -- sh -c "$GET"'
+		/usr/sbin/ip -4 -o addr show | grep -v " lo " | sed "s/.*inet \([0-9./]*\).*/\1/"
+		get http://'"$INET"':8080/a
+		get http://good.test:8081/b
+		get http://'"$HOSTADDR"':8080/host
+		get http://169.254.169.254/meta
+		get http://10.1.2.3/private
+		exit 5' </dev/null
+	[ "$RC" = 5 ] || { why; return 1; }
+	_o=$(tr '\n' '|' <"$T/out")
+	case "$_o" in
+	10.213.*/30\|"hello from $INET:8080 /a|hello from $INET:8081 /b|FAIL http://$HOSTADDR:8080/host|FAIL http://169.254.169.254/meta|FAIL http://10.1.2.3/private|") ;;
+	*) echo "guest saw: $_o err: $(grep -v '^\[' "$T/err" | tail -n 5 | tr '\n' '|')"; return 1 ;;
+	esac
+	grep -q '^arca: net: refused [1-9]' "$T/err" || { echo "no refused count: $(grep 'arca: net' "$T/err" | tr '\n' '|')"; return 1; }
+	no_leftovers
+}
+
+# --net allow=: only the listed destinations; a listed name resolves (and its addresses are let
+# through for their TTL), any other name does not resolve and never reaches the resolver.
+sc_net_allow() {
+	need_net || return $?
+	: >"$T/dns.log"
+	arca run --net "allow=good.test:8080/tcp" -- sh -c "$GET"'
+		get http://good.test:8080/a
+		get http://good.test:8081/b
+		get http://other.test:8080/c
+		resolves other.test' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	_o=$(tr '\n' '|' <"$T/out")
+	[ "$_o" = "hello from $INET:8080 /a|FAIL http://good.test:8081/b|FAIL http://other.test:8080/c|unresolved|" ] ||
+		{ echo "guest saw: $_o"; return 1; }
+	! grep -q other.test "$T/dns.log" || { echo "other.test reached the resolver"; return 1; }
+	arca run --net "allow=$INET/32:8081" -- sh -c "$GET"'
+		get http://'"$INET"':8081/x
+		get http://'"$INET"':8080/y' </dev/null
+	[ "$RC" = 0 ] && [ "$(tr '\n' '|' <"$T/out")" = "hello from $INET:8081 /x|FAIL http://$INET:8080/y|" ] ||
+		{ why; return 1; }
+	no_leftovers
+}
+
+# arca killed with SIGKILL: its netns dies with it; what remains on the host (the veth's host
+# end goes with its peer) is gone, and the next run works.
+sc_net_kill9() {
+	need_net || return $?
+	timeout -k 10 "$LIMIT" "$ARCA" run --net nat -- sleep 60 </dev/null >"$T/out" 2>"$T/err" &
+	_p=$!
+	_i=0
+	until $IP -o link show | grep -q ' arca[0-9]'; do
+		_i=$((_i + 1)); [ "$_i" -lt 600 ] || { echo "no link appeared"; kill -9 $_p; return 1; }
+		sleep 0.1
+	done
+	sleep 1
+	kill -9 $_p
+	wait $_p 2>/dev/null
+	# the VMM dies with its supervisor (PR_SET_PDEATHSIG / the pidfd): give it a moment
+	_i=0
+	while $IP -o link show | grep -q ' arca[0-9]'; do
+		_i=$((_i + 1)); [ "$_i" -lt 100 ] || break
+		sleep 0.1
+	done
+	"$ARCA" gc >/dev/null 2>&1
+	no_leftovers || return 1
+	arca run --net nat -- sh -c "$GET"'; get http://'"$INET"':8080/after' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = "hello from $INET:8080 /after" ] || { why; return 1; }
+}
+
+# Four runs at once: distinct addresses, all reach the internet.
+sc_net_parallel() {
+	need_net || return $?
+	for _i in 1 2 3 4; do
+		timeout -k 10 "$LIMIT" "$ARCA" run --net nat -- sh -c "$GET"'
+			/usr/sbin/ip -4 -o addr show | grep -v " lo " | sed "s/.*inet \([0-9./]*\).*/\1/"
+			get http://'"$INET"':8080/p'"$_i" </dev/null >"$T/p$_i" 2>"$T/p$_i.err" &
+	done
+	wait
+	for _i in 1 2 3 4; do
+		[ "$(sed -n 2p "$T/p$_i")" = "hello from $INET:8080 /p$_i" ] ||
+			{ echo "run $_i: $(tr '\n' '|' <"$T/p$_i") $(tail -n 3 "$T/p$_i.err" | tr '\n' '|')"; return 1; }
+	done
+	_n=$(head -q -n 1 "$T/p1" "$T/p2" "$T/p3" "$T/p4" | sort -u | wc -l)
+	[ "$_n" = 4 ] || { echo "addresses not distinct: $(head -q -n 1 "$T"/p? | tr '\n' ' ')"; return 1; }
+	no_leftovers
+}
+
+NO_VM="net_errors"
+NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel"
+
+harness_run e2e-net
