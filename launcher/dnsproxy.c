@@ -36,7 +36,7 @@ struct dnsproxy {
 	enum dnsproxy_mode mode;
 	struct dns_pattern *pats;
 	size_t n_pats;
-	void (*on_addr)(void *opaque, uint32_t addr_be, uint32_t ttl);
+	void (*on_addr)(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t ttl);
 	void *opaque;
 	unsigned timeout_ms;
 	struct pending pend[DNSPROXY_PENDING_MAX];
@@ -314,8 +314,12 @@ static void on_response(struct dnsproxy *px, unsigned up, uint8_t *buf, size_t n
 		}
 		/* Before the relay: the guest may connect as soon as it has
 		 * the answer, and the firewall must already allow it. */
-		for (int i = 0; i < na && px->on_addr; i++)
-			px->on_addr(px->opaque, addrs[i].addr_be, addrs[i].ttl);
+		for (size_t k = 0; k < px->n_pats && px->on_addr; k++) {
+			if (!dns_pattern_match(&px->pats[k], &p->q.qname))
+				continue;
+			for (int i = 0; i < na; i++)
+				px->on_addr(px->opaque, k, addrs[i].addr_be, addrs[i].ttl);
+		}
 	}
 	buf[0] = (uint8_t)(p->q.id >> 8);
 	buf[1] = (uint8_t)p->q.id;

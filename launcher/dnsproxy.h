@@ -25,8 +25,12 @@
  *    pattern allows. For each A record of an answer to an allowed name
  *    (following CNAMEs from that name, within the answer section) on_addr
  *    is called BEFORE the answer is relayed, so the firewall lets the
- *    address through by the time the guest connects. AAAA records are
- *    relayed untouched but not reported: the guest has no IPv6 route.
+ *    address through by the time the guest connects: once per allowed
+ *    pattern the QNAME matches, with that pattern's index in names, since
+ *    each entry may allow its own port (good.test:80 and good.test:443 are
+ *    two entries; a.good.test matches both *.good.test and *.test). AAAA
+ *    records are relayed untouched but not reported: the guest has no IPv6
+ *    route.
  *
  * What reaches the upstream is rebuilt from the parsed question (ID, RD,
  * CD, QNAME/QTYPE/QCLASS, an OPT record with the guest's UDP size and DO
@@ -92,8 +96,10 @@ struct dnsproxy_cfg {
 	const char *const *names;
 	size_t n_names;
 	/* DNSPROXY_NAMES: an IPv4 address an allowed name resolved to, and its
-	 * TTL in seconds (may be 0: the caller picks a floor). May be NULL. */
-	void (*on_addr)(void *opaque, uint32_t addr_be, uint32_t ttl);
+	 * TTL in seconds (may be 0: the caller picks a floor); name_idx is the
+	 * index in names of a pattern the QNAME matched, and the call is made
+	 * once per matching pattern, in index order. May be NULL. */
+	void (*on_addr)(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t ttl);
 	void *opaque;
 	unsigned timeout_ms; /* 0: DNSPROXY_TIMEOUT_MS */
 };

@@ -6,6 +6,7 @@
 #include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 #include "kernel.h"
 #include "kvm_caps.h"
 #include "kvm_selftest.h"
+#include "netns.h"
+#include "nft.h"
 #include "paths.h"
 #include "privsep.h"
 #include "run.h"
@@ -400,6 +403,59 @@ static void check_nofile(struct report *rep)
 		    hard >= n.want ? "" : " (above the hard limit, which arca may raise)");
 }
 
+/* --net: what a run needs, tried for real in a scratch network namespace
+ * (a child's, gone with it): a TAP with a vnet header, and nftables with
+ * the NAT and masquerade arca's tables use. Plus the host's ip_forward,
+ * which a run switches on. Root only: rootless runs have no --net yet. */
+static int net_probe_child(void)
+{
+	struct arca_err e = { 0 };
+	int tap, nsfd = -1;
+	if (unshare(CLONE_NEWNET) < 0)
+		return 1;
+	if (tap_create(nsfd, "arcaprobe0", &tap) < 0)
+		return 2;
+	struct nft_cidr pool = { .addr = htonl(0x0ad50000u), .prefix = 16 };
+	if (nft_host_ensure(pool, &e) < 0)
+		return 3;
+	return 0;
+}
+
+static void check_net(struct report *rep)
+{
+	if (geteuid() != 0) {
+		add(rep, "net", DOCTOR_WARN, "run arca with sudo for --net",
+		    "--net needs root (rootless networking through passt is not there yet)");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(net_probe_child());
+	int status = 0;
+	bool waited = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+	int why = waited ? WEXITSTATUS(status) : -1;
+	char fwd[8] = "?";
+	_cleanup_close_ int f = open("/proc/sys/net/ipv4/ip_forward", O_RDONLY | O_CLOEXEC);
+	if (f >= 0) {
+		ssize_t n = read(f, fwd, sizeof(fwd) - 1);
+		fwd[n > 0 ? n : 0] = '\0';
+		fwd[strcspn(fwd, "\n")] = '\0';
+	}
+	static const char *const fail[] = {
+		"", "cannot create a network namespace",
+		"cannot create a TAP device (/dev/net/tun, the tun module)",
+		"nftables with NAT does not work (modules nf_tables, nft_chain_nat, nft_masq, "
+		"nft_ct, nft_objref)",
+	};
+	if (why == 0)
+		add(rep, "net", DOCTOR_OK, NULL,
+		    "--net: TAP and nftables with NAT work; net.ipv4.ip_forward=%s%s", fwd,
+		    !strcmp(fwd, "1") ? "" : " (a --net run sets it to 1)");
+	else
+		add(rep, "net", DOCTOR_WARN, "load the kernel modules named, or leave --net off",
+		    "--net will fail: %s", why > 0 && why < 4 ? fail[why] : "the probe failed");
+}
+
 int doctor_run(const struct arca_opts *o, struct arca_err *e)
 {
 	static struct report rep;
@@ -411,6 +467,7 @@ int doctor_run(const struct arca_opts *o, struct arca_err *e)
 	check_io_uring(&rep);
 	check_userns(&rep);
 	check_cgroup(&rep);
+	check_net(&rep);
 
 	size_t need = o->json ? doctor_format_json(rep.c, rep.n, NULL, 0)
 			      : doctor_format_text(rep.c, rep.n, NULL, 0);

@@ -612,6 +612,7 @@ static void blocked_elems(struct nft_batch *b, const struct nft_range *r, size_t
 
 #define SET_ID_BLOCKED 1
 #define SET_ID_DYN0    2 /* dyn<i> has SET_ID_DYN0 + i */
+#define DYN_NAME_LEN   (sizeof(NFT_SET_DYN_PREFIX) + 20) /* "dyn" and a size_t */
 
 /* "dyn<i>": the set of name entry i. */
 static void dyn_name(char *buf, size_t cap, size_t i)
@@ -738,7 +739,7 @@ static void name_rule(struct nft_batch *b, const struct nft_run_cfg *c, size_t i
 		      uint8_t proto)
 {
 	const struct nft_allow_name *a = &c->names[i];
-	char set[16];
+	char set[DYN_NAME_LEN];
 	dyn_name(set, sizeof(set), i);
 	struct rule rl = from_guest4(c, "forward");
 	payload_load(&rl, NFT_PAYLOAD_NETWORK_HEADER, IP_DADDR, sizeof(uint32_t));
@@ -856,7 +857,7 @@ int nft_build_run(struct nft_batch *b, const struct nft_run_cfg *c, struct arca_
 	/* One set per name entry, so each entry's addresses open only its own port: a set
 	 * shared by all would let an address of good.test:443 through on every port. */
 	for (size_t i = 0; c->mode == NFT_MODE_ALLOW && i < c->n_names; i++) {
-		char set[16], what[32];
+		char set[DYN_NAME_LEN], what[40];
 		dyn_name(set, sizeof(set), i);
 		snprintf(what, sizeof(what), "add set %s", set);
 		s = set_new(set, SET_ID_DYN0 + (uint32_t)i, NFT_SET_TIMEOUT);
@@ -901,7 +902,7 @@ int nft_build_allow_addr(struct nft_batch *b, size_t name_idx, uint32_t addr, ui
 	if (name_idx >= NFT_NAMES_MAX)
 		return arca_error(e, EINVAL, "nftables: allowed name %zu (at most %d)", name_idx,
 				  NFT_NAMES_MAX);
-	char set[16];
+	char set[DYN_NAME_LEN];
 	dyn_name(set, sizeof(set), name_idx);
 	uint64_t ms = (uint64_t)nft_ttl_clamp(ttl_s) * 1000;
 	char ip[INET_ADDRSTRLEN], what[96];

@@ -79,6 +79,7 @@ static int host_addrs_get(struct nft_run_cfg *nc, struct arca_err *e)
 struct in_ns {
 	const struct nft_run_cfg *nc;
 	uint32_t addr, ttl;
+	size_t name_idx;
 	uint64_t counter;
 	struct arca_err *e;
 	int fd;
@@ -94,7 +95,7 @@ static int ns_apply(void *arg)
 static int ns_allow(void *arg)
 {
 	struct in_ns *x = arg;
-	return nft_run_allow_addr(x->addr, x->ttl, x->e);
+	return nft_run_allow_addr(x->name_idx, x->addr, x->ttl, x->e);
 }
 
 static int ns_counter(void *arg)
@@ -122,13 +123,14 @@ static int ns_dns_socket(void *arg)
 	return 0;
 }
 
-/* An allowed name resolved to addr: let the guest reach it for the TTL.
- * Called by the relay before it passes the answer on. */
-static void on_dns_addr(void *opaque, uint32_t addr_be, uint32_t ttl)
+/* An allowed name (entry name_idx of the allow list) resolved to addr: let
+ * the guest reach it for the TTL, on that entry's port. Called by the relay
+ * before it passes the answer on. */
+static void on_dns_addr(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t ttl)
 {
 	struct run_net *rn = opaque;
 	struct arca_err e = { 0 };
-	struct in_ns x = { .addr = addr_be, .ttl = ttl, .e = &e };
+	struct in_ns x = { .addr = addr_be, .ttl = ttl, .name_idx = name_idx, .e = &e };
 	if (netns_run(rn->nr.nsfd, ns_allow, &x) < 0)
 		rn->dyn_failed++;
 	else
@@ -155,6 +157,16 @@ static void nft_cfg_from(struct nft_run_cfg *nc, const struct netcfg *c, const s
 		};
 		nc->n_allow++;
 	}
+	/* Entry i's addresses go to set dyn<i>: the relay's name_idx is i. */
+	for (size_t i = 0; nc->mode == NFT_MODE_ALLOW && i < c->nnames; i++) {
+		nc->names[i] = (struct nft_allow_name){
+			.proto = c->names[i].proto == IPPROTO_TCP   ? NFT_PROTO_TCP
+				 : c->names[i].proto == IPPROTO_UDP ? NFT_PROTO_UDP
+								    : NFT_PROTO_ANY,
+			.port = c->names[i].port,
+		};
+		nc->n_names++;
+	}
 }
 
 int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_net *spec,
@@ -167,6 +179,7 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_ne
 		return 0;
 	/* NET_DESTS_MAX and NFT_ALLOW_MAX are both 64: nothing is cut. */
 	_Static_assert(NET_DESTS_MAX <= NFT_ALLOW_MAX, "allow list bounds");
+	_Static_assert(NET_NAMES_MAX <= NFT_NAMES_MAX, "allowed names bounds");
 
 	if ((r = net_setup(c, &rn->nr, e)) < 0)
 		return r;
