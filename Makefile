@@ -192,7 +192,7 @@ BIN := arca arca-vmm arca-init
 
 PREFIX ?= /usr/local
 
-.PHONY: all libarca examples deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk clean distclean kernel initrd
+.PHONY: all libarca examples deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk bench-net clean distclean kernel initrd
 
 all: $(BIN) kernel initrd libarca examples
 
@@ -409,6 +409,10 @@ bench-fs: all tests/probe/probe
 bench-blk: all
 	tests/bench/blk
 
+# Network: arca's --net nat (virtio-net) vs QEMU's virtio-net on a TAP vs the host (tests/bench/net).
+bench-net: all
+	tests/bench/net
+
 # libFuzzer targets (clang) where guest bytes enter arca-vmm, tests/fuzz/fuzz_NAME.c (each
 # header says what it feeds and checks); seeds in tests/fuzz/corpus/NAME/ (written by
 # tests/fuzz/gen_corpus.py), where crash-* files reproduce findings not fixed yet.
@@ -422,7 +426,7 @@ bench-blk: all
 FUZZ_SECONDS ?= 60
 # One input running longer than this is a finding (a hang: a FIFO opened, a loop).
 FUZZ_TIMEOUT ?= 25
-FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode fuse_dispatch mux
+FUZZ_TARGETS ?= blk_req virtq ctl mmio fuse_decode fuse_dispatch mux dns
 FUZZ_CC      ?= clang
 FUZZ_SMOKE_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRCS_blk_req     := vmm/blk_req.c vmm/virtq.c vmm/guestmem.c common/iov.c
@@ -430,6 +434,8 @@ FUZZ_SRCS_virtq       := vmm/virtq.c vmm/guestmem.c common/iov.c
 FUZZ_SRCS_ctl         := common/proto.c
 # The session mux runs in the launcher (its own unprivileged process), not the VMM.
 FUZZ_SRCS_mux         := launcher/mux.c common/proto.c
+# --net's DNS relay runs in the launcher's supervisor (root): guest queries, upstream answers.
+FUZZ_SRCS_dns         := launcher/dns.c
 FUZZ_SRCS_mmio        := vmm/virtio.c vmm/virtq.c vmm/guestmem.c vmm/evloop.c common/iov.c
 FUZZ_SRCS_fuse_decode := vmm/fuse_decode.c common/iov.c
 # The FUSE server is being split into several vmm/fuse_*.c: every one of them but the
@@ -438,7 +444,7 @@ FUZZ_SRCS_fuse_dispatch := $(filter-out vmm/fuse_host.c,$(wildcard vmm/fuse_*.c)
 # Sources a target #includes (to reach static functions): prerequisites, not compiled apart.
 FUZZ_INCL_ctl  := vmm/ctl.c
 FUZZ_INCL_mmio := vmm/virtio_mmio.c
-FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h) launcher/mux.h tests/fuzz/fuzz_main.h tests/fuzz/fuzz_input.h
+FUZZ_HDRS := $(wildcard include/arca/*.h common/*.h vmm/*.h) launcher/mux.h launcher/dns.h tests/fuzz/fuzz_main.h tests/fuzz/fuzz_input.h
 FUZZ_FLAGS := -g -O1 -D_GNU_SOURCE -Iinclude -Icommon -Ivmm
 
 # $(1): target name. The libFuzzer build, the smoke build, and the smoke build with every

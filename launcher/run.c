@@ -1466,6 +1466,18 @@ int run_prepare(const struct arca_opts *o, struct arca_err *e)
 		printf("arca: base initrd for kernel %s ready in %s\n", kernel.version,
 		       paths.cache_dir);
 		r = 0;
+		/* and --net's variant (virtio_net), so a first --net run does not
+		 * build it */
+		struct run_modules mods;
+		struct arca_disks nodisks = { 0 };
+		struct arca_err nerr = { 0 };
+		int nfd = run_modules_pick(&kernel, &nodisks, true, &mods, &nerr);
+		if (nfd >= 0)
+			nfd = run_modules_initrd_open(&paths, &kernel, &mods, &nerr);
+		if (nfd >= 0)
+			close(nfd);
+		else
+			printf("arca: no --net initrd for kernel %s: %s\n", kernel.version, nerr.msg);
 		/* and the decompressed kernel the runs boot (a kernel that is
 		 * not LZ4 boots as it is: not an error here either) */
 		struct arca_err why = { 0 };

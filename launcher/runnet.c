@@ -194,7 +194,7 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_ne
 		return r;
 
 	/* N's own table: what the guest may reach. */
-	static struct nft_run_cfg nc; /* 2.5 KiB: not on the stack */
+	static struct nft_run_cfg nc; /* a few KiB: not on the stack */
 	nft_cfg_from(&nc, c, &rn->nr.plan);
 	if ((r = host_addrs_get(&nc, e)) < 0)
 		return r;

@@ -612,6 +612,7 @@ struct live {
 	struct sockaddr_in up_addr, g_addr;
 	struct dnsproxy *px;
 	uint32_t addrs[16], ttls[16];
+	size_t idxs[16]; /* on_addr's name_idx */
 	size_t n_addrs;
 };
 
@@ -628,12 +629,13 @@ static int udp_bound(struct sockaddr_in *addr)
 	return fd;
 }
 
-static void on_addr(void *opaque, uint32_t addr_be, uint32_t ttl)
+static void on_addr(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t ttl)
 {
 	struct live *l = opaque;
 	if (l->n_addrs < 16) {
 		l->addrs[l->n_addrs] = addr_be;
 		l->ttls[l->n_addrs] = ttl;
+		l->idxs[l->n_addrs] = name_idx;
 	}
 	l->n_addrs++;
 }
@@ -796,13 +798,15 @@ static void test_live_open(void **state)
 
 static void test_live_names(void **state)
 {
-	static const char *const names[] = { "pypi.org", "*.pythonhosted.org" };
+	/* pypi.org twice, as allow=pypi.org:80,allow=pypi.org:443 gives it */
+	static const char *const names[] = { "pypi.org", "*.pythonhosted.org", "other.test",
+					     "pypi.org" };
 	struct live l;
 	struct pkt q, got, resp;
 	struct sockaddr_in from;
 	struct dnsproxy_stats st;
 
-	live_start(&l, DNSPROXY_NAMES, names, 2);
+	live_start(&l, DNSPROXY_NAMES, names, 4);
 	int ufd = up_fd(&l);
 
 	/* Unlisted names, the wildcard's own apex, a class other than IN:
@@ -858,6 +862,8 @@ static void test_live_names(void **state)
 	assert_int_equal(l.ttls[0], 30);
 	assert_int_equal(l.addrs[1], ip(151, 101, 64, 223));
 	assert_int_equal(l.ttls[1], 31);
+	assert_int_equal(l.idxs[0], 1); /* the pattern it matched: *.pythonhosted.org */
+	assert_int_equal(l.idxs[1], 1);
 	assert_int_equal(client_gets(&l, &resp, 1000), r.n);
 	assert_int_equal(resp.b[0] << 8 | resp.b[1], 0x300);
 	assert_memory_equal(resp.b + 2, r.b + 2, r.n - 2);
@@ -881,6 +887,24 @@ static void test_live_names(void **state)
 	assert_int_equal(st.forwarded, 2);
 	assert_int_equal(st.relayed, 1);
 	assert_int_equal(st.malformed, 1);
+
+	/* A name listed twice (two ports): each address is reported once per entry, with
+	 * that entry's index, before the answer is relayed. */
+	query(&q, 0x302, "pypi.org", DNS_TYPE_A);
+	guest_sends(&l, &q);
+	assert_true(upstream_gets(&l, &got, &from, 1000) > 0);
+	answer(l.up, &from, &got, "pypi.org", 60, 7);
+	assert_true(readable(ufd, 1000));
+	assert_int_equal(dnsproxy_on_readable(l.px, ufd, 1000), 0);
+	assert_int_equal(l.n_addrs, 4);
+	assert_int_equal(l.idxs[2], 0);
+	assert_int_equal(l.idxs[3], 3);
+	for (size_t i = 2; i < 4; i++) {
+		assert_int_equal(l.addrs[i], ip(93, 184, 216, 7));
+		assert_int_equal(l.ttls[i], 60);
+	}
+	assert_true(client_gets(&l, &resp, 1000) > 0);
+	assert_int_equal(DNS_RCODE(resp.b[3]), 0);
 	live_stop(&l);
 }
 

@@ -72,6 +72,10 @@ static void cfgs_init(void)
 	allow_cfg.n_allow = 2;
 	allow_cfg.allow[0] = (struct nft_allow){ cidr("93.184.216.0", 24), NFT_PROTO_TCP, 443 };
 	allow_cfg.allow[1] = (struct nft_allow){ cidr("1.1.1.1", 32), NFT_PROTO_ANY, 0 };
+	/* two names: one on udp 8080 only (dyn0), one on every port (dyn1) */
+	allow_cfg.n_names = 2;
+	allow_cfg.names[0] = (struct nft_allow_name){ NFT_PROTO_UDP, 8080 };
+	allow_cfg.names[1] = (struct nft_allow_name){ NFT_PROTO_ANY, 0 };
 }
 
 /* ---- pure: ranges, limits, messages ----------------------------------------------------- */
@@ -169,6 +173,14 @@ static void test_cfg_refused(void **state)
 	assert_int_equal(build_err(&c, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "allow entry 1: protocol"));
 	c = allow_cfg;
+	c.n_names = NFT_NAMES_MAX + 1;
+	assert_int_equal(build_err(&c, &e), -E2BIG);
+	assert_non_null(strstr(e.msg, "allowed names"));
+	c = allow_cfg;
+	c.names[1].proto = 1;
+	assert_int_equal(build_err(&c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "allowed name 1: protocol"));
+	c = allow_cfg;
 	c.allow[0].dst.prefix = 33;
 	assert_int_equal(build_err(&c, &e), -EINVAL);
 	c = nat_cfg;
@@ -183,7 +195,7 @@ static void test_cfg_refused(void **state)
 }
 
 /* The batch's messages, parsed back: their types and the rules as libnftnl prints them. */
-#define MAX_RULES 200
+#define MAX_RULES 300
 struct parsed {
 	size_t nmsg;
 	uint16_t type[NFT_BATCH_MSGS]; /* NFNL_MSG_BATCH_* or 0x100 | NFT_MSG_* */
@@ -323,8 +335,8 @@ static void test_build_nat(void **state)
 	static const uint16_t head[] = {
 		NFNL_MSG_BATCH_BEGIN, NFT(NFT_MSG_NEWTABLE), NFT(NFT_MSG_DELTABLE),
 		NFT(NFT_MSG_NEWTABLE), NFT(NFT_MSG_NEWOBJ), NFT(NFT_MSG_NEWSET),
-		NFT(NFT_MSG_NEWSETELEM), NFT(NFT_MSG_NEWSET), NFT(NFT_MSG_NEWCHAIN),
-		NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWRULE),
+		NFT(NFT_MSG_NEWSETELEM), NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN),
+		NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWRULE),
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(head); i++)
 		assert_int_equal(P.type[i], head[i]);
@@ -386,7 +398,8 @@ static void test_build_nat(void **state)
 	assert_int_equal(nft_build_run(b, &c, &e), 0);
 	parse_batch(b);
 	assert_int_equal(rules_in("input"), 4);
-	/* allow_private, no extra: an empty blocked set, no element message */
+	/* allow_private, no extra: an empty blocked set, no element message (and no dyn<i>
+	 * sets in nat mode) */
 	c.allow_private = true;
 	c.n_extra_block = 0;
 	nft_batch_free(b);
@@ -394,7 +407,8 @@ static void test_build_nat(void **state)
 	assert_int_equal(nft_build_run(b, &c, &e), 0);
 	parse_batch(b);
 	assert_int_equal(P.nelems, 0);
-	assert_int_equal(P.type[6], NFT(NFT_MSG_NEWSET));
+	assert_int_equal(P.type[5], NFT(NFT_MSG_NEWSET));
+	assert_int_equal(P.type[6], NFT(NFT_MSG_NEWCHAIN));
 	/* a range that does not start at 0: nft's leading end element at 0.0.0.0 */
 	c.n_extra_block = 1;
 	c.extra_block[0] = cidr("8.8.8.8", 32);
@@ -418,11 +432,23 @@ static void test_build_allow(void **state)
 	struct nft_run_cfg c = allow_cfg;
 	c.n_allow = 3;
 	c.allow[2] = (struct nft_allow){ cidr("9.9.9.9", 32), NFT_PROTO_ANY, 853 };
+	c.n_names = 4;
+	c.names[2] = (struct nft_allow_name){ NFT_PROTO_TCP, 443 };
+	c.names[3] = (struct nft_allow_name){ NFT_PROTO_ANY, 853 };
 	struct nft_batch *b = nft_batch_new();
 	assert_int_equal(nft_build_run(b, &c, &e), 0);
 	parse_batch(b);
-	/* ct, ipv6, antispoof, blocked, 1 + 1 + 2 (any with a port: tcp and udp), dyn, rest */
-	assert_int_equal(rules_in("forward"), 10);
+	/* ct, ipv6, antispoof, blocked, 1 + 1 + 2 (any with a port: tcp and udp), names
+	 * 1 + 1 + 1 + 2, rest */
+	assert_int_equal(rules_in("forward"), 14);
+	/* one timeout set per name, after blocked */
+	size_t nsets = 0;
+	for (size_t i = 0; i < P.nmsg; i++)
+		nsets += P.type[i] == NFT(NFT_MSG_NEWSET);
+	assert_int_equal(nsets, 1 + 4);
+	assert_int_equal(P.type[7], NFT(NFT_MSG_NEWSET));
+	assert_string_equal(nft_batch_what(b, 8), "add set dyn0");
+	assert_string_equal(nft_batch_what(b, 11), "add set dyn3");
 	const char *r = rule_of("forward", 4); /* 93.184.216.0/24 tcp dport 443 */
 	assert_has(r, "[ payload load 4b @ network header + 16 => reg 1 ]");
 	assert_has(r, "( reg 1 & 0x00ffffff ) ^ 0x00000000");
@@ -437,8 +463,34 @@ static void test_build_allow(void **state)
 	assert_has(rule_of("forward", 6), "[ cmp eq reg 1 0x00000006 ]");
 	assert_has(rule_of("forward", 7), "[ cmp eq reg 1 0x00000011 ]");
 	assert_has(rule_of("forward", 7), "[ cmp eq reg 1 0x00005503 ]");
-	assert_has(rule_of("forward", 8), "[ lookup reg 1 set allowed_dyn");
-	assert_has(rule_of("forward", 9), "[ immediate reg 0 drop ]");
+	/* dyn0: udp dport 8080 only */
+	r = rule_of("forward", 8);
+	assert_has(r, "[ payload load 4b @ network header + 16 => reg 1 ]");
+	assert_has(r, "[ lookup reg 1 set dyn0 ");
+	assert_has(r, "[ cmp eq reg 1 0x00000011 ]");
+	assert_has(r, "[ payload load 2b @ transport header + 2 => reg 1 ]");
+	assert_has(r, "[ cmp eq reg 1 0x0000901f ]");
+	assert_has(r, "[ immediate reg 0 accept ]");
+	/* dyn1: any protocol, any port */
+	r = rule_of("forward", 9);
+	assert_has(r, "[ lookup reg 1 set dyn1 ");
+	assert_null(strstr(r, "l4proto"));
+	assert_null(strstr(r, "transport header"));
+	/* dyn2: tcp 443 */
+	r = rule_of("forward", 10);
+	assert_has(r, "[ lookup reg 1 set dyn2 ");
+	assert_has(r, "[ cmp eq reg 1 0x00000006 ]");
+	assert_has(r, "[ cmp eq reg 1 0x0000bb01 ]");
+	/* dyn3: a port without a protocol, tcp and udp */
+	assert_has(rule_of("forward", 11), "[ lookup reg 1 set dyn3 ");
+	assert_has(rule_of("forward", 11), "[ cmp eq reg 1 0x00000006 ]");
+	assert_has(rule_of("forward", 11), "[ cmp eq reg 1 0x00005503 ]");
+	assert_has(rule_of("forward", 12), "[ lookup reg 1 set dyn3 ");
+	assert_has(rule_of("forward", 12), "[ cmp eq reg 1 0x00000011 ]");
+	assert_has(rule_of("forward", 12), "[ cmp eq reg 1 0x00005503 ]");
+	assert_has(rule_of("forward", 13), "[ immediate reg 0 drop ]");
+	for (size_t i = 0; i < P.nrules; i++)
+		assert_null(strstr(P.text[i], "allowed_dyn"));
 	nft_batch_free(b);
 
 	/* the largest run fits one batch */
@@ -446,6 +498,9 @@ static void test_build_allow(void **state)
 	for (size_t i = 0; i < NFT_ALLOW_MAX; i++)
 		c.allow[i] = (struct nft_allow){ { htonl(0x08000000u + (uint32_t)i * 256), 24 },
 						 NFT_PROTO_ANY, (uint16_t)(1000 + i) };
+	c.n_names = NFT_NAMES_MAX;
+	for (size_t i = 0; i < NFT_NAMES_MAX; i++)
+		c.names[i] = (struct nft_allow_name){ NFT_PROTO_ANY, (uint16_t)(2000 + i) };
 	c.n_extra_block = NFT_EXTRA_BLOCK_MAX;
 	for (size_t i = 0; i < NFT_EXTRA_BLOCK_MAX; i++)
 		c.extra_block[i] = (struct nft_cidr){ htonl(0x2d000000u + (uint32_t)i * 4), 32 };
@@ -453,7 +508,7 @@ static void test_build_allow(void **state)
 	assert_int_equal(nft_build_run(b, &c, &e), 0);
 	assert_true(nft_batch_size(b) < NFT_BATCH_LIMIT);
 	parse_batch(b);
-	assert_int_equal(rules_in("forward"), 6 + 2 * NFT_ALLOW_MAX);
+	assert_int_equal(rules_in("forward"), 5 + 2 * NFT_ALLOW_MAX + 2 * NFT_NAMES_MAX);
 	nft_batch_free(b);
 }
 
@@ -462,7 +517,7 @@ static void test_build_allow_addr(void **state)
 	(void)state;
 	struct arca_err e = { 0 };
 	struct nft_batch *b = nft_batch_new();
-	assert_int_equal(nft_build_allow_addr(b, ip("1.2.3.4"), 5, &e), 0);
+	assert_int_equal(nft_build_allow_addr(b, 3, ip("1.2.3.4"), 5, &e), 0);
 	parse_batch(b);
 	assert_int_equal(P.nmsg, 5);
 	assert_int_equal(P.type[1], NFT(NFT_MSG_NEWSETELEM));
@@ -472,7 +527,10 @@ static void test_build_allow_addr(void **state)
 	/* the adds carry the clamped timeout, the delete none */
 	assert_int_equal(P.nelems, 3);
 	assert_int_equal(batch_timeout_ms, 30 * 1000);
-	assert_non_null(strstr(nft_batch_what(b, 4), "add element 1.2.3.4 of set inet arca"));
+	assert_string_equal(nft_batch_what(b, 4), "add element 1.2.3.4 of set inet arca dyn3");
+	nft_batch_free(b);
+	b = nft_batch_new();
+	assert_int_equal(nft_build_allow_addr(b, NFT_NAMES_MAX, ip("1.2.3.4"), 5, &e), -EINVAL);
 	nft_batch_free(b);
 }
 
@@ -526,11 +584,11 @@ static void test_batch_errors(void **state)
 	assert_string_equal(e.msg, "nftables: delete the previous table inet arca: Operation not "
 				   "permitted (kernel: nope)");
 	assert_int_equal(e.code, EPERM);
-	/* the nat chain is message 11 */
-	assert_string_equal(nft_batch_what(b, 11), "add chain postrouting (type nat)");
-	nft_batch_error(b, 11, ENOENT, NULL, &e);
+	/* the nat chain is message 10 (no dyn<i> sets in nat mode) */
+	assert_string_equal(nft_batch_what(b, 10), "add chain postrouting (type nat)");
+	nft_batch_error(b, 10, ENOENT, NULL, &e);
 	assert_non_null(strstr(e.msg, "modprobe nft_chain_nat"));
-	nft_batch_error(b, 12, EINVAL, NULL, &e);
+	nft_batch_error(b, 11, EINVAL, NULL, &e);
 	assert_string_equal(e.msg, "nftables: add rule IPv6 from the guest: drop: Invalid "
 				   "argument");
 	nft_batch_error(b, 9999, EINVAL, NULL, &e);
@@ -684,11 +742,9 @@ static void test_live_nat(void **state)
 	assert_int_equal(chains.policy[1], NF_ACCEPT);
 	assert_string_equal(chains.name[2], "arca postrouting");
 	assert_int_equal(chains.u[2], NF_INET_POST_ROUTING);
-	assert_int_equal(sets.n, 2);
+	assert_int_equal(sets.n, 1); /* no dyn<i> in nat mode */
 	assert_string_equal(sets.name[0], NFT_SET_BLOCKED);
 	assert_true(sets.u[0] & NFT_SET_INTERVAL);
-	assert_string_equal(sets.name[1], NFT_SET_ALLOWED_DYN);
-	assert_true(sets.u[1] & NFT_SET_TIMEOUT);
 	assert_int_equal(rules_in("forward"), 6);
 	assert_int_equal(rules_in("input"), 6);
 	assert_int_equal(rules_in("postrouting"), 1);
@@ -723,7 +779,11 @@ static void test_live_allow(void **state)
 	apply_ok(&allow_cfg);
 	read_back();
 	assert_int_equal(count_tables(NFT_RUN_TABLE), 1);
-	assert_int_equal(rules_in("forward"), 8);
+	assert_int_equal(sets.n, 3);
+	assert_string_equal(sets.name[1], "dyn0");
+	assert_true(sets.u[1] & NFT_SET_TIMEOUT);
+	assert_string_equal(sets.name[2], "dyn1");
+	assert_int_equal(rules_in("forward"), 9);
 	/* the kernel's copy prints as ours did */
 	const char *r = rule_of("forward", 4);
 	assert_has(r, "( reg 1 & 0x00ffffff ) ^ 0x00000000");
@@ -731,8 +791,10 @@ static void test_live_allow(void **state)
 	assert_has(r, "[ payload load 2b @ transport header + 2 => reg 1 ]");
 	assert_has(r, "[ cmp eq reg 1 0x0000bb01 ]");
 	assert_has(rule_of("forward", 5), "[ cmp eq reg 1 0x01010101 ]");
-	assert_has(rule_of("forward", 6), "[ lookup reg 1 set allowed_dyn ");
-	assert_has(rule_of("forward", 7), "[ immediate reg 0 drop ]");
+	assert_has(rule_of("forward", 6), "[ lookup reg 1 set dyn0 ");
+	assert_has(rule_of("forward", 6), "[ cmp eq reg 1 0x0000901f ]");
+	assert_has(rule_of("forward", 7), "[ lookup reg 1 set dyn1 ");
+	assert_has(rule_of("forward", 8), "[ immediate reg 0 drop ]");
 }
 
 static void test_live_allow_addr(void **state)
@@ -742,15 +804,17 @@ static void test_live_allow_addr(void **state)
 	cfgs_init();
 	apply_ok(&allow_cfg);
 	struct arca_err e = { 0 };
-	assert_int_equal(nft_run_allow_addr(ip("1.2.3.4"), 5, &e), 0);
-	read_elems(NFT_SET_ALLOWED_DYN, dump_cb_elems);
+	assert_int_equal(nft_run_allow_addr(1, ip("1.2.3.4"), 5, &e), 0);
+	read_elems("dyn0", dump_cb_elems); /* only the set of that name */
+	assert_int_equal(P.nelems, 0);
+	read_elems("dyn1", dump_cb_elems);
 	assert_int_equal(P.nelems, 1);
 	assert_int_equal(P.elem_key[0], ip("1.2.3.4"));
 	assert_int_equal(P.elem_timeout_ms[0], 30 * 1000); /* clamped up */
 	/* again, longer: refreshed in place, still one element; and one clamped down */
-	assert_int_equal(nft_run_allow_addr(ip("1.2.3.4"), 600, &e), 0);
-	assert_int_equal(nft_run_allow_addr(ip("5.6.7.8"), 99999, &e), 0);
-	read_elems(NFT_SET_ALLOWED_DYN, dump_cb_elems);
+	assert_int_equal(nft_run_allow_addr(1, ip("1.2.3.4"), 600, &e), 0);
+	assert_int_equal(nft_run_allow_addr(1, ip("5.6.7.8"), 99999, &e), 0);
+	read_elems("dyn1", dump_cb_elems);
 	assert_int_equal(P.nelems, 2);
 	for (size_t i = 0; i < 2; i++)
 		assert_int_equal(P.elem_timeout_ms[i],
@@ -784,8 +848,8 @@ static void test_live_apply_twice(void **state)
 	read_back();
 	assert_int_equal(count_tables(NFT_RUN_TABLE), 1);
 	assert_int_equal(chains.n, 3);
-	assert_int_equal(sets.n, 2);
-	assert_int_equal(rules_in("forward"), 8); /* allow's, not nat's plus allow's */
+	assert_int_equal(sets.n, 3);
+	assert_int_equal(rules_in("forward"), 9); /* allow's, not nat's plus allow's */
 	for (size_t i = 0; i < tables.n; i++)
 		if (!strcmp(tables.name[i], NFT_RUN_TABLE))
 			assert_true(tables.handle[i] != first); /* a new table, not an edit */
@@ -803,8 +867,8 @@ static void test_live_no_table(void **state)
 		uint64_t n;
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(10);
-		if (nft_run_allow_addr(ip("1.2.3.4"), 60, &e) != -ENOENT ||
-		    !strstr(e.msg, "nftables: add element 1.2.3.4 of set inet arca allowed_dyn: "))
+		if (nft_run_allow_addr(0, ip("1.2.3.4"), 60, &e) != -ENOENT ||
+		    !strstr(e.msg, "nftables: add element 1.2.3.4 of set inet arca dyn0: "))
 			_exit(11);
 		if (nft_run_counters(&n, &e) != -ENOENT ||
 		    !strstr(e.msg, "reading counter refused of table inet arca"))
@@ -1075,10 +1139,17 @@ static void test_live_traffic(void **state)
 	guest_send("198.51.100.1", 9);    /* not listed */
 	assert_int_equal(refused_settle(2), 2);
 	struct arca_err e = { 0 };
-	assert_int_equal(nft_run_allow_addr(ip("198.51.100.1"), 60, &e), 0);
-	guest_send("198.51.100.1", 9);    /* now in allowed_dyn */
+	assert_int_equal(nft_run_allow_addr(1, ip("198.51.100.1"), 60, &e), 0);
+	guest_send("198.51.100.1", 9);    /* now in dyn1 (any port) */
 	BARRIER();
 	assert_int_equal(refused_settle(3), 3);
+	/* dyn0 is name 0's: udp 8080 only */
+	assert_int_equal(nft_run_allow_addr(0, ip("198.51.100.2"), 60, &e), 0);
+	guest_send("198.51.100.2", 9);    /* another port: refused */
+	assert_int_equal(refused_settle(4), 4);
+	guest_send("198.51.100.2", 8080); /* its port */
+	BARRIER();
+	assert_int_equal(refused_settle(5), 5);
 }
 
 int main(void)
