@@ -62,6 +62,7 @@ struct collide_ctx {
 	const struct net_cidr *pool;
 	const struct links *links;
 	bool hit;
+	bool unknown; /* a route or address on a link the dump did not list */
 	struct net_route which;
 	const char *what;
 };
@@ -72,6 +73,14 @@ static void collide_check(struct collide_ctx *c, struct net_cidr dst, int index,
 	if (c->hit)
 		return;
 	snprintf(nr.dev, sizeof(nr.dev), "%s", links_name(c->links, index));
+	/* A link made (or removed) since the links were listed: another run's
+	 * arca<slot> coming or going. Not a collision to report from a stale
+	 * list: the caller lists again. */
+	if (index > 0 && !nr.dev[0]) {
+		if (netcfg_pool_collides(c->pool, &nr, 1, NULL))
+			c->unknown = true;
+		return;
+	}
 	if (netcfg_pool_collides(c->pool, &nr, 1, NULL)) {
 		c->hit = true;
 		c->which = nr;
@@ -95,20 +104,29 @@ static int collide_addr(const struct rtnl_addr *a, void *arg)
 
 static int check_pool(struct rtnl *host, const struct net_cidr *pool, struct arca_err *e)
 {
-	struct links ls = { 0 };
-	struct collide_ctx c = { .pool = pool, .links = &ls };
+	struct collide_ctx c;
 	char pb[32], rb[32];
 	int r;
 
-	/* Addresses first: each brings routes of its own (local, connected),
-	 * and the address is what a person recognizes. */
-	if ((r = rtnl_dump_links(host, links_add, &ls)) < 0 ||
-	    (r = rtnl_dump_addrs(host, collide_addr, &c)) < 0 ||
-	    (r = rtnl_dump_routes(host, collide_route, &c)) < 0) {
+	/* Runs in parallel add and remove their links while we look: a route
+	 * on a link the list does not have yet (or any more) is looked at
+	 * again with a fresh list, a few times, then let go (its link is
+	 * gone, or it is an arca<slot> whose name the next list gives). */
+	for (int tries = 0; tries < 4; tries++) {
+		struct links ls = { 0 };
+		c = (struct collide_ctx){ .pool = pool, .links = &ls };
+		/* Addresses first: each brings routes of its own (local,
+		 * connected), and the address is what a person recognizes. */
+		if ((r = rtnl_dump_links(host, links_add, &ls)) < 0 ||
+		    (r = rtnl_dump_addrs(host, collide_addr, &c)) < 0 ||
+		    (r = rtnl_dump_routes(host, collide_route, &c)) < 0) {
+			free(ls.v);
+			return arca_error_errno(e, -r, "--net: cannot read the host's routes");
+		}
 		free(ls.v);
-		return arca_error_errno(e, -r, "--net: cannot read the host's routes");
+		if (c.hit || !c.unknown)
+			break;
 	}
-	free(ls.v);
 	if (c.hit)
 		return arca_error(e, EADDRINUSE,
 				  "--net: address pool %s collides with host %s %s on dev %s (choose another with pool=CIDR)",
