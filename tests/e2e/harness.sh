@@ -20,6 +20,8 @@ done
 # Harness limit per arca invocation: a stalled inner VM fails its scenario instead of the run.
 LIMIT=${E2E_ARCA_LIMIT:-120}
 T=$(mktemp -d "${TMPDIR:-/tmp}/arca-e2e.XXXXXX") || exit 1
+# Scenarios run in subdirectories (harness_run); the rootless ones open theirs to the test user.
+chmod 711 "$T" || exit 1
 # Shares may be left with read-only directories (the probe's trees have 0555 ones).
 trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 PASS=0 FAIL=0 SKIP=0
@@ -91,7 +93,9 @@ harness_run() { # PREFIX
 		# Commas too: the runner's resumed boot passes its list through NESTED_ENV, which
 		# splits on spaces.
 		case " $(echo "${E2E_EXCLUDE:-}" | tr ',' ' ') " in *" $name "*) continue ;; esac
-		rm -f "$T/out" "$T/err"
+		# Each scenario gets its own directory, removed when it ends: the test host's
+		# /tmp is a tmpfs in its 3 GiB, and what scenarios leave (warm snapshots, disk
+		# images, 5 MiB stdin files) would otherwise pile up until the end of the script.
 		if [ ! -x "$ARCA" ]; then
 			report "$name" 1 "$ARCA is not an executable"
 			continue
@@ -100,6 +104,8 @@ harness_run() { # PREFIX
 		*" $name "*)
 			if ! _r=$(need_kvm); then report "$name" 77 "$_r"; continue; fi ;;
 		esac
+		_base=$T
+		T=$(mktemp -d "$_base/$name.XXXXXX") || exit 1
 		_r=$("sc_$name" 2>&1)
 		_st=$?
 		# The nested test host (QEMU TCG running KVM) is known to stall an inner
@@ -118,6 +124,12 @@ harness_run() { # PREFIX
 			;;
 		esac
 		report "$name" "$_st" "$(echo "$_r" | sed 's/^SKIP: //' | tr '\n' ' ' | sed 's/ *$//')"
+		chmod -R u+w "$T" 2>/dev/null
+		rm -rf "$T"
+		T=$_base
+		# What the test host has left after each scenario: a stall that follows a
+		# shrinking line points at memory.
+		[ -r /proc/meminfo ] && echo "# $name: $(awk '/^MemAvailable:/ { printf "MemAvailable %d MiB", $2 / 1024 }' /proc/meminfo)"
 	done
 	echo "$1: $PASS passed, $FAIL failed, $SKIP skipped"
 	[ "$FAIL" = 0 ]
