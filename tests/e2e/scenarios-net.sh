@@ -33,17 +33,20 @@ need_net() {
 	inet_up || { echo "cannot set up the test's internet namespace"; return 1; }
 }
 
-# The "internet": made once per script run, torn down at exit.
-# Each scenario runs in a subshell (harness_run): the marker file, not a variable, says it is up.
+# The "internet": made once per script run, torn down at exit. Its files live in $NETD, not in
+# a scenario's $T (harness_run gives each scenario its own, removed when it ends). Each scenario
+# runs in a subshell: the marker file, not a variable, says it is up.
+NETD=$T/inet
+mkdir -p "$NETD" || exit 1
 inet_up() {
-	[ -e "$T/inet.up" ] && return 0
+	[ -e "$NETD/inet.up" ] && return 0
 	$IP netns del arcainet 2>/dev/null; $IP link del arcainet0 2>/dev/null # a failed try's
 	$IP netns add arcainet || return 1
 	$IP link add arcainet0 type veth peer name arcainet1 netns arcainet || return 1
 	$IP addr add "$HOSTADDR/24" dev arcainet0 && $IP link set arcainet0 up || return 1
 	$IP -n arcainet addr add "$INET/24" dev arcainet1 && $IP -n arcainet link set arcainet1 up &&
 		$IP -n arcainet link set lo up && $IP -n arcainet route add default via "$HOSTADDR" || return 1
-	cat >"$T/inet.py" <<'EOF'
+	cat >"$NETD/inet.py" <<'EOF'
 import socket, struct, sys, threading
 addr = sys.argv[1]
 # HTTP by hand: the test host's python3 is python3.11-minimal (no http package).
@@ -90,20 +93,20 @@ while True:
         ans, hdr = b"", q[:2] + struct.pack(">HHHHH", 0x8183, 1, 0, 0, 0)
     u.sendto(hdr + question + ans, peer)
 EOF
-	$IP netns exec arcainet python3 "$T/inet.py" "$INET" "$T/dns.log" </dev/null >"$T/inet.log" 2>&1 &
+	$IP netns exec arcainet python3 "$NETD/inet.py" "$INET" "$NETD/dns.log" </dev/null >"$NETD/inet.log" 2>&1 &
 	INET_PID=$!
 	if [ -e /etc/resolv.conf ] || [ -L /etc/resolv.conf ]; then
-		cp -P /etc/resolv.conf "$T/resolv.conf.saved"
+		cp -P /etc/resolv.conf "$NETD/resolv.conf.saved"
 	fi
 	rm -f /etc/resolv.conf
 	echo "nameserver $INET" >/etc/resolv.conf
-	: >"$T/inet.up"
+	: >"$NETD/inet.up"
 	# the servers listening (python3 starts slowly in the emulated test host)
 	_i=0
 	while ! grep -q ':1F91 .* 0A ' "/proc/$INET_PID/net/tcp" 2>/dev/null; do
 		_i=$((_i + 1))
 		if [ "$_i" -ge 600 ] || ! kill -0 "$INET_PID" 2>/dev/null; then
-			echo "the test's internet servers did not start: $(tail -n 3 "$T/inet.log" | tr '\n' '|')"
+			echo "the test's internet servers did not start: $(tail -n 3 "$NETD/inet.log" | tr '\n' '|')"
 			inet_down
 			return 1
 		fi
@@ -111,14 +114,14 @@ EOF
 	done
 }
 inet_down() {
-	[ -e "$T/inet.up" ] || [ -n "${INET_PID:-}" ] || return 0
+	[ -e "$NETD/inet.up" ] || [ -n "${INET_PID:-}" ] || return 0
 	[ -n "${INET_PID:-}" ] && kill "$INET_PID" 2>/dev/null
 	# the servers' pid, from a scenario's subshell, is gone with it: kill what is in the netns
 	for _p in $($IP netns pids arcainet 2>/dev/null); do kill "$_p" 2>/dev/null; done
 	$IP netns del arcainet 2>/dev/null
 	$IP link del arcainet0 2>/dev/null
-	rm -f /etc/resolv.conf "$T/inet.up"
-	{ [ -e "$T/resolv.conf.saved" ] || [ -L "$T/resolv.conf.saved" ]; } && cp -P "$T/resolv.conf.saved" /etc/resolv.conf
+	rm -f /etc/resolv.conf "$NETD/inet.up"
+	{ [ -e "$NETD/resolv.conf.saved" ] || [ -L "$NETD/resolv.conf.saved" ]; } && cp -P "$NETD/resolv.conf.saved" /etc/resolv.conf
 	INET_PID=
 }
 trap 'inet_down; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
@@ -187,7 +190,7 @@ sc_net_nat() {
 # through for their TTL), any other name does not resolve and never reaches the resolver.
 sc_net_allow() {
 	need_net || return $?
-	: >"$T/dns.log"
+	: >"$NETD/dns.log"
 	arca run --net "allow=good.test:8080/tcp" -- sh -c "$GET"'
 		get http://good.test:8080/a
 		get http://good.test:8081/b
@@ -197,7 +200,7 @@ sc_net_allow() {
 	_o=$(tr '\n' '|' <"$T/out")
 	[ "$_o" = "hello from $INET:8080 /a|FAIL http://good.test:8081/b|FAIL http://other.test:8080/c|unresolved|" ] ||
 		{ echo "guest saw: $_o"; return 1; }
-	! grep -q other.test "$T/dns.log" || { echo "other.test reached the resolver"; return 1; }
+	! grep -q other.test "$NETD/dns.log" || { echo "other.test reached the resolver"; return 1; }
 	arca run --net "allow=$INET/32:8081" -- sh -c "$GET"'
 		get http://'"$INET"':8081/x
 		get http://'"$INET"':8080/y' </dev/null
