@@ -111,6 +111,10 @@ LAUNCHER_OBJS += launcher/nft_build.o
 LAUNCHER_OBJS += launcher/nft.o
 # One run's network as the supervisor holds it: plumbing, rules, relay, the spec's record.
 LAUNCHER_OBJS += launcher/runnet.o
+# --publish: the supervisor's proxy from host ports into the guest.
+LAUNCHER_OBJS += launcher/publish.o
+# Rootless --net nat: passt started, probed and stopped for one run.
+LAUNCHER_OBJS += launcher/passt.o
 NFTNL_LIBS := $(shell $(PKG_CONFIG) --libs libnftnl 2>/dev/null || echo -lnftnl)
 arca: LIBS += $(NFTNL_LIBS)
 $(B)/tests/%: LIBS += $(NFTNL_LIBS)
@@ -586,7 +590,7 @@ DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-d
 	libmnl-dev libnftnl-dev liburing-dev libjansson-dev
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
-	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs iproute2 nftables
+	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs iproute2 nftables passt
 # make fuzz: clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
 # only recommends (Debian 12: clang-14, libclang-rt-14-dev).
 DEB_FUZZ  := clang libclang-rt-dev

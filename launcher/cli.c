@@ -580,6 +580,14 @@ static int opt_net(struct arca_opts *o, const struct cli_option *opt, const char
 	return netcfg_parse(&o->net, val, e);
 }
 
+/* -p/--publish (netcfg.h), repeatable; that --net allows it is checked
+ * once every option is in (final_checks). */
+static int opt_publish(struct arca_opts *o, const struct cli_option *opt, const char *val,
+		       struct arca_err *e)
+{
+	return netcfg_add_publish(&o->publish, val, e);
+}
+
 /* ---- the option table: one entry per option ----------------------------- */
 
 #define FIELD(f) offsetof(struct arca_opts, f)
@@ -640,8 +648,11 @@ static const struct cli_option options[] = {
 	  "start from a snapshot of a booted VM of the same configuration in arca's cache (made by the first such run, which boots as usual); not with --disk",
 	  opt_flag, FIELD(warm), 0, 0 },
 	{ "net", 0, CMDS_VM, "MODE",
-	  "the guest's network: none (default: loopback only); nat (outbound IPv4 through NAT, DNS; private ranges, link-local and the host's own addresses refused unless ',allow-private'); allow=DEST[,DEST...] (only these: CIDR[:PORT[/tcp|udp]] or NAME[:PORT[/tcp|udp]], names resolved through arca's relay as the guest asks); ',pool=CIDR' picks the address pool (default " NET_POOL_DEFAULT "); needs root",
+	  "the guest's network: none (default: loopback only); nat (outbound IPv4 through NAT, DNS; private ranges, link-local and the host's own addresses refused unless ',allow-private'); allow=DEST[,DEST...] (only these: CIDR[:PORT[/tcp|udp]] or NAME[:PORT[/tcp|udp]], names resolved through arca's relay as the guest asks); ',pool=CIDR' picks the address pool (default " NET_POOL_DEFAULT "); without root only nat,allow-private, through passt",
 	  opt_net, 0, 0, 0 },
+	{ "publish", 'p', CMDS_VM, "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]",
+	  "make the guest's GUESTPORT reachable on the host's HOSTIP:HOSTPORT (default every address) through a proxy in arca's supervisor (passt's forwarding without root); repeatable; needs --net nat or allow=",
+	  opt_publish, 0, 0, 0 },
 	{ "no-seccomp", 0, CMDS_VM, NULL,
 	  "debugging only: run arca-vmm without its seccomp filters (it still runs jailed and unprivileged)",
 	  opt_flag, FIELD(no_seccomp), 0, 0 },
@@ -911,6 +922,9 @@ static int final_checks(const struct arca_opts *o, struct arca_err *e)
 			 o->cmd == ARCA_CMD_KILL || o->cmd == ARCA_CMD_LOGS))
 		return arca_error(e, EINVAL, "missing sandbox name: 'arca %s %s'", cmd_name(o->cmd),
 				  o->cmd == ARCA_CMD_START ? "--name NAME [OPTIONS]" : "NAME");
+	if (o->publish.n && o->net.mode == NET_NONE)
+		return arca_error(e, EINVAL, "--publish needs --net nat or --net allow=... "
+				  "(with --net none the guest has no network to publish)");
 	return 0;
 }
 

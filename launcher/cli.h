@@ -107,6 +107,8 @@ struct arca_opts {
 				 * bzImage through its own decompressor
 				 * (which randomizes the kernel's base) */
 	struct netcfg net;      /* --net (default none: loopback only) */
+	struct net_publishes publish; /* -p/--publish, in order (needs --net
+				       * nat or allow=) */
 	bool warm;              /* --warm: restore the VM from a snapshot in
 				 * the cache, or make one (launcher/snapcache.h) */
 	uint32_t vmm_uid;       /* --vmm-user UID[:GID]: the VMM's ids when arca

@@ -31,6 +31,7 @@
 #include "kvm_selftest.h"
 #include "netns.h"
 #include "nft.h"
+#include "passt.h"
 #include "paths.h"
 #include "privsep.h"
 #include "run.h"
@@ -406,7 +407,8 @@ static void check_nofile(struct report *rep)
 /* --net: what a run needs, tried for real in a scratch network namespace
  * (a child's, gone with it): a TAP with a vnet header, and nftables with
  * the NAT and masquerade arca's tables use. Plus the host's ip_forward,
- * which a run switches on. Root only: rootless runs have no --net yet. */
+ * which a run switches on. Root only: rootless runs go through passt
+ * (check_passt). */
 static int net_probe_child(void)
 {
 	struct arca_err e = { 0 };
@@ -424,8 +426,8 @@ static int net_probe_child(void)
 static void check_net(struct report *rep)
 {
 	if (geteuid() != 0) {
-		add(rep, "net", DOCTOR_WARN, "run arca with sudo for --net",
-		    "--net needs root (rootless networking through passt is not there yet)");
+		add(rep, "net", DOCTOR_WARN, "run arca with sudo for --net nat's refusals and allow=",
+		    "without root, --net is nat,allow-private through passt only (see passt)");
 		return;
 	}
 	pid_t pid = fork();
@@ -456,6 +458,33 @@ static void check_net(struct report *rep)
 		    "--net will fail: %s", why > 0 && why < 4 ? fail[why] : "the probe failed");
 }
 
+/* Rootless --net: passt found, started for a guest of the default pool and
+ * answering ARP for the gateway (passt_setup, as a run does), then
+ * stopped. */
+static void check_passt(struct report *rep)
+{
+	struct netcfg c;
+	struct arca_err e = { 0 };
+	netcfg_init(&c);
+	if (netcfg_parse(&c, "nat,allow-private", &e) < 0) {
+		add(rep, "passt", DOCTOR_FAIL, NULL, "%s", e.msg);
+		return;
+	}
+	struct passt p;
+	struct arca_spec_net spec;
+	int r = passt_setup(&p, &c, NULL, getenv("PATH"), &spec, &e);
+	passt_stop(&p);
+	if (r == -ENOENT)
+		add(rep, "passt", DOCTOR_WARN, "apt install passt",
+		    "rootless --net will fail: no passt in PATH or /usr/bin");
+	else if (r < 0)
+		add(rep, "passt", DOCTOR_WARN, "see passt's message; an IPv4 default route is needed",
+		    "rootless --net will fail: %s", e.msg);
+	else
+		add(rep, "passt", DOCTOR_OK, NULL,
+		    "rootless --net nat,allow-private and --publish: passt starts and answers");
+}
+
 int doctor_run(const struct arca_opts *o, struct arca_err *e)
 {
 	static struct report rep;
@@ -468,6 +497,7 @@ int doctor_run(const struct arca_opts *o, struct arca_err *e)
 	check_userns(&rep);
 	check_cgroup(&rep);
 	check_net(&rep);
+	check_passt(&rep);
 
 	size_t need = o->json ? doctor_format_json(rep.c, rep.n, NULL, 0)
 			      : doctor_format_text(rep.c, rep.n, NULL, 0);

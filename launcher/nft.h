@@ -86,7 +86,9 @@ struct nft_run_cfg {
 };
 
 /* Replace N's table inet arca by the ruleset of c, in one transaction (a previous one of
- * this netns is deleted in the same batch: never two, never none half-way). */
+ * this netns is deleted in the same batch: never two, never none half-way). Of N itself the
+ * guest reaches only the resolver (c->dns) and a ping of the gateway; its replies to what N
+ * opened to it (the --publish proxy's sockets, publish.h) are let in as established. */
 int nft_run_apply(const struct nft_run_cfg *c, struct arca_err *e);
 
 /* Let the guest reach addr (network byte order) for ttl_s seconds, clamped to

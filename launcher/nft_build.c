@@ -808,6 +808,12 @@ static void run_forward(struct nft_batch *b, const struct nft_run_cfg *c)
 static void run_input(struct nft_batch *b, const struct nft_run_cfg *c)
 {
 	antispoof(b, c, "input");
+	/* Replies to what N itself opened to the guest: the --publish proxy's connections and
+	 * flows (publish.h). Nothing new: a connection the guest starts is not established. */
+	struct rule ct = from_guest4(c, "input");
+	ct_established_related(&ct);
+	verdict(&ct, NF_ACCEPT);
+	rule_emit(b, &ct, "iifname guest ct state established,related accept");
 	static const uint8_t dns_protos[] = { NFT_PROTO_UDP, NFT_PROTO_TCP };
 	for (size_t i = 0; c->dns && i < ARRAY_SIZE(dns_protos); i++) {
 		struct rule rl = from_guest4(c, "input");

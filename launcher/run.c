@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@
 #include "run.h"
 #include "sharemnt.h"
 #include "snapcache.h"
+#include "passt.h"
 #include "runnet.h"
 #include "spec.h"
 
@@ -245,8 +247,9 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	}
 	if (ra->net_fd > 0) {
 		const uint8_t *m = ra->net_mac;
-		snprintf(ra->net, sizeof(ra->net), "--net=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x,mtu=%u",
-			 ra->net_fd, m[0], m[1], m[2], m[3], m[4], m[5], ra->net_mtu);
+		snprintf(ra->net, sizeof(ra->net), "--net=%d,mac=%02x:%02x:%02x:%02x:%02x:%02x,mtu=%u%s",
+			 ra->net_fd, m[0], m[1], m[2], m[3], m[4], m[5], ra->net_mtu,
+			 ra->net_stream ? ",backend=stream" : "");
 		ra->argv[ac++] = ra->net;
 	}
 	if (proc_fd >= 0) {
@@ -506,7 +509,7 @@ static int supervise(pid_t pid, int pidfd, int sfd, int result_fd, uint64_t time
 	int forwarded = 0, timed_out = 0;
 
 	for (;;) {
-		/* The signals, the VMM, and --net's DNS relay. */
+		/* The signals, the VMM, and --net's DNS relay and --publish proxy. */
 		struct pollfd p[2 + RUNNET_POLL_MAX] = { { .fd = sfd, .events = POLLIN },
 							 { .fd = pidfd, .events = POLLIN } };
 		size_t nnet = runnet_pollfds(net, p + 2, RUNNET_POLL_MAX);
@@ -958,6 +961,8 @@ struct run_ctx {
 	struct snapcache snap;
 	/* --net: the run's netns, TAP, rules and DNS relay (runnet.h). */
 	struct run_net net;
+	/* rootless --net: passt and arca's end of its stream (passt.h). */
+	struct passt passt;
 };
 
 static void run_ctx_init(struct run_ctx *c)
@@ -970,6 +975,7 @@ static void run_ctx_init(struct run_ctx *c)
 	c->sfd = c->vmm_fd = c->pidfd = c->result_rd = -1;
 	c->snap.fd = -1;
 	runnet_init(&c->net);
+	passt_init(&c->passt);
 	c->rootless = geteuid() != 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1000,6 +1006,7 @@ static void run_ctx_free(struct run_ctx *c)
 		close(c->vmm_fd);
 	snapcache_close(&c->snap);
 	runnet_free(&c->net);
+	passt_stop(&c->passt);
 	binds_free(c->binds, c->nbinds);
 	kernel_free(&c->kernel);
 	paths_free(&c->paths);
@@ -1237,13 +1244,32 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	spec.root_tag = o->disks.has_root ? o->disks.root.id : c->rs.root_tag;
 	spec.disks = c->rd.spec;
 	spec.ndisks = c->rd.nspec;
-	if (o->net.mode != NET_NONE) {
+	if (o->net.mode != NET_NONE && c->rootless) {
+		/* No CAP_NET_ADMIN for a netns, TAP or nftables rules: passt, a
+		 * process of the user's, is the run's network, and what it
+		 * cannot do is refused, not run open (passt.h). */
+		if ((r = passt_setup(&c->passt, &o->net, &o->publish, getenv("PATH"), &spec.net,
+				     e)) < 0)
+			return r;
+		spec.has_net = 1;
+		if (o->verbose) {
+			const uint8_t *a = spec.net.addr, *g = spec.net.gateway;
+			note(o, "arca: net: guest %u.%u.%u.%u/%u via %u.%u.%u.%u through passt (pid "
+				"%ld), MTU %u\n", a[0], a[1], a[2], a[3], spec.net.prefix, g[0], g[1],
+			     g[2], g[3], (long)c->passt.pid, spec.net.mtu);
+			for (size_t i = 0; i < o->publish.n; i++) {
+				const struct net_publish *p = &o->publish.v[i];
+				char hip[20];
+				note(o, "arca: net: published %s:%u -> guest %u.%u.%u.%u:%u/%s (by passt)\n",
+				     netcfg_ipv4_str(p->host_ip, hip, sizeof(hip)), p->host_port, a[0],
+				     a[1], a[2], a[3], p->guest_port,
+				     p->proto == IPPROTO_UDP ? "udp" : "tcp");
+			}
+		}
+	} else if (o->net.mode != NET_NONE) {
 		char notes[200];
-		if (c->rootless)
-			return arca_error(e, EPERM, "--net needs root (CAP_NET_ADMIN for the run's "
-					  "network namespace, TAP and nftables rules); rootless "
-					  "networking through passt is not supported yet");
-		if ((r = runnet_setup(&c->net, &o->net, &spec.net, notes, sizeof(notes), e)) < 0)
+		if ((r = runnet_setup(&c->net, &o->net, &o->publish, &spec.net, notes, sizeof(notes),
+				      e)) < 0)
 			return r;
 		spec.has_net = 1;
 		if (notes[0] && o->verbose)
@@ -1254,6 +1280,9 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 			     c->net.nr.slot, netcfg_ipv4_str(c->net.nr.plan.guest, ga, sizeof(ga)),
 			     c->net.nr.plan.prefix, netcfg_ipv4_str(c->net.nr.plan.gw, gw, sizeof(gw)),
 			     NET_TAP_IF, c->net.nr.host_if);
+			char line[120];
+			for (size_t i = 0; runnet_published(&c->net, i, line, sizeof(line)); i++)
+				note(o, "%s", line);
 		}
 	}
 	if (o->warm && !run_warm_eligible(o, c))
@@ -1274,11 +1303,12 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		c->rs.fs[i].fd = VMM_FD_END + (int)i;
 	for (size_t i = 0; i < c->rd.n; i++)
 		c->rd.blk[i].fd = VMM_FD_END + (int)(c->rs.n + i);
-	size_t nnet = c->net.nr.tapfd >= 0 ? 1 : 0;
+	size_t nnet = c->net.nr.tapfd >= 0 || c->passt.fd >= 0 ? 1 : 0;
 	if (nnet) {
 		c->ra.net_fd = VMM_FD_END + (int)(c->rs.n + c->rd.n);
-		c->ra.net_mtu = c->net.nr.mtu;
-		memcpy(c->ra.net_mac, c->net.nr.mac, sizeof(c->ra.net_mac));
+		c->ra.net_mtu = spec.net.mtu;
+		memcpy(c->ra.net_mac, spec.net.mac, sizeof(c->ra.net_mac));
+		c->ra.net_stream = c->passt.fd >= 0; /* passt's stream, not a TAP */
 	}
 	if (c->warm) {
 		c->ra.snap_fd = VMM_FD_SNAPSHOT;
@@ -1361,6 +1391,8 @@ static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
 	js.nextra = c->rs.n + c->rd.n;
 	if (c->net.nr.tapfd >= 0) /* then the TAP (run_prepare_vm numbered it) */
 		js.extra_fds[js.nextra++] = c->net.nr.tapfd;
+	else if (c->passt.fd >= 0) /* or passt's stream, in its place */
+		js.extra_fds[js.nextra++] = c->passt.fd;
 
 	/* Rootless, the child clones the shares (run_detach says why). */
 	if (c->rootless) {
@@ -1407,7 +1439,7 @@ static int run_wait(struct run_ctx *c, struct arca_opts *o, struct arca_result *
 	int r = supervise(c->pid, c->pidfd, c->sfd, c->result_rd, o->timeout_ms,
 			  o->stop_timeout_ms, o->tty, o->agent, &c->net, res);
 	if (o->verbose && c->net.up) {
-		char line[300];
+		char line[512];
 		runnet_summary(&c->net, line, sizeof(line));
 		note(o, "%s", line);
 	}

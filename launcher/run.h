@@ -97,11 +97,13 @@ struct run_argv {
 	bool snap_restore;
 	char snap[40], specfd[32];
 	/* In: --net: the VMM's fd number of the TAP (0, as memset leaves it:
-	 * none), the guest's MAC and the link's MTU. */
+	 * none), the guest's MAC and the link's MTU; net_stream: the fd is
+	 * passt's stream socket, not a TAP (,backend=stream). */
 	int net_fd;
 	unsigned net_mtu;
 	uint8_t net_mac[6];
-	char net[64];
+	bool net_stream;
+	char net[80];
 	char fs[RUN_MAX_FS][80];
 	char blk[RUN_MAX_BLK][80];
 	char cmdline[2100]; /* "--cmdline=" + ARCA_CMDLINE_MAX */

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "dnsproxy.h"
 #include "netns.h"
 #include "nft.h"
+#include "publish.h"
 #include "rtnl.h"
 #include "runnet.h"
 
@@ -21,6 +23,7 @@ void runnet_init(struct run_net *rn)
 	rn->nr.nsfd = rn->nr.tapfd = rn->nr.lockfd = -1;
 	rn->nr.slot = -1;
 	rn->dns_fd = -1;
+	rn->epfd = -1;
 }
 
 static uint64_t now_ms(void)
@@ -169,8 +172,27 @@ static void nft_cfg_from(struct nft_run_cfg *nc, const struct netcfg *c, const s
 	}
 }
 
-int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_net *spec,
-		 char *notes, size_t notes_cap, struct arca_err *e)
+/* One epoll set for the supervisor's poll: the relay's sockets and the
+ * proxy's epoll fd (itself a set: one fd however many connections). */
+static int poll_set_make(struct run_net *rn, struct arca_err *e)
+{
+	int fds[DNSPROXY_FDS_MAX + 1];
+	size_t n = dnsproxy_fds(rn->dns, fds, DNSPROXY_FDS_MAX);
+	if (rn->pub)
+		fds[n++] = publish_fd(rn->pub);
+	rn->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (rn->epfd < 0)
+		return arca_error_errno(e, errno, "--net: epoll_create1");
+	for (size_t i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+		if (epoll_ctl(rn->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+			return arca_error_errno(e, errno, "--net: epoll_ctl");
+	}
+	return 0;
+}
+
+int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_publishes *pub,
+		 struct arca_spec_net *spec, char *notes, size_t notes_cap, struct arca_err *e)
 {
 	int r;
 	if (notes && notes_cap)
@@ -222,6 +244,17 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_ne
 	if ((r = dnsproxy_new(&dc, &rn->dns, e)) < 0)
 		return r;
 
+	/* --publish: bound here, in the host's netns; each connection's
+	 * guest side is made in N when it comes. */
+	if (pub && pub->n) {
+		struct publish_cfg pc = { .pub = pub, .nsfd = rn->nr.nsfd,
+					  .guest = rn->nr.plan.guest };
+		if ((r = publish_new(&pc, &rn->pub, e)) < 0)
+			return r;
+	}
+	if ((r = poll_set_make(rn, e)) < 0)
+		return r;
+
 	memset(spec, 0, sizeof(*spec));
 	memcpy(spec->mac, rn->nr.mac, sizeof(spec->mac));
 	spec->mtu = (uint16_t)rn->nr.mtu;
@@ -234,33 +267,46 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, struct arca_spec_ne
 	return 0;
 }
 
+bool runnet_published(const struct run_net *rn, size_t i, char *buf, size_t cap)
+{
+	char what[80];
+	if (!publish_describe(rn->pub, i, what, sizeof(what)))
+		return false;
+	snprintf(buf, cap, "arca: net: published %s\n", what);
+	return true;
+}
+
 size_t runnet_pollfds(struct run_net *rn, struct pollfd *p, size_t cap)
 {
-	if (!rn->dns)
+	if (rn->epfd < 0 || cap < 1)
 		return 0;
-	int fds[DNSPROXY_FDS_MAX];
-	size_t n = dnsproxy_fds(rn->dns, fds, DNSPROXY_FDS_MAX);
-	size_t k = 0;
-	for (size_t i = 0; i < n && k < cap; i++)
-		p[k++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-	return k;
+	p[0] = (struct pollfd){ .fd = rn->epfd, .events = POLLIN };
+	return 1;
 }
 
 void runnet_handle(struct run_net *rn, const struct pollfd *p, size_t n)
 {
-	if (!rn->dns)
+	(void)p;
+	(void)n;
+	if (rn->epfd < 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (p[i].revents & (POLLIN | POLLERR))
-			dnsproxy_on_readable(rn->dns, p[i].fd, now_ms());
+	/* Whatever poll said: the set knows which fds are ready, and timers
+	 * run on a timeout too. */
+	struct epoll_event ev[DNSPROXY_FDS_MAX + 1];
+	int k = epoll_wait(rn->epfd, ev, (int)ARRAY_SIZE(ev), 0);
+	for (int i = 0; i < k; i++)
+		if (ev[i].data.fd != publish_fd(rn->pub))
+			dnsproxy_on_readable(rn->dns, ev[i].data.fd, now_ms());
 	(void)dnsproxy_tick(rn->dns, now_ms());
+	publish_handle(rn->pub, now_ms());
 }
 
 int runnet_timeout_ms(struct run_net *rn)
 {
-	if (!rn->dns)
+	if (rn->epfd < 0)
 		return -1;
-	return dnsproxy_tick(rn->dns, now_ms());
+	int t = dnsproxy_tick(rn->dns, now_ms()), tp = publish_timeout_ms(rn->pub, now_ms());
+	return tp >= 0 && (t < 0 || tp < t) ? tp : t;
 }
 
 void runnet_summary(struct run_net *rn, char *buf, size_t cap)
@@ -285,10 +331,26 @@ void runnet_summary(struct run_net *rn, char *buf, size_t cap)
 		 refused, (unsigned long long)st.forwarded, (unsigned long long)st.refused,
 		 (unsigned long long)st.malformed, (unsigned long long)st.timed_out,
 		 (unsigned long long)rn->dyn_added);
+	if (rn->pub) {
+		struct publish_stats ps;
+		publish_stats(rn->pub, &ps);
+		size_t len = strlen(buf);
+		snprintf(buf + len, cap - len,
+			 "arca: net: published ports: %llu TCP connections (%llu refused at the "
+			 "limit of %u, %llu failed), %llu UDP flows (%llu datagrams dropped)\n",
+			 (unsigned long long)ps.tcp_accepted, (unsigned long long)ps.tcp_refused_cap,
+			 PUBLISH_CONNS_MAX, (unsigned long long)ps.tcp_failed,
+			 (unsigned long long)ps.udp_flows, (unsigned long long)ps.udp_dropped);
+	}
 }
 
 void runnet_free(struct run_net *rn)
 {
+	if (rn->epfd >= 0)
+		close(rn->epfd);
+	rn->epfd = -1;
+	publish_free(rn->pub);
+	rn->pub = NULL;
 	dnsproxy_free(rn->dns);
 	rn->dns = NULL;
 	if (rn->dns_fd >= 0)

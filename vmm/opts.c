@@ -109,7 +109,8 @@ static int parse_blk(const char *val, struct vmm_blk_opt *b)
 	return b->read_only && b->ephemeral ? -EINVAL : 0;
 }
 
-/* --net=FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]: 0, or -EINVAL with *why set. */
+/* --net=FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N][,backend=tap|stream]: 0, or -EINVAL
+ * with *why set. */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
@@ -154,8 +155,17 @@ static int net_opt(void *ctx, const char *tok)
 			return -EINVAL;
 		}
 		c->n->mtu = (uint16_t)v;
+	} else if (!strncmp(tok, "backend=", 8)) {
+		if (!strcmp(tok + 8, "tap")) {
+			c->n->backend = VMM_NET_TAP;
+		} else if (!strcmp(tok + 8, "stream")) {
+			c->n->backend = VMM_NET_STREAM;
+		} else {
+			c->why = "backend= wants tap or stream";
+			return -EINVAL;
+		}
 	} else {
-		c->why = "unknown option (FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N])";
+		c->why = "unknown option (FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N][,backend=tap|stream])";
 		return -EINVAL;
 	}
 	return 0;
@@ -164,10 +174,11 @@ static int net_opt(void *ctx, const char *tok)
 static int parse_net(const char *val, struct vmm_net_opt *n, const char **why)
 {
 	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	struct net_ctx c = { n, "wants FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N]" };
+	struct net_ctx c = { n, "wants FD[,mac=XX:XX:XX:XX:XX:XX][,mtu=N][,backend=tap|stream]" };
 	memset(n, 0, sizeof(*n));
 	n->fd = -1;
 	n->mtu = 1500;
+	n->backend = VMM_NET_TAP;
 	memcpy(n->mac, mac, sizeof(mac));
 	*why = c.why;
 	if (parse_fd_opts(val, &n->fd, net_opt, &c) < 0) {

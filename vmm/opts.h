@@ -39,11 +39,17 @@ struct vmm_blk_opt {
 };
 #define VMM_BLK_MAX_QUEUES 16
 
-/* One virtio-net device: a TAP fd (IFF_TAP|IFF_NO_PI, IFF_VNET_HDR for the
- * offloads) the launcher created in the run's own network namespace. */
+/* One virtio-net device over one of two backends:
+ *   tap:    a TAP fd (IFF_TAP|IFF_NO_PI, IFF_VNET_HDR for the offloads) the
+ *           launcher created in the run's own network namespace (root);
+ *   stream: a connected SOCK_STREAM socket speaking QEMU's "stream" netdev
+ *           protocol (each frame behind a 4-byte big-endian length, no vnet
+ *           header): passt's end for rootless runs (launcher/passt.h). */
 #define VMM_MAX_NET 1
+enum vmm_net_backend { VMM_NET_TAP, VMM_NET_STREAM };
 struct vmm_net_opt {
 	int fd;
+	enum vmm_net_backend backend; /* backend=tap|stream, default tap */
 	uint8_t mac[6];  /* unicast; default 02:00:00:00:00:01 */
 	uint16_t mtu;    /* 68..65535, default 1500 */
 };

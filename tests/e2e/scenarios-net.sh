@@ -253,7 +253,225 @@ sc_net_parallel() {
 	no_leftovers
 }
 
+# --publish: a TCP server in the guest reached from the test host's 127.0.0.1 through the
+# supervisor's proxy, 1 MiB in and a half-close (the guest answers after the client's EOF); the
+# guest sees its gateway as the client. The same host port published again while the first
+# run holds it: exit 125, one line naming the port; and with --net none, --publish is an error.
+sc_net_publish() {
+	arca run -p 18080:8080 -- true </dev/null
+	[ "$RC" = 125 ] && one_line_error && grep -q -- '--publish needs --net' "$T/err" ||
+		{ echo "--publish with --net none: $(why)"; return 1; }
+	need_net || return $?
+	_srv='import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080)); s.listen(1)
+print("listening", flush=True)
+c, a = s.accept()
+d = b""
+while True:
+    b = c.recv(65536)
+    if not b: break
+    d += b
+c.sendall(b"got %d bytes from %s, sum %d" % (len(d), a[0].encode(), sum(d) % 65521))
+c.close()'
+	timeout -k 10 "$LIMIT" "$ARCA" run --verbose --net nat -p 127.0.0.1:18080:8080 -- \
+		python3 -c "$_srv" </dev/null >"$T/pub.out" 2>"$T/pub.err" &
+	_p=$!
+	_i=0
+	until grep -q listening "$T/pub.out" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -ge 1100 ] || ! kill -0 $_p 2>/dev/null; then
+			kill $_p 2>/dev/null; wait $_p; RC=$?
+			echo "the guest's server did not start: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"
+			return 1
+		fi
+		sleep 0.1
+	done
+	arca run --net nat -p 127.0.0.1:18080:9090 -- true </dev/null
+	_rc2=$RC
+	_err2=$(cat "$T/err")
+	one_line_error >/dev/null && _one=1 || _one=
+	_got=$(timeout 30 python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", 18080), timeout=20)
+c.sendall(bytes(range(256)) * 4096)
+c.shutdown(socket.SHUT_WR)
+r = b""
+while True:
+    b = c.recv(4096)
+    if not b: break
+    r += b
+sys.stdout.write(r.decode())' 2>&1)
+	wait $_p
+	RC=$?
+	[ "$_rc2" = 125 ] && [ -n "$_one" ] || { echo "second publish of 18080: status $_rc2: $_err2"; return 1; }
+	case "$_err2" in
+	"arca: --publish 127.0.0.1:18080:9090: host port 18080/tcp is in use") ;;
+	*) echo "second publish of 18080: $_err2"; return 1 ;;
+	esac
+	# the client the guest saw: its gateway (the proxy's socket in the run's netns)
+	_gw=$(sed -n 's/^arca: net: slot .* via \([0-9.]*\) on tap0.*/\1/p' "$T/pub.err")
+	case "$_got" in
+	"got 1048576 bytes from ${_gw:-?}, sum 30600") ;;
+	*) echo "client got: $_got; guest: $(tr '\n' '|' <"$T/pub.out") err: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"; return 1 ;;
+	esac
+	[ "$RC" = 0 ] || { echo "the run: status $RC: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"; return 1; }
+	grep -q '^arca: net: published 127.0.0.1:18080 -> guest 10\.213\.[0-9.]*:8080/tcp$' "$T/pub.err" ||
+		{ echo "no published line: $(grep 'arca: net' "$T/pub.err" | tr '\n' '|')"; return 1; }
+	grep -q '^arca: net: published ports: 1 TCP connections (0 refused' "$T/pub.err" ||
+		{ echo "no counts: $(grep 'arca: net' "$T/pub.err" | tr '\n' '|')"; return 1; }
+	no_leftovers
+}
+
+# Rootless --net nat through passt (launcher/passt.h), as the test host's ordinary user (uid
+# 1000, as scenarios.sh's rootless scenarios): the guest reaches the "internet" by address and
+# by name (passt relays DNS sent to the gateway to the host's resolver, the inet server here);
+# what passt cannot do is refused with one line and 125: nat without ,allow-private (it cannot
+# refuse private ranges) and allow= (it cannot filter). passt needs a default route: the test
+# host has none, so one goes to the inet namespace for the scenario's time. No passt is left.
+sc_net_rootless() {
+	[ "$(id -u)" = 0 ] && id user >/dev/null 2>&1 ||
+		{ echo "SKIP: needs root and a user named 'user' (the nested test host has one)"; return 77; }
+	[ -x /usr/bin/passt ] || { echo "SKIP: no /usr/bin/passt (apt install passt)"; return 77; }
+	need_net || return $?
+	mkdir -p "$T/rl" && chmod 755 "$T" "$T/rl" || return 1
+	# The last command moves 4 MiB each way (big frames, a full socket, the stream cut
+	# anywhere) with a server on the test host's own address, which passt lets the guest
+	# reach (README says so). No half-close: passt 2023-03 answers a guest that sent its FIN
+	# with retransmissions only (it skips the guest's window updates then).
+	{ printf '%s\n' "$GET"; cat <<EOF; } >"$T/rl/get.sh"
+/usr/sbin/ip -4 -o addr show | grep -v " lo " | sed "s/.*inet \([0-9./]*\).*/\1/"
+get http://$INET:8080/rootless
+get http://good.test:8081/name
+timeout 90 python3 -c '
+import socket, sys
+c = socket.create_connection((sys.argv[1], 18099), timeout=60)
+c.sendall(bytes(range(256)) * 16384)
+r = b""
+while True:
+    b = c.recv(65536)
+    if not b: break
+    r += b
+h, _, d = r.partition(b"\\n")
+print(h.decode(), len(d), sum(d) % 65521)' $HOSTADDR 2>&1 | tail -n 1
+exit 4
+EOF
+	timeout 120 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 18099)); s.listen(1)
+print("listening", flush=True)
+c, a = s.accept()
+n = t = 0
+while n < 4194304:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b); t = (t + sum(b)) % 65521
+c.sendall(b"%d %d\n" % (n, t) + bytes(range(256)) * 16384)
+c.close()' "$HOSTADDR" </dev/null >"$T/srv.out" 2>&1 &
+	_srv=$!
+	_i=0
+	until grep -q listening "$T/srv.out" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 600 ] || { kill "$_srv"; echo "the bulk server did not start"; return 1; }
+		sleep 0.1
+	done
+	_route=
+	if ! $IP route show default | grep -q .; then
+		$IP route add default via "$INET" dev arcainet0 || { kill "$_srv"; return 1; }
+		_route=1
+	fi
+	su -s /bin/sh user -c "timeout -k 10 $LIMIT '$ARCA' run --net nat,allow-private -v '$T/rl:/rl:ro' \
+		-- sh /rl/get.sh" </dev/null >"$T/out" 2>"$T/err"
+	RC=$?
+	_o=$(tr '\n' '|' <"$T/out") _e=$(grep -v '^\[' "$T/err" | tail -n 5 | tr '\n' '|')
+	su -s /bin/sh user -c "'$ARCA' run --net nat -- true" </dev/null >"$T/out" 2>"$T/err"
+	_rc2=$? _e2=$(cat "$T/err") _one2=$(one_line_error >/dev/null && echo 1)
+	su -s /bin/sh user -c "'$ARCA' run --net allow=$INET -- true" </dev/null >"$T/out" 2>"$T/err"
+	_rc3=$? _e3=$(cat "$T/err") _one3=$(one_line_error >/dev/null && echo 1)
+	[ -n "$_route" ] && $IP route del default via "$INET" dev arcainet0
+	kill "$_srv" 2>/dev/null
+	wait "$_srv" 2>/dev/null
+	[ "$RC" = 4 ] && [ "$_o" = "10.213.0.2/30|hello from $INET:8080 /rootless|hello from $INET:8081 /name|4194304 56879 4194304 56879|" ] ||
+		{ echo "status $RC, guest saw: $_o err: $_e"; return 1; }
+	[ "$_rc2" = 125 ] && [ -n "$_one2" ] &&
+		[ "$_e2" = "arca: rootless --net nat cannot refuse private ranges (passt): add ,allow-private to accept that" ] ||
+		{ echo "--net nat as a user: status $_rc2: $_e2"; return 1; }
+	[ "$_rc3" = 125 ] && [ -n "$_one3" ] &&
+		[ "$_e3" = "arca: --net allow= needs root (passt cannot filter by destination)" ] ||
+		{ echo "--net allow= as a user: status $_rc3: $_e3"; return 1; }
+	_left=$(grep -l '^passt' /proc/[0-9]*/comm 2>/dev/null | tr '\n' ' ')
+	[ -z "$_left" ] || { echo "passt left running: $_left"; return 1; }
+}
+
+# Rootless --publish: passt binds the host port as the user and forwards it (-t); a port in use
+# is the same one line as a root run's.
+sc_net_rootless_publish() {
+	[ "$(id -u)" = 0 ] && id user >/dev/null 2>&1 ||
+		{ echo "SKIP: needs root and a user named 'user' (the nested test host has one)"; return 77; }
+	[ -x /usr/bin/passt ] || { echo "SKIP: no /usr/bin/passt (apt install passt)"; return 77; }
+	need_net || return $?
+	_srv='import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8097)); s.listen(1)
+print("listening", flush=True)
+c, a = s.accept()
+d = b""
+while True:
+    b = c.recv(65536)
+    if not b: break
+    d += b
+c.sendall(b"got %d bytes, sum %d" % (len(d), sum(d) % 65521))
+c.close()'
+	_route=
+	if ! $IP route show default | grep -q .; then
+		$IP route add default via "$INET" dev arcainet0 || return 1
+		_route=1
+	fi
+	su -s /bin/sh user -c "timeout -k 10 $LIMIT '$ARCA' run --verbose --net nat,allow-private \
+		-p 127.0.0.1:18097:8097 -- python3 -c '$_srv'" </dev/null >"$T/pub.out" 2>"$T/pub.err" &
+	_p=$!
+	_i=0
+	until grep -q listening "$T/pub.out" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -ge 1100 ] || ! kill -0 $_p 2>/dev/null; then
+			kill $_p 2>/dev/null; wait $_p
+			[ -n "$_route" ] && $IP route del default via "$INET" dev arcainet0
+			echo "the guest's server did not start: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"
+			return 1
+		fi
+		sleep 0.1
+	done
+	su -s /bin/sh user -c "'$ARCA' run --net nat,allow-private -p 127.0.0.1:18097:9090 -- true" \
+		</dev/null >"$T/out" 2>"$T/err"
+	_rc2=$? _err2=$(cat "$T/err") _one=$(one_line_error >/dev/null && echo 1)
+	_got=$(timeout 60 python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", 18097), timeout=40)
+c.sendall(bytes(range(256)) * 4096)
+c.shutdown(socket.SHUT_WR)
+r = b""
+while True:
+    b = c.recv(4096)
+    if not b: break
+    r += b
+sys.stdout.write(r.decode())' 2>&1)
+	wait $_p
+	RC=$?
+	[ -n "$_route" ] && $IP route del default via "$INET" dev arcainet0
+	[ "$_rc2" = 125 ] && [ -n "$_one" ] &&
+		[ "$_err2" = "arca: --publish 127.0.0.1:18097:9090: host port 18097/tcp is in use" ] ||
+		{ echo "second publish of 18097: status $_rc2: $_err2"; return 1; }
+	[ "$_got" = "got 1048576 bytes, sum 30600" ] ||
+		{ echo "client got: $_got; guest: $(tr '\n' '|' <"$T/pub.out") err: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"; return 1; }
+	[ "$RC" = 0 ] || { echo "the run: status $RC: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"; return 1; }
+	grep -qx 'arca: net: published 127.0.0.1:18097 -> guest 10.213.0.2:8097/tcp (by passt)' "$T/pub.err" ||
+		{ echo "no published line: $(grep 'arca: net' "$T/pub.err" | tr '\n' '|')"; return 1; }
+	_left=$(grep -l '^passt' /proc/[0-9]*/comm 2>/dev/null | tr '\n' ' ')
+	[ -z "$_left" ] || { echo "passt left running: $_left"; return 1; }
+}
+
 NO_VM="net_errors"
-NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel"
+NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel net_publish net_rootless net_rootless_publish"
 
 harness_run e2e-net

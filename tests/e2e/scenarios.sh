@@ -907,7 +907,7 @@ sc_doctor() {
 	arca doctor </dev/null
 	[ "$RC" = 0 ] || { why; return 1; }
 	! grep -q '^FAIL' "$T/out" || { echo "a check failed: $(grep '^FAIL' "$T/out" | head -n 1)"; return 1; }
-	for _c in kvm-device kvm-api kvm-guest kernel initrd arca-vmm nofile seccomp io_uring; do
+	for _c in kvm-device kvm-api kvm-guest kernel initrd arca-vmm nofile seccomp io_uring net passt; do
 		grep -q "^ok  *$_c " "$T/out" || grep -q "^warn  *$_c " "$T/out" ||
 			{ echo "no line for $_c: $(tr '\n' '|' <"$T/out")"; return 1; }
 	done

@@ -342,9 +342,9 @@ static void test_build_nat(void **state)
 		assert_int_equal(P.type[i], head[i]);
 	assert_int_equal(P.type[P.nmsg - 1], NFNL_MSG_BATCH_END);
 	assert_int_equal(rules_in("forward"), 6);
-	assert_int_equal(rules_in("input"), 6);
+	assert_int_equal(rules_in("input"), 7);
 	assert_int_equal(rules_in("postrouting"), 1);
-	assert_int_equal(P.nmsg, ARRAY_SIZE(head) - 1 + 13 + 1);
+	assert_int_equal(P.nmsg, ARRAY_SIZE(head) - 1 + 14 + 1);
 	/* one ack, for the last message: it says the batch was committed */
 	assert_int_equal(P.nacks, 1);
 	assert_int_equal(P.ack_at, P.nmsg - 2);
@@ -367,12 +367,17 @@ static void test_build_nat(void **state)
 	assert_has(rule_of("forward", 3), "[ lookup reg 1 set blocked");
 	assert_has(rule_of("forward", 4), "[ immediate reg 0 accept ]");
 	assert_has(rule_of("forward", 5), "[ objref type 1 name refused ]");
-	/* input: udp dport 53 to the gateway */
-	assert_has(rule_of("input", 1), "[ cmp eq reg 1 0x0100d50a ]");
-	assert_has(rule_of("input", 1), "[ cmp eq reg 1 0x00000011 ]");
-	assert_has(rule_of("input", 1), "[ cmp eq reg 1 0x00003500 ]");
-	assert_has(rule_of("input", 2), "[ cmp eq reg 1 0x00000006 ]");
-	assert_has(rule_of("input", 3), "[ payload load 1b @ transport header + 0 => reg 1 ]");
+	/* input: replies to N's own connections (--publish) from the guest's link */
+	assert_has(rule_of("input", 1), "[ meta load iifname => reg 1 ]");
+	assert_has(rule_of("input", 1), "[ ct load state => reg 1 ]");
+	assert_has(rule_of("input", 1), "( reg 1 & 0x00000006 )");
+	assert_has(rule_of("input", 1), "[ immediate reg 0 accept ]");
+	/* udp dport 53 to the gateway */
+	assert_has(rule_of("input", 2), "[ cmp eq reg 1 0x0100d50a ]");
+	assert_has(rule_of("input", 2), "[ cmp eq reg 1 0x00000011 ]");
+	assert_has(rule_of("input", 2), "[ cmp eq reg 1 0x00003500 ]");
+	assert_has(rule_of("input", 3), "[ cmp eq reg 1 0x00000006 ]");
+	assert_has(rule_of("input", 4), "[ payload load 1b @ transport header + 0 => reg 1 ]");
 	assert_has(rule_of("postrouting", 0), "[ masq ]");
 	assert_has(rule_of("postrouting", 0), "[ meta load oifname => reg 1 ]");
 
@@ -397,7 +402,7 @@ static void test_build_nat(void **state)
 	b = nft_batch_new();
 	assert_int_equal(nft_build_run(b, &c, &e), 0);
 	parse_batch(b);
-	assert_int_equal(rules_in("input"), 4);
+	assert_int_equal(rules_in("input"), 5);
 	/* allow_private, no extra: an empty blocked set, no element message (and no dyn<i>
 	 * sets in nat mode) */
 	c.allow_private = true;
@@ -746,7 +751,7 @@ static void test_live_nat(void **state)
 	assert_string_equal(sets.name[0], NFT_SET_BLOCKED);
 	assert_true(sets.u[0] & NFT_SET_INTERVAL);
 	assert_int_equal(rules_in("forward"), 6);
-	assert_int_equal(rules_in("input"), 6);
+	assert_int_equal(rules_in("input"), 7);
 	assert_int_equal(rules_in("postrouting"), 1);
 	assert_has(rule_of("forward", 3), "[ lookup reg 1 set blocked ");
 	assert_has(rule_of("forward", 5), "[ objref type 1 name refused ]");

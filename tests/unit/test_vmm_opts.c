@@ -79,8 +79,9 @@ static void test_blk(void **state)
 	assert_int_equal(parse(many), -E2BIG);
 }
 
-/* --net=FD[,mac=][,mtu=]: the TAP the launcher made; defaults without
- * options; refusals name the value and why; not with warm starts. */
+/* --net=FD[,mac=][,mtu=][,backend=]: the TAP the launcher made (or passt's
+ * stream socket); defaults without options; refusals name the value and
+ * why; not with warm starts. */
 static void test_net(void **state)
 {
 	static const uint8_t def_mac[6] = { 2, 0, 0, 0, 0, 1 };
@@ -98,6 +99,18 @@ static void test_net(void **state)
 	assert_int_equal(PARSE("--net=12,mtu=68"), 0);
 	assert_int_equal(PARSE("--net=12,mtu=65535"), 0);
 	assert_int_equal(o.net[0].mtu, 65535);
+	/* the backend: a TAP unless told (passt's stream socket) */
+	assert_int_equal(o.net[0].backend, VMM_NET_TAP);
+	assert_int_equal(PARSE("--net=12,backend=stream,mtu=65520"), 0);
+	assert_int_equal(o.net[0].backend, VMM_NET_STREAM);
+	assert_int_equal(o.net[0].mtu, 65520);
+	assert_int_equal(PARSE("--net=12,backend=tap"), 0);
+	assert_int_equal(o.net[0].backend, VMM_NET_TAP);
+	assert_int_equal(PARSE("--net=12,backend=passt"), -EINVAL);
+	assert_non_null(strstr(e.msg, "bad --net '12,backend=passt': backend= wants tap or stream"));
+	assert_int_equal(PARSE("--net=12,backend="), -EINVAL);
+	assert_int_equal(PARSE("--net=12,backend=STREAM"), -EINVAL);
+	assert_int_equal(PARSE("--net=12,backend"), -EINVAL);
 	/* refusals, each naming the value */
 	assert_int_equal(PARSE("--net=12,mtu=67"), -EINVAL);
 	assert_non_null(strstr(e.msg, "bad --net '12,mtu=67'"));

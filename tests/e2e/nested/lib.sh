@@ -252,6 +252,14 @@ nested_userland() {
 	if command -v nft >/dev/null; then
 		copy_with_libs "$stage" "$(command -v nft)" /usr/sbin/nft || return 1
 	fi
+	# passt: rootless --net (net_rootless); passt re-executes itself as passt.avx2 where
+	# the CPU has AVX2, so that goes too.
+	if [ -x /usr/bin/passt ]; then
+		copy_with_libs "$stage" /usr/bin/passt /usr/bin/passt || return 1
+		if [ -x /usr/bin/passt.avx2 ]; then
+			copy_with_libs "$stage" /usr/bin/passt.avx2 /usr/bin/passt.avx2 || return 1
+		fi
+	fi
 	ln -s e2fsck "$stage/usr/sbin/fsck.ext4"
 	copy_file "$stage" /etc/mke2fs.conf /etc/mke2fs.conf || return 1
 	pack_debian_pkg "$stage" "${NESTED_PERL_PKGS[@]}" || return 1
