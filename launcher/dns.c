@@ -231,7 +231,7 @@ int dns_response_check(const uint8_t *p, size_t len, uint16_t id, const struct d
 }
 
 /* One pass over the answer section for the chain's current name: its A
- * records into out, and its first CNAME target into *cname (cname->len 0
+ * and AAAA records into out, and its first CNAME target into *cname (cname->len 0
  * when it has none). */
 static int answer_pass(const uint8_t *p, size_t len, size_t off, unsigned ancount, bool tc,
 		       const struct dns_name *cur, struct dns_addr *out, size_t cap, size_t *n,
@@ -246,11 +246,17 @@ static int answer_pass(const uint8_t *p, size_t len, size_t off, unsigned ancoun
 			return tc ? 0 : r;
 		if (rr.rclass != DNS_CLASS_IN || !dns_name_eq(&rr.owner, cur))
 			continue;
-		if (rr.type == DNS_TYPE_A) {
-			if (rr.rdlen != 4)
+		if (rr.type == DNS_TYPE_A || rr.type == DNS_TYPE_AAAA) {
+			bool v6 = rr.type == DNS_TYPE_AAAA;
+			if (rr.rdlen != (v6 ? 16 : 4))
 				return -EBADMSG;
 			if (*n < cap) {
-				memcpy(&out[*n].addr_be, p + rr.rdata, 4);
+				memset(&out[*n], 0, sizeof(out[*n]));
+				out[*n].v6 = v6;
+				if (v6)
+					memcpy(out[*n].addr6, p + rr.rdata, 16);
+				else
+					memcpy(&out[*n].addr_be, p + rr.rdata, 4);
 				out[*n].ttl = rr.ttl & 0x80000000u ? 0 : rr.ttl;
 				(*n)++;
 			}

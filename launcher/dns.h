@@ -92,8 +92,10 @@ struct dns_pattern {
 };
 
 struct dns_addr {
-	uint32_t addr_be; /* IPv4, network byte order */
-	uint32_t ttl;     /* seconds (RFC 2181 §8: a set top bit reads as 0) */
+	bool v6;           /* an AAAA record's: addr6; else an A record's: addr_be */
+	uint32_t addr_be;  /* IPv4, network byte order */
+	uint8_t addr6[16]; /* IPv6, network byte order */
+	uint32_t ttl;      /* seconds (RFC 2181 §8: a set top bit reads as 0) */
 };
 
 /* The name at p[off]: its uncompressed wire form in *out and, in *next,
@@ -124,11 +126,10 @@ int dns_build_reply(const struct dns_query *q, unsigned rcode, uint8_t *out, siz
  * 0, -EBADMSG (malformed) or -ESRCH (well-formed, another query's). */
 int dns_response_check(const uint8_t *p, size_t len, uint16_t id, const struct dns_query *q);
 
-/* The IPv4 addresses the answer section gives qname: A records (class IN)
- * owned by qname, or by a CNAME target reached from qname through CNAME
- * records of the same answer section (at most DNS_CNAME_HOPS_MAX links; an
- * A record of any other owner is ignored). AAAA records are not reported
- * (the guest has no IPv6 route). Writes up to cap of them to out; returns
+/* The addresses the answer section gives qname: A and AAAA records (class
+ * IN) owned by qname, or by a CNAME target reached from qname through CNAME
+ * records of the same answer section (at most DNS_CNAME_HOPS_MAX links; a
+ * record of any other owner is ignored), in the order met. Writes up to cap of them to out; returns
  * how many, or -EBADMSG when the question or an answer record is malformed
  * (nothing is reported then). A truncated response (TC) may end inside a
  * record: what precedes it counts. */

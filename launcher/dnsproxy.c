@@ -37,6 +37,7 @@ struct dnsproxy {
 	struct dns_pattern *pats;
 	size_t n_pats;
 	void (*on_addr)(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t ttl);
+	void (*on_addr6)(void *opaque, size_t name_idx, const uint8_t addr[16], uint32_t ttl);
 	void *opaque;
 	unsigned timeout_ms;
 	struct pending pend[DNSPROXY_PENDING_MAX];
@@ -143,6 +144,7 @@ int dnsproxy_new(const struct dnsproxy_cfg *cfg, struct dnsproxy **out, struct a
 	px->guest_fd = cfg->guest_fd;
 	px->mode = cfg->mode;
 	px->on_addr = cfg->on_addr;
+	px->on_addr6 = cfg->on_addr6;
 	px->opaque = cfg->opaque;
 	px->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : DNSPROXY_TIMEOUT_MS;
 
@@ -314,11 +316,15 @@ static void on_response(struct dnsproxy *px, unsigned up, uint8_t *buf, size_t n
 		}
 		/* Before the relay: the guest may connect as soon as it has
 		 * the answer, and the firewall must already allow it. */
-		for (size_t k = 0; k < px->n_pats && px->on_addr; k++) {
+		for (size_t k = 0; k < px->n_pats; k++) {
 			if (!dns_pattern_match(&px->pats[k], &p->q.qname))
 				continue;
-			for (int i = 0; i < na; i++)
-				px->on_addr(px->opaque, k, addrs[i].addr_be, addrs[i].ttl);
+			for (int i = 0; i < na; i++) {
+				if (!addrs[i].v6 && px->on_addr)
+					px->on_addr(px->opaque, k, addrs[i].addr_be, addrs[i].ttl);
+				else if (addrs[i].v6 && px->on_addr6)
+					px->on_addr6(px->opaque, k, addrs[i].addr6, addrs[i].ttl);
+			}
 		}
 	}
 	buf[0] = (uint8_t)(p->q.id >> 8);

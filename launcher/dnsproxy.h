@@ -100,6 +100,9 @@ struct dnsproxy_cfg {
 	 * index in names of a pattern the QNAME matched, and the call is made
 	 * once per matching pattern, in index order. May be NULL. */
 	void (*on_addr)(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t ttl);
+	/* The same for an IPv6 address (AAAA). May be NULL: a guest without
+	 * IPv6 has no use for them (the answer still reaches it whole). */
+	void (*on_addr6)(void *opaque, size_t name_idx, const uint8_t addr[16], uint32_t ttl);
 	void *opaque;
 	unsigned timeout_ms; /* 0: DNSPROXY_TIMEOUT_MS */
 };

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 #include "cleanup.h"
 #include "net.h"
@@ -284,6 +285,73 @@ static int setup_ns(struct net_run *out, struct arca_err *e)
 	return 0;
 }
 
+/* IPv6 of a slot: in N, forwarding, veth0 fe80::2 with the default route
+ * via the host's end, tap0 the slot's ::1/64; on the host, arca<slot>
+ * fe80::1 and the slot's /64 via N's end. */
+static int setup_v6(struct rtnl *host, struct net_run *out, struct arca_err *e)
+{
+	_cleanup_rtnl_ struct rtnl ns = { 0 };
+	struct open_ctx oc = { &ns };
+	int idx = 0, r;
+	static const uint8_t any[16];
+
+	if ((r = netns_run(out->nsfd, open_in, &oc)) < 0)
+		return arca_error_errno(e, -r, "--net: cannot reach the run's netns");
+	if ((r = netns_sysctl_write(out->nsfd, "/proc/sys/net/ipv6/conf/all/forwarding", "1\n")) < 0)
+		return arca_error_errno(e, -r, "--net: cannot enable IPv6 forwarding in the run's netns");
+	if ((r = link_index(&ns, NET_NS_IF, &idx)) < 0 ||
+	    (r = rtnl_addr_add6(&ns, idx, net6_link_ns, 64)) < 0 ||
+	    (r = rtnl_route_add6(&ns, any, 0, net6_link_host, idx)) < 0)
+		return arca_error_errno(e, -r, "--net: cannot set up IPv6 on " NET_NS_IF);
+	if ((r = link_index(&ns, NET_TAP_IF, &idx)) < 0 ||
+	    (r = rtnl_addr_add6(&ns, idx, out->plan6.gw, out->plan6.prefix)) < 0)
+		return arca_error_errno(e, -r, "--net: cannot set up IPv6 on " NET_TAP_IF);
+	if ((r = link_index(host, out->host_if, &idx)) < 0 ||
+	    (r = rtnl_addr_add6(host, idx, net6_link_host, 64)) < 0 ||
+	    (r = rtnl_route_add6(host, out->plan6.net, out->plan6.prefix, net6_link_ns, idx)) < 0)
+		return arca_error_errno(e, -r, "--net: cannot set up IPv6 on %s", out->host_if);
+	return 0;
+}
+
+struct v6_route_ctx {
+	bool has_default;
+};
+
+static int v6_default_cb(const struct rtnl_route6 *rt, void *arg)
+{
+	struct v6_route_ctx *c = arg;
+	if (rt->plen == 0 && rt->type == RTN_UNICAST && rt->table == RT_TABLE_MAIN)
+		c->has_default = true;
+	return 0;
+}
+
+bool net_ipv6_usable(char *why, size_t cap)
+{
+	char v[8] = "";
+	_cleanup_close_ int fd = open("/proc/sys/net/ipv6/conf/all/forwarding", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, cap, "the host has no IPv6 (no /proc/sys/net/ipv6)");
+		return false;
+	}
+	ssize_t n = read(fd, v, sizeof(v) - 1);
+	if (n <= 0 || v[0] != '1') {
+		snprintf(why, cap, "the host does not forward IPv6 (net.ipv6.conf.all.forwarding=0; "
+			 "arca leaves it off: it would stop router advertisements being accepted)");
+		return false;
+	}
+	_cleanup_rtnl_ struct rtnl r = { 0 };
+	struct v6_route_ctx c = { false };
+	if (rtnl_open(&r) < 0 || rtnl_dump_routes6(&r, v6_default_cb, &c) < 0) {
+		snprintf(why, cap, "cannot list the host's IPv6 routes");
+		return false;
+	}
+	if (!c.has_default) {
+		snprintf(why, cap, "the host has no IPv6 default route");
+		return false;
+	}
+	return true;
+}
+
 static void net_run_init(struct net_run *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -317,6 +385,17 @@ int net_setup(const struct netcfg *c, struct net_run *out, struct arca_err *e)
 	    (r = setup_ns(out, e)) < 0) {
 		net_teardown(out);
 		return r;
+	}
+	if (net_ipv6_usable(out->v6_why, sizeof(out->v6_why))) {
+		if (netcfg_slot_plan6((uint32_t)out->slot, &out->plan6) < 0) {
+			snprintf(out->v6_why, sizeof(out->v6_why),
+				 "slot %ld is past arca's %u IPv6 subnets", out->slot, NET6_SLOTS);
+		} else if ((r = setup_v6(&host, out, e)) < 0) {
+			net_teardown(out);
+			return r;
+		} else {
+			out->v6 = true;
+		}
 	}
 	return 0;
 }

@@ -47,14 +47,28 @@ struct net_run {
 	unsigned mtu;            /* NET_MTU, on tap0 and both veth ends */
 	uint8_t mac[6];          /* the guest's: random, locally administered */
 	bool host_forward_set;   /* the host's ip_forward was 0 and is now 1 */
+	bool v6;                 /* the guest has IPv6 too (plan6) */
+	struct net_plan6 plan6;
+	char v6_why[160];        /* !v6: why not, for --verbose */
 	char lock_path[PATH_MAX];
 };
+
+/* IPv6 for the guest, when the host has it: the host routes IPv6 (its
+ * net.ipv6.conf.all.forwarding is 1) and has an IPv6 default route. arca
+ * never switches IPv6 forwarding on itself, unlike IPv4's ip_forward: on
+ * Linux that makes every interface with accept_ra=1 ignore router
+ * advertisements, and a host that takes its IPv6 routes from them would
+ * lose them when they expire. false with why (a clause for "no IPv6 for
+ * the guest: ...") when not. */
+bool net_ipv6_usable(char *why, size_t cap);
 
 /* Set up a run's network as described above: refuses a pool that collides
  * with a host route or address (-EADDRINUSE, "address pool X collides with
  * host route Y on dev Z"), takes a free slot (-EADDRNOTAVAIL when the pool
  * is full), makes N, the veth pair, the addresses, N's default route,
- * ip_forward in N and on the host, and tap0. For NET_NONE it does nothing
+ * ip_forward in N and on the host, and tap0; with IPv6 (net_ipv6_usable,
+ * out->v6) the slot's /64 and the link-local veth too, and forwarding in
+ * N. For NET_NONE it does nothing
  * (out->slot -1, no fds). On failure whatever was made is undone. Run from
  * the host's netns; needs CAP_NET_ADMIN and CAP_SYS_ADMIN. out is
  * overwritten: not one that holds a live run. */

@@ -3,6 +3,7 @@
  * --net / --publish parsing and the pool's address arithmetic (pure). See
  * netcfg.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -379,6 +380,33 @@ int netcfg_slot_plan(const struct net_cidr *pool, uint32_t slot, struct net_plan
 	plan->nsveth = base + 6;
 	plan->prefix = NET_SLOT_PREFIX;
 	return 0;
+}
+
+const uint8_t net6_pool[16] = { 0xfd, 0x61, 0x72, 0x63, 0x61, 0x00 };
+const uint8_t net6_link_host[16] = { 0xfe, 0x80, [15] = 1 };
+const uint8_t net6_link_ns[16] = { 0xfe, 0x80, [15] = 2 };
+
+int netcfg_slot_plan6(uint32_t slot, struct net_plan6 *plan)
+{
+	if (slot >= NET6_SLOTS)
+		return -ERANGE;
+	memset(plan, 0, sizeof(*plan));
+	memcpy(plan->net, net6_pool, NET6_POOL_PREFIX / 8);
+	plan->net[6] = (uint8_t)(slot >> 8); /* bits 48..63: the slot */
+	plan->net[7] = (uint8_t)slot;
+	memcpy(plan->gw, plan->net, sizeof(plan->gw));
+	plan->gw[15] = 1;
+	memcpy(plan->guest, plan->net, sizeof(plan->guest));
+	plan->guest[15] = 2;
+	plan->prefix = NET6_SLOT_PREFIX;
+	return 0;
+}
+
+const char *netcfg_ipv6_str(const uint8_t a[16], char *buf, size_t cap)
+{
+	if (!inet_ntop(AF_INET6, a, buf, (socklen_t)cap) && cap)
+		snprintf(buf, cap, "?");
+	return buf;
 }
 
 bool netcfg_is_host_if(const char *name, uint32_t *slot)

@@ -17,6 +17,13 @@
  *                         .5/30 the veth's host end (arca<s>)
  *                         .6/30 the veth's end in the run's netns (veth0)
  * Addresses are held in host byte order here; rtnl.c converts.
+ *
+ * IPv6 (where the host has it, runnet.h says when): slot s also gets the
+ * /64 NET6_POOL:s::/64 of arca's own unique-local /48 (RFC 4193), whatever
+ * the IPv4 pool: ::1 on tap0 (the guest's gateway), ::2 the guest. The veth
+ * carries IPv6 on fixed link-local addresses, fe80::1 the host's end and
+ * fe80::2 N's: the host routes the slot's /64 to N's end, N's default route
+ * is the host's end. IPv6 addresses are 16 bytes in network order.
  */
 #ifndef ARCA_NETCFG_H
 #define ARCA_NETCFG_H
@@ -93,6 +100,22 @@ struct net_plan {
 	uint8_t prefix;   /* NET_SLOT_PREFIX */
 };
 
+/* The IPv6 addresses of one slot (network order). */
+#define NET6_SLOT_PREFIX 64
+#define NET6_POOL_PREFIX 48
+#define NET6_SLOTS 65536u  /* one /64 each in the /48 */
+struct net_plan6 {
+	uint8_t net[16];   /* the slot's /64 */
+	uint8_t gw[16];    /* tap0: ::1 */
+	uint8_t guest[16]; /* ::2 */
+	uint8_t prefix;    /* NET6_SLOT_PREFIX */
+};
+/* fd61:7263:6100::/48 ("arca" in the ULA's global ID), and the veth's two
+ * link-local ends. */
+extern const uint8_t net6_pool[16];
+extern const uint8_t net6_link_host[16]; /* fe80::1 */
+extern const uint8_t net6_link_ns[16];   /* fe80::2 */
+
 /* A route or an address of the host (as a network and a prefix), with the
  * name of its link ("" when it has none: a blackhole, a multipath route). */
 struct net_route {
@@ -129,6 +152,12 @@ bool netcfg_cidr_overlap(const struct net_cidr *a, const struct net_cidr *b);
 /* How many slots the pool holds; slot's addresses (-ERANGE past the end). */
 uint32_t netcfg_pool_slots(const struct net_cidr *pool);
 int netcfg_slot_plan(const struct net_cidr *pool, uint32_t slot, struct net_plan *plan);
+
+/* Slot's IPv6 addresses: -ERANGE for slot >= NET6_SLOTS (such a run gets
+ * no IPv6). */
+int netcfg_slot_plan6(uint32_t slot, struct net_plan6 *plan);
+/* An IPv6 address as inet_ntop writes it, into buf (at least 46 bytes). */
+const char *netcfg_ipv6_str(const uint8_t a[16], char *buf, size_t cap);
 
 /* Whether pool overlaps one of the host's routes or addresses, leaving out
  * the default route (it covers everything and collides with nothing) and

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -183,6 +184,64 @@ struct nlmsghdr *rtnl_msg_dump(void *buf, size_t cap, uint16_t type)
 	return nlh;
 }
 
+struct nlmsghdr *rtnl_msg_addr_add6(void *buf, size_t cap, int ifindex, const uint8_t addr[16],
+				    uint8_t plen)
+{
+	void *ext;
+	struct nlmsghdr *nlh = put_hdr(buf, cap, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+				       sizeof(struct ifaddrmsg), &ext);
+	if (!nlh)
+		return NULL;
+	struct ifaddrmsg *ifa = ext;
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = plen;
+	/* fe80::/10 is link scope; the kernel derives it itself, but says so
+	 * back in dumps: send what it will report. */
+	ifa->ifa_scope = addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK
+								      : RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (uint32_t)ifindex;
+	/* Both links are arca's own, made a moment ago, with nothing else on
+	 * them: DAD could only delay the address by a second or more. */
+	ifa->ifa_flags = IFA_F_NODAD;
+	if (!mnl_attr_put_check(nlh, cap, IFA_LOCAL, 16, addr) ||
+	    !mnl_attr_put_check(nlh, cap, IFA_ADDRESS, 16, addr) ||
+	    !mnl_attr_put_u32_check(nlh, cap, IFA_FLAGS, IFA_F_NODAD))
+		return NULL;
+	return nlh;
+}
+
+struct nlmsghdr *rtnl_msg_route_add6(void *buf, size_t cap, const uint8_t dst[16], uint8_t plen,
+				     const uint8_t *gw, int oif)
+{
+	void *ext;
+	struct nlmsghdr *nlh = put_hdr(buf, cap, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+				       sizeof(struct rtmsg), &ext);
+	if (!nlh)
+		return NULL;
+	struct rtmsg *rtm = ext;
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	if ((plen && !mnl_attr_put_check(nlh, cap, RTA_DST, 16, dst)) ||
+	    (gw && !mnl_attr_put_check(nlh, cap, RTA_GATEWAY, 16, gw)) ||
+	    (oif > 0 && !mnl_attr_put_u32_check(nlh, cap, RTA_OIF, (uint32_t)oif)))
+		return NULL;
+	return nlh;
+}
+
+struct nlmsghdr *rtnl_msg_dump6(void *buf, size_t cap, uint16_t type)
+{
+	if (type != RTM_GETADDR && type != RTM_GETROUTE)
+		return NULL;
+	struct nlmsghdr *nlh = rtnl_msg_dump(buf, cap, type);
+	if (nlh)
+		*(uint8_t *)mnl_nlmsg_get_payload(nlh) = AF_INET6;
+	return nlh;
+}
+
 /* ---- parsing ------------------------------------------------------------------- */
 
 struct attrs {
@@ -303,6 +362,65 @@ int rtnl_parse_route(const struct nlmsghdr *nlh, struct rtnl_route *out)
 	return 0;
 }
 
+static bool attr_in6(const struct nlattr *a, uint8_t out[16])
+{
+	if (!a || mnl_attr_get_payload_len(a) != 16)
+		return false;
+	memcpy(out, mnl_attr_get_payload(a), 16);
+	return true;
+}
+
+int rtnl_parse_addr6(const struct nlmsghdr *nlh, struct rtnl_addr6 *out)
+{
+	struct attrs t = { 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ifaddrmsg)))
+		return -EINVAL;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET6)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->index = (int)ifa->ifa_index;
+	out->plen = ifa->ifa_prefixlen;
+	out->scope = ifa->ifa_scope;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), attr_cb, &t) < 0)
+		return -EINVAL;
+	if (!attr_in6(t.tb[IFA_LOCAL], out->addr) && !attr_in6(t.tb[IFA_ADDRESS], out->addr))
+		return -EINVAL;
+	return 0;
+}
+
+int rtnl_parse_route6(const struct nlmsghdr *nlh, struct rtnl_route6 *out)
+{
+	struct attrs t = { 0 };
+	uint32_t v;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct rtmsg)))
+		return -EINVAL;
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET6 || rtm->rtm_dst_len > 128)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->plen = rtm->rtm_dst_len;
+	out->table = rtm->rtm_table;
+	out->type = rtm->rtm_type;
+	if (mnl_attr_parse(nlh, sizeof(*rtm), attr_cb, &t) < 0)
+		return -EINVAL;
+	attr_in6(t.tb[RTA_DST], out->dst);
+	out->has_gw = attr_in6(t.tb[RTA_GATEWAY], out->gw);
+	if (attr_u32(t.tb[RTA_OIF], &v))
+		out->oif = (int)v;
+	if (attr_u32(t.tb[RTA_TABLE], &v))
+		out->table = v;
+	const struct nlattr *mp = t.tb[RTA_MULTIPATH];
+	if (!out->oif && mp && mnl_attr_get_payload_len(mp) >= sizeof(struct rtnexthop)) {
+		const struct rtnexthop *nh = mnl_attr_get_payload(mp);
+		out->oif = nh->rtnh_ifindex;
+		out->has_gw = true; /* a multipath default goes through routers */
+	}
+	return 0;
+}
+
 /* ---- sending ------------------------------------------------------------------- */
 
 int rtnl_open(struct rtnl *r)
@@ -393,6 +511,19 @@ int rtnl_route_add_default(struct rtnl *r, uint32_t gw, int oif)
 	return rtnl_talk(r, rtnl_msg_route_default(buf, sizeof(buf), gw, oif));
 }
 
+int rtnl_addr_add6(struct rtnl *r, int ifindex, const uint8_t addr[16], uint8_t plen)
+{
+	char buf[RTNL_MSG_MAX];
+	return rtnl_talk(r, rtnl_msg_addr_add6(buf, sizeof(buf), ifindex, addr, plen));
+}
+
+int rtnl_route_add6(struct rtnl *r, const uint8_t dst[16], uint8_t plen, const uint8_t *gw,
+		    int oif)
+{
+	char buf[RTNL_MSG_MAX];
+	return rtnl_talk(r, rtnl_msg_route_add6(buf, sizeof(buf), dst, plen, gw, oif));
+}
+
 struct get_ctx {
 	struct rtnl_link *out;
 	bool found;
@@ -430,10 +561,13 @@ bool rtnl_link_exists(struct rtnl *r, const char *name)
 
 struct dump_ctx {
 	uint16_t kind; /* RTM_GETLINK / GETADDR / GETROUTE: which of fn */
+	bool v6;       /* AF_INET6: addr6 / route6 */
 	union {
 		rtnl_link_fn link;
 		rtnl_addr_fn addr;
 		rtnl_route_fn route;
+		rtnl_addr6_fn addr6;
+		rtnl_route6_fn route6;
 	} fn;
 	void *arg;
 	int err;
@@ -448,7 +582,15 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	 * for the socket's next request to get its own answer. */
 	if (d->err < 0)
 		return MNL_CB_OK;
-	if (d->kind == RTM_GETLINK) {
+	if (d->v6 && d->kind == RTM_GETADDR) {
+		struct rtnl_addr6 a;
+		if (rtnl_parse_addr6(nlh, &a) == 0)
+			r = d->fn.addr6(&a, d->arg);
+	} else if (d->v6) {
+		struct rtnl_route6 rt;
+		if (rtnl_parse_route6(nlh, &rt) == 0)
+			r = d->fn.route6(&rt, d->arg);
+	} else if (d->kind == RTM_GETLINK) {
 		struct rtnl_link l;
 		if (rtnl_parse_link(nlh, &l) == 0)
 			r = d->fn.link(&l, d->arg);
@@ -469,7 +611,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 static int dump(struct rtnl *r, struct dump_ctx *d)
 {
 	char buf[RTNL_MSG_MAX];
-	struct nlmsghdr *nlh = rtnl_msg_dump(buf, sizeof(buf), d->kind);
+	struct nlmsghdr *nlh = d->v6 ? rtnl_msg_dump6(buf, sizeof(buf), d->kind)
+				     : rtnl_msg_dump(buf, sizeof(buf), d->kind);
 
 	if (!nlh)
 		return -EMSGSIZE;
@@ -492,5 +635,17 @@ int rtnl_dump_addrs(struct rtnl *r, rtnl_addr_fn fn, void *arg)
 int rtnl_dump_routes(struct rtnl *r, rtnl_route_fn fn, void *arg)
 {
 	struct dump_ctx d = { .kind = RTM_GETROUTE, .fn.route = fn, .arg = arg };
+	return dump(r, &d);
+}
+
+int rtnl_dump_addrs6(struct rtnl *r, rtnl_addr6_fn fn, void *arg)
+{
+	struct dump_ctx d = { .kind = RTM_GETADDR, .v6 = true, .fn.addr6 = fn, .arg = arg };
+	return dump(r, &d);
+}
+
+int rtnl_dump_routes6(struct rtnl *r, rtnl_route6_fn fn, void *arg)
+{
+	struct dump_ctx d = { .kind = RTM_GETROUTE, .v6 = true, .fn.route6 = fn, .arg = arg };
 	return dump(r, &d);
 }

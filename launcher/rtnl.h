@@ -54,6 +54,24 @@ struct rtnl_route {
 	uint8_t type;       /* RTN_* */
 };
 
+/* IPv6 (16 bytes, network order, as netcfg.h holds them). */
+struct rtnl_addr6 {
+	int index;
+	uint8_t addr[16];
+	uint8_t plen;
+	uint8_t scope;      /* RT_SCOPE_*: link-local addresses are RT_SCOPE_LINK */
+};
+
+struct rtnl_route6 {
+	uint8_t dst[16];
+	uint8_t plen;
+	bool has_gw;
+	uint8_t gw[16];
+	int oif;
+	uint32_t table;
+	uint8_t type;       /* RTN_* */
+};
+
 /* ---- building (pure) ---- */
 
 /* A veth pair: name here, peer moved into the netns of peer_nsfd (-1:
@@ -71,11 +89,22 @@ struct nlmsghdr *rtnl_msg_addr_add(void *buf, size_t cap, int ifindex, uint32_t 
 struct nlmsghdr *rtnl_msg_route_default(void *buf, size_t cap, uint32_t gw, int oif);
 /* A dump request: RTM_GETLINK, RTM_GETADDR or RTM_GETROUTE (AF_INET). */
 struct nlmsghdr *rtnl_msg_dump(void *buf, size_t cap, uint16_t type);
+/* IPv6: an address with IFA_F_NODAD (usable at once: no Duplicate Address
+ * Detection on links arca alone made); a route to dst/plen via gw (NULL:
+ * none, on-link) out of oif in the main table; a dump of RTM_GETADDR or
+ * RTM_GETROUTE for AF_INET6. */
+struct nlmsghdr *rtnl_msg_addr_add6(void *buf, size_t cap, int ifindex, const uint8_t addr[16],
+				    uint8_t plen);
+struct nlmsghdr *rtnl_msg_route_add6(void *buf, size_t cap, const uint8_t dst[16], uint8_t plen,
+				     const uint8_t *gw, int oif);
+struct nlmsghdr *rtnl_msg_dump6(void *buf, size_t cap, uint16_t type);
 
 /* ---- parsing an answer (pure): -EINVAL when nlh is not of that kind ---- */
 int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *out);
 int rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *out);
 int rtnl_parse_route(const struct nlmsghdr *nlh, struct rtnl_route *out);
+int rtnl_parse_addr6(const struct nlmsghdr *nlh, struct rtnl_addr6 *out);
+int rtnl_parse_route6(const struct nlmsghdr *nlh, struct rtnl_route6 *out);
 
 /* ---- sending ---- */
 
@@ -97,6 +126,9 @@ int rtnl_link_get(struct rtnl *r, const char *name, struct rtnl_link *out);
 bool rtnl_link_exists(struct rtnl *r, const char *name);
 int rtnl_addr_add(struct rtnl *r, int ifindex, uint32_t addr, uint8_t plen);
 int rtnl_route_add_default(struct rtnl *r, uint32_t gw, int oif);
+int rtnl_addr_add6(struct rtnl *r, int ifindex, const uint8_t addr[16], uint8_t plen);
+int rtnl_route_add6(struct rtnl *r, const uint8_t dst[16], uint8_t plen, const uint8_t *gw,
+		    int oif);
 
 /* Dumps: fn is called for each entry; a negative return is kept (the first
  * one) and returned once the dump has been read to its end. */
@@ -106,5 +138,9 @@ typedef int (*rtnl_route_fn)(const struct rtnl_route *rt, void *arg);
 int rtnl_dump_links(struct rtnl *r, rtnl_link_fn fn, void *arg);
 int rtnl_dump_addrs(struct rtnl *r, rtnl_addr_fn fn, void *arg);
 int rtnl_dump_routes(struct rtnl *r, rtnl_route_fn fn, void *arg);
+typedef int (*rtnl_addr6_fn)(const struct rtnl_addr6 *a, void *arg);
+typedef int (*rtnl_route6_fn)(const struct rtnl_route6 *rt, void *arg);
+int rtnl_dump_addrs6(struct rtnl *r, rtnl_addr6_fn fn, void *arg);
+int rtnl_dump_routes6(struct rtnl *r, rtnl_route6_fn fn, void *arg);
 
 #endif

@@ -1268,8 +1268,8 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		}
 	} else if (o->net.mode != NET_NONE) {
 		char notes[200];
-		if ((r = runnet_setup(&c->net, &o->net, &o->publish, &spec.net, notes, sizeof(notes),
-				      e)) < 0)
+		if ((r = runnet_setup(&c->net, &o->net, &o->publish, &spec.net, &spec.net6,
+				      &spec.has_net6, notes, sizeof(notes), e)) < 0)
 			return r;
 		spec.has_net = 1;
 		if (notes[0] && o->verbose)
@@ -1280,6 +1280,14 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 			     c->net.nr.slot, netcfg_ipv4_str(c->net.nr.plan.guest, ga, sizeof(ga)),
 			     c->net.nr.plan.prefix, netcfg_ipv4_str(c->net.nr.plan.gw, gw, sizeof(gw)),
 			     NET_TAP_IF, c->net.nr.host_if);
+			char g6[48], gw6[48];
+			if (c->net.nr.v6)
+				note(o, "arca: net: IPv6: guest %s/%u via %s\n",
+				     netcfg_ipv6_str(c->net.nr.plan6.guest, g6, sizeof(g6)),
+				     c->net.nr.plan6.prefix,
+				     netcfg_ipv6_str(c->net.nr.plan6.gw, gw6, sizeof(gw6)));
+			else
+				note(o, "arca: net: no IPv6 for the guest: %s\n", c->net.nr.v6_why);
 			char line[120];
 			for (size_t i = 0; runnet_published(&c->net, i, line, sizeof(line)); i++)
 				note(o, "%s", line);

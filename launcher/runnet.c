@@ -77,11 +77,57 @@ static int host_addrs_get(struct nft_run_cfg *nc, struct arca_err *e)
 	return 0;
 }
 
+struct host_addrs6 {
+	struct nft_cidr6 *v;
+	size_t n, cap;
+	bool overflow;
+};
+
+static int host_addr6_cb(const struct rtnl_addr6 *a, void *arg)
+{
+	struct host_addrs6 *h = arg;
+	/* Link-local ones are in blocked6 whole (fe80::/10). */
+	if (a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80)
+		return 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (!memcmp(h->v[i].addr, a->addr, 16))
+			return 0;
+	if (h->n == h->cap) {
+		h->overflow = true;
+		return 0;
+	}
+	memcpy(h->v[h->n].addr, a->addr, 16);
+	h->v[h->n++].prefix = 128;
+	return 0;
+}
+
+/* The host's IPv6 addresses, as /128s, for a guest with IPv6: refused as
+ * the IPv4 ones are. */
+static int host_addrs6_get(struct nft_run_cfg *nc, struct arca_err *e)
+{
+	struct rtnl r = { 0 };
+	struct host_addrs6 h = { .v = nc->extra_block6, .cap = NFT_EXTRA_BLOCK_MAX };
+	int err = rtnl_open(&r);
+	if (err < 0)
+		return arca_error_errno(e, -err, "--net: rtnetlink");
+	err = rtnl_dump_addrs6(&r, host_addr6_cb, &h);
+	rtnl_close(&r);
+	if (err < 0)
+		return arca_error_errno(e, -err, "--net: listing the host's IPv6 addresses");
+	if (h.overflow)
+		return arca_error(e, E2BIG,
+				  "--net: the host has more than %d IPv6 addresses; arca cannot keep "
+				  "the guest from every one of them", NFT_EXTRA_BLOCK_MAX);
+	nc->n_extra_block6 = h.n;
+	return 0;
+}
+
 /* ---- calls made inside N ------------------------------------------------ */
 
 struct in_ns {
 	const struct nft_run_cfg *nc;
 	uint32_t addr, ttl;
+	const uint8_t *addr6; /* ns_allow6 */
 	size_t name_idx;
 	uint64_t counter;
 	struct arca_err *e;
@@ -99,6 +145,12 @@ static int ns_allow(void *arg)
 {
 	struct in_ns *x = arg;
 	return nft_run_allow_addr(x->name_idx, x->addr, x->ttl, x->e);
+}
+
+static int ns_allow6(void *arg)
+{
+	struct in_ns *x = arg;
+	return nft_run_allow_addr6(x->name_idx, x->addr6, x->ttl, x->e);
 }
 
 static int ns_counter(void *arg)
@@ -135,6 +187,18 @@ static void on_dns_addr(void *opaque, size_t name_idx, uint32_t addr_be, uint32_
 	struct arca_err e = { 0 };
 	struct in_ns x = { .addr = addr_be, .ttl = ttl, .name_idx = name_idx, .e = &e };
 	if (netns_run(rn->nr.nsfd, ns_allow, &x) < 0)
+		rn->dyn_failed++;
+	else
+		rn->dyn_added++;
+}
+
+/* The same for an AAAA answer, when the guest has IPv6. */
+static void on_dns_addr6(void *opaque, size_t name_idx, const uint8_t addr[16], uint32_t ttl)
+{
+	struct run_net *rn = opaque;
+	struct arca_err e = { 0 };
+	struct in_ns x = { .addr6 = addr, .ttl = ttl, .name_idx = name_idx, .e = &e };
+	if (netns_run(rn->nr.nsfd, ns_allow6, &x) < 0)
 		rn->dyn_failed++;
 	else
 		rn->dyn_added++;
@@ -192,7 +256,8 @@ static int poll_set_make(struct run_net *rn, struct arca_err *e)
 }
 
 int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_publishes *pub,
-		 struct arca_spec_net *spec, char *notes, size_t notes_cap, struct arca_err *e)
+		 struct arca_spec_net *spec, struct arca_spec_net6 *spec6, int *has_net6,
+		 char *notes, size_t notes_cap, struct arca_err *e)
 {
 	int r;
 	if (notes && notes_cap)
@@ -220,6 +285,18 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_pu
 	nft_cfg_from(&nc, c, &rn->nr.plan);
 	if ((r = host_addrs_get(&nc, e)) < 0)
 		return r;
+	if (rn->nr.v6) {
+		/* The host's table for IPv6: the ULA /48 masqueraded out. */
+		struct nft_cidr6 pool6 = { .prefix = NET6_POOL_PREFIX };
+		memcpy(pool6.addr, net6_pool, 16);
+		if ((r = nft_host_ensure6(pool6, e)) < 0)
+			return r;
+		nc.ipv6 = true;
+		memcpy(nc.gateway6, rn->nr.plan6.gw, 16);
+		memcpy(nc.guest6, rn->nr.plan6.guest, 16);
+		if ((r = host_addrs6_get(&nc, e)) < 0)
+			return r;
+	}
 	struct in_ns x = { .nc = &nc, .e = e, .fd = -1, .gw = rn->nr.plan.gw };
 	if ((r = netns_run(rn->nr.nsfd, ns_apply, &x)) < 0) {
 		if (!e->msg[0])
@@ -239,6 +316,7 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_pu
 		.names = rn->names,
 		.n_names = c->nnames,
 		.on_addr = on_dns_addr,
+		.on_addr6 = rn->nr.v6 ? on_dns_addr6 : NULL,
 		.opaque = rn,
 	};
 	if ((r = dnsproxy_new(&dc, &rn->dns, e)) < 0)
@@ -263,6 +341,13 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_pu
 	memcpy(spec->gateway, &g, 4);
 	memcpy(spec->dns, &g, 4);
 	spec->prefix = rn->nr.plan.prefix;
+	memset(spec6, 0, sizeof(*spec6));
+	*has_net6 = rn->nr.v6;
+	if (rn->nr.v6) {
+		memcpy(spec6->addr, rn->nr.plan6.guest, 16);
+		memcpy(spec6->gateway, rn->nr.plan6.gw, 16);
+		spec6->prefix = rn->nr.plan6.prefix;
+	}
 	rn->up = true;
 	return 0;
 }

@@ -46,13 +46,16 @@ struct run_net {
 
 void runnet_init(struct run_net *rn);
 /* Set up c's network (c->mode != NET_NONE) with pub's ports published
- * (pub may be NULL) and fill the guest's NET record. Needs root
+ * (pub may be NULL) and fill the guest's NET record, and its NET6 record
+ * with *has_net6 set when the guest gets IPv6 too (net.h: where the host
+ * forwards IPv6 and has a default route; rn->nr.v6_why says why not). Needs root
  * (CAP_NET_ADMIN, CAP_SYS_ADMIN); on failure everything made is undone
  * (runnet_free is still safe). A host port in use fails with one line
  * naming it (publish.h). notes (may be NULL): a line of what changed on
  * the host, e.g. ip_forward switched on. */
 int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_publishes *pub,
-		 struct arca_spec_net *spec, char *notes, size_t notes_cap, struct arca_err *e);
+		 struct arca_spec_net *spec, struct arca_spec_net6 *spec6, int *has_net6,
+		 char *notes, size_t notes_cap, struct arca_err *e);
 /* "arca: net: published 127.0.0.1:8080 -> guest 10.213.0.2:80/tcp\n" for
  * publish i (--verbose, at setup); false past the last one. */
 bool runnet_published(const struct run_net *rn, size_t i, char *buf, size_t cap);

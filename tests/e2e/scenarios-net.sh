@@ -24,6 +24,10 @@ IP=/usr/sbin/ip
 [ -x "$IP" ] || IP=/sbin/ip
 INET=198.51.100.2
 HOSTADDR=198.51.100.1
+# IPv6 of the test's internet (net_ipv6 only): 3fff::/20 is documentation space (RFC 9637)
+# that arca does not refuse (2001:db8::/32, the older one, it does).
+INET6=3fff:0:0:5::2
+HOSTADDR6=3fff:0:0:5::1
 
 need_net() {
 	[ "$(id -u)" = 0 ] || { echo "SKIP: --net needs root"; return 77; }
@@ -88,12 +92,14 @@ while True:
         ans = b""
         if qtype == 1:
             ans = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(addr)
+        elif qtype == 28:
+            ans = b"\xc0\x0c" + struct.pack(">HHIH", 28, 1, 60, 16) + socket.inet_pton(socket.AF_INET6, sys.argv[3])
         hdr = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if ans else 0, 0, 0)
     else:
         ans, hdr = b"", q[:2] + struct.pack(">HHHHH", 0x8183, 1, 0, 0, 0)
     u.sendto(hdr + question + ans, peer)
 EOF
-	$IP netns exec arcainet python3 "$NETD/inet.py" "$INET" "$NETD/dns.log" </dev/null >"$NETD/inet.log" 2>&1 &
+	$IP netns exec arcainet python3 "$NETD/inet.py" "$INET" "$NETD/dns.log" "$INET6" </dev/null >"$NETD/inet.log" 2>&1 &
 	INET_PID=$!
 	if [ -e /etc/resolv.conf ] || [ -L /etc/resolv.conf ]; then
 		cp -P /etc/resolv.conf "$NETD/resolv.conf.saved"
@@ -410,6 +416,90 @@ c.close()' "$HOSTADDR" </dev/null >"$T/srv.out" 2>&1 &
 	[ -z "$_left" ] || { echo "passt left running: $_left"; return 1; }
 }
 
+# IPv6 where the host has it: the test host forwards IPv6 and has a default route into the
+# test's internet. The guest gets the slot's address in arca's ULA /64, reaches a server over
+# IPv6 (masqueraded by the host: the server sees the host's address), and is refused the
+# private range, the host's own address and, with allow=, whatever no allowed name resolved to.
+# Where the host does not forward IPv6, the guest gets none and --verbose says why.
+sc_net_ipv6() {
+	need_net || return $?
+	[ -e /proc/sys/net/ipv6/conf/all/forwarding ] || { echo "SKIP: no IPv6 in the test host"; return 77; }
+	mkdir -p "$T/v6" && chmod 755 "$T/v6" || return 1
+	cat >"$T/v6/c.py" <<'EOF'
+import socket, subprocess, sys
+def get(host, port, fam=socket.AF_INET6):
+    try:
+        a = socket.getaddrinfo(host, port, fam, socket.SOCK_STREAM)[0][4]
+        c = socket.socket(fam, socket.SOCK_STREAM); c.settimeout(4); c.connect(a)
+        d = b""
+        while True:
+            b = c.recv(4096)
+            if not b: break
+            d += b
+        print(d.decode().strip())
+    except OSError as e:
+        print("FAIL %s %s" % (host, type(e).__name__))
+for arg in sys.argv[1:]:
+    if arg == "addr":
+        out = subprocess.run(["/usr/sbin/ip", "-6", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True).stdout
+        print(" ".join(l.split()[3] for l in out.splitlines()) or "none")
+    else:
+        h, _, p = arg.rpartition(":")
+        get(h.strip("[]"), int(p))
+EOF
+	_fwd=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
+	$IP -6 addr add "$HOSTADDR6/64" dev arcainet0 nodad 2>/dev/null
+	$IP -n arcainet -6 addr add "$INET6/64" dev arcainet1 nodad 2>/dev/null
+	$IP -n arcainet -6 route replace default via "$HOSTADDR6" || return 1
+	# a server that says whom it saw
+	$IP netns exec arcainet python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8086)); s.listen(16)
+while True:
+    c, a = s.accept()
+    c.sendall(("hello6 to %s" % a[0]).encode()); c.close()' "$INET6" </dev/null >"$T/srv6.log" 2>&1 &
+	_srv=$!
+	# forwarding off: no IPv6 for the guest, and --verbose says why
+	echo 0 >/proc/sys/net/ipv6/conf/all/forwarding
+	arca run --verbose --net nat -v "$T/v6:/v6:ro" -- python3 /v6/c.py addr </dev/null
+	_rc0=$RC _o0=$(tr '\n' '|' <"$T/out") _why=$(grep '^arca: net: no IPv6' "$T/err")
+	echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
+	$IP -6 route replace default via "$INET6" dev arcainet0
+	arca run --verbose --net nat -v "$T/v6:/v6:ro" -- python3 /v6/c.py addr "[$INET6]:8086" \
+		"good.test:8086" "[fc00::1]:8086" "[$HOSTADDR6]:8086" </dev/null
+	_rc1=$RC _o1=$(tr '\n' '|' <"$T/out") _e1=$(grep -v '^\[' "$T/err" | tail -n 8 | tr '\n' '|')
+	_v1=$(grep '^arca: net: IPv6: ' "$T/err")
+	arca run --net nat,allow-private -v "$T/v6:/v6:ro" -- python3 /v6/c.py "[fc00::1]:8086" </dev/null
+	_o2=$(tr '\n' '|' <"$T/out")
+	arca run --net allow=good.test:8086 -v "$T/v6:/v6:ro" -- python3 /v6/c.py "[$INET6]:8086" \
+		"good.test:8086" </dev/null
+	_rc3=$RC _o3=$(tr '\n' '|' <"$T/out") _e3=$(grep -v '^\[' "$T/err" | tail -n 5 | tr '\n' '|')
+	kill "$_srv" 2>/dev/null
+	wait "$_srv" 2>/dev/null
+	$IP -6 route del default via "$INET6" dev arcainet0 2>/dev/null
+	echo "$_fwd" >/proc/sys/net/ipv6/conf/all/forwarding
+	[ "$_rc0" = 0 ] && [ "$_o0" = "none|" ] || { echo "forwarding off: status $_rc0, guest saw: $_o0"; return 1; }
+	case "$_why" in
+	"arca: net: no IPv6 for the guest: the host does not forward IPv6"*) ;;
+	*) echo "forwarding off, --verbose said: $_why"; return 1 ;;
+	esac
+	[ "$_rc1" = 0 ] || { echo "nat: status $_rc1: $_e1"; return 1; }
+	case "$_o1" in
+	"fd61:7263:6100:"*"::2/64|hello6 to $HOSTADDR6|hello6 to $HOSTADDR6|FAIL fc00::1 "*"|FAIL $HOSTADDR6 "*"|") ;;
+	*) echo "nat: guest saw: $_o1 err: $_e1"; return 1 ;;
+	esac
+	case "$_v1" in
+	"arca: net: IPv6: guest fd61:7263:6100:"*"::2/64 via fd61:7263:6100:"*"::1") ;;
+	*) echo "nat: --verbose said: $_v1"; return 1 ;;
+	esac
+	# allow-private lifts fc00::/7 (nothing answers there: it still fails, but not in N)
+	case "$_o2" in "FAIL fc00::1 "*) ;; *) echo "allow-private: guest saw: $_o2"; return 1 ;; esac
+	[ "$_rc3" = 0 ] && [ "$_o3" = "FAIL $INET6 TimeoutError|hello6 to $HOSTADDR6|" ] ||
+		{ echo "allow=: status $_rc3, guest saw: $_o3 err: $_e3"; return 1; }
+	no_leftovers
+}
+
 # Rootless --publish: passt binds the host port as the user and forwards it (-t); a port in use
 # is the same one line as a root run's.
 sc_net_rootless_publish() {
@@ -478,6 +568,6 @@ sys.stdout.write(r.decode())' 2>&1)
 }
 
 NO_VM="net_errors"
-NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel net_publish net_rootless net_rootless_publish"
+NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel net_publish net_rootless net_rootless_publish net_ipv6"
 
 harness_run e2e-net

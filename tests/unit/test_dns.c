@@ -315,7 +315,7 @@ static void pypi_response(struct pkt *p, unsigned id)
 	pname(p, "other.net");
 	pa(p, 60, 6, 6, 6, 6);                         /* not on the chain */
 	pptr(p, rd);
-	prr(p, DNS_TYPE_AAAA, DNS_CLASS_IN, 60, 16);   /* reported: never */
+	prr(p, DNS_TYPE_AAAA, DNS_CLASS_IN, 60, 16);   /* on the chain: reported */
 	memset(p->b + p->n, 0x20, 16);
 	p->n += 16;
 	p8(p, 4);
@@ -336,11 +336,18 @@ static void test_response_good(void **state)
 
 	pypi_response(&p, 77);
 	int n = dns_response_addrs(p.b, p.n, &qn, a, DNS_ADDRS_MAX);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
+	assert_false(a[0].v6);
 	assert_int_equal(a[0].addr_be, ip(5, 6, 7, 8));
 	assert_int_equal(a[0].ttl, 0);
+	assert_false(a[1].v6);
 	assert_int_equal(a[1].addr_be, ip(1, 2, 3, 4));
 	assert_int_equal(a[1].ttl, 60);
+	uint8_t six[16];
+	memset(six, 0x20, sizeof(six));
+	assert_true(a[2].v6);
+	assert_memory_equal(a[2].addr6, six, 16);
+	assert_int_equal(a[2].ttl, 60);
 	assert_int_equal(dns_response_addrs(p.b, p.n, &qn, a, 1), 1); /* cap */
 
 	/* A chain must start at the asked name. */
@@ -393,7 +400,7 @@ static void test_response_hostile(void **state)
 		assert_int_equal(dns_response_addrs(base.b, n, &qn, a, DNS_ADDRS_MAX), -EBADMSG);
 	base.b[2] |= DNS_FLAG_TC >> 8;
 	for (size_t n = DNS_HDR_SIZE + 14; n < base.n; n++)
-		assert_in_range(dns_response_addrs(base.b, n, &qn, a, DNS_ADDRS_MAX), 0, 2);
+		assert_in_range(dns_response_addrs(base.b, n, &qn, a, DNS_ADDRS_MAX), 0, 3);
 
 	/* Answer owners: a pointer to itself, forward, past the packet, a
 	 * two-pointer loop. */
@@ -614,6 +621,8 @@ struct live {
 	uint32_t addrs[16], ttls[16];
 	size_t idxs[16]; /* on_addr's name_idx */
 	size_t n_addrs;
+	uint8_t addrs6[4][16]; /* on_addr6's */
+	size_t idxs6[4], n_addrs6;
 };
 
 static int udp_bound(struct sockaddr_in *addr)
@@ -640,6 +649,17 @@ static void on_addr(void *opaque, size_t name_idx, uint32_t addr_be, uint32_t tt
 	l->n_addrs++;
 }
 
+static void on_addr6(void *opaque, size_t name_idx, const uint8_t addr[16], uint32_t ttl)
+{
+	struct live *l = opaque;
+	(void)ttl;
+	if (l->n_addrs6 < 4) {
+		memcpy(l->addrs6[l->n_addrs6], addr, 16);
+		l->idxs6[l->n_addrs6] = name_idx;
+	}
+	l->n_addrs6++;
+}
+
 static void live_start(struct live *l, enum dnsproxy_mode mode, const char *const *names,
 		       size_t n_names)
 {
@@ -653,7 +673,7 @@ static void live_start(struct live *l, enum dnsproxy_mode mode, const char *cons
 	memcpy(&ups, &l->up_addr, sizeof(l->up_addr));
 	struct dnsproxy_cfg cfg = {
 		.guest_fd = l->gfd, .upstreams = &ups, .n_upstreams = 1, .mode = mode,
-		.names = names, .n_names = n_names, .on_addr = on_addr, .opaque = l,
+		.names = names, .n_names = n_names, .on_addr = on_addr, .on_addr6 = on_addr6, .opaque = l,
 	};
 	assert_int_equal(dnsproxy_new(&cfg, &l->px, &e), 0);
 }
@@ -864,6 +884,12 @@ static void test_live_names(void **state)
 	assert_int_equal(l.ttls[1], 31);
 	assert_int_equal(l.idxs[0], 1); /* the pattern it matched: *.pythonhosted.org */
 	assert_int_equal(l.idxs[1], 1);
+	/* and the chain's AAAA to on_addr6 (evil.com's A was not on it) */
+	assert_int_equal(l.n_addrs6, 1);
+	uint8_t six[16];
+	memset(six, 0x2a, sizeof(six));
+	assert_memory_equal(l.addrs6[0], six, 16);
+	assert_int_equal(l.idxs6[0], 1);
 	assert_int_equal(client_gets(&l, &resp, 1000), r.n);
 	assert_int_equal(resp.b[0] << 8 | resp.b[1], 0x300);
 	assert_memory_equal(resp.b + 2, r.b + 2, r.n - 2);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -511,6 +512,76 @@ static void test_msg_link_addr_route(void **state)
 	assert_null(rtnl_msg_route_default(buf, 30, 1, 1));
 }
 
+/* IPv6: the slot's /64 in arca's ULA /48, the builders parsed back. */
+static void test_v6_plan_msgs(void **state)
+{
+	struct net_plan6 p;
+	char b[64];
+	assert_int_equal(netcfg_slot_plan6(0, &p), 0);
+	assert_string_equal(netcfg_ipv6_str(p.net, b, sizeof(b)), "fd61:7263:6100::");
+	assert_string_equal(netcfg_ipv6_str(p.gw, b, sizeof(b)), "fd61:7263:6100::1");
+	assert_string_equal(netcfg_ipv6_str(p.guest, b, sizeof(b)), "fd61:7263:6100::2");
+	assert_int_equal(p.prefix, 64);
+	assert_int_equal(netcfg_slot_plan6(0x1234, &p), 0);
+	assert_string_equal(netcfg_ipv6_str(p.guest, b, sizeof(b)), "fd61:7263:6100:1234::2");
+	assert_int_equal(netcfg_slot_plan6(65535, &p), 0);
+	assert_string_equal(netcfg_ipv6_str(p.gw, b, sizeof(b)), "fd61:7263:6100:ffff::1");
+	assert_int_equal(netcfg_slot_plan6(65536, &p), -ERANGE);
+	assert_string_equal(netcfg_ipv6_str(net6_link_host, b, sizeof(b)), "fe80::1");
+	assert_string_equal(netcfg_ipv6_str(net6_link_ns, b, sizeof(b)), "fe80::2");
+
+	char buf[RTNL_MSG_MAX];
+	struct rtnl_addr6 a;
+	struct rtnl_route6 rt;
+	netcfg_slot_plan6(7, &p);
+	struct nlmsghdr *nlh = rtnl_msg_addr_add6(buf, sizeof(buf), 4, p.gw, 64);
+	assert_non_null(nlh);
+	assert_int_equal(nlh->nlmsg_type, RTM_NEWADDR);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(ifa->ifa_family, AF_INET6);
+	assert_int_equal(ifa->ifa_flags, IFA_F_NODAD);
+	assert_int_equal(ifa->ifa_scope, RT_SCOPE_UNIVERSE);
+	struct tb t = { 0 };
+	mnl_attr_parse(nlh, sizeof(*ifa), tb_cb, &t);
+	assert_int_equal(mnl_attr_get_u32(t.a[IFA_FLAGS]), IFA_F_NODAD);
+	assert_int_equal(rtnl_parse_addr6(nlh, &a), 0);
+	assert_int_equal(a.index, 4);
+	assert_int_equal(a.plen, 64);
+	assert_memory_equal(a.addr, p.gw, 16);
+	assert_int_equal(rtnl_parse_addr(nlh, &(struct rtnl_addr){ 0 }), -EINVAL); /* not IPv4 */
+	nlh = rtnl_msg_addr_add6(buf, sizeof(buf), 4, net6_link_ns, 64);
+	ifa = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(ifa->ifa_scope, RT_SCOPE_LINK);
+
+	nlh = rtnl_msg_route_add6(buf, sizeof(buf), p.net, 64, net6_link_ns, 9);
+	assert_non_null(nlh);
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(rtm->rtm_family, AF_INET6);
+	assert_int_equal(rtm->rtm_dst_len, 64);
+	assert_int_equal(rtnl_parse_route6(nlh, &rt), 0);
+	assert_memory_equal(rt.dst, p.net, 16);
+	assert_true(rt.has_gw);
+	assert_memory_equal(rt.gw, net6_link_ns, 16);
+	assert_int_equal(rt.oif, 9);
+	assert_int_equal(rt.table, RT_TABLE_MAIN);
+	static const uint8_t any[16];
+	nlh = rtnl_msg_route_add6(buf, sizeof(buf), any, 0, NULL, 3); /* on-link default */
+	assert_int_equal(rtnl_parse_route6(nlh, &rt), 0);
+	assert_int_equal(rt.plen, 0);
+	assert_false(rt.has_gw);
+	memset(&t, 0, sizeof(t));
+	mnl_attr_parse(nlh, sizeof(struct rtmsg), tb_cb, &t);
+	assert_null(t.a[RTA_DST]);
+	assert_int_equal(rtnl_parse_route(nlh, &(struct rtnl_route){ 0 }), -EINVAL);
+
+	nlh = rtnl_msg_dump6(buf, sizeof(buf), RTM_GETROUTE);
+	assert_int_equal(*(const uint8_t *)mnl_nlmsg_get_payload(nlh), AF_INET6);
+	assert_null(rtnl_msg_dump6(buf, sizeof(buf), RTM_GETLINK));
+	assert_null(rtnl_msg_addr_add6(buf, 20, 1, p.gw, 64));
+	assert_null(rtnl_msg_route_add6(buf, 40, p.net, 64, p.gw, 1));
+}
+
 /* A route answer with RTA_TABLE past 255 and a multipath hop. */
 static void test_parse_route_answer(void **state)
 {
@@ -840,6 +911,134 @@ static void test_setup_teardown(void **state)
 	rtnl_close(&host);
 }
 
+struct seen6 {
+	struct rtnl_addr6 addrs[16];
+	size_t naddrs;
+	struct rtnl_route6 routes[16];
+	size_t nroutes;
+};
+
+static int seen6_addr(const struct rtnl_addr6 *a, void *arg)
+{
+	struct seen6 *s = arg;
+	if (s->naddrs < 16)
+		s->addrs[s->naddrs++] = *a;
+	return 0;
+}
+
+static int seen6_route(const struct rtnl_route6 *rt, void *arg)
+{
+	struct seen6 *s = arg;
+	if (s->nroutes < 16)
+		s->routes[s->nroutes++] = *rt;
+	return 0;
+}
+
+static bool has_addr6(const struct seen6 *s, int index, const uint8_t a[16], uint8_t plen)
+{
+	for (size_t i = 0; i < s->naddrs; i++)
+		if (s->addrs[i].index == index && !memcmp(s->addrs[i].addr, a, 16) &&
+		    s->addrs[i].plen == plen)
+			return true;
+	return false;
+}
+
+static bool has_route6(const struct seen6 *s, const uint8_t dst[16], uint8_t plen,
+		       const uint8_t gw[16], int oif)
+{
+	for (size_t i = 0; i < s->nroutes; i++) {
+		const struct rtnl_route6 *r = &s->routes[i];
+		if (r->plen == plen && (!plen || !memcmp(r->dst, dst, 16)) && r->has_gw &&
+		    !memcmp(r->gw, gw, 16) && r->oif == oif && r->table == RT_TABLE_MAIN)
+			return true;
+	}
+	return false;
+}
+
+static int read_fwd6_in(void *arg)
+{
+	char *buf = arg;
+	int fd = open("/proc/sys/net/ipv6/conf/all/forwarding", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, 7);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return 0;
+}
+
+/* IPv6 only where the host forwards it and has a default route; then both
+ * hops get their addresses and routes. (The test's netns is the "host".) */
+static void test_setup_v6(void **state)
+{
+	require_netns();
+	if (access("/proc/sys/net/ipv6/conf/all/forwarding", R_OK) != 0)
+		skip();
+	struct netcfg c;
+	struct net_run r;
+	struct arca_err e = { 0 };
+	struct rtnl host = { 0 }, ns = { 0 };
+	char why[160], v[8];
+	static const uint8_t any[16];
+
+	cfg_nat(&c, "nat");
+	assert_int_equal(rtnl_open(&host), 0);
+	assert_int_equal(netns_sysctl_write(-1, "/proc/sys/net/ipv6/conf/all/forwarding", "0\n"), 0);
+	assert_false(net_ipv6_usable(why, sizeof(why)));
+	assert_non_null(strstr(why, "does not forward IPv6"));
+	if (net_setup(&c, &r, &e) < 0)
+		fail_msg("net_setup: %s", e.msg);
+	assert_false(r.v6);
+	assert_non_null(strstr(r.v6_why, "does not forward IPv6"));
+	net_teardown(&r);
+
+	assert_int_equal(netns_sysctl_write(-1, "/proc/sys/net/ipv6/conf/all/forwarding", "1\n"), 0);
+	assert_false(net_ipv6_usable(why, sizeof(why)));
+	assert_string_equal(why, "the host has no IPv6 default route");
+	/* a default route: out of lo will do for the check */
+	assert_int_equal(rtnl_link_set(&host, "lo", true, 0), 0);
+	struct rtnl_link lo;
+	assert_int_equal(rtnl_link_get(&host, "lo", &lo), 0);
+	assert_int_equal(rtnl_route_add6(&host, any, 0, NULL, lo.index), 0);
+	assert_true(net_ipv6_usable(why, sizeof(why)));
+
+	if (net_setup(&c, &r, &e) < 0)
+		fail_msg("net_setup: %s", e.msg);
+	assert_true(r.v6);
+	struct net_plan6 p;
+	assert_int_equal(netcfg_slot_plan6((uint32_t)r.slot, &p), 0);
+	assert_memory_equal(&p, &r.plan6, sizeof(p));
+
+	/* the host: fe80::1 on arca<slot>, the slot's /64 via fe80::2 there */
+	struct rtnl_link hl;
+	assert_int_equal(rtnl_link_get(&host, r.host_if, &hl), 0);
+	struct seen6 s = { 0 };
+	assert_int_equal(rtnl_dump_addrs6(&host, seen6_addr, &s), 0);
+	assert_int_equal(rtnl_dump_routes6(&host, seen6_route, &s), 0);
+	assert_true(has_addr6(&s, hl.index, net6_link_host, 64));
+	assert_true(has_route6(&s, p.net, 64, net6_link_ns, hl.index));
+
+	/* N: fe80::2 on veth0, the default route via fe80::1, ::1/64 on tap0,
+	 * forwarding on */
+	assert_int_equal(netns_run(r.nsfd, open_rtnl, &ns), 0);
+	struct rtnl_link veth, tap;
+	assert_int_equal(rtnl_link_get(&ns, "veth0", &veth), 0);
+	assert_int_equal(rtnl_link_get(&ns, "tap0", &tap), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(rtnl_dump_addrs6(&ns, seen6_addr, &s), 0);
+	assert_int_equal(rtnl_dump_routes6(&ns, seen6_route, &s), 0);
+	assert_true(has_addr6(&s, veth.index, net6_link_ns, 64));
+	assert_true(has_addr6(&s, tap.index, p.gw, 64));
+	assert_true(has_route6(&s, any, 0, net6_link_host, veth.index));
+	assert_int_equal(netns_run(r.nsfd, read_fwd6_in, v), 0);
+	assert_string_equal(v, "1\n");
+
+	rtnl_close(&ns);
+	net_teardown(&r);
+	assert_int_equal(netns_sysctl_write(-1, "/proc/sys/net/ipv6/conf/all/forwarding", "0\n"), 0);
+	rtnl_close(&host);
+}
+
 static void test_setup_none_full_collide(void **state)
 {
 	require_netns();
@@ -962,9 +1161,11 @@ int main(void)
 		cmocka_unit_test(test_private),
 		cmocka_unit_test(test_msg_veth),
 		cmocka_unit_test(test_msg_link_addr_route),
+		cmocka_unit_test(test_v6_plan_msgs),
 		cmocka_unit_test(test_parse_route_answer),
 		cmocka_unit_test(test_netns_basics),
 		cmocka_unit_test(test_setup_teardown),
+		cmocka_unit_test(test_setup_v6),
 		cmocka_unit_test(test_setup_none_full_collide),
 		cmocka_unit_test(test_gc),
 	};
