@@ -188,7 +188,7 @@ $(B)/prefix.stamp: FORCE
 $(B)/pic/launcher/doctor.o $(B)/pic/launcher/run.o $(B)/pic/launcher/exec.o \
 	$(B)/pic/launcher/sandbox.o $(B)/pic/launcher/mux_loop.o: OBJ_CPPFLAGS += -Ivmm
 
-INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c initrd/command.c initrd/agent.c initrd/sessions.c initrd/net.c common/proto.c common/spec.c common/err.c common/io.c
+INIT_SRCS := initrd/init.c initrd/sysinit.c initrd/relay.c initrd/initroot.c initrd/command.c initrd/agent.c initrd/sessions.c initrd/net.c initrd/net6.c common/proto.c common/spec.c common/err.c common/io.c
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -325,12 +325,29 @@ $(B)/test/trap-%/arca-vmm: $(B)/test/trap-%/seccomp_thread.o $(B)/vmm/main.o $(B
 TEST_VMMS := $(B)/test/arca-vmm $(B)/test/trap-main/arca-vmm $(B)/test/trap-vcpu/arca-vmm
 $(TEST_VMMS): LIBS += $(URING_LIBS)
 
-# arca-init is the guest's PID 1: static, musl, no uapi headers (abi.h only).
+# musl's headers have no kernel uapi headers, and arca-init's IPv6 (initrd/net6.c) needs
+# <linux/rtnetlink.h>. This directory links linux/, asm/ and asm-generic/ from wherever the
+# host compiler finds them (linux-libc-dev), and nothing else: glibc's own headers must never
+# mix with musl's. The uapi headers are libc-neutral (Alpine builds musl against them).
+MUSL_UAPI := $(B)/musl-uapi
+$(MUSL_UAPI)/.stamp:
+	@mkdir -p $(MUSL_UAPI)
+	@set -e; for h in linux/types.h asm/types.h asm-generic/types.h; do \
+		d=$${h%%/*}; \
+		p=$$(printf '#include <%s>\n' $$h | $(CC) -M -E -x c - 2>/dev/null | \
+			tr -s ' \\' '\n\n' | grep -m1 "/$$h$$" || true); \
+		if [ -z "$$p" ]; then echo "arca-init: <$$h> not found (linux-libc-dev)" >&2; \
+			exit 1; fi; \
+		ln -sfn "$${p%/$$h}/$$d" $(MUSL_UAPI)/$$d; \
+	done
+	@touch $@
+
+# arca-init is the guest's PID 1: static, musl; the kernel's uapi headers from $(MUSL_UAPI).
 arca-init: $(INIT_SRCS) $(wildcard initrd/*.h) include/arca/abi.h common/proto.h common/spec.h \
-		common/cleanup.h common/err.h
+		common/cleanup.h common/err.h $(MUSL_UAPI)/.stamp
 	@echo "  MUSLCC  $@"
 	@$(MUSL_CC) -static -std=gnu11 -Os -s $(WARNINGS) -D_GNU_SOURCE -Iinclude -Icommon \
-		-o $@ $(INIT_SRCS)
+		-isystem $(MUSL_UAPI) -o $@ $(INIT_SRCS)
 
 # The FUSE server of arca-vmm's shares, served over /dev/fuse on the host:
 # tests the same code without a VM (tests/fuse/).

@@ -39,6 +39,11 @@ _Static_assert(ARCA_SPEC_HOST_SIZE == 8 + ARCA_SPEC_SEED_SIZE, "HOST: le64 time,
 #define NET_GW   17u
 #define NET_DNS  21u
 _Static_assert(ARCA_SPEC_NET_SIZE == NET_DNS + 4, "NET: 25 bytes");
+/* NET6: le32 flags, address, u8 prefix, gateway. */
+#define NET6_ADDR   4u
+#define NET6_PREFIX 20u
+#define NET6_GW     21u
+_Static_assert(ARCA_SPEC_NET6_SIZE == NET6_GW + 16, "NET6: 37 bytes");
 #define GUEST_PATH_MAX 4096u /* PATH_MAX, including the NUL */
 #define NAME_MAX_ 255u       /* one path component */
 
@@ -208,6 +213,96 @@ int spec_net_ok(const struct arca_spec_net *n)
 	if (dns && ((dns >> 24) == 0 || dns >= 0xe0000000u))
 		return 0;
 	return 1;
+}
+
+/* IPv6 address classes (RFC 4291 section 2.4), on sixteen network-order
+ * bytes. */
+static int ip6_zeros(const uint8_t *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i])
+			return 0;
+	return 1;
+}
+
+static int ip6_unspecified(const uint8_t a[16])
+{
+	return ip6_zeros(a, 16);
+}
+
+static int ip6_loopback(const uint8_t a[16])
+{
+	return ip6_zeros(a, 15) && a[15] == 1;
+}
+
+static int ip6_multicast(const uint8_t a[16])
+{
+	return a[0] == 0xff;
+}
+
+static int ip6_link_local(const uint8_t a[16])
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/* 1 when a and b agree on their first `bits` bits (bits <= 128). */
+static int ip6_same_prefix(const uint8_t a[16], const uint8_t b[16], unsigned bits)
+{
+	size_t whole = bits / 8;
+	unsigned rest = bits % 8;
+
+	if (memcmp(a, b, whole))
+		return 0;
+	if (!rest)
+		return 1;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return !((a[whole] ^ b[whole]) & mask);
+}
+
+int spec_net6_ok(const struct arca_spec_net6 *n)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (!n || n->flags != 0)
+		return -EPROTO;
+	if (n->prefix < ARCA_NET6_PREFIX_MIN || n->prefix > ARCA_NET6_PREFIX_MAX)
+		return -EPROTO;
+	/* The guest's own address must be one packets can be routed to and
+	 * from beyond the link: not unspecified or loopback (both inside
+	 * ::/96), not multicast, not link-local (every interface has its
+	 * own fe80:: address already; one from the host would say nothing
+	 * about routing), and not an address that stands for an IPv4 one
+	 * (RFC 4291 2.5.5): ::ffff:0:0/96, which sockets use for IPv4
+	 * peers, and ::/96, the deprecated IPv4-compatible form. */
+	if (ip6_zeros(n->addr, 12) || !memcmp(n->addr, v4mapped, sizeof(v4mapped)) ||
+	    ip6_multicast(n->addr) || ip6_link_local(n->addr))
+		return -EPROTO;
+	if (ip6_unspecified(n->gateway) || ip6_loopback(n->gateway) ||
+	    ip6_multicast(n->gateway) || !memcmp(n->gateway, n->addr, 16))
+		return -EPROTO;
+	/* The next hop must be on the link, without a route of its own to
+	 * reach it: a link-local address (with the interface named in the
+	 * route, as arca-init does), or one inside the prefix, whose
+	 * connected route the address brings. */
+	if (!ip6_link_local(n->gateway) && !ip6_same_prefix(n->addr, n->gateway, n->prefix))
+		return -EPROTO;
+	return 0;
+}
+
+static void net6_split(const uint8_t *v, struct arca_spec_net6 *n)
+{
+	n->flags = proto_le32(v);
+	memcpy(n->addr, v + NET6_ADDR, 16);
+	n->prefix = v[NET6_PREFIX];
+	memcpy(n->gateway, v + NET6_GW, 16);
+}
+
+static void net6_put(uint8_t *v, const struct arca_spec_net6 *n)
+{
+	proto_put_le32(v, n->flags);
+	memcpy(v + NET6_ADDR, n->addr, 16);
+	v[NET6_PREFIX] = n->prefix;
+	memcpy(v + NET6_GW, n->gateway, 16);
 }
 
 static void net_split(const uint8_t *v, struct arca_spec_net *n)
@@ -462,6 +557,11 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		return -EINVAL;
 	if (s->has_net && (r = account(&total, ARCA_SPEC_NET_SIZE)) < 0)
 		return r;
+	/* NET6 configures NET's interface: without one, there is none. */
+	if (s->has_net6 && (!s->has_net || spec_net6_ok(&s->net6) < 0))
+		return -EINVAL;
+	if (s->has_net6 && (r = account(&total, ARCA_SPEC_NET6_SIZE)) < 0)
+		return r;
 	if (s->has_host && (r = account(&total, ARCA_SPEC_HOST_SIZE)) < 0)
 		return r;
 
@@ -539,6 +639,11 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		net_put(v, &s->net);
 		p = put_record(p, ARCA_SPEC_NET, v, sizeof(v));
 	}
+	if (s->has_net6) {
+		uint8_t v[ARCA_SPEC_NET6_SIZE];
+		net6_put(v, &s->net6);
+		p = put_record(p, ARCA_SPEC_NET6, v, sizeof(v));
+	}
 	/* Last: a spec without HOST is byte for byte what it always was. */
 	if (s->has_host) {
 		uint8_t *v = p + REC_HDR_SIZE;
@@ -585,7 +690,7 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 
 struct counts {
 	size_t argc, envc, nshares, ndisks, nrlimits;
-	int seen_workdir, seen_flags, seen_root, seen_user, seen_host, seen_net;
+	int seen_workdir, seen_flags, seen_root, seen_user, seen_host, seen_net, seen_net6;
 	uint32_t rlimits_seen; /* bit per resource */
 };
 
@@ -680,6 +785,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_RLIMIT:
 	case ARCA_SPEC_HOST:
 	case ARCA_SPEC_NET:
+	case ARCA_SPEC_NET6:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -764,6 +870,18 @@ static int check_record(const struct rec *r, struct counts *c)
 		c->seen_net = 1;
 		break;
 	}
+	case ARCA_SPEC_NET6: {
+		/* As for NET: one address, whatever the order. That a NET
+		 * record comes with it is checked once all are read. */
+		struct arca_spec_net6 n;
+		if (c->seen_net6 || r->len != ARCA_SPEC_NET6_SIZE)
+			return -EPROTO;
+		net6_split(r->val, &n);
+		if (spec_net6_ok(&n) < 0)
+			return -EPROTO;
+		c->seen_net6 = 1;
+		break;
+	}
 	}
 	return 0;
 }
@@ -817,6 +935,9 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 			return r;
 	}
 	if (c.argc == 0)
+		return -EPROTO;
+	/* NET6 names no interface of its own: it needs NET's MAC. */
+	if (c.seen_net6 && !c.seen_net)
 		return -EPROTO;
 
 	/* Pass 2: copy out. argc, envc < len / 6 <= 16 MiB / 6, nshares
@@ -901,6 +1022,10 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 		case ARCA_SPEC_NET:
 			s->has_net = 1;
 			net_split(rec.val, &s->net); /* validated in pass 1 */
+			break;
+		case ARCA_SPEC_NET6:
+			s->has_net6 = 1;
+			net6_split(rec.val, &s->net6); /* validated in pass 1 */
 			break;
 		}
 	}

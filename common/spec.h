@@ -45,6 +45,15 @@ struct arca_spec_net {
 	uint8_t dns[4];     /* the resolver for /etc/resolv.conf; 0.0.0.0: none */
 };
 
+/* The NET6 record (--net with IPv6): the same interface's IPv6 address and
+ * default route. Addresses are sixteen bytes in network order. */
+struct arca_spec_net6 {
+	uint32_t flags;      /* 0: reserved */
+	uint8_t addr[16];    /* the guest's IPv6 address (network order) */
+	uint8_t prefix;      /* ARCA_NET6_PREFIX_MIN..ARCA_NET6_PREFIX_MAX */
+	uint8_t gateway[16]; /* the default route's next hop */
+};
+
 struct arca_spec {
 	char **argv;    /* NULL-terminated, argc >= 1 */
 	size_t argc;
@@ -77,6 +86,10 @@ struct arca_spec {
 	/* ARCA_SPEC_NET: has_net 0: no NET record (no network). */
 	int has_net;
 	struct arca_spec_net net;
+	/* ARCA_SPEC_NET6: has_net6 0: no NET6 record (IPv4 only). Only with
+	 * has_net: it configures NET's interface. */
+	int has_net6;
+	struct arca_spec_net6 net6;
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain
@@ -126,7 +139,13 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len);
  * A NET record is -EPROTO when not exactly ARCA_SPEC_NET_SIZE bytes, given
  * twice, or failing spec_net_ok. spec_encode writes it only with has_net
  * (-EINVAL when !spec_net_ok), after RLIMIT and before HOST, so a spec
- * without one is unchanged. */
+ * without one is unchanged.
+ *
+ * A NET6 record is -EPROTO when not exactly ARCA_SPEC_NET6_SIZE bytes,
+ * given twice, failing spec_net6_ok, or in a spec without a NET record
+ * (before or after it: checked once every record is read). spec_encode
+ * writes it only with has_net6 (-EINVAL when !spec_net6_ok or without
+ * has_net), right after NET, so a spec without one is unchanged. */
 int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s);
 
 void spec_free(struct arca_spec *s);
@@ -183,5 +202,17 @@ int spec_rlimit_lookup(const char *name, size_t len);
  * with it too.
  */
 int spec_net_ok(const struct arca_spec_net *n);
+
+/*
+ * spec_net6_ok: 0 when n is a NET6 record arca-init can apply (abi.h),
+ * else -EPROTO (unlike the predicates above, which return 1 when valid:
+ * test it with `< 0`). Valid: flags 0; prefix ARCA_NET6_PREFIX_MIN..
+ * ARCA_NET6_PREFIX_MAX; the address global unicast or unique-local (not
+ * ::, ::1, ff00::/8, fe80::/10, ::ffff:0:0/96, ::/96); the gateway not ::,
+ * ::1, multicast or the address, and either link-local (fe80::/10) or
+ * inside the address's prefix. The launcher checks its IPv6 plan with it
+ * too.
+ */
+int spec_net6_ok(const struct arca_spec_net6 *n);
 
 #endif

@@ -792,7 +792,8 @@ int main(void)
 	 * network fails before there is anything to tear down; after
 	 * host_apply, so nothing network-facing runs on a snapshot's CRNG. */
 	char net_err[256];
-	if (spec.has_net && initnet_configure(&spec.net, net_err, sizeof(net_err)) < 0)
+	if (spec.has_net && initnet_configure(&spec.net, spec.has_net6 ? &spec.net6 : NULL,
+					      net_err, sizeof(net_err)) < 0)
 		fail(125, net_err);
 	/* Shares and the command's root, before anything of the command
 	 * runs (the modules they need were loaded above). */

@@ -3,11 +3,12 @@
  * The guest's network (ARCA_SPEC_NET): the virtio-net interface, lo, the
  * default route, and the command's /etc/resolv.conf.
  *
- * The interface is configured with the classic socket ioctls (SIOCSIFMTU,
+ * IPv4 is configured with the classic socket ioctls (SIOCSIFMTU,
  * SIOCSIFADDR, SIOCSIFNETMASK, SIOCSIFFLAGS, SIOCADDRT), which musl
- * declares in <sys/ioctl.h>, <net/if.h> and <net/route.h>: rtnetlink
- * would need the kernel's uapi headers, which arca-init's musl build does
- * not have, for one address and one route.
+ * declares in <sys/ioctl.h>, <net/if.h> and <net/route.h>: enough for one
+ * address and one route. IPv6 (ARCA_SPEC_NET6, net6.c) goes over
+ * rtnetlink, where an address can be added without DAD (IFA_F_NODAD)
+ * whatever the sysctls say.
  *
  * The interface is found by its MAC, never by name: the name depends on
  * probe order and on whatever else the kernel created.
@@ -33,6 +34,7 @@
 #include "init.h"
 #include "io.h"
 #include "net.h"
+#include "net6.h"
 
 _Static_assert(NET_IFNAME_MAX == IFNAMSIZ, "NET_IFNAME_MAX is IFNAMSIZ");
 
@@ -242,11 +244,7 @@ int initnet_resolv_target(int rootfd, int *out)
 
 /* ---- the interface ------------------------------------------------------- */
 
-static int say(char *err, size_t errlen, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* "net: ...: strerror(errnum)" into err; returns -errnum. */
-static int say(char *err, size_t errlen, int errnum, const char *fmt, ...)
+int initnet_say(char *err, size_t errlen, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(err, errlen, "net: ");
@@ -291,12 +289,12 @@ static int if_up(int sk, const char *name, char *err, size_t errlen)
 
 	ifreq_for(&ifr, name);
 	if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
-		return say(err, errlen, errno, "%s: SIOCGIFFLAGS", name);
+		return initnet_say(err, errlen, errno, "%s: SIOCGIFFLAGS", name);
 	if (ifr.ifr_flags & IFF_UP)
 		return 0;
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(sk, SIOCSIFFLAGS, &ifr) < 0)
-		return say(err, errlen, errno, "%s: bringing it up (SIOCSIFFLAGS)", name);
+		return initnet_say(err, errlen, errno, "%s: bringing it up (SIOCSIFFLAGS)", name);
 	return 0;
 }
 
@@ -311,27 +309,29 @@ static int wait_if(const struct arca_spec_net *n, char name[NET_IFNAME_MAX], cha
 	initnet_mac_format(n->mac, mac);
 	_cleanup_close_ int sysnet = open("/sys/class/net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sysnet < 0)
-		return say(err, errlen, errno, "/sys/class/net");
+		return initnet_say(err, errlen, errno, "/sys/class/net");
 	while ((found = initnet_find_if(sysnet, n->mac, name)) == 0 &&
 	       init_now_ms() - t0 < NET_WAIT_MS)
 		sleep_ms(5);
 	if (found < 0)
-		return say(err, errlen, -found, "reading /sys/class/net");
+		return initnet_say(err, errlen, -found, "reading /sys/class/net");
 	if (found == 0)
-		return say(err, errlen, ENODEV,
-			   "no interface with MAC %s after %d ms (is virtio_net among the modules?)",
-			   mac, NET_WAIT_MS);
+		return initnet_say(err, errlen, ENODEV,
+				   "no interface with MAC %s after %d ms "
+				   "(is virtio_net among the modules?)",
+				   mac, NET_WAIT_MS);
 	/* A failover master (VIRTIO_NET_F_STANDBY) shares its slave's MAC:
 	 * which one to configure is not something to guess. */
 	if (found > 1)
-		return say(err, errlen, EEXIST, "%d interfaces with MAC %s (%s among them)", found,
-			   mac, name);
+		return initnet_say(err, errlen, EEXIST, "%d interfaces with MAC %s (%s among them)",
+				   found, mac, name);
 	if (init_now_ms() - t0 > 0)
 		init_log("net: %s (MAC %s) found after %lld ms", name, mac, init_now_ms() - t0);
 	return 0;
 }
 
-int initnet_configure(const struct arca_spec_net *n, char *err, size_t errlen)
+int initnet_configure(const struct arca_spec_net *n, const struct arca_spec_net6 *n6,
+		      char *err, size_t errlen)
 {
 	char name[NET_IFNAME_MAX] = "", line[128];
 	struct ifreq ifr;
@@ -340,9 +340,14 @@ int initnet_configure(const struct arca_spec_net *n, char *err, size_t errlen)
 	int r = wait_if(n, name, err, errlen);
 	if (r < 0)
 		return r;
+	/* Said before anything changes: the kernel would refuse the address
+	 * with a bare EINVAL (no IPv6 on a link below 1280 bytes). */
+	if (n6 && n->mtu < NET6_MTU_MIN)
+		return initnet_say(err, errlen, 0, "%s: IPv6 needs an MTU of %u at least, not %u",
+				   name, NET6_MTU_MIN, n->mtu);
 	_cleanup_close_ int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sk < 0)
-		return say(err, errlen, errno, "socket(AF_INET)");
+		return initnet_say(err, errlen, errno, "socket(AF_INET)");
 	/* The kernel gives lo 127.0.0.1/8 itself when it comes up. */
 	if ((r = if_up(sk, "lo", err, errlen)) < 0)
 		return r;
@@ -350,19 +355,31 @@ int initnet_configure(const struct arca_spec_net *n, char *err, size_t errlen)
 	ifreq_for(&ifr, name);
 	ifr.ifr_mtu = n->mtu;
 	if (ioctl(sk, SIOCSIFMTU, &ifr) < 0)
-		return say(err, errlen, errno, "%s: MTU %u (SIOCSIFMTU)", name, n->mtu);
+		return initnet_say(err, errlen, errno, "%s: MTU %u (SIOCSIFMTU)", name, n->mtu);
 	/* Address, then netmask (SIOCSIFADDR alone gives the classful one),
 	 * then up: the prefix's connected route appears with the right
 	 * mask, and the default route's gateway is on it. */
 	ifreq_for(&ifr, name);
 	sockaddr_ip4(&ifr.ifr_addr, n->addr);
 	if (ioctl(sk, SIOCSIFADDR, &ifr) < 0)
-		return say(err, errlen, errno, "%s: address (SIOCSIFADDR)", name);
+		return initnet_say(err, errlen, errno, "%s: address (SIOCSIFADDR)", name);
 	ifreq_for(&ifr, name);
 	initnet_netmask(n->prefix, mask);
 	sockaddr_ip4(&ifr.ifr_netmask, mask);
 	if (ioctl(sk, SIOCSIFNETMASK, &ifr) < 0)
-		return say(err, errlen, errno, "%s: netmask /%u (SIOCSIFNETMASK)", name, n->prefix);
+		return initnet_say(err, errlen, errno, "%s: netmask /%u (SIOCSIFNETMASK)", name,
+				   n->prefix);
+	/* Before it comes up: the kernel starts DAD for its link-local
+	 * address and solicits routers the moment it does. /proc is
+	 * init's own mount (sysinit_mounts), made before this. */
+	if (n6) {
+		_cleanup_close_ int procsys = open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (procsys < 0)
+			init_log("net: /proc/sys: %s: IPv6 sysctls left as they are",
+				 strerror(errno));
+		else
+			(void)initnet6_sysctls(procsys, name);
+	}
 	if ((r = if_up(sk, name, err, errlen)) < 0)
 		return r;
 
@@ -375,10 +392,17 @@ int initnet_configure(const struct arca_spec_net *n, char *err, size_t errlen)
 	rt.rt_flags = RTF_UP | RTF_GATEWAY;
 	rt.rt_dev = name;
 	if (ioctl(sk, SIOCADDRT, &rt) < 0 && errno != EEXIST)
-		return say(err, errlen, errno, "%s: default route (SIOCADDRT)", name);
+		return initnet_say(err, errlen, errno, "%s: default route (SIOCADDRT)", name);
 
 	if (initnet_summary(n, name, line, sizeof(line)) > 0)
 		init_log("net: %s", line);
+
+	if (!n6)
+		return 0;
+	if ((r = initnet6_apply(n6, name, err, errlen)) < 0)
+		return r;
+	if (initnet6_summary(n6, line, sizeof(line)) > 0)
+		init_log("net: %s %s", name, line);
 	return 0;
 }
 
@@ -400,19 +424,19 @@ static int resolv_bind(int rootfd, const char *shown, const char *text, char *er
 		return 0;
 	}
 	if (mkdir(NET_RESOLV_STAGE_DIR, 0755) < 0 && errno != EEXIST)
-		return say(err, errlen, errno, "mkdir %s", NET_RESOLV_STAGE_DIR);
+		return initnet_say(err, errlen, errno, "mkdir %s", NET_RESOLV_STAGE_DIR);
 	_cleanup_close_ int fd = open(NET_RESOLV_STAGE,
 				      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return say(err, errlen, errno, "%s", NET_RESOLV_STAGE);
+		return initnet_say(err, errlen, errno, "%s", NET_RESOLV_STAGE);
 	if ((r = write_all(fd, text, strlen(text))) < 0)
-		return say(err, errlen, -r, "writing %s", NET_RESOLV_STAGE);
+		return initnet_say(err, errlen, -r, "writing %s", NET_RESOLV_STAGE);
 	/* The fd's magic link: exactly the file resolved above, whatever
 	 * the path names by now. */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", target);
 	if (mount(NET_RESOLV_STAGE, proc, NULL, MS_BIND, NULL) < 0)
-		return say(err, errlen, errno, "bind-mounting %s over %s/etc/resolv.conf",
-			   NET_RESOLV_STAGE, shown);
+		return initnet_say(err, errlen, errno, "bind-mounting %s over %s/etc/resolv.conf",
+				   NET_RESOLV_STAGE, shown);
 	init_log("net: %s/etc/resolv.conf: %s mounted over it", shown, NET_RESOLV_STAGE);
 	return 0;
 }
@@ -427,10 +451,10 @@ int initnet_resolv(const struct arca_spec_net *n, uint32_t root_mode, const char
 	/* "/" shows as "" in front of "/etc/resolv.conf". */
 	const char *shown = strcmp(root, "/") ? root : "";
 	if (initnet_resolv_text(n->dns, text, sizeof(text)) < 0)
-		return say(err, errlen, ENOSPC, "resolv.conf");
+		return initnet_say(err, errlen, ENOSPC, "resolv.conf");
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return say(err, errlen, errno, "opening the root %s", root);
+		return initnet_say(err, errlen, errno, "opening the root %s", root);
 
 	if (root_mode == ARCA_ROOT_DIR_RW || root_mode == ARCA_ROOT_DISK_RW)
 		return resolv_bind(rootfd, shown, text, err, errlen);
@@ -440,8 +464,8 @@ int initnet_resolv(const struct arca_spec_net *n, uint32_t root_mode, const char
 	if (r == -EXDEV)
 		return resolv_bind(rootfd, shown, text, err, errlen);
 	if (r < 0)
-		return say(err, errlen, -r, "writing %s/etc/resolv.conf%s", shown,
-			   r == -ELOOP ? " (/etc is a symlink)" : "");
+		return initnet_say(err, errlen, -r, "writing %s/etc/resolv.conf%s", shown,
+				   r == -ELOOP ? " (/etc is a symlink)" : "");
 	init_log("net: %s/etc/resolv.conf written", shown);
 	return 0;
 }

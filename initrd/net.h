@@ -33,8 +33,16 @@
  * default route via n->gateway. Waits up to NET_WAIT_MS for the interface.
  * Two interfaces with the MAC is an error (no guessing). Logs one line
  * ("net: eth0 10.213.0.2/30 via 10.213.0.1 mtu 1500 dns 10.213.0.1").
+ *
+ * With n6 (the NET6 record; NULL without one), the same interface gets
+ * IPv6 too (net6.h): its DAD, router advertisement and autoconfiguration
+ * sysctls set to 0 before it comes up, then n6's address without DAD and
+ * the default route via n6->gateway; n->mtu below NET6_MTU_MIN is an error
+ * before anything is touched. Logs a second line ("net: eth0
+ * fd00:a::2/64 via fe80::1").
  */
-int initnet_configure(const struct arca_spec_net *n, char *err, size_t errlen);
+int initnet_configure(const struct arca_spec_net *n, const struct arca_spec_net6 *n6,
+		      char *err, size_t errlen);
 
 /*
  * With a DNS server in n: makes the command's /etc/resolv.conf name it.
@@ -53,6 +61,12 @@ int initnet_configure(const struct arca_spec_net *n, char *err, size_t errlen);
  */
 int initnet_resolv(const struct arca_spec_net *n, uint32_t root_mode, const char *root,
 		   char *err, size_t errlen);
+
+/* "net: " and the formatted text into err, then ": strerror(errnum)"
+ * unless errnum is 0; returns -errnum (-EINVAL for 0). For net.c and
+ * net6.c. */
+int initnet_say(char *err, size_t errlen, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- pure helpers (and the parts that work below a directory fd) ---------- */
 

@@ -128,7 +128,7 @@ const char *sess_spec_check(const struct arca_spec *s)
 	if (s->has_host)
 		return "a session cannot carry host time or entropy";
 	/* The network, too, is the sandbox's (arca start --net). */
-	if (s->has_net)
+	if (s->has_net || s->has_net6)
 		return "a session cannot configure the network";
 	return NULL;
 }

@@ -133,6 +133,8 @@ enum arca_spec_tag {
 				 * with the same pool), and with RESTORED sets
 				 * the clock to the time. */
 	ARCA_SPEC_NET     = 11, /* the guest's network interface (below) */
+	ARCA_SPEC_NET6    = 12, /* its IPv6 address and route (below); only
+				 * with a NET record */
 };
 #define ARCA_SPEC_HOST_SIZE 40u
 #define ARCA_SPEC_SEED_SIZE 32u
@@ -177,6 +179,33 @@ enum arca_spec_tag {
 #define ARCA_NET_MTU_MIN     68u /* IPv4's minimum (RFC 791) */
 #define ARCA_NET_PREFIX_MIN  1u
 #define ARCA_NET_PREFIX_MAX  30u /* two host addresses at least */
+
+/*
+ * NET6 record value (arca run --net with IPv6; at most one, and only in a
+ * spec that has a NET record, in either order: it configures the same
+ * interface, found by NET's MAC), exactly ARCA_SPEC_NET6_SIZE bytes:
+ *   le32 flags     0 (reserved, must be 0)
+ *   16 bytes       the guest's IPv6 address, network order: unicast and
+ *                  global or unique-local; not ::, ::1, multicast
+ *                  (ff00::/8), link-local (fe80::/10), IPv4-mapped
+ *                  (::ffff:0:0/96) or IPv4-compatible (::/96)
+ *   u8 prefix      ARCA_NET6_PREFIX_MIN..ARCA_NET6_PREFIX_MAX
+ *   16 bytes       the default route's next hop, network order: not ::,
+ *                  ::1, multicast or the address; link-local (fe80::/10,
+ *                  on the interface), or inside the address's prefix
+ * arca-init adds the address without Duplicate Address Detection (it is
+ * usable when the command starts, never "tentative") and the default route
+ * via the gateway (metric 1), right after NET's IPv4 configuration and
+ * before the command's root is assembled; the interface's DAD, router
+ * advertisements and autoconfiguration are off (its sysctls, set before it
+ * comes up). NET's MTU must then be at least 1280
+ * (IPv6's minimum link MTU, RFC 8200 section 5). A failure is a
+ * did-not-start error (125). The DNS server stays NET's.
+ */
+#define ARCA_SPEC_NET6_SIZE  37u
+#define ARCA_NET6_PREFIX_MIN 8u
+#define ARCA_NET6_PREFIX_MAX 126u /* the longest with two addresses besides the
+				  * subnet-router anycast one (RFC 4291 2.6.1) */
 
 /*
  * SHARE record value (one per virtio-fs device the launcher attached, any

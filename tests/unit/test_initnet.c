@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../../initrd/net.c" /* from tests/unit/ */
+#include "../../initrd/net6.c" /* net.c calls it; tested in test_initnet6.c */
 
 /* init.c and sysinit.c provide these in arca-init; here the log keeps its
  * last line. */

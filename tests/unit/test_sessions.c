@@ -361,6 +361,9 @@ static void test_spec_check(void **state)
 	s.has_net = 1;
 	assert_non_null(sess_spec_check(&s));
 	s.has_net = 0;
+	s.has_net6 = 1; /* alone: spec_decode refuses that, the check need not rely on it */
+	assert_non_null(sess_spec_check(&s));
+	s.has_net6 = 0;
 	s.flags = ARCA_SPEC_F_RESTORED;
 	assert_non_null(sess_spec_check(&s));
 }

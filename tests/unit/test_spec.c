@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Per-run spec codec: round trips and every way a spec can be malformed. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -360,9 +361,11 @@ static void test_decode_nul_inside_strings(void **state)
 static void test_decode_unknown_tag(void **state)
 {
 	struct wire w;
-	const uint16_t tags[] = { 0, 10, 0xFFFF };
+	/* 10 is HOST now, whose 0 bytes are wrong too; the first tag past
+	 * the last known one is unknown. */
+	const uint16_t tags[] = { 0, 10, ARCA_SPEC_NET6 + 1, 0xFFFF };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
 		w_minimal(&w);
 		w_rec(&w, tags[i], "", 0);
 		expect_decode_error(&w, -EPROTO);
@@ -1951,6 +1954,259 @@ static void test_net_rejects(void **state)
 	expect_decode_error(&w, -EPROTO);
 }
 
+/* ---- the guest's IPv6 (ARCA_SPEC_NET6) ---------------------------------------- */
+
+static void ip6(const char *text, uint8_t out[16])
+{
+	assert_int_equal(inet_pton(AF_INET6, text, out), 1);
+}
+
+/* 2001:db8:a::2/64 via fe80::1: a global address, a link-local router. */
+static struct arca_spec_net6 net6_good(void)
+{
+	struct arca_spec_net6 n = { .prefix = 64 };
+	ip6("2001:db8:a::2", n.addr);
+	ip6("fe80::1", n.gateway);
+	return n;
+}
+
+static void assert_net6_equal(const struct arca_spec_net6 *a, const struct arca_spec_net6 *b)
+{
+	assert_int_equal(a->flags, b->flags);
+	assert_memory_equal(a->addr, b->addr, 16);
+	assert_int_equal(a->prefix, b->prefix);
+	assert_memory_equal(a->gateway, b->gateway, 16);
+}
+
+static void w_net6(struct wire *w, const struct arca_spec_net6 *n)
+{
+	uint8_t v[ARCA_SPEC_NET6_SIZE];
+	proto_put_le32(v, n->flags);
+	memcpy(v + 4, n->addr, 16);
+	v[20] = n->prefix;
+	memcpy(v + 21, n->gateway, 16);
+	w_rec(w, ARCA_SPEC_NET6, v, sizeof(v));
+}
+
+static void test_roundtrip_net6(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec in = { .argv = argv, .argc = 1, .has_net = 1, .net = net_good(),
+				.has_net6 = 1, .net6 = net6_good(), .has_host = 1,
+				.host_realtime_ns = 7 };
+	struct arca_spec out;
+	uint8_t *buf, *plain;
+	size_t len, plain_len;
+
+	(void)state;
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_true(out.has_net);
+	assert_net_equal(&out.net, &in.net);
+	assert_true(out.has_net6);
+	assert_net6_equal(&out.net6, &in.net6);
+	assert_true(out.has_host);
+	spec_free(&out);
+	assert_false(out.has_net6);
+
+	/* Without NET6 the encoding is unchanged; with it, one 37-byte record
+	 * right after NET and before HOST, field by field. */
+	in.has_net6 = 0;
+	assert_int_equal(spec_encode(&in, &plain, &plain_len), 0);
+	assert_int_equal(len, plain_len + 6 + ARCA_SPEC_NET6_SIZE);
+	size_t at = plain_len - 6 - ARCA_SPEC_HOST_SIZE;
+	assert_memory_equal(buf, plain, at);
+	assert_int_equal(proto_le16(buf + at - 6 - ARCA_SPEC_NET_SIZE), ARCA_SPEC_NET);
+	assert_int_equal(proto_le16(buf + at), ARCA_SPEC_NET6);
+	assert_int_equal(proto_le32(buf + at + 2), 37);
+	static const uint8_t want[37] = {
+		0, 0, 0, 0,
+		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+		64,
+		0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+	};
+	assert_memory_equal(buf + at + 6, want, sizeof(want));
+	assert_int_equal(proto_le16(buf + at + 6 + 37), ARCA_SPEC_HOST);
+	assert_int_equal(spec_decode(plain, plain_len, &out), 0);
+	assert_false(out.has_net6);
+	spec_free(&out);
+	free(plain);
+
+	/* Cut anywhere inside the record: an error. */
+	for (size_t n = at + 1; n < at + 6 + ARCA_SPEC_NET6_SIZE; n++) {
+		memset(&out, 0xA5, sizeof(out));
+		assert_int_equal(spec_decode(buf, n, &out), -EPROTO);
+		assert_null(out.argv);
+		assert_false(out.has_net6);
+	}
+	free(buf);
+
+	/* NET6 without NET: the encoder refuses it. */
+	in.has_net6 = 1;
+	in.has_net = 0;
+	buf = NULL;
+	assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+	assert_null(buf);
+
+	/* Valid at the limits: prefix 8 and 126, a unique-local address, a
+	 * gateway inside the prefix (on and off a byte boundary). */
+	struct arca_spec_net6 n = net6_good();
+	n.prefix = ARCA_NET6_PREFIX_MIN;
+	assert_int_equal(spec_net6_ok(&n), 0);
+	ip6("20ff::1", n.gateway); /* inside 2000::/8 */
+	assert_int_equal(spec_net6_ok(&n), 0);
+	n = net6_good();
+	n.prefix = ARCA_NET6_PREFIX_MAX;
+	ip6("2001:db8:a::1", n.gateway); /* 2001:db8:a::/126 */
+	assert_int_equal(spec_net6_ok(&n), 0);
+	n = net6_good();
+	ip6("fd00:a:0:1::2", n.addr);
+	ip6("fd00:a:0:1::1", n.gateway);
+	assert_int_equal(spec_net6_ok(&n), 0);
+	n.prefix = 60;
+	ip6("fd00:a:0:f::1", n.gateway); /* the prefix ends inside the 4th group */
+	assert_int_equal(spec_net6_ok(&n), 0);
+	ip6("fd00:a:0:10::1", n.gateway);
+	assert_int_equal(spec_net6_ok(&n), -EPROTO);
+	n = net6_good();
+	ip6("febf:ffff::1", n.gateway); /* the top of fe80::/10 */
+	assert_int_equal(spec_net6_ok(&n), 0);
+	ip6("3fff:ffff::2", n.addr);
+	assert_int_equal(spec_net6_ok(&n), 0);
+	ip6("0:0:0:1::2", n.addr); /* just outside ::/96 */
+	assert_int_equal(spec_net6_ok(&n), 0);
+	assert_int_equal(spec_net6_ok(NULL), -EPROTO);
+}
+
+/* One way each a NET6 value can be wrong (the record is otherwise net6_good:
+ * 2001:db8:a::2/64 via fe80::1). */
+static void n6_flags(struct arca_spec_net6 *n) { n->flags = 1; }
+static void n6_flags_high(struct arca_spec_net6 *n) { n->flags = 0x80000000u; }
+static void n6_prefix_0(struct arca_spec_net6 *n) { n->prefix = 0; }
+static void n6_prefix_7(struct arca_spec_net6 *n) { n->prefix = 7; }
+static void n6_prefix_127(struct arca_spec_net6 *n) { n->prefix = 127; }
+static void n6_prefix_128(struct arca_spec_net6 *n) { n->prefix = 128; }
+static void n6_prefix_255(struct arca_spec_net6 *n) { n->prefix = 255; }
+static void n6_addr_unspecified(struct arca_spec_net6 *n) { ip6("::", n->addr); }
+static void n6_addr_loopback(struct arca_spec_net6 *n) { ip6("::1", n->addr); }
+static void n6_addr_multicast(struct arca_spec_net6 *n) { ip6("ff02::2", n->addr); }
+static void n6_addr_multicast_global(struct arca_spec_net6 *n) { ip6("ff0e::2", n->addr); }
+static void n6_addr_link_local(struct arca_spec_net6 *n) { ip6("fe80::2", n->addr); }
+static void n6_addr_link_local_top(struct arca_spec_net6 *n) { ip6("febf::2", n->addr); }
+static void n6_addr_v4mapped(struct arca_spec_net6 *n) { ip6("::ffff:10.213.0.2", n->addr); }
+static void n6_addr_v4compat(struct arca_spec_net6 *n) { ip6("::10.213.0.2", n->addr); }
+static void n6_gw_unspecified(struct arca_spec_net6 *n) { ip6("::", n->gateway); }
+static void n6_gw_loopback(struct arca_spec_net6 *n) { ip6("::1", n->gateway); }
+static void n6_gw_multicast(struct arca_spec_net6 *n) { ip6("ff02::1", n->gateway); }
+static void n6_gw_is_addr(struct arca_spec_net6 *n) { memcpy(n->gateway, n->addr, 16); }
+static void n6_gw_outside(struct arca_spec_net6 *n) { ip6("2001:db8:b::1", n->gateway); }
+static void n6_gw_outside_low_bit(struct arca_spec_net6 *n)
+{
+	ip6("2001:db8:a:1::1", n->gateway); /* differs in bit 63, the prefix's last */
+}
+static void n6_gw_multicast_in_prefix(struct arca_spec_net6 *n)
+{
+	ip6("ff02::2", n->addr); /* both multicast: refused for either reason */
+	ip6("ff02::1", n->gateway);
+}
+static void n6_gw_outside_short_prefix(struct arca_spec_net6 *n)
+{
+	n->prefix = 8;
+	ip6("2101::1", n->gateway); /* outside 2000::/8 */
+}
+
+static void (*const net6_mutations[])(struct arca_spec_net6 *) = {
+	n6_flags, n6_flags_high, n6_prefix_0, n6_prefix_7, n6_prefix_127, n6_prefix_128,
+	n6_prefix_255, n6_addr_unspecified, n6_addr_loopback, n6_addr_multicast,
+	n6_addr_multicast_global, n6_addr_link_local, n6_addr_link_local_top, n6_addr_v4mapped,
+	n6_addr_v4compat, n6_gw_unspecified, n6_gw_loopback, n6_gw_multicast, n6_gw_is_addr,
+	n6_gw_outside, n6_gw_outside_low_bit, n6_gw_multicast_in_prefix,
+	n6_gw_outside_short_prefix,
+};
+
+static void test_net6_rejects(void **state)
+{
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec_net net = net_good();
+	struct wire w;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(net6_mutations) / sizeof(net6_mutations[0]); i++) {
+		struct arca_spec_net6 n = net6_good();
+		net6_mutations[i](&n);
+		if (spec_net6_ok(&n) != -EPROTO)
+			fail_msg("net6 mutation %zu accepted", i);
+		/* The encoder refuses it... */
+		struct arca_spec in = { .argv = argv, .argc = 1, .has_net = 1, .net = net,
+					.has_net6 = 1, .net6 = n };
+		buf = NULL;
+		assert_int_equal(spec_encode(&in, &buf, &len), -EINVAL);
+		assert_null(buf);
+		/* ...and the decoder too, when a hand encoder wrote it. */
+		w_minimal(&w);
+		w_net(&w, &net);
+		w_net6(&w, &n);
+		expect_decode_error(&w, -EPROTO);
+	}
+
+	/* The hand encoder agrees with spec_encode on a good one, in either
+	 * order with NET. */
+	struct arca_spec_net6 good = net6_good();
+	struct arca_spec s;
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_net6(&w, &good);
+	w_str(&w, ARCA_SPEC_ARGV, "true");
+	w_net(&w, &net);
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_true(s.has_net);
+	assert_true(s.has_net6);
+	assert_net6_equal(&s.net6, &good);
+	spec_free(&s);
+	w_minimal(&w);
+	w_net(&w, &net);
+	w_net6(&w, &good);
+	assert_int_equal(spec_decode(w.buf, w.len, &s), 0);
+	assert_true(s.has_net6);
+	spec_free(&s);
+
+	/* Without NET: it names no interface. Before or after the others. */
+	w_minimal(&w);
+	w_net6(&w, &good);
+	expect_decode_error(&w, -EPROTO);
+	w_init(&w, ARCA_SPEC_MAGIC, ARCA_ABI_VERSION);
+	w_net6(&w, &good);
+	w_str(&w, ARCA_SPEC_ARGV, "true");
+	expect_decode_error(&w, -EPROTO);
+
+	/* Wrong lengths, around 37 (25: NET's). */
+	static const uint32_t lens[] = { 0, 4, 25, 36, 38, 64 };
+	uint8_t v[64];
+	memset(v, 0, sizeof(v));
+	w_minimal(&w);
+	w_net6(&w, &good);
+	memcpy(v, w.buf + w.len - ARCA_SPEC_NET6_SIZE, ARCA_SPEC_NET6_SIZE);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		w_minimal(&w);
+		w_net(&w, &net);
+		w_rec(&w, ARCA_SPEC_NET6, v, lens[i]);
+		expect_decode_error(&w, -EPROTO);
+	}
+	/* At most one, even when both say the same. */
+	w_minimal(&w);
+	w_net(&w, &net);
+	w_net6(&w, &good);
+	w_net6(&w, &good);
+	expect_decode_error(&w, -EPROTO);
+	/* A NET record failing its own rules still fails with NET6. */
+	net.prefix = 31;
+	w_minimal(&w);
+	w_net(&w, &net);
+	w_net6(&w, &good);
+	expect_decode_error(&w, -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1992,6 +2248,8 @@ int main(void)
 		cmocka_unit_test(test_decode_host_rejects),
 		cmocka_unit_test(test_roundtrip_net),
 		cmocka_unit_test(test_net_rejects),
+		cmocka_unit_test(test_roundtrip_net6),
+		cmocka_unit_test(test_net6_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
