@@ -90,9 +90,15 @@ static int batch_commit(const struct nft_batch *b, struct arca_err *e)
 	int r = nl_open(&nl, e);
 	if (r < 0)
 		return r;
-	/* A batch larger than the socket's send buffer would fail with EMSGSIZE. */
+	/* A batch larger than the socket's send buffer would fail with EMSGSIZE: the largest
+	 * (NFT_BATCH_LIMIT) is above the default (net.core.wmem_default, 208 KiB). FORCE, which
+	 * needs the CAP_NET_ADMIN nftables needs anyway, is not capped by net.core.wmem_max;
+	 * without it, the cap (208 KiB by default) is doubled by the kernel, which is enough. */
 	int sndbuf = (int)nft_batch_size(b) + 4096;
-	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+		       sizeof(sndbuf)) < 0)
+		(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				 sizeof(sndbuf));
 	if (mnl_socket_sendto(nl, nft_batch_data(b), nft_batch_size(b)) < 0)
 		return arca_error_errno(e, errno, "nftables: sending a batch of %zu bytes",
 					nft_batch_size(b));
@@ -188,6 +194,16 @@ int nft_run_allow_addr(size_t name_idx, uint32_t addr, uint32_t ttl_s, struct ar
 	return r < 0 ? r : batch_commit(b, e);
 }
 
+int nft_run_allow_addr6(size_t name_idx, const uint8_t addr[16], uint32_t ttl_s,
+			struct arca_err *e)
+{
+	_cleanup_nft_batch_ struct nft_batch *b = nft_batch_new();
+	if (!b)
+		return arca_error(e, ENOMEM, "nftables: out of memory");
+	int r = nft_build_allow_addr6(b, name_idx, addr, ttl_s, e);
+	return r < 0 ? r : batch_commit(b, e);
+}
+
 static int counter_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nftnl_obj *o = nftnl_obj_alloc();
@@ -216,7 +232,23 @@ int nft_run_counters(uint64_t *refused_packets, struct arca_err *e)
 			 "reading counter " NFT_REFUSED " of table inet " NFT_RUN_TABLE, e);
 }
 
-/* ---- the host table --------------------------------------------------------------------- */
+/* ---- the host tables -------------------------------------------------------------------- */
+
+/* ip arca-host or ip6 arca-host6, and its pool (the one of its family). */
+struct host_table {
+	uint16_t family;
+	const char *name;
+	const char *fam; /* nft's name of the family */
+	struct nft_cidr pool;
+	struct nft_cidr6 pool6;
+};
+
+static int host_build(struct nft_batch *b, const struct host_table *t, uint64_t replace_handle,
+		      struct arca_err *e)
+{
+	return t->family == NFPROTO_IPV6 ? nft_build_host6(b, t->pool6, replace_handle, e)
+					 : nft_build_host(b, t->pool, replace_handle, e);
+}
 
 struct table_info {
 	bool found;
@@ -243,6 +275,7 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
  * creation): one line per chain (type, hook, priority, policy) and per rule (its
  * expressions as libnftnl prints them, without handle or position). */
 struct canon {
+	const char *table; /* only this table's */
 	char *s;
 	size_t len, cap;
 	bool overflow;
@@ -270,7 +303,7 @@ static int canon_msg(const struct nlmsghdr *nlh, struct canon *c)
 		if (!ch)
 			return -ENOMEM;
 		if (nftnl_chain_nlmsg_parse(nlh, ch) == 0 &&
-		    !strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE) ?: "", NFT_HOST_TABLE)) {
+		    !strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE) ?: "", c->table)) {
 			snprintf(line, sizeof(line), "chain %s type %s hook %u prio %d policy %u",
 				 nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME) ?: "?",
 				 nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE) ?: "?",
@@ -285,7 +318,7 @@ static int canon_msg(const struct nlmsghdr *nlh, struct canon *c)
 		if (!r)
 			return -ENOMEM;
 		if (nftnl_rule_nlmsg_parse(nlh, r) == 0 &&
-		    !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE) ?: "", NFT_HOST_TABLE)) {
+		    !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE) ?: "", c->table)) {
 			nftnl_rule_unset(r, NFTNL_RULE_HANDLE);
 			nftnl_rule_unset(r, NFTNL_RULE_POSITION);
 			nftnl_rule_unset(r, NFTNL_RULE_ID);
@@ -303,23 +336,28 @@ static int canon_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* What the kernel's table holds, as canonical text. */
-static int host_current(struct canon *c, struct arca_err *e)
+static int host_current(const struct host_table *t, struct canon *c, struct arca_err *e)
 {
 	char buf[REQ_SIZE] = { 0 };
 	static const struct {
 		uint16_t type;
 		const char *what;
 	} dumps[] = {
-		{ NFT_MSG_GETCHAIN, "listing the chains of table ip " NFT_HOST_TABLE },
-		{ NFT_MSG_GETRULE, "listing the rules of table ip " NFT_HOST_TABLE },
+		{ NFT_MSG_GETCHAIN, "chains" },
+		{ NFT_MSG_GETRULE, "rules" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(dumps); i++) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, dumps[i].type, NFPROTO_IPV4,
+		char what[96];
+		snprintf(what, sizeof(what), "listing the %s of table %s %s", dumps[i].what, t->fam,
+			 t->name);
+		/* The family narrows both dumps to tables of t's (another family may have a
+		 * table of the same name); chains are filtered by name in canon_msg. */
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, dumps[i].type, t->family,
 							     NLM_F_DUMP, 1);
-		/* The table attribute narrows the rules' dump; chains are filtered in canon_msg. */
+		/* The table attribute narrows the rules' dump. */
 		mnl_attr_put_strz(nlh, dumps[i].type == NFT_MSG_GETRULE ? NFTA_RULE_TABLE
-						: NFTA_CHAIN_TABLE, NFT_HOST_TABLE);
-		int r = nft_query(nlh, canon_cb, c, dumps[i].what, e);
+						: NFTA_CHAIN_TABLE, t->name);
+		int r = nft_query(nlh, canon_cb, c, what, e);
 		if (r < 0)
 			return r;
 	}
@@ -339,14 +377,15 @@ static int host_wanted(const struct nft_batch *b, struct canon *c)
 	return 0;
 }
 
-static int host_lookup(struct table_info *ti, struct arca_err *e)
+static int host_lookup(const struct host_table *t, struct table_info *ti, struct arca_err *e)
 {
-	char buf[REQ_SIZE] = { 0 };
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, 0, 1);
-	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_HOST_TABLE);
+	char buf[REQ_SIZE] = { 0 }, what[96];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, t->family, 0, 1);
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, t->name);
 	*ti = (struct table_info){ 0 };
 	struct arca_err qe = { 0 };
-	int r = nft_query(nlh, table_cb, ti, "looking up table ip " NFT_HOST_TABLE, &qe);
+	snprintf(what, sizeof(what), "looking up table %s %s", t->fam, t->name);
+	int r = nft_query(nlh, table_cb, ti, what, &qe);
 	if (r == -ENOENT)
 		return 0; /* absent */
 	/* A get nfnetlink cannot route (no nf_tables subsystem) ends in EINVAL/EOPNOTSUPP. */
@@ -367,7 +406,7 @@ static int host_lookup(struct table_info *ti, struct arca_err *e)
  * this at once: one batch wins, the other fails on EEXIST (the add) or ENOENT (the delete
  * of a handle gone) and looks again.
  */
-int nft_host_ensure(struct nft_cidr pool, struct arca_err *e)
+static int host_ensure(const struct host_table *t, struct arca_err *e)
 {
 	_cleanup_free_ char *want_s = malloc(CANON_SIZE), *have_s = malloc(CANON_SIZE);
 	if (!want_s || !have_s)
@@ -375,22 +414,22 @@ int nft_host_ensure(struct nft_cidr pool, struct arca_err *e)
 	int r = -EAGAIN;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct table_info ti;
-		r = host_lookup(&ti, e);
+		r = host_lookup(t, &ti, e);
 		if (r < 0)
 			return r;
 		_cleanup_nft_batch_ struct nft_batch *b = nft_batch_new();
 		if (!b)
 			return arca_error(e, ENOMEM, "nftables: out of memory");
-		r = nft_build_host(b, pool, ti.found ? ti.handle : 0, e);
+		r = host_build(b, t, ti.found ? ti.handle : 0, e);
 		if (r < 0)
 			return r;
 		if (ti.found && ti.flags == 0) {
-			struct canon want = { want_s, 0, CANON_SIZE, false };
-			struct canon have = { have_s, 0, CANON_SIZE, false };
+			struct canon want = { t->name, want_s, 0, CANON_SIZE, false };
+			struct canon have = { t->name, have_s, 0, CANON_SIZE, false };
 			want_s[0] = have_s[0] = '\0';
 			r = host_wanted(b, &want);
 			if (r == 0)
-				r = host_current(&have, e);
+				r = host_current(t, &have, e);
 			if (r == -ENOENT)
 				continue; /* deleted meanwhile */
 			if (r < 0)
@@ -406,12 +445,24 @@ int nft_host_ensure(struct nft_cidr pool, struct arca_err *e)
 	return r;
 }
 
-int nft_host_remove(struct arca_err *e)
+int nft_host_ensure(struct nft_cidr pool, struct arca_err *e)
+{
+	struct host_table t = { NFPROTO_IPV4, NFT_HOST_TABLE, "ip", .pool = pool };
+	return host_ensure(&t, e);
+}
+
+int nft_host_ensure6(struct nft_cidr6 pool6, struct arca_err *e)
+{
+	struct host_table t = { NFPROTO_IPV6, NFT_HOST6_TABLE, "ip6", .pool6 = pool6 };
+	return host_ensure(&t, e);
+}
+
+static int host_remove(int (*build)(struct nft_batch *, struct arca_err *), struct arca_err *e)
 {
 	_cleanup_nft_batch_ struct nft_batch *b = nft_batch_new();
 	if (!b)
 		return arca_error(e, ENOMEM, "nftables: out of memory");
-	int r = nft_build_host_remove(b, e);
+	int r = build(b, e);
 	if (r < 0)
 		return r;
 	struct arca_err ce = { 0 };
@@ -421,4 +472,12 @@ int nft_host_remove(struct arca_err *e)
 	if (r < 0)
 		*e = ce;
 	return r;
+}
+
+/* One batch per table: a delete of an absent table fails its whole batch (ENOENT), which
+ * would leave the other table standing. */
+int nft_host_remove(struct arca_err *e)
+{
+	int r = host_remove(nft_build_host_remove, e);
+	return r < 0 ? r : host_remove(nft_build_host6_remove, e);
 }

@@ -2,14 +2,16 @@
 /*
  * launcher/nft.c and nft_build.c: the batches parsed back with libnftnl (pure), then the
  * rules applied in a private network namespace made by this process and read back from
- * the kernel, and one packet from a "guest" netns through them. The live tests skip where
- * unshare(CLONE_NEWNET) is refused (not root) or the kernel has no nf_tables.
+ * the kernel, and packets from a "guest" netns through them (IPv6 ones on to a third netns,
+ * which shows what passed). The live tests skip where unshare(CLONE_NEWNET) is refused
+ * (not root) or the kernel has no nf_tables.
  */
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,8 +56,43 @@ static struct nft_cidr cidr(const char *s, uint8_t prefix)
 	return (struct nft_cidr){ ip(s), prefix };
 }
 
-static struct nft_run_cfg nat_cfg;
-static struct nft_run_cfg allow_cfg;
+static struct nft_cidr6 cidr6(const char *s, uint8_t prefix)
+{
+	struct nft_cidr6 c = { .prefix = prefix };
+	assert_int_equal(inet_pton(AF_INET6, s, c.addr), 1);
+	return c;
+}
+
+static void ip6(const char *s, uint8_t out[16])
+{
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+}
+
+/* How libnftnl prints a 16-byte cmp of addr: four words in host order. */
+static const char *cmp16(const char *op, const char *addr)
+{
+	static char buf[128];
+	uint32_t w[4];
+	ip6(addr, (uint8_t *)w);
+	snprintf(buf, sizeof(buf), "[ cmp %s reg 1 0x%08x 0x%08x 0x%08x 0x%08x ]", op, w[0], w[1],
+		 w[2], w[3]);
+	return buf;
+}
+
+static struct nft_run_cfg nat_cfg, nat6_cfg;
+static struct nft_run_cfg allow_cfg, allow6_cfg;
+
+/* The IPv6 half of c: the guest fd00:213::2, its gateway ::1; the host's addresses: one
+ * inside fc00::/7 (merged), one outside. */
+static void cfg6(struct nft_run_cfg *c)
+{
+	c->ipv6 = true;
+	ip6("fd00:213::1", c->gateway6);
+	ip6("fd00:213::2", c->guest6);
+	c->n_extra_block6 = 2;
+	c->extra_block6[0] = cidr6("fd12::3", 128);
+	c->extra_block6[1] = cidr6("2a01:4f8::7", 128);
+}
 
 static void cfgs_init(void)
 {
@@ -76,6 +113,11 @@ static void cfgs_init(void)
 	allow_cfg.n_names = 2;
 	allow_cfg.names[0] = (struct nft_allow_name){ NFT_PROTO_UDP, 8080 };
 	allow_cfg.names[1] = (struct nft_allow_name){ NFT_PROTO_ANY, 0 };
+
+	nat6_cfg = nat_cfg;
+	cfg6(&nat6_cfg);
+	allow6_cfg = allow_cfg;
+	cfg6(&allow6_cfg);
 }
 
 /* ---- pure: ranges, limits, messages ----------------------------------------------------- */
@@ -192,10 +234,128 @@ static void test_cfg_refused(void **state)
 	c = nat_cfg;
 	c.mode = 7;
 	assert_int_equal(build_err(&c, &e), -EINVAL);
+
+	/* IPv6 */
+	c = nat6_cfg;
+	memset(c.guest6, 0, sizeof(c.guest6));
+	assert_int_equal(build_err(&c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "IPv6 gateway and guest"));
+	c = nat6_cfg;
+	memcpy(c.gateway6, c.guest6, sizeof(c.guest6));
+	assert_int_equal(build_err(&c, &e), -EINVAL);
+	c = nat6_cfg;
+	c.n_extra_block6 = NFT_EXTRA_BLOCK_MAX + 1;
+	assert_int_equal(build_err(&c, &e), -E2BIG);
+	assert_non_null(strstr(e.msg, "blocked IPv6 prefixes"));
+	c = nat6_cfg;
+	c.extra_block6[1].prefix = 129;
+	assert_int_equal(build_err(&c, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "blocked IPv6 prefix 1: /129"));
+	/* without ipv6 its fields are not read */
+	c = nat_cfg;
+	c.n_extra_block6 = 1000;
+	c.extra_block6[0].prefix = 200;
+	assert_int_equal(build_err(&c, &e), 0);
+}
+
+static void assert_addr6(const uint8_t a[16], const char *want)
+{
+	char got[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, a, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static void test_ranges6_merge(void **state)
+{
+	(void)state;
+	struct nft_cidr6 in[] = {
+		cidr6("ff00::", 8),                            /* adjacent to fec0::/10 */
+		cidr6("fc00::", 7), cidr6("fd12::3", 128),     /* inside: absorbed */
+		cidr6("fe80::", 10), cidr6("fec0::", 10),      /* adjacent: one range to the top */
+		cidr6("2001:db8:1:2::5", 32),                  /* host bits ignored */
+		cidr6("2001:db9::", 32),                       /* adjacent (a carry over 12 bytes) */
+		cidr6("::2", 127), cidr6("::1", 128),          /* adjacent */
+		cidr6("2001:dba::", 32),                       /* adjacent again */
+		cidr6("2001:dbc::", 32),                       /* a gap of one /32 before it */
+	};
+	struct nft_range6 out[ARRAY_SIZE(in)];
+	size_t n = nft_ranges6_merge(in, ARRAY_SIZE(in), out);
+	assert_int_equal(n, 5);
+	assert_addr6(out[0].lo, "::1");
+	assert_addr6(out[0].hi, "::3");
+	assert_addr6(out[1].lo, "2001:db8::");
+	assert_addr6(out[1].hi, "2001:dba:ffff:ffff:ffff:ffff:ffff:ffff");
+	assert_addr6(out[2].lo, "2001:dbc::");
+	assert_addr6(out[2].hi, "2001:dbc:ffff:ffff:ffff:ffff:ffff:ffff");
+	assert_addr6(out[3].lo, "fc00::");
+	assert_addr6(out[3].hi, "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	assert_addr6(out[4].lo, "fe80::");
+	assert_addr6(out[4].hi, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+
+	/* a prefix not on a byte boundary; after a range to the top, anything merges */
+	struct nft_cidr6 odd[] = { cidr6("2001::", 23), cidr6("2001:1ff:ffff::", 48),
+				   cidr6("8000::", 1), cidr6("ffff::1", 128) };
+	n = nft_ranges6_merge(odd, ARRAY_SIZE(odd), out);
+	assert_int_equal(n, 2);
+	assert_addr6(out[0].hi, "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff");
+	assert_addr6(out[1].lo, "8000::");
+	assert_addr6(out[1].hi, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+
+	struct nft_cidr6 all[] = { cidr6("::", 0), cidr6("2606:4700::1", 128) };
+	n = nft_ranges6_merge(all, 2, out);
+	assert_int_equal(n, 1);
+	assert_addr6(out[0].lo, "::");
+	assert_addr6(out[0].hi, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	assert_int_equal(nft_ranges6_merge(NULL, 0, out), 0);
+}
+
+static bool has_cidr6(const struct nft_cidr6 *c, size_t n, const char *addr, uint8_t prefix)
+{
+	struct nft_cidr6 want = cidr6(addr, prefix);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].prefix == prefix && !memcmp(c[i].addr, want.addr, 16))
+			return true;
+	return false;
+}
+
+static void test_blocked6_cidrs(void **state)
+{
+	(void)state;
+	cfgs_init();
+	struct nft_cidr6 out[NFT_BLOCKED6_MAX];
+	size_t n = nft_blocked6_cidrs(&nat6_cfg, out);
+	assert_int_equal(n, NFT_BLOCKED6_DEFAULT + 2);
+	/* what the guest's traffic could reach IPv4 through, and what is not a network */
+	static const struct {
+		const char *addr;
+		uint8_t prefix;
+	} always[] = {
+		{ "::", 128 }, { "::1", 128 }, { "::ffff:0:0", 96 }, { "::", 96 },
+		{ "64:ff9b::", 96 }, { "64:ff9b:1::", 48 }, { "100::", 64 }, { "2001::", 23 },
+		{ "2001:db8::", 32 }, { "2002::", 16 }, { "fe80::", 10 }, { "fec0::", 10 },
+		{ "ff00::", 8 }, { "3fff::", 20 },
+	};
+	_Static_assert(ARRAY_SIZE(always) == NFT_BLOCKED6_ALWAYS, "every default tested");
+	for (size_t i = 0; i < ARRAY_SIZE(always); i++)
+		if (!has_cidr6(out, n, always[i].addr, always[i].prefix))
+			fail_msg("%s/%u not blocked", always[i].addr, always[i].prefix);
+	assert_true(has_cidr6(out, n, "fc00::", 7));
+	assert_true(has_cidr6(out, n, "2a01:4f8::7", 128));
+
+	/* allow_private lifts the ULA range only */
+	struct nft_run_cfg c = nat6_cfg;
+	c.allow_private = true;
+	n = nft_blocked6_cidrs(&c, out);
+	assert_int_equal(n, NFT_BLOCKED6_ALWAYS + 2);
+	assert_false(has_cidr6(out, n, "fc00::", 7));
+	assert_true(has_cidr6(out, n, "fe80::", 10));
+	assert_true(has_cidr6(out, n, "fd12::3", 128));
+	c.n_extra_block6 = 0;
+	assert_int_equal(nft_blocked6_cidrs(&c, out), NFT_BLOCKED6_ALWAYS);
 }
 
 /* The batch's messages, parsed back: their types and the rules as libnftnl prints them. */
-#define MAX_RULES 300
+#define MAX_RULES 600
 struct parsed {
 	size_t nmsg;
 	uint16_t type[NFT_BATCH_MSGS]; /* NFNL_MSG_BATCH_* or 0x100 | NFT_MSG_* */
@@ -204,9 +364,11 @@ struct parsed {
 	char chain[MAX_RULES][32];
 	char text[MAX_RULES][2048];
 	size_t nelems;
-	uint32_t elem_key[256];
-	uint32_t elem_flags[256];
-	uint64_t elem_timeout_ms[256];
+	uint32_t elem_key[512];     /* an IPv4 key */
+	uint8_t elem_key6[512][16]; /* an IPv6 key */
+	uint32_t elem_klen[512];
+	uint32_t elem_flags[512];
+	uint64_t elem_timeout_ms[512];
 };
 static struct parsed P;
 
@@ -217,8 +379,13 @@ static int elem_cb(struct nftnl_set_elem *el, void *data)
 	struct parsed *p = data;
 	uint32_t len = 0;
 	const void *k = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &len);
-	assert_int_equal(len, 4);
-	memcpy(&p->elem_key[p->nelems], k, 4);
+	assert_true(len == 4 || len == 16);
+	assert_true(p->nelems < ARRAY_SIZE(p->elem_key));
+	p->elem_klen[p->nelems] = len;
+	if (len == 4)
+		memcpy(&p->elem_key[p->nelems], k, 4);
+	else
+		memcpy(p->elem_key6[p->nelems], k, 16);
 	p->elem_flags[p->nelems] = nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_FLAGS)
 		? nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_FLAGS) : 0;
 	p->elem_timeout_ms[p->nelems] = nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_TIMEOUT)
@@ -253,14 +420,17 @@ static void batch_elems(const struct nlmsghdr *nlh, struct parsed *p)
 		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
 			continue;
 		mnl_attr_for_each_nested(el, a) {
-			uint32_t key = 0, flags = 0;
+			uint32_t key = 0, flags = 0, klen = 0;
+			uint8_t key6[16] = { 0 };
 			mnl_attr_for_each_nested(x, el) {
 				switch (mnl_attr_get_type(x)) {
 				case NFTA_SET_ELEM_KEY: {
 					const struct nlattr *v = mnl_attr_get_payload(x);
 					assert_int_equal(mnl_attr_get_type(v), NFTA_DATA_VALUE);
-					assert_int_equal(mnl_attr_get_payload_len(v), 4);
-					memcpy(&key, mnl_attr_get_payload(v), 4);
+					klen = mnl_attr_get_payload_len(v);
+					assert_true(klen == 4 || klen == 16);
+					memcpy(klen == 4 ? (void *)&key : key6,
+					       mnl_attr_get_payload(v), klen);
 					break;
 				}
 				case NFTA_SET_ELEM_FLAGS:
@@ -273,6 +443,8 @@ static void batch_elems(const struct nlmsghdr *nlh, struct parsed *p)
 			}
 			assert_true(p->nelems < ARRAY_SIZE(p->elem_key));
 			p->elem_key[p->nelems] = key;
+			memcpy(p->elem_key6[p->nelems], key6, 16);
+			p->elem_klen[p->nelems] = klen;
 			p->elem_flags[p->nelems++] = flags;
 		}
 	}
@@ -380,6 +552,9 @@ static void test_build_nat(void **state)
 	assert_has(rule_of("input", 4), "[ payload load 1b @ transport header + 0 => reg 1 ]");
 	assert_has(rule_of("postrouting", 0), "[ masq ]");
 	assert_has(rule_of("postrouting", 0), "[ meta load oifname => reg 1 ]");
+	/* IPv4 only (meta nfproto ipv4): a masquerade in table inet would take IPv6 too */
+	assert_has(rule_of("postrouting", 0), "[ meta load nfproto => reg 1 ]");
+	assert_has(rule_of("postrouting", 0), "[ cmp eq reg 1 0x00000002 ]");
 
 	/* blocked: the defaults with 10.1.2.3 merged into 10/8, 224/4 and 240/4 into one
 	 * range to the top (no end element), 203.0.113.7 alone */
@@ -568,6 +743,313 @@ static void test_build_host(void **state)
 
 	b = nft_batch_new();
 	assert_int_equal(nft_build_host(b, cidr("0.0.0.0", 0), 0, &e), -EINVAL);
+	nft_batch_free(b);
+}
+
+/* The IPv6 elements in P are exactly the interval set of rs. */
+static void assert_elems6(const struct nft_range6 *rs, size_t nr)
+{
+	/* starts, and ends one past them; none after the range to the top, none at :: before
+	 * a first range from :: (blocked6 always starts with ::/96) */
+	size_t n6 = 0;
+	for (size_t j = 0; j < P.nelems; j++)
+		n6 += P.elem_klen[j] == 16;
+	assert_int_equal(n6, 2 * nr - 1);
+	for (size_t i = 0; i < nr; i++) {
+		uint8_t end[16];
+		memcpy(end, rs[i].hi, 16);
+		bool top = true;
+		for (int k = 15; k >= 0 && top; k--)
+			top = end[k] == 0xff;
+		for (int k = 15; k >= 0 && ++end[k] == 0; k--)
+			;
+		bool start = false, ended = top;
+		for (size_t j = 0; j < P.nelems; j++) {
+			if (P.elem_klen[j] != 16)
+				continue;
+			bool is_end = P.elem_flags[j] & NFT_SET_ELEM_INTERVAL_END;
+			start |= !memcmp(P.elem_key6[j], rs[i].lo, 16) && !is_end;
+			ended |= !memcmp(P.elem_key6[j], end, 16) && is_end;
+		}
+		assert_true(start);
+		assert_true(ended);
+	}
+}
+
+static void test_build_nat6(void **state)
+{
+	(void)state;
+	cfgs_init();
+	struct arca_err e = { 0 };
+	struct nft_batch *b = nft_batch_new();
+	assert_int_equal(nft_build_run(b, &nat6_cfg, &e), 0);
+	parse_batch(b);
+	static const uint16_t head[] = {
+		NFNL_MSG_BATCH_BEGIN, NFT(NFT_MSG_NEWTABLE), NFT(NFT_MSG_DELTABLE),
+		NFT(NFT_MSG_NEWTABLE), NFT(NFT_MSG_NEWOBJ), NFT(NFT_MSG_NEWSET),
+		NFT(NFT_MSG_NEWSETELEM), NFT(NFT_MSG_NEWSET), NFT(NFT_MSG_NEWSETELEM),
+		NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN), NFT(NFT_MSG_NEWCHAIN),
+		NFT(NFT_MSG_NEWRULE),
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(head); i++)
+		assert_int_equal(P.type[i], head[i]);
+	assert_string_equal(nft_batch_what(b, 8), "add set blocked6");
+	assert_int_equal(rules_in("forward"), 7);
+	assert_int_equal(rules_in("input"), 13);
+	assert_int_equal(rules_in("postrouting"), 1);
+	assert_int_equal(P.nacks, 1);
+
+	/* forward 0: iifname "tap0" ip6 saddr != fd00:213::2 counter name refused drop, in
+	 * place of the drop of all IPv6 */
+	const char *r = rule_of("forward", 0);
+	assert_has(r, "[ cmp eq reg 1 0x0000000a ]");
+	assert_has(r, "[ payload load 16b @ network header + 8 => reg 1 ]");
+	assert_has(r, cmp16("neq", "fd00:213::2"));
+	assert_null(strstr(r, "bitwise")); /* a /128: no mask */
+	assert_has(r, "[ objref type 1 name refused ]");
+	assert_has(r, "[ immediate reg 0 drop ]");
+	assert_has(rule_of("forward", 1), "[ cmp neq reg 1 0x0200d50a ]"); /* IPv4's */
+	assert_has(rule_of("forward", 2), "[ ct load state => reg 1 ]");
+	assert_has(rule_of("forward", 3), "[ lookup reg 1 set blocked ");
+	/* 4: iifname "tap0" ip6 daddr @blocked6 counter name refused drop */
+	r = rule_of("forward", 4);
+	assert_has(r, "[ cmp eq reg 1 0x0000000a ]");
+	assert_has(r, "[ payload load 16b @ network header + 24 => reg 1 ]");
+	assert_has(r, "[ lookup reg 1 set blocked6 ");
+	assert_has(r, "[ objref type 1 name refused ]");
+	/* 5: nat mode's accept, either family */
+	r = rule_of("forward", 5);
+	assert_null(strstr(r, "nfproto"));
+	assert_has(r, "[ immediate reg 0 accept ]");
+	assert_has(rule_of("forward", 6), "[ objref type 1 name refused ]");
+	for (size_t i = 0; i < rules_in("forward"); i++)
+		assert_null(strstr(rule_of("forward", i), "[ counter pkts"));
+
+	/* input: IPv4's five, then neighbour discovery (133, 135, 136; not 134) */
+	for (size_t i = 0; i < 3; i++) {
+		static const char *types[] = { "0x00000085", "0x00000087", "0x00000088" };
+		char want[64];
+		r = rule_of("input", 5 + i);
+		assert_has(r, "[ cmp eq reg 1 0x0000000a ]");
+		assert_has(r, "[ cmp eq reg 1 0x0000003a ]");
+		assert_has(r, "[ payload load 1b @ transport header + 0 => reg 1 ]");
+		snprintf(want, sizeof(want), "[ cmp eq reg 1 %s ]", types[i]);
+		assert_has(r, want);
+		assert_has(r, "[ immediate reg 0 accept ]");
+		assert_null(strstr(r, "saddr"));
+	}
+	for (size_t i = 0; i < rules_in("input"); i++)
+		assert_null(strstr(rule_of("input", i), "[ cmp eq reg 1 0x00000086 ]"));
+	/* the guest's other multicast: dropped, counted apart */
+	r = rule_of("input", 8);
+	assert_has(r, "[ payload load 16b @ network header + 24 => reg 1 ]");
+	assert_has(r, "( reg 1 & 0x000000ff 0x00000000 0x00000000 0x00000000 )");
+	assert_has(r, cmp16("eq", "ff00::"));
+	assert_has(r, "[ counter pkts 0 bytes 0 ]");
+	assert_has(r, "[ immediate reg 0 drop ]");
+	assert_has(rule_of("input", 9), cmp16("neq", "fd00:213::2"));
+	assert_has(rule_of("input", 9), "[ objref type 1 name refused ]");
+	assert_has(rule_of("input", 10), "[ ct load state => reg 1 ]");
+	assert_has(rule_of("input", 10), "[ cmp eq reg 1 0x0000000a ]");
+	/* a ping of gateway6 */
+	r = rule_of("input", 11);
+	assert_has(r, "[ payload load 16b @ network header + 24 => reg 1 ]");
+	assert_has(r, cmp16("eq", "fd00:213::1"));
+	assert_has(r, "[ cmp eq reg 1 0x0000003a ]");
+	assert_has(r, "[ cmp eq reg 1 0x00000080 ]");
+	assert_has(r, "[ immediate reg 0 accept ]");
+	assert_has(rule_of("input", 12), "[ objref type 1 name refused ]");
+	/* no resolver on IPv6: only IPv4's port 53 rules */
+	size_t dns = 0;
+	for (size_t i = 0; i < rules_in("input"); i++)
+		dns += strstr(rule_of("input", i), "[ cmp eq reg 1 0x00003500 ]") != NULL;
+	assert_int_equal(dns, 2);
+	assert_has(rule_of("postrouting", 0), "[ cmp eq reg 1 0x00000002 ]");
+
+	/* blocked6: fd12::3 merged into fc00::/7, ::/128 and ::1 into ::/96, link-local to
+	 * multicast one range to the top */
+	struct nft_cidr6 cs[NFT_BLOCKED6_MAX];
+	struct nft_range6 rs[NFT_BLOCKED6_MAX];
+	size_t nr = nft_ranges6_merge(cs, nft_blocked6_cidrs(&nat6_cfg, cs), rs);
+	assert_int_equal(nr, 12);
+	assert_addr6(rs[0].lo, "::");
+	assert_addr6(rs[0].hi, "::255.255.255.255"); /* ::ffff:ffff as inet_ntop prints it */
+	assert_addr6(rs[nr - 1].lo, "fe80::");
+	assert_elems6(rs, nr);
+	/* and blocked is IPv4's as before */
+	size_t n4 = 0;
+	for (size_t j = 0; j < P.nelems; j++)
+		n4 += P.elem_klen[j] == 4;
+	assert_int_equal(n4, 2 * 11 - 1);
+	nft_batch_free(b);
+
+	/* allow_private: fc00::/7 lifted, the host's fd12::3 stays */
+	struct nft_run_cfg c = nat6_cfg;
+	c.allow_private = true;
+	b = nft_batch_new();
+	assert_int_equal(nft_build_run(b, &c, &e), 0);
+	parse_batch(b);
+	nr = nft_ranges6_merge(cs, nft_blocked6_cidrs(&c, cs), rs);
+	assert_int_equal(nr, 12);
+	assert_elems6(rs, nr);
+	bool host = false;
+	for (size_t j = 0; j < P.nelems; j++) {
+		uint8_t want[16];
+		ip6("fd12::3", want);
+		host |= P.elem_klen[j] == 16 && !memcmp(P.elem_key6[j], want, 16);
+		ip6("fc00::", want);
+		assert_false(P.elem_klen[j] == 16 && !memcmp(P.elem_key6[j], want, 16));
+	}
+	assert_true(host);
+	nft_batch_free(b);
+}
+
+static void test_build_allow6(void **state)
+{
+	(void)state;
+	cfgs_init();
+	struct arca_err e = { 0 };
+	struct nft_run_cfg c = allow6_cfg;
+	c.n_names = 4;
+	c.names[2] = (struct nft_allow_name){ NFT_PROTO_TCP, 443 };
+	c.names[3] = (struct nft_allow_name){ NFT_PROTO_ANY, 853 };
+	struct nft_batch *b = nft_batch_new();
+	assert_int_equal(nft_build_run(b, &c, &e), 0);
+	parse_batch(b);
+	/* IPv4's (antispoof6 in place of the drop of IPv6), blocked6, names 1 + 1 + 1 + 2 */
+	assert_int_equal(rules_in("forward"), 5 + 2 + 4 + 1 + 5 + 1);
+	size_t nsets = 0;
+	for (size_t i = 0; i < P.nmsg; i++)
+		nsets += P.type[i] == NFT(NFT_MSG_NEWSET);
+	assert_int_equal(nsets, 2 * (1 + 4));
+	assert_string_equal(nft_batch_what(b, 8), "add set dyn0");
+	assert_string_equal(nft_batch_what(b, 12), "add set blocked6");
+	assert_string_equal(nft_batch_what(b, 14), "add set dyn6_0");
+	assert_string_equal(nft_batch_what(b, 17), "add set dyn6_3");
+	/* the IPv4 name rules, then the IPv6 ones: the same protocols and ports */
+	const char *r = rule_of("forward", 12);
+	assert_has(r, "[ cmp eq reg 1 0x0000000a ]");
+	assert_has(r, "[ payload load 16b @ network header + 24 => reg 1 ]");
+	assert_has(r, "[ lookup reg 1 set dyn6_0 ");
+	assert_has(r, "[ cmp eq reg 1 0x00000011 ]");
+	assert_has(r, "[ cmp eq reg 1 0x0000901f ]");
+	assert_has(r, "[ immediate reg 0 accept ]");
+	r = rule_of("forward", 13);
+	assert_has(r, "[ lookup reg 1 set dyn6_1 ");
+	assert_null(strstr(r, "l4proto"));
+	assert_null(strstr(r, "transport header"));
+	assert_has(rule_of("forward", 14), "[ lookup reg 1 set dyn6_2 ");
+	assert_has(rule_of("forward", 14), "[ cmp eq reg 1 0x0000bb01 ]");
+	assert_has(rule_of("forward", 15), "[ lookup reg 1 set dyn6_3 ");
+	assert_has(rule_of("forward", 15), "[ cmp eq reg 1 0x00000006 ]");
+	assert_has(rule_of("forward", 16), "[ lookup reg 1 set dyn6_3 ");
+	assert_has(rule_of("forward", 16), "[ cmp eq reg 1 0x00000011 ]");
+	assert_has(rule_of("forward", 16), "[ cmp eq reg 1 0x00005503 ]");
+	assert_has(rule_of("forward", 17), "[ immediate reg 0 drop ]");
+	/* the allow list's CIDRs are IPv4 only: every rule with an IPv4 prefix matches
+	 * meta nfproto ipv4 */
+	for (size_t i = 0; i < P.nrules; i++)
+		if (strstr(P.text[i], "0x00d8b85d") || strstr(P.text[i], "0x01010101"))
+			assert_has(P.text[i], "[ cmp eq reg 1 0x00000002 ]");
+	nft_batch_free(b);
+
+	/* the largest run with IPv6 fits one batch */
+	c.n_allow = NFT_ALLOW_MAX;
+	for (size_t i = 0; i < NFT_ALLOW_MAX; i++)
+		c.allow[i] = (struct nft_allow){ { htonl(0x08000000u + (uint32_t)i * 256), 24 },
+						 NFT_PROTO_ANY, (uint16_t)(1000 + i) };
+	c.n_names = NFT_NAMES_MAX;
+	for (size_t i = 0; i < NFT_NAMES_MAX; i++)
+		c.names[i] = (struct nft_allow_name){ NFT_PROTO_ANY, (uint16_t)(2000 + i) };
+	c.n_extra_block = NFT_EXTRA_BLOCK_MAX;
+	for (size_t i = 0; i < NFT_EXTRA_BLOCK_MAX; i++)
+		c.extra_block[i] = (struct nft_cidr){ htonl(0x2d000000u + (uint32_t)i * 4), 32 };
+	c.n_extra_block6 = NFT_EXTRA_BLOCK_MAX;
+	for (size_t i = 0; i < NFT_EXTRA_BLOCK_MAX; i++) {
+		c.extra_block6[i] = cidr6("2a01:4f8::", 128);
+		c.extra_block6[i].addr[15] = (uint8_t)(4 * i); /* none adjacent */
+	}
+	b = nft_batch_new();
+	if (nft_build_run(b, &c, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_true(nft_batch_size(b) < NFT_BATCH_LIMIT);
+	parse_batch(b);
+	assert_true(P.nmsg <= NFT_BATCH_MSGS);
+	assert_int_equal(rules_in("forward"), 6 + 2 * NFT_ALLOW_MAX + 4 * NFT_NAMES_MAX);
+	print_message("the largest run with IPv6: %zu bytes, %zu messages\n", nft_batch_size(b),
+		      P.nmsg);
+	nft_batch_free(b);
+}
+
+static void test_build_allow_addr6(void **state)
+{
+	(void)state;
+	struct arca_err e = { 0 };
+	uint8_t a[16];
+	ip6("2606:4700::1", a);
+	struct nft_batch *b = nft_batch_new();
+	assert_int_equal(nft_build_allow_addr6(b, 3, a, 5, &e), 0);
+	parse_batch(b);
+	assert_int_equal(P.nmsg, 5);
+	assert_int_equal(P.type[1], NFT(NFT_MSG_NEWSETELEM));
+	assert_int_equal(P.type[2], NFT(NFT_MSG_DELSETELEM));
+	assert_int_equal(P.type[3], NFT(NFT_MSG_NEWSETELEM));
+	assert_int_equal(P.nelems, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(P.elem_klen[i], 16);
+		assert_memory_equal(P.elem_key6[i], a, 16);
+	}
+	assert_int_equal(batch_timeout_ms, 30 * 1000);
+	assert_string_equal(nft_batch_what(b, 4), "add element 2606:4700::1 of set inet arca dyn6_3");
+	nft_batch_free(b);
+	b = nft_batch_new();
+	assert_int_equal(nft_build_allow_addr6(b, NFT_NAMES_MAX, a, 5, &e), -EINVAL);
+	nft_batch_free(b);
+}
+
+static void test_build_host6(void **state)
+{
+	(void)state;
+	struct arca_err e = { 0 };
+	struct nft_batch *b = nft_batch_new();
+	assert_int_equal(nft_build_host6(b, cidr6("fd00:213::", 48), 0, &e), 0);
+	parse_batch(b);
+	assert_int_equal(P.type[1], NFT(NFT_MSG_NEWTABLE));
+	assert_string_equal(nft_batch_what(b, 2), "add table ip6 arca-host6");
+	assert_int_equal(rules_in("forward"), 2);
+	assert_int_equal(rules_in("postrouting"), 1);
+	assert_has(rule_of("forward", 0), "[ cmp eq reg 1 0x61637261 ]");
+	assert_has(rule_of("forward", 1), "[ ct load state => reg 1 ]");
+	const char *r = rule_of("postrouting", 0);
+	assert_has(r, "[ payload load 16b @ network header + 8 => reg 1 ]");
+	assert_has(r, "( reg 1 & 0xffffffff 0x0000ffff 0x00000000 0x00000000 )");
+	assert_has(r, cmp16("eq", "fd00:213::"));
+	assert_has(r, "[ cmp neq reg 1 0x61637261 ]");
+	assert_has(r, "[ masq ]");
+	nft_batch_free(b);
+
+	b = nft_batch_new();
+	assert_int_equal(nft_build_host6(b, cidr6("fd00:213::", 48), 42, &e), 0);
+	parse_batch(b);
+	assert_int_equal(P.type[1], NFT(NFT_MSG_DELTABLE));
+	assert_int_equal(P.type[2], NFT(NFT_MSG_NEWTABLE));
+	assert_string_equal(nft_batch_what(b, 2), "delete the outdated table ip6 arca-host6");
+	nft_batch_free(b);
+
+	b = nft_batch_new();
+	assert_int_equal(nft_build_host6(b, cidr6("fc00::", 7), 0, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "IPv6 address pool /7"));
+	nft_batch_free(b);
+	b = nft_batch_new();
+	assert_int_equal(nft_build_host6(b, cidr6("fd00::", 129), 0, &e), -EINVAL);
+	nft_batch_free(b);
+
+	b = nft_batch_new();
+	assert_int_equal(nft_build_host6_remove(b, &e), 0);
+	parse_batch(b);
+	assert_int_equal(P.nmsg, 3);
+	assert_int_equal(P.type[1], NFT(NFT_MSG_DELTABLE));
+	assert_string_equal(nft_batch_what(b, 2), "delete table ip6 arca-host6");
 	nft_batch_free(b);
 }
 
@@ -880,6 +1362,10 @@ static void test_live_no_table(void **state)
 			_exit(12);
 		if (nft_host_remove(&e) != 0) /* none: nothing to remove */
 			_exit(13);
+		uint8_t a[16] = { 0x26, 0x06, 0x47, [15] = 1 };
+		if (nft_run_allow_addr6(0, a, 60, &e) != -ENOENT ||
+		    !strstr(e.msg, "nftables: add element 2606:4700::1 of set inet arca dyn6_0: "))
+			_exit(14);
 		_exit(0);
 	}
 	int st = 0;
@@ -938,6 +1424,198 @@ static void test_live_host(void **state)
 	assert_int_equal(count_tables(NFT_HOST_TABLE), 0);
 	assert_int_equal(count_tables(NFT_RUN_TABLE), 1);
 	assert_int_equal(nft_host_remove(&e), 0); /* none: nothing to do */
+}
+
+static void test_live_nat6(void **state)
+{
+	(void)state;
+	NEED_LIVE();
+	cfgs_init();
+	apply_ok(&nat6_cfg);
+	read_back();
+	assert_int_equal(count_tables(NFT_RUN_TABLE), 1);
+	assert_int_equal(chains.n, 3);
+	assert_int_equal(sets.n, 2);
+	assert_string_equal(sets.name[1], NFT_SET_BLOCKED6);
+	assert_true(sets.u[1] & NFT_SET_INTERVAL);
+	assert_int_equal(rules_in("forward"), 7);
+	assert_int_equal(rules_in("input"), 13);
+	assert_int_equal(rules_in("postrouting"), 1);
+	/* the kernel's copy prints as ours did */
+	assert_has(rule_of("forward", 0), cmp16("neq", "fd00:213::2"));
+	assert_has(rule_of("forward", 4), "[ lookup reg 1 set blocked6 ");
+	assert_has(rule_of("input", 8), "( reg 1 & 0x000000ff 0x00000000 0x00000000 0x00000000 )");
+	assert_has(rule_of("input", 11), cmp16("eq", "fd00:213::1"));
+	assert_has(rule_of("postrouting", 0), "[ cmp eq reg 1 0x00000002 ]");
+
+	/* blocked6 as the kernel holds it: every range's start and end */
+	read_elems(NFT_SET_BLOCKED6, dump_cb_elems);
+	struct nft_cidr6 cs[NFT_BLOCKED6_MAX];
+	struct nft_range6 rs[NFT_BLOCKED6_MAX];
+	size_t nr = nft_ranges6_merge(cs, nft_blocked6_cidrs(&nat6_cfg, cs), rs);
+	assert_elems6(rs, nr);
+
+	/* host prefixes that overlap, touch, or lie inside the defaults: one valid set */
+	struct nft_run_cfg c = nat6_cfg;
+	c.n_extra_block6 = 5;
+	c.extra_block6[0] = cidr6("2a01:4f8::", 64);
+	c.extra_block6[1] = cidr6("2a01:4f8::1", 128);          /* inside [0] */
+	c.extra_block6[2] = cidr6("2a01:4f8:0:1::", 64);        /* adjacent to [0] */
+	c.extra_block6[3] = cidr6("fe80::1", 128);              /* inside a default */
+	c.extra_block6[4] = cidr6("2a01:4f8:0:1::", 64);        /* twice */
+	apply_ok(&c);
+	read_elems(NFT_SET_BLOCKED6, dump_cb_elems);
+	nr = nft_ranges6_merge(cs, nft_blocked6_cidrs(&c, cs), rs);
+	assert_elems6(rs, nr);
+}
+
+static void test_live_allow6(void **state)
+{
+	(void)state;
+	NEED_LIVE();
+	cfgs_init();
+	apply_ok(&allow6_cfg);
+	read_back();
+	assert_int_equal(sets.n, 6);
+	assert_string_equal(sets.name[3], NFT_SET_BLOCKED6);
+	assert_string_equal(sets.name[4], "dyn6_0");
+	assert_true(sets.u[4] & NFT_SET_TIMEOUT);
+	assert_string_equal(sets.name[5], "dyn6_1");
+	assert_int_equal(rules_in("forward"), 12);
+	assert_has(rule_of("forward", 9), "[ lookup reg 1 set dyn6_0 ");
+	assert_has(rule_of("forward", 9), "[ cmp eq reg 1 0x0000901f ]");
+	assert_has(rule_of("forward", 10), "[ lookup reg 1 set dyn6_1 ");
+	assert_has(rule_of("forward", 11), "[ immediate reg 0 drop ]");
+
+	/* the largest run with IPv6: the kernel takes the whole batch in one sendmsg */
+	struct nft_run_cfg c = allow6_cfg;
+	c.n_allow = NFT_ALLOW_MAX;
+	for (size_t i = 0; i < NFT_ALLOW_MAX; i++)
+		c.allow[i] = (struct nft_allow){ { htonl(0x08000000u + (uint32_t)i * 256), 24 },
+						 NFT_PROTO_ANY, (uint16_t)(1000 + i) };
+	c.n_names = NFT_NAMES_MAX;
+	for (size_t i = 0; i < NFT_NAMES_MAX; i++)
+		c.names[i] = (struct nft_allow_name){ NFT_PROTO_ANY, (uint16_t)(2000 + i) };
+	c.n_extra_block6 = NFT_EXTRA_BLOCK_MAX;
+	for (size_t i = 0; i < NFT_EXTRA_BLOCK_MAX; i++) {
+		c.extra_block6[i] = cidr6("2a01:4f8::", 128);
+		c.extra_block6[i].addr[15] = (uint8_t)(4 * i);
+	}
+	apply_ok(&c);
+	read_back();
+	assert_int_equal(sets.n, 2 + 2 * NFT_NAMES_MAX);
+	assert_int_equal(rules_in("forward"), 6 + 2 * NFT_ALLOW_MAX + 4 * NFT_NAMES_MAX);
+}
+
+static void test_live_allow_addr6(void **state)
+{
+	(void)state;
+	NEED_LIVE();
+	cfgs_init();
+	apply_ok(&allow6_cfg);
+	struct arca_err e = { 0 };
+	uint8_t a[16], b[16];
+	ip6("2606:4700::1", a);
+	ip6("2606:4700::2", b);
+	assert_int_equal(nft_run_allow_addr6(1, a, 5, &e), 0);
+	read_elems("dyn6_0", dump_cb_elems); /* only the set of that name */
+	assert_int_equal(P.nelems, 0);
+	read_elems("dyn1", dump_cb_elems);   /* and not IPv4's */
+	assert_int_equal(P.nelems, 0);
+	read_elems("dyn6_1", dump_cb_elems);
+	assert_int_equal(P.nelems, 1);
+	assert_int_equal(P.elem_klen[0], 16);
+	assert_memory_equal(P.elem_key6[0], a, 16);
+	assert_int_equal(P.elem_timeout_ms[0], 30 * 1000); /* clamped up */
+	/* again, longer: refreshed in place, still one element; and one clamped down */
+	assert_int_equal(nft_run_allow_addr6(1, a, 600, &e), 0);
+	assert_int_equal(nft_run_allow_addr6(1, b, 99999, &e), 0);
+	read_elems("dyn6_1", dump_cb_elems);
+	assert_int_equal(P.nelems, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(P.elem_timeout_ms[i],
+				 !memcmp(P.elem_key6[i], a, 16) ? 600 * 1000 : 3600 * 1000);
+
+	/* without ipv6 there is no dyn6_<i>: the error names the set */
+	apply_ok(&allow_cfg);
+	assert_int_equal(nft_run_allow_addr6(0, a, 60, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "add element 2606:4700::1 of set inet arca dyn6_0"));
+}
+
+static void test_live_host6(void **state)
+{
+	(void)state;
+	NEED_LIVE();
+	struct arca_err e = { 0 };
+	struct nft_cidr6 pool6 = cidr6("fd00:213::", 48);
+	assert_int_equal(nft_host_ensure6(pool6, &e), 0);
+	memset(&tables, 0, sizeof(tables));
+	dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, dump_cb_tables, &tables);
+	assert_int_equal(count_tables(NFT_HOST6_TABLE), 1);
+	uint64_t h = 0;
+	for (size_t i = 0; i < tables.n; i++)
+		if (!strcmp(tables.name[i], NFT_HOST6_TABLE)) {
+			h = tables.handle[i];
+			assert_int_equal(tables.u[i], NFPROTO_IPV6);
+		}
+
+	/* again: left alone (same handle, rules not doubled) */
+	assert_int_equal(nft_host_ensure6(pool6, &e), 0);
+	memset(&tables, 0, sizeof(tables));
+	memset(&chains, 0, sizeof(chains));
+	memset(&P, 0, sizeof(P));
+	dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, dump_cb_tables, &tables);
+	dump(NFT_MSG_GETCHAIN, NFPROTO_IPV6, dump_cb_chains, &chains);
+	dump(NFT_MSG_GETRULE, NFPROTO_IPV6, dump_cb_rules, &P);
+	assert_int_equal(count_tables(NFT_HOST6_TABLE), 1);
+	for (size_t i = 0; i < tables.n; i++)
+		if (!strcmp(tables.name[i], NFT_HOST6_TABLE))
+			assert_int_equal(tables.handle[i], h);
+	assert_int_equal(chains.n, 2);
+	assert_string_equal(chains.name[0], "arca-host6 forward");
+	assert_int_equal(chains.u[0], NF_INET_FORWARD);
+	assert_int_equal(chains.policy[0], NF_ACCEPT);
+	assert_string_equal(chains.name[1], "arca-host6 postrouting");
+	assert_int_equal(P.nrules, 3);
+	assert_has(rule_of("postrouting", 0), cmp16("eq", "fd00:213::"));
+	assert_has(rule_of("postrouting", 0), "[ masq ]");
+
+	/* the IPv4 table beside it: each ensure leaves the other alone */
+	assert_int_equal(nft_host_ensure(cidr("10.213.0.0", 16), &e), 0);
+	assert_int_equal(nft_host_ensure6(pool6, &e), 0);
+	memset(&tables, 0, sizeof(tables));
+	dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, dump_cb_tables, &tables);
+	assert_int_equal(count_tables(NFT_HOST_TABLE), 1);
+	assert_int_equal(count_tables(NFT_HOST6_TABLE), 1);
+	for (size_t i = 0; i < tables.n; i++)
+		if (!strcmp(tables.name[i], NFT_HOST6_TABLE))
+			assert_int_equal(tables.handle[i], h);
+
+	/* another pool: replaced in one batch, still one table */
+	assert_int_equal(nft_host_ensure6(cidr6("fd00:214::", 48), &e), 0);
+	memset(&tables, 0, sizeof(tables));
+	memset(&P, 0, sizeof(P));
+	dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, dump_cb_tables, &tables);
+	dump(NFT_MSG_GETRULE, NFPROTO_IPV6, dump_cb_rules, &P);
+	assert_int_equal(count_tables(NFT_HOST6_TABLE), 1);
+	assert_int_equal(P.nrules, 3);
+	assert_has(rule_of("postrouting", 0), cmp16("eq", "fd00:214::"));
+	assert_int_equal(nft_host_ensure6(cidr6("::", 0), &e), -EINVAL);
+
+	/* remove: both host tables, nothing else */
+	assert_int_equal(nft_host_remove(&e), 0);
+	memset(&tables, 0, sizeof(tables));
+	dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, dump_cb_tables, &tables);
+	assert_int_equal(count_tables(NFT_HOST_TABLE), 0);
+	assert_int_equal(count_tables(NFT_HOST6_TABLE), 0);
+	assert_int_equal(count_tables(NFT_RUN_TABLE), 1);
+	assert_int_equal(nft_host_remove(&e), 0); /* none: nothing to do */
+	/* only the IPv6 one present: removed too */
+	assert_int_equal(nft_host_ensure6(pool6, &e), 0);
+	assert_int_equal(nft_host_remove(&e), 0);
+	memset(&tables, 0, sizeof(tables));
+	dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, dump_cb_tables, &tables);
+	assert_int_equal(count_tables(NFT_HOST6_TABLE), 0);
 }
 
 /* ---- live traffic: a guest netns G -- veth -- our netns N (the rules) -- dummy veth0 ---- */
@@ -1157,6 +1835,263 @@ static void test_live_traffic(void **state)
 	assert_int_equal(refused_settle(5), 5);
 }
 
+/* ---- live IPv6 traffic: G -- tap0 in N (the rules) -- up6 -- W, a stand-in internet ----- */
+
+/* An IPv6 address usable at once: without IFA_F_NODAD it stays tentative for duplicate
+ * address detection (a second or more), and a datagram sent from it would fail. */
+static int rt_addr6_add(const char *name, const char *addr, uint8_t plen)
+{
+	char buf[256];
+	uint8_t a[16];
+	ip6(addr, a);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_flags = IFA_F_NODAD;
+	ifa->ifa_index = if_nametoindex(name);
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(a), a);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(a), a);
+	return ifa->ifa_index ? rt_talk(nlh) : -ENODEV;
+}
+
+static int rt_default6(const char *dev, const char *gw)
+{
+	char buf[256];
+	uint8_t a[16];
+	ip6(gw, a);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex(dev));
+	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(a), a);
+	return rt_talk(nlh);
+}
+
+static void sysctl_on(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "1\n", 2), 2);
+	close(fd);
+}
+
+#define GUEST6   "fd00:213::2"
+#define SPOOF6   "fd00:213::99" /* another address of G's: not the guest's */
+#define INET6_A  "2606:4700::1" /* W's: reachable once past N */
+#define INET6_B  "2606:4700::2"
+#define ULA6     "fc00::1"      /* W's too, blocked unless allow_private */
+#define HOST6    "2a01:4f8::7"  /* the host's, in extra_block6 */
+
+static int world_ns = -1;
+static int world_udp[2] = { -1, -1 }; /* W's UDP sockets on ports 9 and 8080 */
+
+/*
+ * On top of traffic_setup()'s: N: tap0 fd00:213::1/64 (the guest's gateway6), up6
+ * fd99::1/64 with the default route via W's fd99::2, IPv6 forwarding on. G: gst0
+ * fd00:213::2/64 and ::99, default via fd00:213::1. W (the peer of up6): the destinations
+ * on its lo, UDP sockets on ports 9 and 8080: what passes N arrives there, with the source
+ * the guest sent from (N routes IPv6, it does not masquerade it).
+ */
+static void traffic6_setup(void)
+{
+	if (world_ns >= 0)
+		return;
+	traffic_setup();
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	world_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(world_ns >= 0);
+	must(rt_link_up("lo"), "W: lo up");
+	static const uint16_t ports[] = { 9, 8080 };
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
+		world_udp[i] = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		assert_true(world_udp[i] >= 0);
+		struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(ports[i]),
+					   .sin6_addr = IN6ADDR_ANY_INIT };
+		assert_int_equal(bind(world_udp[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	assert_int_equal(setns(our_ns, CLONE_NEWNET), 0);
+
+	must(rt_link_add("up6", "veth", "w0", world_ns), "N: veth up6/w0");
+	must(rt_addr6_add("tap0", "fd00:213::1", 64), "N: tap0 IPv6 address");
+	must(rt_addr6_add("up6", "fd99::1", 64), "N: up6 address");
+	must(rt_link_up("up6"), "N: up6 up");
+	must(rt_default6("up6", "fd99::2"), "N: IPv6 default route");
+	sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
+
+	assert_int_equal(setns(guest_ns, CLONE_NEWNET), 0);
+	must(rt_addr6_add("gst0", GUEST6, 64), "G: gst0 IPv6 address");
+	must(rt_addr6_add("gst0", SPOOF6, 64), "G: gst0 second IPv6 address");
+	must(rt_default6("gst0", "fd00:213::1"), "G: IPv6 default route");
+
+	assert_int_equal(setns(world_ns, CLONE_NEWNET), 0);
+	must(rt_addr6_add("w0", "fd99::2", 64), "W: w0 address");
+	must(rt_link_up("w0"), "W: w0 up");
+	static const char *const dsts[] = { INET6_A, INET6_B, ULA6 };
+	for (size_t i = 0; i < ARRAY_SIZE(dsts); i++)
+		must(rt_addr6_add("lo", dsts[i], 128), "W: an internet address");
+	assert_int_equal(setns(our_ns, CLONE_NEWNET), 0);
+}
+
+/* One UDP datagram from the guest's netns, from src. */
+static void guest_send6(const char *src, const char *dst, uint16_t port)
+{
+	assert_int_equal(setns(guest_ns, CLONE_NEWNET), 0);
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(setns(our_ns, CLONE_NEWNET), 0);
+	assert_true(s >= 0);
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	ip6(src, from.sin6_addr.s6_addr);
+	ip6(dst, to.sin6_addr.s6_addr);
+	assert_int_equal(bind(s, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+	close(s);
+}
+
+/* Whether a datagram reached W's socket i within ms (the first one waits for neighbour
+ * discovery); one that does must come from the guest's own address. */
+static bool world_got(size_t i, int ms)
+{
+	struct pollfd p = { .fd = world_udp[i], .events = POLLIN };
+	if (poll(&p, 1, ms) != 1)
+		return false;
+	struct sockaddr_in6 from;
+	socklen_t len = sizeof(from);
+	char c;
+	assert_int_equal(recvfrom(world_udp[i], &c, 1, 0, (struct sockaddr *)&from, &len), 1);
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &from.sin6_addr, a, sizeof(a));
+	assert_string_equal(a, GUEST6);
+	return true;
+}
+
+#define PASSES6(dst, port, i)                                                 \
+	do {                                                                  \
+		guest_send6(GUEST6, dst, port);                               \
+		if (!world_got(i, 3000))                                      \
+			fail_msg("%s port %d did not pass", dst, port);       \
+	} while (0)
+
+/* Whether the guest's ping of dst is answered (within ms). */
+static bool guest_ping6(const char *dst, int ms)
+{
+	static uint16_t seq;
+	assert_int_equal(setns(guest_ns, CLONE_NEWNET), 0);
+	int s = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6);
+	assert_int_equal(setns(our_ns, CLONE_NEWNET), 0);
+	assert_true(s >= 0);
+	/* type, code, checksum (the kernel's, RFC 3542 §3.1), identifier, sequence */
+	uint8_t req[8] = { 128, 0, 0, 0, 0xa6, 0x6a, 0, (uint8_t)++seq };
+	/* from the guest's address: G's other one (SPOOF6) would be chosen as well */
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	ip6(GUEST6, from.sin6_addr.s6_addr);
+	ip6(dst, to.sin6_addr.s6_addr);
+	assert_int_equal(bind(s, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(sendto(s, req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)),
+			 sizeof(req));
+	bool answered = false;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		int left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+				      (t.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			break;
+		uint8_t rep[1500];
+		/* the raw socket sees all ICMPv6 (neighbour discovery too): ours is type 129 */
+		ssize_t n = recv(s, rep, sizeof(rep), 0);
+		if (n >= 8 && rep[0] == 129 && rep[4] == 0xa6 && rep[5] == 0x6a && rep[7] == seq) {
+			answered = true;
+			break;
+		}
+	}
+	close(s);
+	return answered;
+}
+
+static void test_live_traffic6(void **state)
+{
+	(void)state;
+	NEED_LIVE();
+	cfgs_init();
+	traffic6_setup();
+	struct arca_err e = { 0 };
+	/* up6 as the uplink: the masquerade rule's oifname matches where the IPv6 goes, so
+	 * only its meta nfproto ipv4 keeps it off (world_got checks the source) */
+	struct nft_run_cfg nat6 = nat6_cfg, allow6 = allow6_cfg, nat = nat_cfg;
+	nat6.uplink_if = allow6.uplink_if = nat.uplink_if = "up6";
+
+	/* nat mode with IPv6 */
+	apply_ok(&nat6);
+	assert_int_equal(refused_settle(0), 0);
+	/* routed, not masqueraded (world_got checks the source); the guest's neighbour
+	 * solicitations for its gateway and answers to N's get through input */
+	PASSES6(INET6_A, 9, 0);
+	guest_send6(GUEST6, ULA6, 9);         /* fc00::/7 without allow_private */
+	assert_int_equal(refused_settle(1), 1);
+	guest_send6(GUEST6, HOST6, 9);        /* the host's own address */
+	assert_int_equal(refused_settle(2), 2);
+	guest_send6(GUEST6, "64:ff9b::a00:1", 9); /* NAT64 of 10.0.0.1 */
+	assert_int_equal(refused_settle(3), 3);
+	guest_send6(GUEST6, "2002:a00:1::1", 9); /* 6to4 of 10.0.0.1 */
+	assert_int_equal(refused_settle(4), 4);
+	guest_send6(SPOOF6, INET6_A, 9);      /* not the guest's address */
+	assert_int_equal(refused_settle(5), 5);
+	assert_false(world_got(0, 200));
+	guest_send6(GUEST6, "fd00:213::1", 53); /* no resolver on IPv6 */
+	assert_int_equal(refused_settle(6), 6);
+	assert_true(guest_ping6("fd00:213::1", 3000)); /* gateway6 answers a ping */
+	assert_int_equal(refused_settle(6), 6);
+	assert_false(guest_ping6("fd99::1", 300)); /* N's other address does not */
+	assert_int_equal(refused_settle(7), 7);
+	PASSES6(INET6_A, 9, 0);               /* still */
+
+	/* allow_private opens fc00::/7, not the host's addresses */
+	struct nft_run_cfg c = nat6;
+	c.allow_private = true;
+	apply_ok(&c);
+	PASSES6(ULA6, 9, 0);
+	guest_send6(GUEST6, HOST6, 9);
+	assert_int_equal(refused_settle(1), 1);
+
+	/* allow mode: the names' dyn6_<i> only, on their ports */
+	apply_ok(&allow6);
+	guest_send6(GUEST6, INET6_A, 9);      /* not listed */
+	assert_int_equal(refused_settle(1), 1);
+	uint8_t a[16];
+	ip6(INET6_A, a);
+	assert_int_equal(nft_run_allow_addr6(1, a, 60, &e), 0);
+	PASSES6(INET6_A, 9, 0);               /* now in dyn6_1 (any port) */
+	ip6(INET6_B, a);
+	assert_int_equal(nft_run_allow_addr6(0, a, 60, &e), 0); /* dyn6_0: udp 8080 only */
+	guest_send6(GUEST6, INET6_B, 9);
+	assert_int_equal(refused_settle(2), 2);
+	PASSES6(INET6_B, 8080, 1);
+	ip6(HOST6, a);
+	assert_int_equal(nft_run_allow_addr6(1, a, 60, &e), 0); /* a name resolving to it */
+	guest_send6(GUEST6, HOST6, 9);        /* blocked6 comes first */
+	assert_int_equal(refused_settle(3), 3);
+
+	/* without ipv6: IPv6 dropped as before, not counted in refused */
+	apply_ok(&nat);
+	guest_send6(GUEST6, INET6_A, 9);
+	assert_false(world_got(0, 300));
+	assert_false(guest_ping6("fd00:213::1", 300));
+	assert_int_equal(refused_settle(0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1168,6 +2103,12 @@ int main(void)
 		cmocka_unit_test(test_build_allow),
 		cmocka_unit_test(test_build_allow_addr),
 		cmocka_unit_test(test_build_host),
+		cmocka_unit_test(test_ranges6_merge),
+		cmocka_unit_test(test_blocked6_cidrs),
+		cmocka_unit_test(test_build_nat6),
+		cmocka_unit_test(test_build_allow6),
+		cmocka_unit_test(test_build_allow_addr6),
+		cmocka_unit_test(test_build_host6),
 		cmocka_unit_test(test_batch_errors),
 		cmocka_unit_test(test_live_nat),
 		cmocka_unit_test(test_live_allow),
@@ -1176,7 +2117,12 @@ int main(void)
 		cmocka_unit_test(test_live_apply_twice),
 		cmocka_unit_test(test_live_no_table),
 		cmocka_unit_test(test_live_host),
+		cmocka_unit_test(test_live_nat6),
+		cmocka_unit_test(test_live_allow6),
+		cmocka_unit_test(test_live_allow_addr6),
+		cmocka_unit_test(test_live_host6),
 		cmocka_unit_test(test_live_traffic),
+		cmocka_unit_test(test_live_traffic6),
 	};
 	/* Everything live happens in a netns of our own, gone when we exit. Only a missing
 	 * nf_tables skips: any other failure of the first apply fails the live tests. */
