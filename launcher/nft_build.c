@@ -686,9 +686,11 @@ static const struct nft_cidr6 blocked6_always[NFT_BLOCKED6_ALWAYS] = {
 	{ IP6(0x100, 0, 0, 0, 0, 0, 0, 0), 64 },        /* discard-only (RFC 6666) */
 	{ IP6(0x2001, 0, 0, 0, 0, 0, 0, 0), 23 },       /* IETF protocol assignments, Teredo's
 							   2001::/32 in it (RFC 2928, 4380) */
-	{ IP6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32 },   /* documentation (RFC 3849) */
+	{ IP6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32 },   /* documentation (RFC 3849); the newer
+							   3fff::/20 (RFC 9637) is left open, as
+							   IPv4's TEST-NETs are: the e2e tests'
+							   "internet" lives there */
 	{ IP6(0x2002, 0, 0, 0, 0, 0, 0, 0), 16 },       /* 6to4: IPv4 inside (RFC 3056) */
-	{ IP6(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20 },       /* documentation (RFC 9637) */
 	{ IP6(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10 },       /* link-local (RFC 4291 §2.5.6) */
 	{ IP6(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10 },       /* site-local, deprecated (RFC 3879) */
 	{ IP6(0xff00, 0, 0, 0, 0, 0, 0, 0), 8 },        /* multicast (RFC 4291 §2.7) */

@@ -20,7 +20,7 @@
 #define NFT_BLOCKED_DEFAULT 11
 #define NFT_BLOCKED_MAX     (NFT_BLOCKED_DEFAULT + NFT_EXTRA_BLOCK_MAX)
 /* Special-purpose IPv6 ranges, always blocked, then the ULA range unless allow_private. */
-#define NFT_BLOCKED6_ALWAYS  14
+#define NFT_BLOCKED6_ALWAYS  13
 #define NFT_BLOCKED6_DEFAULT (NFT_BLOCKED6_ALWAYS + 1)
 #define NFT_BLOCKED6_MAX     (NFT_BLOCKED6_DEFAULT + NFT_EXTRA_BLOCK_MAX)
 
