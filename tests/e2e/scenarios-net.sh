@@ -37,18 +37,19 @@ need_net() {
 	inet_up || { echo "cannot set up the test's internet namespace"; return 1; }
 }
 
-# The "internet": made once per script run, torn down at exit. Its files live in $NETD, not in
+# The "internet": made once per script run, torn down at exit. Its host link is e2einet0, not
+# arca-anything: arca's host tables match their own links as "arca*". Its files live in $NETD, not in
 # a scenario's $T (harness_run gives each scenario its own, removed when it ends). Each scenario
 # runs in a subshell: the marker file, not a variable, says it is up.
 NETD=$T/inet
 mkdir -p "$NETD" || exit 1
 inet_up() {
 	[ -e "$NETD/inet.up" ] && return 0
-	$IP netns del arcainet 2>/dev/null; $IP link del arcainet0 2>/dev/null # a failed try's
+	$IP netns del arcainet 2>/dev/null; $IP link del e2einet0 2>/dev/null # a failed try's
 	$IP netns add arcainet || return 1
-	$IP link add arcainet0 type veth peer name arcainet1 netns arcainet || return 1
-	$IP addr add "$HOSTADDR/24" dev arcainet0 && $IP link set arcainet0 up || return 1
-	$IP -n arcainet addr add "$INET/24" dev arcainet1 && $IP -n arcainet link set arcainet1 up &&
+	$IP link add e2einet0 type veth peer name e2einet1 netns arcainet || return 1
+	$IP addr add "$HOSTADDR/24" dev e2einet0 && $IP link set e2einet0 up || return 1
+	$IP -n arcainet addr add "$INET/24" dev e2einet1 && $IP -n arcainet link set e2einet1 up &&
 		$IP -n arcainet link set lo up && $IP -n arcainet route add default via "$HOSTADDR" || return 1
 	cat >"$NETD/inet.py" <<'EOF'
 import socket, struct, sys, threading
@@ -125,7 +126,7 @@ inet_down() {
 	# the servers' pid, from a scenario's subshell, is gone with it: kill what is in the netns
 	for _p in $($IP netns pids arcainet 2>/dev/null); do kill "$_p" 2>/dev/null; done
 	$IP netns del arcainet 2>/dev/null
-	$IP link del arcainet0 2>/dev/null
+	$IP link del e2einet0 2>/dev/null
 	rm -f /etc/resolv.conf "$NETD/inet.up"
 	{ [ -e "$NETD/resolv.conf.saved" ] || [ -L "$NETD/resolv.conf.saved" ]; } && cp -P "$NETD/resolv.conf.saved" /etc/resolv.conf
 	INET_PID=
@@ -244,8 +245,12 @@ sc_net_kill9() {
 # Four runs at once: distinct addresses, all reach the internet.
 sc_net_parallel() {
 	need_net || return $?
-	# 8 at once, as the issue asks: each its own slot, addresses, TAP and rules.
-	_n=8
+	# 8 at once, as the issue asks: each its own slot, addresses, TAP and rules. In the
+	# nested test host 4: its kernel (KVM under QEMU's emulated SVM, 2 vCPUs) has been seen
+	# to panic with a corrupted task stack under many VMs at once (16 QEMU microvms in the
+	# bench; once 4 arca runs here), whoever the VMM.
+	_n=${E2E_NET_PARALLEL:-8}
+	[ -n "${ARCA_E2E_NESTED:-}" ] && _n=${E2E_NET_PARALLEL:-4}
 	_i=1
 	while [ "$_i" -le "$_n" ]; do
 		timeout -k 10 "$LIMIT" "$ARCA" run --net nat -- sh -c "$GET"'
@@ -390,7 +395,7 @@ c.close()' "$HOSTADDR" </dev/null >"$T/srv.out" 2>&1 &
 	done
 	_route=
 	if ! $IP route show default | grep -q .; then
-		$IP route add default via "$INET" dev arcainet0 || { kill "$_srv"; return 1; }
+		$IP route add default via "$INET" dev e2einet0 || { kill "$_srv"; return 1; }
 		_route=1
 	fi
 	su -s /bin/sh user -c "timeout -k 10 $LIMIT '$ARCA' run --net nat,allow-private -v '$T/rl:/rl:ro' \
@@ -401,7 +406,7 @@ c.close()' "$HOSTADDR" </dev/null >"$T/srv.out" 2>&1 &
 	_rc2=$? _e2=$(cat "$T/err") _one2=$(one_line_error >/dev/null && echo 1)
 	su -s /bin/sh user -c "'$ARCA' run --net allow=$INET -- true" </dev/null >"$T/out" 2>"$T/err"
 	_rc3=$? _e3=$(cat "$T/err") _one3=$(one_line_error >/dev/null && echo 1)
-	[ -n "$_route" ] && $IP route del default via "$INET" dev arcainet0
+	[ -n "$_route" ] && $IP route del default via "$INET" dev e2einet0
 	kill "$_srv" 2>/dev/null
 	wait "$_srv" 2>/dev/null
 	[ "$RC" = 4 ] && [ "$_o" = "10.213.0.2/30|hello from $INET:8080 /rootless|hello from $INET:8081 /name|4194304 56879 4194304 56879|" ] ||
@@ -448,8 +453,8 @@ for arg in sys.argv[1:]:
         get(h.strip("[]"), int(p))
 EOF
 	_fwd=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
-	$IP -6 addr add "$HOSTADDR6/64" dev arcainet0 nodad 2>/dev/null
-	$IP -n arcainet -6 addr add "$INET6/64" dev arcainet1 nodad 2>/dev/null
+	$IP -6 addr add "$HOSTADDR6/64" dev e2einet0 nodad 2>/dev/null
+	$IP -n arcainet -6 addr add "$INET6/64" dev e2einet1 nodad 2>/dev/null
 	$IP -n arcainet -6 route replace default via "$HOSTADDR6" || return 1
 	# a server that says whom it saw
 	$IP netns exec arcainet python3 -c '
@@ -465,7 +470,7 @@ while True:
 	arca run --verbose --net nat -v "$T/v6:/v6:ro" -- python3 /v6/c.py addr </dev/null
 	_rc0=$RC _o0=$(tr '\n' '|' <"$T/out") _why=$(grep '^arca: net: no IPv6' "$T/err")
 	echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
-	$IP -6 route replace default via "$INET6" dev arcainet0
+	$IP -6 route replace default via "$INET6" dev e2einet0
 	arca run --verbose --net nat -v "$T/v6:/v6:ro" -- python3 /v6/c.py addr "[$INET6]:8086" \
 		"good.test:8086" "[fc00::1]:8086" "[$HOSTADDR6]:8086" </dev/null
 	_rc1=$RC _o1=$(tr '\n' '|' <"$T/out") _e1=$(grep -v '^\[' "$T/err" | tail -n 8 | tr '\n' '|')
@@ -477,7 +482,7 @@ while True:
 	_rc3=$RC _o3=$(tr '\n' '|' <"$T/out") _e3=$(grep -v '^\[' "$T/err" | tail -n 5 | tr '\n' '|')
 	kill "$_srv" 2>/dev/null
 	wait "$_srv" 2>/dev/null
-	$IP -6 route del default via "$INET6" dev arcainet0 2>/dev/null
+	$IP -6 route del default via "$INET6" dev e2einet0 2>/dev/null
 	echo "$_fwd" >/proc/sys/net/ipv6/conf/all/forwarding
 	[ "$_rc0" = 0 ] && [ "$_o0" = "none|" ] || { echo "forwarding off: status $_rc0, guest saw: $_o0"; return 1; }
 	case "$_why" in
@@ -521,7 +526,7 @@ c.sendall(b"got %d bytes, sum %d" % (len(d), sum(d) % 65521))
 c.close()'
 	_route=
 	if ! $IP route show default | grep -q .; then
-		$IP route add default via "$INET" dev arcainet0 || return 1
+		$IP route add default via "$INET" dev e2einet0 || return 1
 		_route=1
 	fi
 	su -s /bin/sh user -c "timeout -k 10 $LIMIT '$ARCA' run --verbose --net nat,allow-private \
@@ -532,7 +537,7 @@ c.close()'
 		_i=$((_i + 1))
 		if [ "$_i" -ge 1100 ] || ! kill -0 $_p 2>/dev/null; then
 			kill $_p 2>/dev/null; wait $_p
-			[ -n "$_route" ] && $IP route del default via "$INET" dev arcainet0
+			[ -n "$_route" ] && $IP route del default via "$INET" dev e2einet0
 			echo "the guest's server did not start: $(grep -v '^\[' "$T/pub.err" | tail -n 5 | tr '\n' '|')"
 			return 1
 		fi
@@ -554,7 +559,7 @@ while True:
 sys.stdout.write(r.decode())' 2>&1)
 	wait $_p
 	RC=$?
-	[ -n "$_route" ] && $IP route del default via "$INET" dev arcainet0
+	[ -n "$_route" ] && $IP route del default via "$INET" dev e2einet0
 	[ "$_rc2" = 125 ] && [ -n "$_one" ] &&
 		[ "$_err2" = "arca: --publish 127.0.0.1:18097:9090: host port 18097/tcp is in use" ] ||
 		{ echo "second publish of 18097: status $_rc2: $_err2"; return 1; }

@@ -379,6 +379,8 @@ nested_pack() {
 		printf 'NESTED_KVER=%s\n' "$(sh_quote "$KVER")"
 		printf 'NESTED_HAVE_PYTHON=%s\n' "$NESTED_HAVE_PYTHON"
 		printf 'export NESTED_HAVE_PYTHON\n'
+		# Scenarios that size themselves to the test host (net_parallel) read it.
+		printf 'export ARCA_E2E_NESTED=1\n'
 		printf 'set -- '
 		for f in "$@"; do sh_quote "$f"; done
 		printf '\n'
