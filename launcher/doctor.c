@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/landlock.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
@@ -36,7 +37,7 @@
 #include "privsep.h"
 #include "run.h"
 
-#define N_CHECKS 16
+#define N_CHECKS 24
 
 struct report {
 	struct doctor_check c[N_CHECKS];
@@ -468,6 +469,19 @@ static void check_passt(struct report *rep)
 	netcfg_init(&c);
 	if (netcfg_parse(&c, "nat,allow-private", &e) < 0) {
 		add(rep, "passt", DOCTOR_FAIL, NULL, "%s", e.msg);
+		return;
+	}
+	/* As root, passt would start as root and switch to "nobody" (a user
+	 * a minimal host may lack): not what a rootless run does. Found is
+	 * what root can say; the user's own `arca doctor` tries it for real. */
+	if (geteuid() == 0) {
+		char exe[PATH_MAX];
+		if (passt_find(getenv("PATH"), exe, sizeof(exe)) < 0)
+			add(rep, "passt", DOCTOR_WARN, "apt install passt",
+			    "rootless --net will fail: no passt in PATH or /usr/bin");
+		else
+			add(rep, "passt", DOCTOR_OK, NULL,
+			    "%s for rootless --net (run arca doctor as the user to try it)", exe);
 		return;
 	}
 	struct passt p;
