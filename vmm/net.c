@@ -222,11 +222,17 @@ static ssize_t stream_send(void *be, const struct iovec *iov, int n)
 		return -EMSGSIZE;
 	uint8_t hdr[STREAM_LEN] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 				    (uint8_t)len };
-	st->txv[0] = (struct iovec){ hdr, sizeof(hdr) };
-	memcpy(&st->txv[1], iov, (size_t)n * sizeof(*iov));
+	/* The length, then the frame's pieces, element by element (GCC's
+	 * -Wstringop-overread at -O1 misreads a memcpy of the array into
+	 * the iovecs as one iov_base read 16 bytes wide). */
+	struct iovec *v = st->txv;
+	v[0].iov_base = hdr;
+	v[0].iov_len = sizeof(hdr);
+	for (int i = 0; i < n; i++)
+		v[i + 1] = iov[i];
 	ssize_t w;
 	do
-		w = writev(ni->fd, st->txv, n + 1);
+		w = writev(ni->fd, v, n + 1);
 	while (w < 0 && errno == EINTR);
 	if (w < 0 && errno == EAGAIN)
 		return -EAGAIN; /* nothing went: the chain waits in its ring */
