@@ -66,6 +66,8 @@ LAUNCHER_OBJS += launcher/paths.o
 LAUNCHER_OBJS += launcher/run.o
 LAUNCHER_OBJS += launcher/sbstate.o
 LAUNCHER_OBJS += launcher/config.o
+LAUNCHER_OBJS += launcher/oci.o
+LAUNCHER_OBJS += launcher/ocirt.o
 LAUNCHER_OBJS += launcher/mux.o
 LAUNCHER_OBJS += launcher/mux_loop.o
 LAUNCHER_OBJS += launcher/exec.o
@@ -171,7 +173,7 @@ VMM_OBJS += vmm/landlock.o
 LIB_OBJS += lib/vm.o
 LIB_OBJS += lib/proc.o
 LIB_OBJS += lib/console.o
-CLI_OBJS := launcher/main.o launcher/cli.o launcher/config.o
+CLI_OBJS := launcher/main.o launcher/cli.o launcher/config.o launcher/oci.o launcher/ocirt.o
 ARCALIB_OBJS := $(LIB_OBJS) $(filter-out $(CLI_OBJS),$(LAUNCHER_OBJS)) \
 	vmm/boot.o vmm/ctl.o vmm/guestmem.o vmm/kvm_caps.o vmm/kvm_selftest.o vmm/snapshot.o $(COMMON_OBJS)
 LIBARCA_SOVERSION := 0
@@ -198,7 +200,7 @@ PREFIX ?= /usr/local
 
 .PHONY: all libarca examples deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk bench-net clean distclean kernel initrd
 
-all: $(BIN) kernel initrd libarca examples
+all: $(BIN) arca-runtime kernel initrd libarca examples
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -357,6 +359,16 @@ arca-fuse-host: $(B)/vmm/fuse_host.o $(B)/libvmm.a $(B)/libcommon.a
 
 # probe: static multi-call test binary run inside the guest on shares
 # (tests/probe/README.md); also runs on the host against the FUSE harness.
+# The OCI runtime is arca by another name (launcher/ocirt.h).
+arca-runtime: arca
+	@ln -sf arca $@
+
+# The e2e's container engine: a subreaper that reaps the runtime's container processes
+# (tests/e2e/scenarios-oci.sh).
+tests/oci/engine: tests/oci/engine.c
+	@echo "  CC      $@"
+	@$(CC) -std=gnu11 -O2 $(WARNINGS) -o $@ $<
+
 tests/probe/probe: $(wildcard tests/probe/*.c) $(wildcard tests/probe/*.h) common/cleanup.h \
 		common/io.c common/io.h
 	@echo "  MUSLCC  $@"
@@ -395,7 +407,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/liblib.a $(B)/liblauncher.a $(B)/libvmm.a $(B)
 unit: $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca
 	tests/unit/run $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
-e2e: all $(TEST_VMMS) tests/probe/probe
+e2e: all $(TEST_VMMS) tests/probe/probe tests/oci/engine
 	tests/e2e/run
 
 # Fault injection (tests/e2e/scenarios-fault.sh: 12 boots, ~3-4 min): its own test host boot,
@@ -415,7 +427,7 @@ fuse-test: arca-fuse-host tests/probe/probe
 
 # fuzz-smoke first: every fuzz target's seeds and a fixed-seed sweep under ASan/UBSan (no
 # clang needed, ~15 s), so a fixed finding stays fixed.
-test: all $(TEST_VMMS) $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca-fuse-host tests/probe/probe
+test: all $(TEST_VMMS) $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca-fuse-host tests/probe/probe tests/oci/engine
 	$(MAKE) --no-print-directory fuzz-smoke
 	tests/run-all $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
@@ -563,7 +575,7 @@ $(B)/san/arca-vmm: $(B)/san/vmm_san.o $(B)/vmm/main.o $(B)/libvmm.a $(B)/libcomm
 		-Wl,--no-whole-archive -lubsan -Wl,-Bdynamic -lstdc++ -lpthread -ldl -lm -lrt
 
 .PHONY: asan-e2e
-asan-e2e: all $(TEST_VMMS) tests/probe/probe
+asan-e2e: all $(TEST_VMMS) tests/probe/probe tests/oci/engine
 	$(MAKE) B=$(SAN_B) OPT='-O1 -g' SAN='$(SAN_FLAGS)' POLICY_DEFAULT=log WERROR=$(WERROR) \
 		$(SAN_B)/san/arca-vmm
 	E2E_VMM=$(CURDIR)/$(SAN_B)/san/arca-vmm NESTED_ENV="E2E_ARCA_LIMIT=$(SAN_E2E_ARCA_LIMIT) E2E_EXCLUDE=$(SAN_E2E_EXCLUDE)" \
@@ -583,9 +595,11 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
 		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 arca arca-vmm arca-init $(DESTDIR)$(PREFIX)/bin/
+	ln -sf arca $(DESTDIR)$(PREFIX)/bin/arca-runtime
 	cp -R $(B)/kernel/VERSION $(B)/kernel/vmlinuz $(B)/kernel/boot $(B)/kernel/lib \
 		$(DESTDIR)$(PREFIX)/share/arca/kernel/
 	install -m 0644 doc/arca.1 $(DESTDIR)$(PREFIX)/share/man/man1/arca.1
+	install -m 0644 doc/arca-runtime.1 $(DESTDIR)$(PREFIX)/share/man/man1/arca-runtime.1
 	$(MAKE) --no-print-directory install-lib
 install-lib: libarca
 	install -d $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/include \
@@ -617,7 +631,7 @@ deps:
 		$(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(DEB_FUZZ) ca-certificates
 
 clean:
-	rm -rf $(B) build-asan $(SAN_B) $(BIN)
+	rm -rf $(B) build-asan $(SAN_B) $(BIN) arca-runtime tests/oci/engine
 distclean: clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

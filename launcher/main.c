@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "doctor.h"
+#include "ocirt.h"
 #include "run.h"
 #include "sandbox.h"
 
@@ -36,6 +38,12 @@ int main(int argc, char *argv[])
 	struct arca_err e = { 0 };
 
 	fd_hygiene();
+
+	/* Invoked as arca-runtime (a symlink): the OCI runtime's command line. */
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argv[0];
+	if (base && !strcmp(base, "arca-runtime"))
+		return ocirt_main(argc, argv);
 
 	if (cli_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "arca: %s\n", e.msg);

@@ -11,6 +11,10 @@ make -C "$top" --no-print-directory install DESTDIR="$d" PREFIX=/usr >"$d/log" 2
 	{ cat "$d/log"; fail "make install failed"; }
 bin=$d/usr/bin
 for f in arca arca-vmm arca-init; do [ -x "$bin/$f" ] || fail "$f not installed"; done
+# The OCI runtime is arca by another name.
+[ "$(readlink "$bin/arca-runtime")" = arca ] || fail "arca-runtime is not a link to arca"
+"$bin/arca-runtime" features | python3 -c 'import json, sys; assert json.load(sys.stdin)["ociVersionMax"]' ||
+	fail "installed arca-runtime does not answer features"
 [ -e "$d/usr/share/arca/kernel/vmlinuz" ] || fail "kernel not installed"
 [ -f "$d/usr/share/man/man1/arca.1" ] || fail "man page not installed"
 "$bin/arca" version | grep -q '^arca ' || fail "installed arca does not run"
@@ -28,7 +32,7 @@ for name, where in (("kernel", root + "/usr/share/arca/kernel/"), ("arca-vmm", r
     assert where in c["detail"], (name, where, c["detail"])
 PY
 if command -v groff >/dev/null 2>&1; then
-	for m in man1/arca.1 man3/arca.3; do
+	for m in man1/arca.1 man1/arca-runtime.1 man3/arca.3; do
 		w=$(groff -man -Tutf8 -ww -z "$d/usr/share/man/$m" 2>&1)
 		[ -z "$w" ] || fail "man page $m: $w"
 	done

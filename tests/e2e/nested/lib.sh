@@ -338,6 +338,8 @@ nested_pack() {
 	[ -x "$REPO/arca-init" ] && copy_file "$stage" "$REPO/arca-init" /opt/arca/arca-init
 	# The static guest-side test binary (tests/probe) for the share scenarios.
 	[ -x "$REPO/tests/probe/probe" ] && copy_file "$stage" "$REPO/tests/probe/probe" /opt/arca/probe
+	# The OCI scenarios' engine (a subreaper; tests/oci/engine.c).
+	[ -x "$REPO/tests/oci/engine" ] && { copy_with_libs "$stage" "$REPO/tests/oci/engine" /opt/arca/oci-engine || return 1; }
 	mkdir -p "$A/build/kernel/boot" "$A/build/kernel/lib/modules/$KVER/kernel"
 	cp "$KIMG" "$A/build/kernel/boot/vmlinuz-$KVER"
 	ln -s "boot/vmlinuz-$KVER" "$A/build/kernel/vmlinuz"

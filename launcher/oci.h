@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The OCI runtime's bundle (config.json) in arca's terms: pure mapping
+ * from the runtime spec's JSON onto the command lines of `arca start`
+ * (the VM: root, shares, size, kernel) and `arca exec` (the process:
+ * args, env, cwd, user, rlimits, terminal). The runtime (ocirt.c) parses
+ * those through cli_parse, so every value gets the CLI's own checks and
+ * messages; this file only decides what maps to what, and refuses what
+ * arca cannot honour, each error naming the field ("mounts[2].source").
+ *
+ * What maps (runtime-spec config.md, config-linux.md):
+ *   ociVersion          1.x only
+ *   root.path           --root PATH (relative to the bundle); readonly:
+ *                       false writes through (:rw), true keeps the
+ *                       bundle untouched (writes go to a tmpfs overlay)
+ *   mounts              bind/rbind of a directory -> -v SRC:DST[:ro];
+ *                       proc, sysfs, devpts, mqueue, cgroup(2) and tmpfs
+ *                       at /dev, /dev/shm, /tmp, /run: the guest's own
+ *                       (arca-init mounts proc, sysfs, /dev, /dev/pts,
+ *                       /dev/shm, /tmp); the engine's bind-mounted files
+ *                       /etc/hosts, /etc/hostname, /etc/resolv.conf and
+ *                       /run/.containerenv are skipped (noted); any other
+ *                       file bind or tmpfs is refused
+ *   process             args, env (NAME=VALUE each), cwd, user.uid/gid,
+ *                       rlimits (RLIMIT_*), terminal
+ *   linux.resources     memory.limit -> --memory (MiB, rounded up);
+ *                       cpu.quota/period -> --cpus (rounded up)
+ *   annotations         arca.cpus, arca.memory_mib, arca.kernel override
+ *   hooks               refused when any is given (not run yet)
+ * Ignored, as the VM is the boundary: capabilities, noNewPrivileges,
+ * apparmor, selinux, seccomp, namespaces (the guest has loopback only:
+ * the pod's network namespace is not bridged yet), cgroupsPath, devices.
+ */
+#ifndef ARCA_OCI_H
+#define ARCA_OCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define OCI_CONFIG_MAX (4u << 20) /* config.json / process.json bytes */
+#define OCI_ARGS_MAX 4096         /* process.args, process.env entries */
+#define OCI_MOUNTS_MAX 128
+
+/* A NULL-terminated argument vector under construction. */
+struct oci_argv {
+	char **v;
+	size_t n, cap;
+};
+void oci_argv_free(struct oci_argv *a);
+
+struct oci_plan {
+	struct oci_argv start; /* "arca" "start" "--name" ID ... */
+	struct oci_argv exec;  /* "arca" "exec" OPTS ID "--" ARGS... */
+	bool terminal;         /* process.terminal */
+	char *annotations;     /* config.json's annotations object as compact
+				* JSON text (for the state), or NULL */
+	char notes[1024];      /* what was skipped, "; "-separated (for --log) */
+};
+void oci_plan_free(struct oci_plan *p);
+
+/* Is PATH (absolute) a directory? Injected so the mapping stays pure. */
+typedef int (*oci_stat_fn)(const char *path, bool *is_dir);
+int oci_stat_host(const char *path, bool *is_dir);
+
+/* config.json's text -> plan, for container ID (already checked) in the
+ * bundle directory BUNDLE (absolute). 0 or -errno with e naming the field. */
+int oci_plan_config(const char *text, size_t len, const char *bundle, const char *id,
+		    oci_stat_fn st, struct oci_plan *p, struct arca_err *e);
+
+/* `exec --process FILE`: a process object alone -> the exec argv into
+ * p->exec (and p->terminal). */
+int oci_plan_process(const char *text, size_t len, const char *id, struct oci_plan *p,
+		     struct arca_err *e);
+
+/* The runtime's state of a container, kept in ROOT/ID/state.json. */
+enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED };
+const char *oci_status_name(enum oci_status s);
+
+struct oci_state {
+	char id[128];
+	char bundle[4096];
+	int pid;              /* the container process (ocirt.c) */
+	uint64_t pid_start;   /* its start time, /proc/PID/stat field 22 */
+	uint64_t created_ms;  /* CLOCK_REALTIME */
+	bool started;         /* `start` was done */
+	char *annotations;    /* a JSON object's text, owned; NULL = {} */
+};
+void oci_state_free(struct oci_state *s);
+/* state.json's text (malloc'd) for the runtime's own file. */
+char *oci_state_format(const struct oci_state *s);
+int oci_state_parse(const char *text, size_t len, struct oci_state *s, struct arca_err *e);
+/* `arca-runtime state`'s answer, as runtime-spec runtime.md says. */
+char *oci_state_report(const struct oci_state *s, enum oci_status st);
+
+/* Container ids: 1..64 of [A-Za-z0-9_.+-], the first alphanumeric (the
+ * sandbox's name, so also arca's sandbox name rules). */
+bool oci_id_ok(const char *id);
+
+#endif

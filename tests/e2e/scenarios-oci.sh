@@ -1,0 +1,229 @@
+#!/bin/sh
+# End-to-end scenarios for the OCI runtime (`arca-runtime`, launcher/ocirt.h): the runtime's
+# command line driven as an engine drives it. POSIX sh: runs under busybox sh in the nested
+# test host (tests/e2e/run) as well as natively.
+#
+#   scenarios-oci.sh [-k PATTERN]
+#   env: ARCA (default: arca next to the repo), CI=true turns skips into failures.
+#
+# The engine's part is tests/oci/engine: a child subreaper, as conmon and containerd's shim
+# are, which adopts the container process `create` leaves behind and logs its exit status.
+# Output as the other scenario scripts, ending with `e2e-oci: N passed, N failed, N skipped`.
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${ENGINE:-}" ]; then
+	ENGINE=/opt/arca/oci-engine # in the test host
+	[ -x "$ENGINE" ] || ENGINE=$HERE/../oci/engine
+fi
+# shellcheck source=harness.sh
+. "$HERE/harness.sh" "$@"
+
+# arca-runtime is arca by that name: a symlink in the scenario's directory.
+rt_setup() {
+	mkdir -p "$T/bin" "$T/state" && ln -sf "$ARCA" "$T/bin/arca-runtime" || return 1
+	RT="$T/bin/arca-runtime"
+	[ -x "$ENGINE" ] || { echo "no $ENGINE (make tests/oci/engine)"; return 1; }
+}
+
+# rt ARG...: the runtime with this scenario's state root; stdout/stderr in $T/out, $T/err.
+rt() {
+	timeout -k 10 "$LIMIT" "$RT" --root "$T/state" "$@" >"$T/out" 2>"$T/err" </dev/null
+	RC=$?
+}
+
+# As root arca-vmm runs as 65534:65534 (scenarios-fs.sh says why): what the guest writes to
+# must be that user's.
+if [ "$(id -u)" = 0 ]; then VMM_IDS=65534:65534; else VMM_IDS=; fi
+give() { [ -z "$VMM_IDS" ] || chown -R "$VMM_IDS" "$@"; }
+
+# bundle DIR: a bundle directory with a busybox root file system (config.json is the
+# caller's).
+bundle() {
+	mkdir -p "$1/rootfs/bin" "$1/rootfs/proc" "$1/rootfs/sys" "$1/rootfs/dev" \
+		"$1/rootfs/tmp" "$1/rootfs/data" || return 1
+	for _b in /usr/bin/busybox /bin/busybox; do [ -x "$_b" ] && break; done
+	cp "$_b" "$1/rootfs/bin/busybox" && ln -sf busybox "$1/rootfs/bin/sh"
+}
+
+# state_field FILE KEY: a top-level field of a state JSON.
+state_field() {
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# wait_exit LOG PID: the exit status the engine logged for PID (waits up to 120 s).
+wait_exit() {
+	_i=0
+	while [ $_i -lt 1200 ]; do
+		_s=$(awk -v p="$2" '$1 == p { print $2 }' "$1" 2>/dev/null)
+		[ -n "$_s" ] && { echo "$_s"; return 0; }
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo none
+	return 1
+}
+
+sc_oci_errors() {
+	rt_setup || return 1
+	rt features
+	[ "$RC" = 0 ] && python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))
+assert f["ociVersionMax"].startswith("1."), f' "$T/out" 2>"$T/err" ||
+		{ echo "features: $(why)"; return 1; }
+	rt state nope
+	[ "$RC" = 125 ] && [ "$(cat "$T/err")" = "arca-runtime: container 'nope' does not exist" ] ||
+		{ echo "state of nothing: $(why)"; return 1; }
+	rt state ../x
+	[ "$RC" = 125 ] && one_line_error && grep -q "invalid container id" "$T/err" ||
+		{ echo "id ../x: $(why)"; return 1; }
+	bundle "$T/b" || return 1
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.0.2", "root": { "path": "rootfs" },
+  "process": { "cwd": "/", "args": [ "sh" ], "env": [ "PATH=/bin", "HOME" ] } }
+JSON
+	rt --log "$T/log" --log-format json create --bundle "$T/b" c1
+	[ "$RC" = 125 ] && one_line_error && grep -q "process.env\[1\]: not NAME=VALUE" "$T/err" ||
+		{ echo "env without =: $(why)"; return 1; }
+	python3 -c 'import json, sys
+l = json.loads(open(sys.argv[1]).readline())
+assert l["level"] == "error" and "process.env[1]" in l["msg"], l' "$T/log" 2>"$T/err" ||
+		{ echo "--log-format json: $(cat "$T/err" "$T/log" | head -c 300)"; return 1; }
+	[ -z "$(ls "$T/state")" ] || { echo "a failed create left state: $(ls "$T/state")"; return 1; }
+	rt kill c1 TERM
+	[ "$RC" = 125 ] && one_line_error || { echo "kill of nothing: $(why)"; return 1; }
+	rt bogus
+	[ "$RC" = 125 ] && one_line_error || { echo "unknown command: $(why)"; return 1; }
+}
+
+# create, state, start, the exit status, stdout/stderr apart, a read-only bind mount, a
+# read-only root, delete.
+sc_oci_lifecycle() {
+	rt_setup || return 1
+	bundle "$T/b" || return 1
+	mkdir -p "$T/ws" && printf 'from the host' >"$T/ws/f" && printf 'nameserver 192.0.2.1\n' >"$T/resolv" || return 1
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.0.2",
+  "root": { "path": "rootfs", "readonly": true },
+  "process": { "cwd": "/data", "env": [ "PATH=/bin", "A=hello there" ],
+               "args": [ "sh", "-c", "echo out; echo err >&2; /bin/busybox cat f; echo; echo \"\$A\"; echo x >/new; { echo x >f; } 2>/dev/null || echo ro; exit 3" ] },
+  "mounts": [ { "destination": "/proc", "type": "proc", "source": "proc" },
+              { "destination": "/dev", "type": "tmpfs", "source": "tmpfs" },
+              { "destination": "/data", "type": "bind", "source": "$T/ws", "options": [ "rbind", "ro" ] },
+              { "destination": "/etc/resolv.conf", "type": "bind", "source": "$T/resolv", "options": [ "bind" ] } ],
+  "linux": { "resources": { "memory": { "limit": 268435456 } } },
+  "annotations": { "test": "yes" } }
+JSON
+	cat >"$T/s.sh" <<SH
+R="$RT --root $T/state"
+\$R create --bundle $T/b --pid-file $T/pid c1 >$T/c.out 2>$T/c.err </dev/null
+echo "create \$?" >$T/steps
+\$R state c1 >$T/state1 2>>$T/steps
+\$R start c1 2>>$T/steps
+echo "start \$?" >>$T/steps
+SH
+	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
+	grep -qx "create 0" "$T/steps" && grep -qx "start 0" "$T/steps" ||
+		{ echo "steps: $(tr '\n' '|' <"$T/steps") $(head -c 300 "$T/c.err")"; return 1; }
+	_pid=$(cat "$T/pid")
+	[ "$(state_field "$T/state1" status)" = created ] && [ "$(state_field "$T/state1" pid)" = "$_pid" ] &&
+		[ "$(state_field "$T/state1" bundle)" = "$T/b" ] ||
+		{ echo "state after create: $(tr '\n' ' ' <"$T/state1")"; return 1; }
+	_st=$(wait_exit "$T/elog" "$_pid")
+	[ "$_st" = 3 ] || { echo "container exit status $_st, want 3; stderr: $(head -c 300 "$T/c.err")"; return 1; }
+	[ "$(cat "$T/c.out")" = "out
+from the host
+hello there
+ro" ] || { echo "stdout: $(tr '\n' '|' <"$T/c.out")"; return 1; }
+	[ "$(cat "$T/c.err")" = err ] || { echo "stderr: $(tr '\n' '|' <"$T/c.err")"; return 1; }
+	[ ! -e "$T/b/rootfs/new" ] || { echo "a read-only root was written"; return 1; }
+	[ "$(cat "$T/ws/f")" = "from the host" ] || { echo "a read-only mount was written"; return 1; }
+	rt state c1
+	[ "$RC" = 0 ] && [ "$(state_field "$T/out" status)" = stopped ] &&
+		[ "$(state_field "$T/out" annotations | tr -d "{}' ")" = "test:yes" ] ||
+		{ echo "state after exit: $(why)"; return 1; }
+	rt delete c1
+	[ "$RC" = 0 ] || { echo "delete: $(why)"; return 1; }
+	rt state c1
+	[ "$RC" = 125 ] || { echo "state after delete: $(why)"; return 1; }
+	[ ! -e "$T/state/c1" ] || { echo "state directory left: $(ls "$T/state/c1")"; return 1; }
+	"$ARCA" ls >"$T/ls" 2>&1
+	! grep -q '^c1 ' "$T/ls" || { echo "the sandbox is left: $(cat "$T/ls")"; return 1; }
+}
+
+# exec into a running container, ps, kill with TERM (forwarded into the guest), a writable
+# root, delete of a running container refused; then SIGKILL of another.
+sc_oci_exec_kill() {
+	rt_setup || return 1
+	bundle "$T/b" || return 1
+	give "$T/b/rootfs" || return 1
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.1.0",
+  "root": { "path": "rootfs" },
+  "process": { "cwd": "/", "env": [ "PATH=/bin" ],
+               "args": [ "sh", "-c", "trap 'echo term; exit 7' TERM; echo kept >/written; echo up; while :; do /bin/busybox sleep 0.1; done" ] },
+  "annotations": { "arca.cpus": "2" } }
+JSON
+	cat >"$T/proc.json" <<JSON
+{ "cwd": "/tmp", "env": [ "PATH=/bin", "B=2" ], "user": { "uid": 1000, "gid": 1000 },
+  "args": [ "sh", "-c", "echo in-exec \$B \$(pwd) \$(/bin/busybox id -u); /bin/busybox grep -c ^processor /proc/cpuinfo; exit 4" ] }
+JSON
+	cat >"$T/s.sh" <<SH
+R="$RT --root $T/state"
+\$R create --bundle $T/b --pid-file $T/pid c2 >$T/c.out 2>$T/c.err </dev/null
+\$R start c2 || echo "start failed" >>$T/steps
+i=0; while ! grep -q up $T/c.out && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+\$R exec --process $T/proc.json c2 >$T/x.out 2>$T/x.err </dev/null
+echo "exec \$?" >>$T/steps
+\$R state c2 >$T/state1
+\$R ps --format json c2 >$T/ps
+\$R delete c2 2>$T/del.err
+echo "delete-running \$?" >>$T/steps
+\$R kill c2 TERM
+echo "kill \$?" >>$T/steps
+SH
+	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
+	_pid=$(cat "$T/pid" 2>/dev/null)
+	[ -n "$_pid" ] || { echo "no pid file: $(head -c 300 "$T/c.err")"; return 1; }
+	grep -qx "exec 4" "$T/steps" && [ "$(cat "$T/x.out")" = "in-exec 2 /tmp 1000
+2" ] || { echo "exec: $(tr '\n' '|' <"$T/steps") out: $(tr '\n' '|' <"$T/x.out") err: $(head -c 300 "$T/x.err")"; return 1; }
+	[ "$(state_field "$T/state1" status)" = running ] || { echo "state: $(tr '\n' ' ' <"$T/state1")"; return 1; }
+	[ "$(cat "$T/ps")" = "[$_pid]" ] || { echo "ps: $(cat "$T/ps"), pid $_pid"; return 1; }
+	grep -qx "delete-running 125" "$T/steps" && grep -q "is running" "$T/del.err" ||
+		{ echo "delete of a running container: $(tr '\n' '|' <"$T/steps") $(cat "$T/del.err")"; return 1; }
+	grep -qx "kill 0" "$T/steps" || { echo "kill: $(tr '\n' '|' <"$T/steps")"; return 1; }
+	_st=$(wait_exit "$T/elog" "$_pid")
+	[ "$_st" = 7 ] && grep -qx term "$T/c.out" ||
+		{ echo "after TERM: status $_st, stdout $(tr '\n' '|' <"$T/c.out") stderr $(head -c 300 "$T/c.err")"; return 1; }
+	[ "$(cat "$T/b/rootfs/written" 2>/dev/null)" = kept ] || { echo "a writable root's write did not reach the bundle"; return 1; }
+	rt delete c2
+	[ "$RC" = 0 ] || { echo "delete: $(why)"; return 1; }
+
+	# SIGKILL: the container process and the VM at once.
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.0.0", "root": { "path": "rootfs" },
+  "process": { "cwd": "/", "args": [ "sh", "-c", "echo up; while :; do /bin/busybox sleep 1; done" ] } }
+JSON
+	cat >"$T/s.sh" <<SH
+R="$RT --root $T/state"
+\$R create --bundle $T/b --pid-file $T/pid3 c3 >$T/c3.out 2>$T/c3.err </dev/null
+\$R start c3
+i=0; while ! grep -q up $T/c3.out && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+\$R kill c3 KILL
+echo "kill9 \$?" >>$T/steps
+SH
+	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
+	_pid=$(cat "$T/pid3" 2>/dev/null)
+	_st=$(wait_exit "$T/elog" "$_pid")
+	[ "$_st" = 137 ] || { echo "after KILL: status $_st $(tr '\n' '|' <"$T/steps") $(head -c 300 "$T/c3.err")"; return 1; }
+	rt state c3
+	[ "$(state_field "$T/out" status)" = stopped ] || { echo "state after KILL: $(why)"; return 1; }
+	rt delete c3
+	[ "$RC" = 0 ] || { echo "delete after KILL: $(why)"; return 1; }
+	"$ARCA" ls >"$T/ls" 2>&1
+	! grep -q '^c[23] ' "$T/ls" || { echo "a sandbox is left: $(cat "$T/ls")"; return 1; }
+}
+
+NO_VM="oci_errors"
+NEEDS_VM="oci_lifecycle oci_exec_kill"
+
+harness_run e2e-oci
