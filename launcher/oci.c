@@ -145,6 +145,43 @@ static int get_uint(const json_t *obj, const char *key, const char *field, uint6
 	return 0;
 }
 
+/* Go engines write RLIM_INFINITY as 2^64-1, which jansson (int64) refuses
+ * as "too big integer": a copy of the text with each such number token
+ * (outside strings) as -1, padded to the same length so line numbers in
+ * errors stay right. -1 is what the fields that take it read as "none". */
+#define U64_MAX_TEXT "18446744073709551615"
+static char *infinity_as_minus_one(const char *text, size_t len)
+{
+	char *t = malloc(len ? len : 1);
+	const size_t n = sizeof(U64_MAX_TEXT) - 1;
+	bool in_str = false;
+	if (!t)
+		return NULL;
+	memcpy(t, text, len);
+	for (size_t i = 0; i < len; i++) {
+		if (in_str) {
+			if (t[i] == '\\')
+				i++;
+			else if (t[i] == '"')
+				in_str = false;
+			continue;
+		}
+		if (t[i] == '"') {
+			in_str = true;
+			continue;
+		}
+		if (i + n <= len && !memcmp(t + i, U64_MAX_TEXT, n) &&
+		    (i == 0 || !strchr("0123456789.-+eE", t[i - 1])) &&
+		    (i + n == len || !strchr("0123456789.eE", t[i + n]))) {
+			memset(t + i, ' ', n);
+			t[i] = '-';
+			t[i + 1] = '1';
+			i += n - 1;
+		}
+	}
+	return t;
+}
+
 static json_t *load(const char *text, size_t len, const char *what, struct arca_err *e)
 {
 	json_error_t je;
@@ -152,7 +189,12 @@ static json_t *load(const char *text, size_t len, const char *what, struct arca_
 		arca_error(e, E2BIG, "%s: larger than %u bytes", what, OCI_CONFIG_MAX);
 		return NULL;
 	}
-	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	_cleanup_free_ char *copy = infinity_as_minus_one(text, len);
+	if (!copy) {
+		arca_error(e, ENOMEM, "out of memory");
+		return NULL;
+	}
+	json_t *j = json_loadb(copy, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
 		arca_error(e, EINVAL, "%s: line %d: %s", what, je.line, je.text);
 		return NULL;
@@ -222,11 +264,23 @@ static int plan_rlimits(const json_t *proc, struct oci_argv *x, struct arca_err 
 		if (k == ARRAY_SIZE(rlimits))
 			return arca_error(e, EINVAL, "%s.type: unknown limit '%s'", f,
 					  quote(&q, type));
-		if ((r = get_uint(rl, "soft", f, UINT64_MAX >> 1, &soft, &has_soft, e)) < 0 ||
-		    (r = get_uint(rl, "hard", f, UINT64_MAX >> 1, &hard, &has_hard, e)) < 0)
+		/* -1: RLIM_INFINITY as the engine wrote it (2^64-1, see load()). */
+		json_t *sv_ = json_object_get(rl, "soft"), *hv_ = json_object_get(rl, "hard");
+		bool soft_inf = json_is_integer(sv_) && json_integer_value(sv_) == -1;
+		bool hard_inf = json_is_integer(hv_) && json_integer_value(hv_) == -1;
+		has_soft = soft_inf;
+		has_hard = hard_inf;
+		soft = soft_inf ? UINT64_MAX >> 1 : 0;
+		hard = hard_inf ? UINT64_MAX >> 1 : 0;
+		if ((!soft_inf &&
+		     (r = get_uint(rl, "soft", f, UINT64_MAX >> 1, &soft, &has_soft, e)) < 0) ||
+		    (!hard_inf &&
+		     (r = get_uint(rl, "hard", f, UINT64_MAX >> 1, &hard, &has_hard, e)) < 0))
 			return r;
 		if (!has_soft || !has_hard)
 			return arca_error(e, EINVAL, "%s: needs soft and hard", f);
+		if (soft > hard)
+			return arca_error(e, EINVAL, "%s: soft above hard", f);
 		/* The guest's "unlimited" is RLIM_INFINITY; the JSON's largest
 		 * integer stands for it, as runc reads 2^64-1. */
 		const char *name = spec_rlimit_name((uint32_t)rlimits[k].res);
@@ -405,11 +459,16 @@ static int plan_mount(const json_t *m, size_t i, const char *bundle, oci_stat_fn
 					  f, type, quote(&q, dst));
 		return 0; /* the guest mounts its own */
 	}
+	if (in(dst, guest_own)) {
+		/* The engine's own /dev/shm (podman binds a directory of
+		 * its own there): the guest has its own. */
+		note(p, "%s: the guest's own %s is used", f, dst);
+		return 0;
+	}
 	if (!src)
 		return arca_error(e, EINVAL, "%s: missing", fs_);
-	if (src[0] == '/')
-		snprintf(path, sizeof(path), "%s", src);
-	else if ((size_t)snprintf(path, sizeof(path), "%s/%s", bundle, src) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", src[0] == '/' ? "" : bundle,
+			     src[0] == '/' ? "" : "/", src) >= sizeof(path))
 		return arca_error(e, ENAMETOOLONG, "%s: too long", fs_);
 	bool dir = false;
 	if ((r = st(path, &dir)) < 0)
@@ -530,8 +589,8 @@ static int plan_hooks(const json_t *cfg, struct arca_err *e)
 	if (r < 0 || !hooks)
 		return r;
 	json_object_foreach(hooks, k, v)
-		if (json_is_array(v) && json_array_size(v))
-			return arca_error(e, ENOTSUP, "hooks.%s: hooks are not supported yet", k);
+		if (!json_is_array(v) || json_array_size(v))
+			return arca_error(e, ENOTSUP, "hooks.%.64s: hooks are not supported yet", k);
 	return 0;
 }
 
@@ -569,10 +628,12 @@ int oci_plan_config(const char *text, size_t len, const char *bundle, const char
 		r = arca_error(e, EINVAL, "root.path: missing");
 		goto fail;
 	}
-	if (rpath[0] == '/')
-		snprintf(rootdir, sizeof(rootdir), "%s", rpath);
-	else if ((size_t)snprintf(rootdir, sizeof(rootdir), "%s/%s", bundle, rpath) >=
-		 sizeof(rootdir)) {
+	if (!rpath[0]) {
+		r = arca_error(e, EINVAL, "root.path: empty");
+		goto fail;
+	}
+	if ((size_t)snprintf(rootdir, sizeof(rootdir), "%s%s%s", rpath[0] == '/' ? "" : bundle,
+			     rpath[0] == '/' ? "" : "/", rpath) >= sizeof(rootdir)) {
 		r = arca_error(e, ENAMETOOLONG, "root.path: too long");
 		goto fail;
 	}

@@ -27,6 +27,8 @@
  *                       cpu.quota/period -> --cpus (rounded up)
  *   annotations         arca.cpus, arca.memory_mib, arca.kernel override
  *   hooks               refused when any is given (not run yet)
+ *   rlimits             2^64-1 (RLIM_INFINITY as Go engines write it) is
+ *                       "unlimited"
  * Ignored, as the VM is the boundary: capabilities, noNewPrivileges,
  * apparmor, selinux, seccomp, namespaces (the guest has loopback only:
  * the pod's network namespace is not bridged yet), cgroupsPath, devices.
@@ -95,8 +97,8 @@ int oci_state_parse(const char *text, size_t len, struct oci_state *s, struct ar
 /* `arca-runtime state`'s answer, as runtime-spec runtime.md says. */
 char *oci_state_report(const struct oci_state *s, enum oci_status st);
 
-/* Container ids: 1..64 of [A-Za-z0-9_.+-], the first alphanumeric (the
- * sandbox's name, so also arca's sandbox name rules). */
+/* Container ids: arca's sandbox names, as the sandbox is named by the id:
+ * 1..64 of [A-Za-z0-9_.-], the first a letter or digit. */
 bool oci_id_ok(const char *id);
 
 #endif
