@@ -644,8 +644,33 @@ int oci_plan_config(const char *text, size_t len, const char *bundle, const char
 		r = arca_error(e, EINVAL, "root.readonly: not a boolean");
 		goto fail;
 	}
+	/* The container's writes to its root stay in the VM (arca's tmpfs
+	 * overlay) unless the annotation arca.root_rw asks to write through:
+	 * an engine's root file system is root's, and where arca-vmm runs as
+	 * nobody without an idmapped mount (tmpfs before Linux 6.3) a
+	 * write-through root could not even take a mount point. readonly:
+	 * true is the same overlay (the guest's root is writable but the
+	 * bundle never is); with arca.root_rw it is refused as contradictory. */
+	const char *rw;
+	json_t *ann_ = json_object_get(cfg, "annotations");
+	if ((r = json_is_object(ann_) ? get_str(ann_, "arca.root_rw", "annotations.arca.root_rw",
+						&rw, e)
+				      : 0) < 0)
+		goto fail;
+	if (!json_is_object(ann_))
+		rw = NULL;
+	if (rw && strcmp(rw, "true") && strcmp(rw, "false")) {
+		r = arca_error(e, EINVAL, "annotations.arca.root_rw '%s': true or false",
+			       quote(&q, rw));
+		goto fail;
+	}
+	bool write_through = rw && !strcmp(rw, "true");
+	if (write_through && ro && json_is_true(ro)) {
+		r = arca_error(e, EINVAL, "annotations.arca.root_rw: true with root.readonly true");
+		goto fail;
+	}
 	if ((r = add(&p->start, "--root")) < 0 ||
-	    (r = add(&p->start, "%s%s", rootdir, ro && json_is_true(ro) ? "" : ":rw")) < 0) {
+	    (r = add(&p->start, "%s%s", rootdir, write_through ? ":rw" : "")) < 0) {
 		r = arca_error(e, ENOMEM, "out of memory");
 		goto fail;
 	}

@@ -10,9 +10,11 @@
  *
  * What maps (runtime-spec config.md, config-linux.md):
  *   ociVersion          1.x only
- *   root.path           --root PATH (relative to the bundle); readonly:
- *                       false writes through (:rw), true keeps the
- *                       bundle untouched (writes go to a tmpfs overlay)
+ *   root.path           --root PATH (relative to the bundle): the guest's
+ *                       writes to it land in a tmpfs overlay, so the
+ *                       bundle is never written (readonly or not), unless
+ *                       the annotation arca.root_rw is "true" (write
+ *                       through: --root PATH:rw)
  *   mounts              bind/rbind of a directory -> -v SRC:DST[:ro];
  *                       proc, sysfs, devpts, mqueue, cgroup(2) and tmpfs
  *                       at /dev, /dev/shm, /tmp, /run: the guest's own
@@ -25,7 +27,8 @@
  *                       rlimits (RLIMIT_*), terminal
  *   linux.resources     memory.limit -> --memory (MiB, rounded up);
  *                       cpu.quota/period -> --cpus (rounded up)
- *   annotations         arca.cpus, arca.memory_mib, arca.kernel override
+ *   annotations         arca.cpus, arca.memory_mib, arca.kernel override;
+ *                       arca.root_rw (above)
  *   hooks               refused when any is given (not run yet)
  *   rlimits             2^64-1 (RLIM_INFINITY as Go engines write it) is
  *                       "unlimited"

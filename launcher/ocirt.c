@@ -357,7 +357,7 @@ static __attribute__((noreturn)) void container_process(const struct rt *rt, con
 static void why_not_ready(const struct sandbox_started *st, const struct rt *rt,
 			  struct arca_err *e)
 {
-	char last[256] = "";
+	char last[256] = "", init[256] = "";
 	const char *p = st->log_tail;
 	if (rt->log_fd >= 0)
 		dprintf(rt->log_fd, "%s", st->log_tail);
@@ -371,24 +371,18 @@ static void why_not_ready(const struct sandbox_started *st, const struct rt *rt,
 		}
 		if (n)
 			snprintf(last, sizeof(last), "%.*s", (int)(n < 255 ? n : 255), t);
+		/* The guest's init says what went wrong, where it said anything. */
+		if (n > 10 && !strncmp(t, "arca-init:", 10))
+			snprintf(init, sizeof(init), "%.*s", (int)(n < 255 ? n : 255), t);
 		if (!nl)
 			break;
 		p = nl + 1;
 	}
-	if (last[0]) {
-		char msg[sizeof(e->msg)];
-		snprintf(msg, sizeof(msg), "%s", e->msg);
-		size_t len = strlen(msg);
-		while (len && (msg[len - 1] == ':' || msg[len - 1] == ' ' ||
-			       !strncmp(msg + (len >= 9 ? len - 9 : 0), "; its log", 9))) {
-			if (len >= 9 && !strncmp(msg + len - 9, "; its log", 9))
-				len -= 9;
-			else
-				len--;
-			msg[len] = 0;
-		}
-		snprintf(e->msg, sizeof(e->msg), "%.250s: %s", msg, last);
-	}
+	/* Short, the reason first: engines pass on only so much of a
+	 * runtime's error (conmon cut one at ~240 bytes). */
+	if (last[0])
+		snprintf(e->msg, sizeof(e->msg), "the VM stopped before it was ready: %s",
+			 init[0] ? init : last);
 }
 
 static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e)

@@ -150,8 +150,8 @@ ro" ] || { echo "stdout: $(tr '\n' '|' <"$T/c.out")"; return 1; }
 	! grep -q '^c1 ' "$T/ls" || { echo "the sandbox is left: $(cat "$T/ls")"; return 1; }
 }
 
-# exec into a running container, ps, kill with TERM (forwarded into the guest), a writable
-# root, delete of a running container refused; then SIGKILL of another.
+# exec into a running container, ps, kill with TERM (forwarded into the guest), a root that
+# writes through (arca.root_rw), delete of a running container refused; then SIGKILL of another.
 sc_oci_exec_kill() {
 	rt_setup || return 1
 	bundle "$T/b" || return 1
@@ -161,7 +161,7 @@ sc_oci_exec_kill() {
   "root": { "path": "rootfs" },
   "process": { "cwd": "/", "env": [ "PATH=/bin" ],
                "args": [ "sh", "-c", "trap 'echo term; exit 7' TERM; echo kept >/written; echo up; while :; do /bin/busybox sleep 0.1; done" ] },
-  "annotations": { "arca.cpus": "2" } }
+  "annotations": { "arca.cpus": "2", "arca.root_rw": "true" } }
 JSON
 	cat >"$T/proc.json" <<JSON
 { "cwd": "/tmp", "env": [ "PATH=/bin", "B=2" ], "user": { "uid": 1000, "gid": 1000 },
@@ -223,7 +223,80 @@ SH
 	! grep -q '^c[23] ' "$T/ls" || { echo "a sandbox is left: $(cat "$T/ls")"; return 1; }
 }
 
+# podman with arca-runtime as its OCI runtime (--runtime), on an image imported from a
+# rootfs tarball (no registry): run's exit status and stdio, a volume; exec into a
+# running container; stop (TERM into the guest, the container's own exit status); kill;
+# nothing left behind. Its own storage under $T, so a host's podman state is not touched.
+sc_oci_podman() {
+	rt_setup || return 1
+	for _p in podman conmon; do
+		command -v "$_p" >/dev/null 2>&1 || { echo "SKIP: no $_p (apt-get install podman conmon)"; return 77; }
+	done
+	mkdir -p "$T/ptmp" "$T/ws" && printf 'from the host' >"$T/ws/f" || return 1
+	bundle "$T/img" || return 1
+	for _a in cat sleep id; do ln -sf busybox "$T/img/rootfs/bin/$_a" || return 1; done
+	tar -C "$T/img/rootfs" -cf "$T/img.tar" . || return 1
+	export TMPDIR="$T/ptmp"
+	# The runtime as podman calls it, with a --log of its own (for failure messages).
+	printf '#!/bin/sh\nexec %s --log %s "$@"\n' "$RT" "$T/rt.log" >"$T/bin/rt-logged" &&
+		chmod +x "$T/bin/rt-logged" || return 1
+	PM="podman --storage-driver vfs --root $T/pstore --runroot $T/prun --tmpdir $T/ptmp
+		--cgroup-manager cgroupfs --events-backend file --runtime $T/bin/rt-logged"
+	pm() {
+		# shellcheck disable=SC2086
+		timeout -k 10 "$LIMIT" $PM "$@" >"$T/out" 2>"$T/err"
+		RC=$?
+	}
+	pm import "$T/img.tar" localhost/arca-e2e </dev/null
+	[ "$RC" = 0 ] || { echo "podman import: $(why)"; return 1; }
+
+	pm run --rm --network none -v "$T/ws:/w:ro" localhost/arca-e2e \
+		sh -c 'echo out; echo err >&2; cat /w/f; echo; exit 3' </dev/null
+	[ "$RC" = 3 ] && [ "$(cat "$T/out")" = "out
+from the host" ] && grep -qx err "$T/err" ||
+		{ echo "podman run: status $RC, stdout: $(tr '\n' '|' <"$T/out"), stderr: $(tail -c 300 "$T/err" | tr '\n' '|') runtime log: $(tail -c 600 "$T/rt.log" 2>/dev/null | tr '\n' '|')"; return 1; }
+
+	pm run -d --name c1 --network none localhost/arca-e2e \
+		sh -c 'trap "echo term; exit 7" TERM; echo up; while :; do sleep 0.1; done' </dev/null
+	[ "$RC" = 0 ] || { echo "podman run -d: $(why)"; return 1; }
+	_i=0
+	while [ $_i -lt 600 ]; do
+		pm logs c1 </dev/null
+		grep -qx up "$T/out" && break
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	grep -qx up "$T/out" || { echo "c1 never printed up: $(why)"; return 1; }
+	pm exec c1 sh -c 'echo in-exec $(id -u); exit 4' </dev/null
+	[ "$RC" = 4 ] && [ "$(cat "$T/out")" = "in-exec 0" ] || { echo "podman exec: $(why)"; return 1; }
+	pm stop -t 60 c1 </dev/null
+	[ "$RC" = 0 ] || { echo "podman stop: $(why)"; return 1; }
+	pm inspect --format '{{.State.ExitCode}}' c1 </dev/null
+	[ "$(cat "$T/out")" = 7 ] || { echo "c1's exit code after stop: $(why)"; return 1; }
+	pm logs c1 </dev/null
+	grep -qx term "$T/out" || { echo "c1 did not see TERM: $(why)"; return 1; }
+	pm rm c1 </dev/null
+	[ "$RC" = 0 ] || { echo "podman rm: $(why)"; return 1; }
+
+	pm run -d --name c2 --network none localhost/arca-e2e sh -c 'echo up; while :; do sleep 1; done' </dev/null
+	[ "$RC" = 0 ] || { echo "podman run -d c2: $(why)"; return 1; }
+	pm kill c2 </dev/null
+	[ "$RC" = 0 ] || { echo "podman kill: $(why)"; return 1; }
+	pm wait c2 </dev/null
+	[ "$(cat "$T/out")" = 137 ] || { echo "podman wait after kill: $(why)"; return 1; }
+	pm rm c2 </dev/null
+	[ "$RC" = 0 ] || { echo "podman rm c2: $(why)"; return 1; }
+
+	pm ps -a -q </dev/null
+	[ ! -s "$T/out" ] || { echo "containers left: $(why)"; return 1; }
+	"$ARCA" ls >"$T/ls" 2>&1
+	[ "$(grep -vc '^NAME' "$T/ls")" = 0 ] || { echo "sandboxes left: $(cat "$T/ls")"; return 1; }
+	_left=$(grep -l '^arca-vmm' /proc/[0-9]*/comm 2>/dev/null | tr '\n' ' ')
+	[ -z "$_left" ] || { echo "arca-vmm left running: $_left"; return 1; }
+	pm rmi -a -f </dev/null
+}
+
 NO_VM="oci_errors"
-NEEDS_VM="oci_lifecycle oci_exec_kill"
+NEEDS_VM="oci_lifecycle oci_exec_kill oci_podman"
 
 harness_run e2e-oci

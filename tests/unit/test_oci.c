@@ -224,7 +224,7 @@ static void test_config_full(void **state)
 
 	assert_int_equal(oci_plan_config(valid, valid_len, "/bundle", "c1", oci_stat_host, &p, &e),
 			 0);
-	const char *start[] = { "arca", "start", "--name", "c1", "--root", "/bundle/rootfs:rw",
+	const char *start[] = { "arca", "start", "--name", "c1", "--root", "/bundle/rootfs",
 				"--kernel", "/k", "--cpus", "2", "--memory", "256", "-v", vol,
 				NULL };
 	argv_equal(&p.start, start);
@@ -262,7 +262,7 @@ static void test_config_mounts(void **state)
 			  "{\"destination\": \"/opt/x\", \"type\": \"bind\", \"source\": \"/dir/x\","
 			  " \"options\": [\"rbind\", \"rw\"]}]"),
 		"/b", fake_stat, &p);
-	const char *start[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs:rw",
+	const char *start[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs",
 				"-v", "/b/data:/src:rw", "-v", "/dir/x:/opt/x:rw", NULL };
 	argv_equal(&p.start, start);
 	const char *exec[] = { "arca", "exec", "-w", "/", "c1", "--", "sh", NULL };
@@ -296,9 +296,30 @@ static void test_config_variants(void **state)
 	argv_equal(&p.start, ro);
 	oci_plan_free(&p);
 
+	/* arca.root_rw: write through; not with readonly; only true/false. */
+	plan_ok(cfg(NULL, NULL, NULL, "\"annotations\": {\"arca.root_rw\": \"true\"}"), "/b",
+		fake_stat, &p);
+	const char *rw[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs:rw", NULL };
+	argv_equal(&p.start, rw);
+	oci_plan_free(&p);
+	plan_ok(cfg(NULL, NULL, NULL, "\"annotations\": {\"arca.root_rw\": \"false\"}"), "/b",
+		fake_stat, &p);
+	const char *norw[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs", NULL };
+	argv_equal(&p.start, norw);
+	oci_plan_free(&p);
+	{
+		const char *t = cfg(NULL, "\"root\": {\"path\": \"rootfs\", \"readonly\": true}",
+				    NULL, "\"annotations\": {\"arca.root_rw\": \"true\"}");
+		plan_fails(t, strlen(t), fake_stat, EINVAL, "arca.root_rw");
+		t = cfg(NULL, NULL, NULL, "\"annotations\": {\"arca.root_rw\": \"yes\"}");
+		plan_fails(t, strlen(t), fake_stat, EINVAL, "arca.root_rw");
+		t = cfg(NULL, NULL, NULL, "\"annotations\": {\"arca.root_rw\": true}");
+		plan_fails(t, strlen(t), fake_stat, EINVAL, "arca.root_rw");
+	}
+
 	/* An absolute root.path as is. */
 	plan_ok(cfg(NULL, "\"root\": {\"path\": \"/srv/r\"}", NULL, NULL), "/b", fake_stat, &p);
-	const char *abs[] = { "arca", "start", "--name", "c1", "--root", "/srv/r:rw", NULL };
+	const char *abs[] = { "arca", "start", "--name", "c1", "--root", "/srv/r", NULL };
 	argv_equal(&p.start, abs);
 	oci_plan_free(&p);
 
@@ -307,7 +328,7 @@ static void test_config_variants(void **state)
 			  " \"cpu\": {\"quota\": 150000, \"period\": 100000}}},"
 			  "\"annotations\": {\"arca.cpus\": \"4\", \"arca.memory_mib\": \"1024\"}"),
 		"/b", fake_stat, &p);
-	const char *ann[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs:rw",
+	const char *ann[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs",
 			      "--cpus", "4", "--memory", "1024", NULL };
 	argv_equal(&p.start, ann);
 	oci_plan_free(&p);
@@ -316,7 +337,7 @@ static void test_config_variants(void **state)
 	plan_ok(with_rest("\"linux\": {\"resources\": {\"memory\": {\"limit\": -1},"
 			  " \"cpu\": {\"quota\": -1, \"period\": 100000}}}"),
 		"/b", fake_stat, &p);
-	const char *nolim[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs:rw", NULL };
+	const char *nolim[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs", NULL };
 	argv_equal(&p.start, nolim);
 	oci_plan_free(&p);
 
@@ -324,7 +345,7 @@ static void test_config_variants(void **state)
 	plan_ok(with_rest("\"linux\": {\"resources\": {\"memory\": {\"limit\": 268435457},"
 			  " \"cpu\": {\"quota\": 100001, \"period\": 100000}}}"),
 		"/b", fake_stat, &p);
-	const char *up[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs:rw",
+	const char *up[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs",
 			     "--cpus", "2", "--memory", "257", NULL };
 	argv_equal(&p.start, up);
 	oci_plan_free(&p);
@@ -616,7 +637,7 @@ static void test_config_errors_host(void **state)
 		char vol[128];
 		snprintf(vol, sizeof(vol), "%s/.:/d:rw", tmpdir);
 		char root[128];
-		snprintf(root, sizeof(root), "%s/rootfs:rw", tmpdir);
+		snprintf(root, sizeof(root), "%s/rootfs", tmpdir);
 		const char *want[] = { "arca", "start", "--name", "c1", "--root", root, "-v", vol,
 				       NULL };
 		argv_equal(&p.start, want);
