@@ -622,7 +622,7 @@ DEB_BUILD := gcc make pkg-config libc6-dev musl-tools libseccomp-dev libcap-ng-d
 DEB_RUN   := busybox-static
 DEB_TEST  := libcmocka-dev cpio libarchive-tools acpica-tools qemu-system-x86 \
 	qemu-system-data kmod python3 util-linux bsdutils e2fsprogs iproute2 nftables passt \
-	podman conmon
+	podman conmon containerd
 # make fuzz: clang's libFuzzer and sanitizer runtimes are in libclang-rt-dev, which clang
 # only recommends (Debian 12: clang-14, libclang-rt-14-dev).
 DEB_FUZZ  := clang libclang-rt-dev

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cleanup.h"
 #include "cli.h"
 #include "oci.h"
@@ -124,6 +126,36 @@ static int proc_start(pid_t pid, uint64_t *start)
 	return sbstate_stat_starttime(buf, start) < 0 ? -ESRCH : 0;
 }
 
+/* One entry in --log: a line of text, or with --log-format json one JSON
+ * object per line as runc writes them ({"level","msg","time"}), which is
+ * what containerd's shim parses (every line) for the error it reports. */
+static void log_entry(const struct rt *rt, const char *level, const char *msg)
+{
+	if (rt->log_fd < 0)
+		return;
+	if (!rt->log_json) {
+		dprintf(rt->log_fd, "arca-runtime: %s\n", msg);
+		return;
+	}
+	char t[40];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", t);
+	char *line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	if (line)
+		dprintf(rt->log_fd, "%s\n", line);
+	free(line);
+	json_decref(j);
+}
+
+static void report(const struct rt *rt, const char *msg)
+{
+	fprintf(stderr, "arca-runtime: %s\n", msg);
+	log_entry(rt, "error", msg);
+}
+
 /* ---- the state directory ---------------------------------------------------- */
 
 static int rt_root(struct rt *rt, const char *given, struct arca_err *e)
@@ -144,8 +176,20 @@ static int rt_root(struct rt *rt, const char *given, struct arca_err *e)
 			snprintf(rt->root, sizeof(rt->root), "/tmp/arca-runtime-%u",
 				 (unsigned)geteuid());
 	}
-	if (mkdir(rt->root, 0700) < 0 && errno != EEXIST)
-		return arca_error_errno(e, errno, "--root %s", quote(&q, rt->root));
+	/* Its parents too, as runc does: containerd's shim names
+	 * /run/containerd/runc/NAMESPACE before anything made it. */
+	for (char *sl = strchr(rt->root + 1, '/');; sl = strchr(sl + 1, '/')) {
+		if (sl)
+			*sl = 0;
+		int mr = mkdir(rt->root, 0700);
+		int err = errno;
+		if (sl)
+			*sl = '/';
+		if (mr < 0 && err != EEXIST)
+			return arca_error_errno(e, err, "--root %s", quote(&q, rt->root));
+		if (!sl)
+			break;
+	}
 	struct stat sb;
 	if (lstat(rt->root, &sb) < 0)
 		return arca_error_errno(e, errno, "--root %s", quote(&q, rt->root));
@@ -287,7 +331,8 @@ static int parse_plan(const struct oci_argv *a, struct arca_opts *o, const struc
 	int r = cli_parse((int)a->n, a->v, o, e);
 	if (r < 0)
 		return r;
-	o->diag_fd = rt->log_fd;
+	/* arca's own notes are text: into a text log only. */
+	o->diag_fd = rt->log_json ? -1 : rt->log_fd;
 	paths_from_env(&o->paths);
 	if (o->paths.kernel && !*o->paths.kernel)
 		o->paths.kernel = NULL;
@@ -359,8 +404,7 @@ static void why_not_ready(const struct sandbox_started *st, const struct rt *rt,
 {
 	char last[256] = "", init[256] = "";
 	const char *p = st->log_tail;
-	if (rt->log_fd >= 0)
-		dprintf(rt->log_fd, "%s", st->log_tail);
+	log_entry(rt, "info", st->log_tail);
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -403,8 +447,8 @@ static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 		return r;
 	if ((r = oci_plan_config(text, len, bundle, c->id, oci_stat_host, &plan, e)) < 0)
 		return r;
-	if (plan.notes[0] && rt->log_fd >= 0)
-		dprintf(rt->log_fd, "arca-runtime: %s: %s\n", c->id, plan.notes);
+	if (plan.notes[0])
+		log_entry(rt, "info", plan.notes);
 
 	cpath(rt, c->id, NULL, p, sizeof(p));
 	if (mkdir(p, 0700) < 0) {
@@ -875,37 +919,6 @@ static int parse_cmd(int argc, char *const argv[], int i, struct cmdopts *c, str
 	return 0;
 }
 
-static void report(const struct rt *rt, const char *msg)
-{
-	fprintf(stderr, "arca-runtime: %s\n", msg);
-	if (rt->log_fd < 0)
-		return;
-	if (rt->log_json) {
-		/* The engine shows "msg" to its user: escape what JSON needs. */
-		char esc[1200];
-		size_t k = 0;
-		for (const char *s = msg; *s && k + 7 < sizeof(esc); s++) {
-			unsigned char ch = (unsigned char)*s;
-			if (ch == '"' || ch == '\\') {
-				esc[k++] = '\\';
-				esc[k++] = (char)ch;
-			} else if (ch < 0x20) {
-				k += (size_t)snprintf(esc + k, sizeof(esc) - k, "\\u%04x", ch);
-			} else {
-				esc[k++] = (char)ch;
-			}
-		}
-		esc[k] = 0;
-		char t[40];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		dprintf(rt->log_fd, "{\"level\":\"error\",\"msg\":\"%s\",\"time\":\"%s\"}\n", esc, t);
-	} else {
-		dprintf(rt->log_fd, "arca-runtime: %s\n", msg);
-	}
-}
 
 int ocirt_main(int argc, char *argv[])
 {

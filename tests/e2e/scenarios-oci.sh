@@ -296,7 +296,77 @@ from the host" ] && grep -qx err "$T/err" ||
 	pm rmi -a -f </dev/null
 }
 
+# containerd through its runc v2 shim with arca-runtime as the runc binary (ctr run
+# --runc-binary, what a containerd config's BinaryName does): the exit status and output of
+# ctr run --rm; a task exec; a kill. A containerd of the scenario's own (state, root and socket
+# under $T).
+sc_oci_containerd() {
+	rt_setup || return 1
+	for _p in containerd ctr containerd-shim-runc-v2; do
+		command -v "$_p" >/dev/null 2>&1 || { echo "SKIP: no $_p (apt-get install containerd)"; return 77; }
+	done
+	bundle "$T/b" || return 1
+	ln -sf busybox "$T/b/rootfs/bin/sleep" || return 1
+	cat >"$T/ctd.toml" <<TOML
+version = 2
+root = "$T/ctd/root"
+state = "$T/ctd/state"
+[grpc]
+  address = "$T/ctd.sock"
+[ttrpc]
+  address = "$T/ctd.sock.ttrpc"
+TOML
+	containerd --config "$T/ctd.toml" >"$T/ctd.log" 2>&1 &
+	_ctd=$!
+	_i=0
+	while [ ! -S "$T/ctd.sock" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+	[ -S "$T/ctd.sock" ] || { kill $_ctd; echo "containerd did not start: $(tail -c 300 "$T/ctd.log")"; return 1; }
+	_ctr=$(command -v ctr)
+	ctr() {
+		timeout -k 10 "$LIMIT" "$_ctr" --address "$T/ctd.sock" -n arca-e2e "$@" >"$T/out" 2>"$T/err"
+		RC=$?
+	}
+	_fail=
+	ctr run --rm --runc-binary "$RT" --rootfs "$T/b/rootfs" c1 \
+		sh -c 'echo out; echo err >&2; exit 3' </dev/null
+	[ "$RC" = 3 ] && grep -qx out "$T/out" && grep -qx err "$T/err" ||
+		_fail="ctr run --rm: $(why)"
+	if [ -z "$_fail" ]; then
+		ctr run -d --runc-binary "$RT" --rootfs "$T/b/rootfs" c2 \
+			sh -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' </dev/null
+		[ "$RC" = 0 ] || _fail="ctr run -d: $(why)"
+	fi
+	if [ -z "$_fail" ]; then
+		ctr task exec --exec-id x1 c2 sh -c 'echo in-exec; exit 4' </dev/null
+		[ "$RC" = 4 ] && grep -qx in-exec "$T/out" || _fail="ctr task exec: $(why)"
+	fi
+	if [ -z "$_fail" ]; then
+		ctr task kill c2 </dev/null
+		[ "$RC" = 0 ] || _fail="ctr task kill: $(why)"
+	fi
+	if [ -z "$_fail" ]; then
+		_i=0
+		while [ $_i -lt 300 ]; do
+			ctr task ls </dev/null
+			grep -q '^c2 .*STOPPED' "$T/out" && break
+			sleep 0.2
+			_i=$((_i + 1))
+		done
+		grep -q '^c2 .*STOPPED' "$T/out" || _fail="c2 did not stop on TERM: $(why)"
+	fi
+	if [ -z "$_fail" ]; then
+		ctr task delete c2 </dev/null
+		grep -q 7 "$T/out" || [ "$RC" = 0 ] || _fail="ctr task delete: $(why)"
+		ctr containers delete c2 </dev/null
+	fi
+	kill $_ctd
+	wait $_ctd 2>/dev/null
+	[ -z "$_fail" ] || { echo "$_fail"; return 1; }
+	"$ARCA" ls >"$T/ls" 2>&1
+	[ "$(grep -vc '^NAME' "$T/ls")" = 0 ] || { echo "sandboxes left: $(cat "$T/ls")"; return 1; }
+}
+
 NO_VM="oci_errors"
-NEEDS_VM="oci_lifecycle oci_exec_kill oci_podman"
+NEEDS_VM="oci_lifecycle oci_exec_kill oci_podman oci_containerd"
 
 harness_run e2e-oci

@@ -340,7 +340,7 @@ nested_pack() {
 	[ -x "$REPO/tests/probe/probe" ] && copy_file "$stage" "$REPO/tests/probe/probe" /opt/arca/probe
 	# The OCI scenarios' engine (a subreaper; tests/oci/engine.c).
 	[ -x "$REPO/tests/oci/engine" ] && { copy_with_libs "$stage" "$REPO/tests/oci/engine" /opt/arca/oci-engine || return 1; }
-	# NESTED_WITH_PODMAN=1 (tests/e2e/run, when scenarios-oci.sh runs): podman and conmon
+	# NESTED_WITH_PODMAN=1 (tests/e2e/run, when scenarios-oci.sh runs): the engines, podman and conmon
 	# with their configuration, where installed here (~45 MB: not packed otherwise).
 	if [ "${NESTED_WITH_PODMAN:-0}" = 1 ] && [ -x /usr/bin/podman ] && [ -x /usr/bin/conmon ]; then
 		copy_with_libs "$stage" /usr/bin/podman /usr/bin/podman || return 1
@@ -349,6 +349,13 @@ nested_pack() {
 			cp -rL /etc/containers/. "$stage/etc/containers/" || return 1
 		[ ! -f /usr/share/containers/containers.conf ] ||
 			cp /usr/share/containers/containers.conf "$stage/usr/share/containers/"
+	fi
+	# ...and containerd with its runc v2 shim and ctr (~85 MB), where installed here.
+	if [ "${NESTED_WITH_PODMAN:-0}" = 1 ] && [ -x /usr/bin/containerd ] && [ -x /usr/bin/ctr ] &&
+		[ -x /usr/bin/containerd-shim-runc-v2 ]; then
+		for f in containerd containerd-shim-runc-v2 ctr; do
+			copy_with_libs "$stage" "/usr/bin/$f" "/usr/bin/$f" || return 1
+		done
 	fi
 	mkdir -p "$A/build/kernel/boot" "$A/build/kernel/lib/modules/$KVER/kernel"
 	cp "$KIMG" "$A/build/kernel/boot/vmlinuz-$KVER"
