@@ -554,6 +554,13 @@ static int plan_size(const json_t *cfg, struct oci_plan *p, struct arca_err *e)
 		return r;
 	if (ann && !(p->annotations = json_dumps(ann, JSON_COMPACT)))
 		return arca_error(e, ENOMEM, "out of memory");
+	static const char *const pod_type_keys[] = { "io.kubernetes.cri.container-type",
+						     "io.kubernetes.cri-o.ContainerType" };
+	for (size_t k = 0; ann && k < ARRAY_SIZE(pod_type_keys); k++) {
+		json_t *t = json_object_get(ann, pod_type_keys[k]);
+		if (json_is_string(t) && !strcmp(json_string_value(t), "sandbox"))
+			p->pod_sandbox = true;
+	}
 	if (ann) {
 		const char *kernel;
 		if ((r = annotation_uint(ann, "arca.cpus", 1, 64, &v, &has, e)) < 0)

@@ -60,6 +60,10 @@ struct oci_plan {
 	struct oci_argv start; /* "arca" "start" "--name" ID ... */
 	struct oci_argv exec;  /* "arca" "exec" OPTS ID "--" ARGS... */
 	bool terminal;         /* process.terminal */
+	bool pod_sandbox;      /* a pod's sandbox (pause) container, by the CRI
+				* annotations io.kubernetes.cri.container-type
+				* (containerd) or io.kubernetes.cri-o.ContainerType:
+				* "sandbox". It gets no VM (ocirt.c) */
 	char *annotations;     /* config.json's annotations object as compact
 				* JSON text (for the state), or NULL */
 	char notes[1024];      /* what was skipped, "; "-separated (for --log) */

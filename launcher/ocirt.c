@@ -377,6 +377,29 @@ struct cmdopts {
 	const char *id;
 };
 
+/* A pod's sandbox container: P waits for `start`, then, as pause does,
+ * for a signal that ends it (exit 0), with no VM behind it. */
+static __attribute__((noreturn)) void pause_process(const struct rt *rt, const char *id)
+{
+	char p[4200];
+	sigset_t set;
+	int sig;
+	prctl(PR_SET_NAME, "arca-pause", 0, 0, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	cpath(rt, id, "exec.fifo", p, sizeof(p));
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(OCIRT_EXIT_ERROR);
+	close(fd);
+	while (sigwait(&set, &sig) != 0)
+		;
+	_exit(0);
+}
+
 /* P: waits until `start` opens the fifo, runs the process, stops the VM. */
 static __attribute__((noreturn)) void container_process(const struct rt *rt, const char *id,
 							 const struct oci_argv *exec,
@@ -464,17 +487,21 @@ static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 	if (plan.terminal && (r = make_pty(c->console_socket, slave, sizeof(slave), e)) < 0)
 		goto fail;
 
-	/* The VM first: `create` returns once it can run the process. */
-	struct arca_opts o;
-	struct sandbox_started st;
-	if ((r = parse_plan(&plan.start, &o, rt, e)) < 0)
-		goto fail;
-	r = sandbox_start(&o, &st, e);
-	cli_free(&o);
-	if (r < 0) {
-		if (r == -ECHILD)
-			why_not_ready(&st, rt, e);
-		goto fail;
+	/* The VM first: `create` returns once it can run the process. A
+	 * pod's sandbox container has none: the pod's namespaces are the
+	 * engine's, and each of its containers gets a VM of its own. */
+	if (!plan.pod_sandbox) {
+		struct arca_opts o;
+		struct sandbox_started st;
+		if ((r = parse_plan(&plan.start, &o, rt, e)) < 0)
+			goto fail;
+		r = sandbox_start(&o, &st, e);
+		cli_free(&o);
+		if (r < 0) {
+			if (r == -ECHILD)
+				why_not_ready(&st, rt, e);
+			goto fail;
+		}
 	}
 
 	pid_t pid = fork();
@@ -483,8 +510,11 @@ static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 		stop_sandbox(c->id, true, rt);
 		goto fail;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (plan.pod_sandbox)
+			pause_process(rt, c->id);
 		container_process(rt, c->id, &plan.exec, slave);
+	}
 
 	struct oci_state s = { .pid = pid, .created_ms = now_ms(), .annotations = plan.annotations };
 	snprintf(s.id, sizeof(s.id), "%s", c->id);
@@ -593,6 +623,16 @@ static int parse_signal(const char *v, int *sig, struct arca_err *e)
 	return arca_error(e, EINVAL, "unknown signal '%s'", quote(&q, v));
 }
 
+static bool has_vm(const char *id)
+{
+	struct arca_err e;
+	int pidfd = sandbox_open(id, NULL, &e);
+	if (pidfd < 0)
+		return false;
+	close(pidfd);
+	return true;
+}
+
 static int cmd_kill(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 {
 	struct oci_state s;
@@ -620,8 +660,9 @@ static int cmd_kill(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 		stop_sandbox(c->id, true, rt);
 		return 0;
 	}
-	if (st == OCI_CREATED) {
-		/* Nothing runs in the guest yet: the signal is P's. */
+	if (st == OCI_CREATED || !has_vm(c->id)) {
+		/* Nothing runs in a guest (not yet, or a pod's sandbox
+		 * container, which has none): the signal is P's. */
 		return kill(s.pid, sig) < 0 ? arca_error_errno(e, errno, "kill") : 0;
 	}
 	/* Into the guest, to the process, whatever the signal (P's exec

@@ -1126,6 +1126,34 @@ static void test_mount_source_too_long(void **state)
 	assert_non_null(strstr(e.msg, "mounts[0].source"));
 }
 
+/* A pod's sandbox (pause) container, by either CRI's annotation. */
+static void test_pod_sandbox(void **state)
+{
+	(void)state;
+	struct oci_plan p;
+	static const char *const yes[] = {
+		"\"annotations\": {\"io.kubernetes.cri.container-type\": \"sandbox\"}",
+		"\"annotations\": {\"io.kubernetes.cri-o.ContainerType\": \"sandbox\"}",
+	};
+	static const char *const no[] = {
+		"\"annotations\": {\"io.kubernetes.cri.container-type\": \"container\"}",
+		"\"annotations\": {\"io.kubernetes.cri-o.ContainerType\": \"Sandbox\"}",
+		"\"annotations\": {\"sandbox\": \"sandbox\"}",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		plan_ok(cfg(NULL, NULL, NULL, yes[i]), "/b", fake_stat, &p);
+		assert_true(p.pod_sandbox);
+		oci_plan_free(&p);
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		plan_ok(cfg(NULL, NULL, NULL, no[i]), "/b", fake_stat, &p);
+		assert_false(p.pod_sandbox);
+		oci_plan_free(&p);
+	}
+	pool_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1143,6 +1171,7 @@ int main(void)
 		cmocka_unit_test(test_rlimit_uint64_max),
 		cmocka_unit_test(test_root_path_too_long),
 		cmocka_unit_test(test_mount_source_too_long),
+		cmocka_unit_test(test_pod_sandbox),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
