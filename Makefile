@@ -198,7 +198,7 @@ BIN := arca arca-vmm arca-init
 
 PREFIX ?= /usr/local
 
-.PHONY: all libarca examples deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk bench-net clean distclean kernel initrd
+.PHONY: all libarca examples deps test unit e2e e2e-fault soak fuse-test asan fuzz bench bench-fs bench-blk bench-net bench-oci clean distclean kernel initrd
 
 all: $(BIN) arca-runtime kernel initrd libarca examples
 
@@ -445,6 +445,10 @@ bench-blk: all
 # Network: arca's --net nat (virtio-net) vs QEMU's virtio-net on a TAP vs the host (tests/bench/net).
 bench-net: all
 	tests/bench/net
+
+# OCI: podman run with arca-runtime vs crun, and arca run alone (tests/bench/oci).
+bench-oci: all
+	tests/bench/oci
 
 # libFuzzer targets (clang) where guest bytes enter arca-vmm, tests/fuzz/fuzz_NAME.c (each
 # header says what it feeds and checks); seeds in tests/fuzz/corpus/NAME/ (written by

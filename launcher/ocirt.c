@@ -415,8 +415,12 @@ static __attribute__((noreturn)) void container_process(const struct rt *rt, con
 		_exit(OCIRT_EXIT_ERROR);
 	close(fd);
 	int code = run_exec(exec, rt);
-	/* The process is the container: when it ends, so does the VM. */
-	stop_sandbox(id, false, rt);
+	/* The process is the container: when it ends, so does the VM, at once
+	 * (as a container's namespaces go with its init): nothing in it is
+	 * left to save, the shares' writes reached the host as they were made
+	 * (no writeback cache) and the root's overlay is the VM's memory.
+	 * A graceful power-off cost ~1.5 s of every `podman run` (nested). */
+	stop_sandbox(id, true, rt);
 	_exit(code);
 }
 

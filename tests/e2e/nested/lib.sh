@@ -345,6 +345,8 @@ nested_pack() {
 	if [ "${NESTED_WITH_PODMAN:-0}" = 1 ] && [ -x /usr/bin/podman ] && [ -x /usr/bin/conmon ]; then
 		copy_with_libs "$stage" /usr/bin/podman /usr/bin/podman || return 1
 		copy_with_libs "$stage" /usr/bin/conmon /usr/bin/conmon || return 1
+		# crun: the container peer of tests/bench/oci.
+		[ ! -x /usr/bin/crun ] || copy_with_libs "$stage" /usr/bin/crun /usr/bin/crun || return 1
 		mkdir -p "$stage/etc/containers" "$stage/usr/share/containers" &&
 			cp -rL /etc/containers/. "$stage/etc/containers/" || return 1
 		[ ! -f /usr/share/containers/containers.conf ] ||
