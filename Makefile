@@ -117,6 +117,8 @@ LAUNCHER_OBJS += launcher/runnet.o
 LAUNCHER_OBJS += launcher/publish.o
 # Rootless --net nat: passt started, probed and stopped for one run.
 LAUNCHER_OBJS += launcher/passt.o
+LAUNCHER_OBJS += launcher/tc.o
+LAUNCHER_OBJS += launcher/podnet.o
 NFTNL_LIBS := $(shell $(PKG_CONFIG) --libs libnftnl 2>/dev/null || echo -lnftnl)
 arca: LIBS += $(NFTNL_LIBS)
 $(B)/tests/%: LIBS += $(NFTNL_LIBS)

@@ -648,7 +648,7 @@ static const struct cli_option options[] = {
 	  "start from a snapshot of a booted VM of the same configuration in arca's cache (made by the first such run, which boots as usual); not with --disk",
 	  opt_flag, FIELD(warm), 0, 0 },
 	{ "net", 0, CMDS_VM, "MODE",
-	  "the guest's network: none (default: loopback only); nat (outbound IPv4 through NAT, DNS; private ranges, link-local and the host's own addresses refused unless ',allow-private'); allow=DEST[,DEST...] (only these: CIDR[:PORT[/tcp|udp]] or NAME[:PORT[/tcp|udp]], names resolved through arca's relay as the guest asks); ',pool=CIDR' picks the address pool (default " NET_POOL_DEFAULT "); without root only nat,allow-private, through passt",
+	  "the guest's network: none (default: loopback only); nat (outbound IPv4 through NAT, DNS; private ranges, link-local and the host's own addresses refused unless ',allow-private'); allow=DEST[,DEST...] (only these: CIDR[:PORT[/tcp|udp]] or NAME[:PORT[/tcp|udp]], names resolved through arca's relay as the guest asks); ',pool=CIDR' picks the address pool (default " NET_POOL_DEFAULT "); ns=PATH[,dns=IPV4] (the guest takes over the interface of that network namespace, e.g. a pod's); without root only nat,allow-private, through passt",
 	  opt_net, 0, 0, 0 },
 	{ "publish", 'p', CMDS_VM, "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]",
 	  "make the guest's GUESTPORT reachable on the host's HOSTIP:HOSTPORT (default every address) through a proxy in arca's supervisor (passt's forwarding without root); repeatable; needs --net nat or allow=",
@@ -925,6 +925,9 @@ static int final_checks(const struct arca_opts *o, struct arca_err *e)
 	if (o->publish.n && o->net.mode == NET_NONE)
 		return arca_error(e, EINVAL, "--publish needs --net nat or --net allow=... "
 				  "(with --net none the guest has no network to publish)");
+	if (o->publish.n && o->net.mode == NET_POD)
+		return arca_error(e, EINVAL, "--publish is not for --net ns= (the namespace's "
+				  "owner publishes its ports)");
 	return 0;
 }
 

@@ -38,7 +38,7 @@ static const struct net_cidr pool_reserved[] = {
 	{ IP4(224, 0, 0, 0), 3 },
 };
 
-#define NET_HELP "none, nat[,allow-private][,pool=CIDR] or allow=DEST[,DEST...][,allow-private][,pool=CIDR]"
+#define NET_HELP "none, nat[,allow-private][,pool=CIDR], allow=DEST[,DEST...][,allow-private][,pool=CIDR] or ns=PATH[,dns=IPV4]"
 #define PUBLISH_HELP "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]"
 
 uint32_t netcfg_mask(uint8_t plen)
@@ -273,6 +273,21 @@ int netcfg_parse(struct netcfg *c, const char *value, struct arca_err *e)
 		return 0;
 	} else if (!strcmp(t, "nat")) {
 		c->mode = NET_NAT;
+	} else if (!strncmp(t, "ns=", 3)) {
+		/* A path may hold ',': not this one (the option's separator). */
+		c->mode = NET_POD;
+		if (t[3] != '/' || strlen(t + 3) >= sizeof(c->ns_path))
+			return arca_error(e, EINVAL, "--net ns=%s: an absolute path of the network "
+					  "namespace (at most %zu bytes)", quote(&q, t + 3),
+					  sizeof(c->ns_path) - 1);
+		snprintf(c->ns_path, sizeof(c->ns_path), "%s", t + 3);
+		while ((t = strsep(&rest, ","))) {
+			if (strncmp(t, "dns=", 4) || c->ns_dns ||
+			    !netcfg_parse_ipv4(t + 4, strlen(t + 4), &c->ns_dns) || !c->ns_dns)
+				return arca_error(e, EINVAL, "--net ns=: unknown or bad option '%s' "
+						  "(dns=IPV4, once)", quote(&q, t));
+		}
+		return 0;
 	} else if (!strncmp(t, "allow=", 6)) {
 		c->mode = NET_ALLOW;
 		if (!t[6])

@@ -45,7 +45,10 @@
 #define NET_HOST_IF_PREFIX "arca" /* the veth's host end: arca<slot> */
 #define NET_MTU 1500u
 
-enum net_mode { NET_NONE, NET_NAT, NET_ALLOW };
+/* NET_POD: ns=PATH[,dns=IPV4]: the guest takes over the one interface of
+ * an existing network namespace (podnet.h). */
+enum net_mode { NET_NONE, NET_NAT, NET_ALLOW, NET_POD };
+#define NET_NS_PATH_MAX 256
 
 struct net_cidr {
 	uint32_t addr; /* host byte order, host bits clear */
@@ -74,6 +77,8 @@ struct netcfg {
 	size_t ndests;
 	struct net_name_dest names[NET_NAMES_MAX];
 	size_t nnames;
+	char ns_path[NET_NS_PATH_MAX]; /* NET_POD: the netns file, absolute */
+	uint32_t ns_dns;     /* NET_POD: the guest's resolver (host order); 0: none */
 	/* Where net_setup() keeps its slot locks; NULL: NET_STATE_DIR (net.h).
 	 * Not set by the parser: tests point it at a temporary directory. */
 	const char *state_dir;

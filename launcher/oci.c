@@ -380,7 +380,7 @@ oom:
 int oci_plan_process(const char *text, size_t len, const char *id, struct oci_plan *p,
 		     struct arca_err *e)
 {
-	*p = (struct oci_plan){ 0 };
+	*p = (struct oci_plan){ .net_ns_arg = -1 };
 	_cleanup_json_ json_t *j = load(text, len, "process.json", e);
 	if (!j)
 		return -e->code;
@@ -474,6 +474,8 @@ static int plan_mount(const json_t *m, size_t i, const char *bundle, oci_stat_fn
 	if ((r = st(path, &dir)) < 0)
 		return arca_error_errno(e, -r, "%s '%s'", fs_, quote(&q, path));
 	if (!dir) {
+		if (!strcmp(dst, "/etc/resolv.conf"))
+			snprintf(p->resolv_conf, sizeof(p->resolv_conf), "%s", path);
 		if (in(dst, engine_files)) {
 			note(p, "%s: the engine's %s is not passed on", f, dst);
 			return 0;
@@ -588,6 +590,37 @@ static int plan_size(const json_t *cfg, struct oci_plan *p, struct arca_err *e)
 	return 0;
 }
 
+/* linux.namespaces: a network namespace given by path is the pod's. */
+static int plan_netns(const json_t *cfg, struct oci_plan *p, struct arca_err *e)
+{
+	json_t *linux_, *nss, *ns;
+	size_t i;
+	int r;
+	if ((r = get_obj(cfg, "linux", "linux", &linux_, e)) < 0 || !linux_)
+		return r;
+	if ((r = get_arr(linux_, "namespaces", "linux.namespaces", &nss, 16, e)) < 0 || !nss)
+		return r;
+	json_array_foreach(nss, i, ns) {
+		char f[48];
+		const char *type, *path;
+		snprintf(f, sizeof(f), "linux.namespaces[%zu]", i);
+		if (!json_is_object(ns))
+			return arca_error(e, EINVAL, "%s: not an object", f);
+		if ((r = get_str(ns, "type", f, &type, e)) < 0 || (r = get_str(ns, "path", f, &path, e)) < 0)
+			return r;
+		if (!type || strcmp(type, "network") || !path)
+			continue;
+		if ((r = plain_path(path, f, e)) < 0)
+			return r;
+		if (path[0] != '/')
+			return arca_error(e, EINVAL, "%s.path: must be an absolute path", f);
+		p->net_ns_arg = (int)p->start.n + 1;
+		if ((r = add(&p->start, "--net")) < 0 || (r = add(&p->start, "ns=%s", path)) < 0)
+			return arca_error(e, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int plan_hooks(const json_t *cfg, struct arca_err *e)
 {
 	json_t *hooks, *v;
@@ -611,7 +644,7 @@ int oci_plan_config(const char *text, size_t len, const char *bundle, const char
 	size_t i;
 	int r;
 
-	*p = (struct oci_plan){ 0 };
+	*p = (struct oci_plan){ .net_ns_arg = -1 };
 	_cleanup_json_ json_t *cfg = load(text, len, "config.json", e);
 	if (!cfg)
 		return -e->code;
@@ -682,7 +715,8 @@ int oci_plan_config(const char *text, size_t len, const char *bundle, const char
 		goto fail;
 	}
 
-	if ((r = plan_size(cfg, p, e)) < 0 || (r = plan_hooks(cfg, e)) < 0)
+	if ((r = plan_size(cfg, p, e)) < 0 || (r = plan_hooks(cfg, e)) < 0 ||
+	    (r = plan_netns(cfg, p, e)) < 0)
 		goto fail;
 	if ((r = get_arr(cfg, "mounts", "mounts", &mounts, OCI_MOUNTS_MAX, e)) < 0)
 		goto fail;

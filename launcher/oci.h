@@ -32,9 +32,12 @@
  *   hooks               refused when any is given (not run yet)
  *   rlimits             2^64-1 (RLIM_INFINITY as Go engines write it) is
  *                       "unlimited"
+ *   linux.namespaces    a network namespace with a path (a pod's, made by
+ *                       CNI) -> --net ns=PATH: the guest takes over its
+ *                       interface (podnet.h); the resolver from the
+ *                       engine's resolv.conf (ocirt.c adds ,dns=)
  * Ignored, as the VM is the boundary: capabilities, noNewPrivileges,
- * apparmor, selinux, seccomp, namespaces (the guest has loopback only:
- * the pod's network namespace is not bridged yet), cgroupsPath, devices.
+ * apparmor, selinux, seccomp, the other namespaces, cgroupsPath, devices.
  */
 #ifndef ARCA_OCI_H
 #define ARCA_OCI_H
@@ -64,6 +67,10 @@ struct oci_plan {
 				* annotations io.kubernetes.cri.container-type
 				* (containerd) or io.kubernetes.cri-o.ContainerType:
 				* "sandbox". It gets no VM (ocirt.c) */
+	int net_ns_arg;        /* -1, or start.v's index of "ns=PATH" (the pod's
+				* network namespace, --net's value) */
+	char resolv_conf[4096]; /* the engine's /etc/resolv.conf bind source, or
+				 * "": where the guest's resolver comes from */
 	char *annotations;     /* config.json's annotations object as compact
 				* JSON text (for the state), or NULL */
 	char notes[1024];      /* what was skipped, "; "-separated (for --log) */

@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "netcfg.h"
 #include "oci.h"
 #include "ocirt.h"
 #include "quote.h"
@@ -424,6 +425,39 @@ static __attribute__((noreturn)) void container_process(const struct rt *rt, con
 	_exit(code);
 }
 
+/* The pod's network: the guest's resolver is the first IPv4 nameserver of
+ * the resolv.conf the engine made for the container (CNI's DNS), added
+ * to --net ns=PATH as ,dns=. None found: the guest has none. */
+static int add_pod_dns(struct oci_plan *plan, struct arca_err *e)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (plan->net_ns_arg < 0 || !plan->resolv_conf[0])
+		return 0;
+	if (read_file(plan->resolv_conf, 1u << 16, &text, &len, e) < 0)
+		return -e->code;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		uint32_t a;
+		char *v = line + strspn(line, " \t");
+		if (strncmp(v, "nameserver", 10) || !strchr(" \t", v[10]))
+			continue;
+		v += 10 + strspn(v + 10, " \t");
+		size_t n = strcspn(v, " \t\r#");
+		if (!netcfg_parse_ipv4(v, n, &a) || !a)
+			continue;
+		char *arg;
+		if (asprintf(&arg, "%s,dns=%.*s", plan->start.v[plan->net_ns_arg], (int)n, v) < 0)
+			return arca_error(e, ENOMEM, "out of memory");
+		free(plan->start.v[plan->net_ns_arg]);
+		plan->start.v[plan->net_ns_arg] = arg;
+		break;
+	}
+	return 0;
+}
+
 /* A sandbox that ended before it was ready: the message names its log's
  * last line (the engine shows one line), the whole tail goes to --log. */
 static void why_not_ready(const struct sandbox_started *st, const struct rt *rt,
@@ -476,6 +510,8 @@ static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 		return r;
 	if (plan.notes[0])
 		log_entry(rt, "info", plan.notes);
+	if ((r = add_pod_dns(&plan, e)) < 0)
+		goto out;
 
 	cpath(rt, c->id, NULL, p, sizeof(p));
 	if (mkdir(p, 0700) < 0) {

@@ -26,6 +26,9 @@
 
 int passt_check(const struct netcfg *c, const struct net_publishes *pub, struct arca_err *e)
 {
+	if (c->mode == NET_POD)
+		return arca_error(e, EPERM, "--net ns= needs root (CAP_NET_ADMIN in that network "
+				  "namespace)");
 	if (c->mode == NET_ALLOW)
 		return arca_error(e, EPERM, "--net allow= needs root (passt cannot filter by "
 				  "destination)");

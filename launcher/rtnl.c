@@ -304,6 +304,10 @@ int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *out)
 		out->mtu = v;
 	if (attr_u32(t.tb[IFLA_LINK_NETNSID], &v))
 		out->link_netnsid = (int)v;
+	if (t.tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(t.tb[IFLA_ADDRESS]) == 6) {
+		memcpy(out->mac, mnl_attr_get_payload(t.tb[IFLA_ADDRESS]), 6);
+		out->has_mac = true;
+	}
 	if (t.tb[IFLA_LINKINFO] && mnl_attr_validate(t.tb[IFLA_LINKINFO], MNL_TYPE_NESTED) >= 0) {
 		struct attrs li = { 0 };
 		if (mnl_attr_parse_nested(t.tb[IFLA_LINKINFO], attr_cb, &li) >= 0)

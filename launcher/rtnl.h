@@ -37,6 +37,8 @@ struct rtnl_link {
 	unsigned flags;     /* IFF_* */
 	unsigned mtu;
 	int link_netnsid;   /* a veth's peer netns as this netns numbers it; -1: none */
+	bool has_mac;       /* IFLA_ADDRESS was an Ethernet address */
+	uint8_t mac[6];
 };
 
 struct rtnl_addr {

@@ -1274,7 +1274,12 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		spec.has_net = 1;
 		if (notes[0] && o->verbose)
 			note(o, "%s", notes);
-		if (o->verbose) {
+		if (o->verbose && o->net.mode == NET_POD) {
+			const uint8_t *a = spec.net.addr, *g = spec.net.gateway;
+			note(o, "arca: net: guest %u.%u.%u.%u/%u via %u.%u.%u.%u on %s of %s (wired to "
+				"%s), MTU %u\n", a[0], a[1], a[2], a[3], spec.net.prefix, g[0], g[1], g[2],
+			     g[3], c->net.pod.eth_name, o->net.ns_path, PODNET_TAP_IF, spec.net.mtu);
+		} else if (o->verbose) {
 			char ga[20], gw[20];
 			note(o, "arca: net: slot %ld, guest %s/%u via %s on %s, host end %s\n",
 			     c->net.nr.slot, netcfg_ipv4_str(c->net.nr.plan.guest, ga, sizeof(ga)),

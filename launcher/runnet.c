@@ -22,6 +22,7 @@ void runnet_init(struct run_net *rn)
 	memset(rn, 0, sizeof(*rn));
 	rn->nr.nsfd = rn->nr.tapfd = rn->nr.lockfd = -1;
 	rn->nr.slot = -1;
+	podnet_init(&rn->pod);
 	rn->dns_fd = -1;
 	rn->epfd = -1;
 }
@@ -264,6 +265,18 @@ int runnet_setup(struct run_net *rn, const struct netcfg *c, const struct net_pu
 		notes[0] = '\0';
 	if (c->mode == NET_NONE)
 		return 0;
+	if (c->mode == NET_POD) {
+		/* Another's netns, wired to the guest: no slot, no tables, no
+		 * relay (podnet.h). nr holds only the TAP, for the VMM. */
+		if (pub && pub->n)
+			return arca_error(e, EINVAL, "--publish is not for --net ns= (the "
+					  "namespace's owner publishes its ports)");
+		if ((r = podnet_setup(c->ns_path, c->ns_dns, &rn->pod, &rn->nr.tapfd, spec, e)) < 0)
+			return r;
+		rn->nr.armed = true;
+		rn->up = true;
+		return 0;
+	}
 	/* NET_DESTS_MAX and NFT_ALLOW_MAX are both 64: nothing is cut. */
 	_Static_assert(NET_DESTS_MAX <= NFT_ALLOW_MAX, "allow list bounds");
 	_Static_assert(NET_NAMES_MAX <= NFT_NAMES_MAX, "allowed names bounds");
@@ -397,7 +410,7 @@ int runnet_timeout_ms(struct run_net *rn)
 void runnet_summary(struct run_net *rn, char *buf, size_t cap)
 {
 	buf[0] = '\0';
-	if (!rn->up)
+	if (!rn->up || rn->pod.nsfd >= 0) /* ns=: nothing of arca's to count */
 		return;
 	struct arca_err e = { 0 };
 	struct in_ns x = { .e = &e };
@@ -441,6 +454,7 @@ void runnet_free(struct run_net *rn)
 	if (rn->dns_fd >= 0)
 		close(rn->dns_fd);
 	rn->dns_fd = -1;
+	podnet_teardown(&rn->pod);
 	net_teardown(&rn->nr);
 	rn->up = false;
 }

@@ -26,6 +26,7 @@
 #include "err.h"
 #include "net.h"
 #include "netcfg.h"
+#include "podnet.h"
 #include "spec.h"
 
 struct dnsproxy;
@@ -36,6 +37,7 @@ struct publish;
 struct run_net {
 	bool up;               /* runnet_setup succeeded */
 	struct net_run nr;
+	struct podnet pod;     /* --net ns=PATH (NET_POD): the pod's netns */
 	struct dnsproxy *dns;  /* NULL: none */
 	int dns_fd;            /* gateway:53 in N (UDP); -1: none */
 	struct publish *pub;   /* --publish's proxy; NULL: none */

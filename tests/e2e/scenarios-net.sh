@@ -157,7 +157,7 @@ resolves() { timeout 10 python3 -c "import socket, sys; socket.gethostbyname(sys
 
 sc_net_errors() {
 	for _v in bogus 'allow=10.0.0.300/8' 'allow=1.2.3.4:0' 'allow=1.2.3.4:70000' 'allow=1.2.3.4/33' \
-		'allow=bad_name!.com' 'nat,pool=10.0.0.0/40' 'allow='; do
+		'allow=bad_name!.com' 'nat,pool=10.0.0.0/40' 'allow=' 'ns=rel' 'ns=/x,dns=1.2.3' 'ns=/x,bogus'; do
 		arca run --net "$_v" -- true </dev/null
 		[ "$RC" = 125 ] || { echo "--net '$_v': $(why)"; return 1; }
 		one_line_error || { echo "--net '$_v'"; return 1; }
@@ -572,7 +572,44 @@ sys.stdout.write(r.decode())' 2>&1)
 	[ -z "$_left" ] || { echo "passt left running: $_left"; return 1; }
 }
 
+# --net ns=PATH: a "pod" network namespace made as a CNI plugin makes one (a veth whose end in
+# it is eth0 with an address and a default route); the guest takes eth0 over (its MAC and
+# address), reaches the test's internet routed through the host, resolves through dns=; when
+# the run ends the pod's own stack has its interface back.
+sc_net_pod() {
+	need_net || return $?
+	$IP netns del e2epod 2>/dev/null; $IP link del e2epod0 2>/dev/null
+	$IP netns add e2epod && $IP link add e2epod0 type veth peer name eth0 netns e2epod &&
+		$IP addr add 10.77.0.1/24 dev e2epod0 && $IP link set e2epod0 up &&
+		$IP -n e2epod addr add 10.77.0.2/24 dev eth0 && $IP -n e2epod link set eth0 up &&
+		$IP -n e2epod link set lo up && $IP -n e2epod route add default via 10.77.0.1 ||
+		{ echo "cannot make the pod's netns"; return 1; }
+	_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+	echo 1 >/proc/sys/net/ipv4/ip_forward
+	_mac=$($IP -n e2epod -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')
+	arca run --verbose --net "ns=/run/netns/e2epod,dns=$INET" -- sh -c "$GET"'
+		/usr/sbin/ip -4 -o addr show | grep -v " lo " | sed "s/.*inet \([0-9./]*\).*/\1/"
+		/usr/sbin/ip -o link show | grep -o "link/ether [0-9a-f:]*" | cut -d" " -f2
+		get http://'"$INET"':8080/pod
+		get http://good.test:8081/name
+		exit 4' </dev/null
+	# The wire is gone with the run: the pod's own stack answers again.
+	$IP netns exec e2epod ping -c 1 -W 5 10.77.0.1 >/dev/null 2>&1
+	_ping=$?
+	$IP netns del e2epod; $IP link del e2epod0 2>/dev/null
+	echo "$_fwd" >/proc/sys/net/ipv4/ip_forward
+	[ "$RC" = 4 ] || { why; return 1; }
+	_o=$(tr '\n' '|' <"$T/out")
+	[ "$_o" = "10.77.0.2/24|$_mac|hello from $INET:8080 /pod|hello from $INET:8081 /name|" ] ||
+		{ echo "guest saw: $_o (pod's MAC $_mac) err: $(grep -v '^\[' "$T/err" | tail -n 5 | tr '\n' '|')"; return 1; }
+	grep -q "^arca: net: guest 10.77.0.2/24 via 10.77.0.1 on eth0 of /run/netns/e2epod" "$T/err" ||
+		{ echo "no verbose line: $(grep 'arca: net' "$T/err" | tr '\n' '|')"; return 1; }
+	[ "$_ping" = 0 ] || { echo "the pod's eth0 still redirected after the run"; return 1; }
+	arca run --net ns=/etc/passwd -- true </dev/null
+	[ "$RC" = 125 ] && one_line_error && grep -q "not a network namespace" "$T/err" || { why; return 1; }
+}
+
 NO_VM="net_errors"
-NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel net_publish net_rootless net_rootless_publish net_ipv6"
+NEEDS_VM="net_none net_nat net_allow net_kill9 net_parallel net_publish net_rootless net_rootless_publish net_ipv6 net_pod"
 
 harness_run e2e-net

@@ -396,7 +396,57 @@ SH
 	[ "$RC" = 0 ] && [ ! -e "$T/state/pod1" ] || { echo "delete: $(why)"; return 1; }
 }
 
+# A container in a pod's network namespace (linux.namespaces: network with a path, as CNI
+# leaves it): the guest takes over its eth0 and reaches a server on the host through it; its
+# resolver is the one of the engine's resolv.conf; afterwards the pod's own stack has eth0
+# back. Root only (the namespace is root's).
+sc_oci_netns() {
+	rt_setup || return 1
+	[ "$(id -u)" = 0 ] || { echo "SKIP: a pod's netns needs root"; return 77; }
+	_ip=/usr/sbin/ip # by path: busybox sh names its own applet
+	[ -x "$_ip" ] || { echo "SKIP: no ip (iproute2)"; return 77; }
+	$_ip netns del e2eocipod 2>/dev/null; $_ip link del e2eocip0 2>/dev/null
+	$_ip netns add e2eocipod && $_ip link add e2eocip0 type veth peer name eth0 netns e2eocipod &&
+		$_ip addr add 10.78.0.1/24 dev e2eocip0 && $_ip link set e2eocip0 up &&
+		$_ip -n e2eocipod addr add 10.78.0.2/24 dev eth0 && $_ip -n e2eocipod link set eth0 up &&
+		$_ip -n e2eocipod link set lo up && $_ip -n e2eocipod route add default via 10.78.0.1 ||
+		{ echo "cannot make the pod's netns"; return 1; }
+	python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.78.0.1", 8099)); s.listen(4); s.settimeout(300)
+c, _ = s.accept(); c.settimeout(30); c.recv(4096)
+c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nhello pod\n"); c.close()' &
+	_srv=$!
+	bundle "$T/b" || return 1
+	# busybox's nc, not its wget (which crashes in a root with no /etc of its own).
+	mkdir -p "$T/b/rootfs/etc" && ln -sf busybox "$T/b/rootfs/bin/nc" || return 1
+	printf 'search example\nnameserver 192.0.2.53\n' >"$T/resolv" || return 1
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.0.2", "root": { "path": "rootfs", "readonly": true },
+  "process": { "cwd": "/", "env": [ "PATH=/bin" ],
+               "args": [ "sh", "-c", "/bin/busybox grep nameserver /etc/resolv.conf; printf 'GET /x HTTP/1.0\\\\r\\\\n\\\\r\\\\n' | nc 10.78.0.1 8099 | /bin/busybox tail -n 1" ] },
+  "mounts": [ { "destination": "/etc/resolv.conf", "type": "bind", "source": "$T/resolv", "options": [ "bind" ] } ],
+  "linux": { "namespaces": [ { "type": "pid" }, { "type": "network", "path": "/run/netns/e2eocipod" } ] } }
+JSON
+	cat >"$T/s.sh" <<SH
+R="$RT --root $T/state"
+\$R create --bundle $T/b --pid-file $T/pid n1 >$T/c.out 2>$T/c.err </dev/null
+\$R start n1
+SH
+	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
+	_st=$(wait_exit "$T/elog" "$(cat "$T/pid" 2>/dev/null)")
+	rt delete n1
+	$_ip netns exec e2eocipod ping -c 1 -W 5 10.78.0.1 >/dev/null 2>&1
+	_ping=$?
+	kill "$_srv" 2>/dev/null
+	$_ip netns del e2eocipod; $_ip link del e2eocip0 2>/dev/null
+	[ "$_st" = 0 ] && [ "$(cat "$T/c.out")" = "nameserver 192.0.2.53
+hello pod" ] || { echo "status $_st, stdout $(tr '\n' '|' <"$T/c.out") stderr $(head -c 300 "$T/c.err")"; return 1; }
+	[ "$_ping" = 0 ] || { echo "the pod's eth0 still redirected after delete"; return 1; }
+}
+
 NO_VM="oci_errors oci_pod_sandbox"
-NEEDS_VM="oci_lifecycle oci_exec_kill oci_podman oci_containerd"
+NEEDS_VM="oci_lifecycle oci_exec_kill oci_netns oci_podman oci_containerd"
 
 harness_run e2e-oci

@@ -112,8 +112,8 @@ static void test_parse_errors(void **state)
 	static const struct {
 		const char *v, *msg;
 	} cases[] = {
-		{ "", "--net: unknown mode '' (none, nat[,allow-private][,pool=CIDR] or allow=DEST[,DEST...][,allow-private][,pool=CIDR])" },
-		{ "bogus", "--net: unknown mode 'bogus' (none, nat[,allow-private][,pool=CIDR] or allow=DEST[,DEST...][,allow-private][,pool=CIDR])" },
+		{ "", "--net: unknown mode '' (none, nat[,allow-private][,pool=CIDR], allow=DEST[,DEST...][,allow-private][,pool=CIDR] or ns=PATH[,dns=IPV4])" },
+		{ "bogus", "--net: unknown mode 'bogus' (none, nat[,allow-private][,pool=CIDR], allow=DEST[,DEST...][,allow-private][,pool=CIDR] or ns=PATH[,dns=IPV4])" },
 		{ "none,allow-private", "--net: 'none' takes no options" },
 		{ "nat,", "--net: empty item in 'nat,'" },
 		{ "nat,,allow-private", "--net: empty item in 'nat,,allow-private'" },

@@ -1154,6 +1154,45 @@ static void test_pod_sandbox(void **state)
 	pool_free();
 }
 
+/* linux.namespaces: a network namespace with a path becomes --net ns=PATH
+ * (its index kept for the resolver), one without a path nothing; the
+ * engine's resolv.conf bind is remembered. */
+static void test_netns(void **state)
+{
+	(void)state;
+	struct oci_plan p;
+	plan_ok(cfg(NULL, NULL, NULL,
+		    "\"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", "
+		    "\"path\": \"/run/netns/cni-1\"}]}, \"mounts\": [{\"destination\": "
+		    "\"/etc/resolv.conf\", \"type\": \"bind\", \"source\": \"/etc/resolv.conf\"}]"),
+		"/b", fake_stat, &p);
+	const char *want[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs", "--net",
+			       "ns=/run/netns/cni-1", NULL };
+	argv_equal(&p.start, want);
+	assert_int_equal(p.net_ns_arg, 7);
+	assert_string_equal(p.resolv_conf, "/etc/resolv.conf");
+	oci_plan_free(&p);
+
+	plan_ok(cfg(NULL, NULL, NULL, "\"linux\": {\"namespaces\": [{\"type\": \"network\"}]}"),
+		"/b", fake_stat, &p);
+	assert_int_equal(p.net_ns_arg, -1);
+	assert_int_equal(p.start.n, 6);
+	oci_plan_free(&p);
+
+	static const char *const bad[] = {
+		"\"linux\": {\"namespaces\": [{\"type\": \"network\", \"path\": \"rel/ns\"}]}",
+		"\"linux\": {\"namespaces\": [{\"type\": \"network\", \"path\": \"/a:b\"}]}",
+		"\"linux\": {\"namespaces\": [{\"type\": \"network\", \"path\": 3}]}",
+		"\"linux\": {\"namespaces\": [\"network\"]}",
+		"\"linux\": {\"namespaces\": {}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *t = cfg(NULL, NULL, NULL, bad[i]);
+		plan_fails(t, strlen(t), fake_stat, EINVAL, "linux.namespaces");
+	}
+	pool_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1172,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_root_path_too_long),
 		cmocka_unit_test(test_mount_source_too_long),
 		cmocka_unit_test(test_pod_sandbox),
+		cmocka_unit_test(test_netns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

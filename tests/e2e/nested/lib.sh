@@ -145,6 +145,10 @@ NESTED_MODULES=(
 	net/netfilter/nft_masq.ko
 	net/netfilter/nft_chain_nat.ko
 	net/netfilter/nft_objref.ko
+	# --net ns=PATH: the pod's interface wired to the TAP by tc
+	net/sched/sch_ingress.ko
+	net/sched/cls_u32.ko
+	net/sched/act_mirred.ko
 )
 
 # usr_path PATH: where PATH lives in a merged-/usr tree (/lib/x -> /usr/lib/x, /bin/x -> ...).
