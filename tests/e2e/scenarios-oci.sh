@@ -240,7 +240,9 @@ sc_oci_podman() {
 	# The runtime as podman calls it, with a --log of its own (for failure messages).
 	printf '#!/bin/sh\nexec %s --log %s "$@"\n' "$RT" "$T/rt.log" >"$T/bin/rt-logged" &&
 		chmod +x "$T/bin/rt-logged" || return 1
-	PM="podman --storage-driver vfs --root $T/pstore --runroot $T/prun --tmpdir $T/ptmp
+	# podman refuses a runroot over 50 characters: a short one of its own.
+	_prun=$(mktemp -d /tmp/arca-prun.XXXXXX) || return 1
+	PM="podman --storage-driver vfs --root $T/pstore --runroot $_prun --tmpdir $T/ptmp
 		--cgroup-manager cgroupfs --events-backend file --runtime $T/bin/rt-logged"
 	pm() {
 		# shellcheck disable=SC2086
@@ -255,6 +257,11 @@ sc_oci_podman() {
 	[ "$RC" = 3 ] && [ "$(cat "$T/out")" = "out
 from the host" ] && grep -qx err "$T/err" ||
 		{ echo "podman run: status $RC, stdout: $(tr '\n' '|' <"$T/out"), stderr: $(tail -c 300 "$T/err" | tr '\n' '|') runtime log: $(tail -c 600 "$T/rt.log" 2>/dev/null | tr '\n' '|')"; return 1; }
+
+	# -t: the runtime's pty, its master sent over conmon's console socket.
+	pm run --rm -t --network none localhost/arca-e2e sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-ok; exit 5' </dev/null
+	[ "$RC" = 5 ] && grep -q "^tty-ok" "$T/out" ||
+		{ echo "podman run -t: status $RC, stdout: $(tr '\n' '|' <"$T/out"), stderr: $(tail -c 300 "$T/err" | tr '\n' '|') runtime log: $(tail -c 400 "$T/rt.log" 2>/dev/null | tr '\n' '|')"; return 1; }
 
 	pm run -d --name c1 --network none localhost/arca-e2e \
 		sh -c 'trap "echo term; exit 7" TERM; echo up; while :; do sleep 0.1; done' </dev/null
@@ -294,6 +301,7 @@ from the host" ] && grep -qx err "$T/err" ||
 	_left=$(grep -l '^arca-vmm' /proc/[0-9]*/comm 2>/dev/null | tr '\n' ' ')
 	[ -z "$_left" ] || { echo "arca-vmm left running: $_left"; return 1; }
 	pm rmi -a -f </dev/null
+	rm -rf "$_prun"
 }
 
 # containerd through its runc v2 shim with arca-runtime as the runc binary (ctr run
