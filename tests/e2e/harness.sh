@@ -63,6 +63,24 @@ one_line_error() {
 	return 0
 }
 
+# pod_netns NAME NET: a network namespace /run/netns/NAME as a CNI plugin leaves a pod's (--net
+# ns=PATH, arca-runtime's linux.namespaces): a veth whose end in it is eth0 with NET.2/24 and a
+# default route via NET.1, the address of its host end NAME0 (NET: three octets, "10.77.0").
+# A leftover of the same name is removed first; pod_netns_del NAME removes it.
+pod_netns() {
+	pod_netns_del "$1"
+	/usr/sbin/ip netns add "$1" && /usr/sbin/ip link add "${1}0" type veth peer name eth0 netns "$1" &&
+		/usr/sbin/ip addr add "$2.1/24" dev "${1}0" && /usr/sbin/ip link set "${1}0" up &&
+		/usr/sbin/ip -n "$1" addr add "$2.2/24" dev eth0 && /usr/sbin/ip -n "$1" link set eth0 up &&
+		/usr/sbin/ip -n "$1" link set lo up && /usr/sbin/ip -n "$1" route add default via "$2.1" ||
+		{ echo "cannot make the pod's netns $1"; return 1; }
+}
+pod_netns_del() {
+	/usr/sbin/ip netns del "$1" 2>/dev/null
+	/usr/sbin/ip link del "${1}0" 2>/dev/null
+	return 0
+}
+
 need_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && return 0
 	echo "no usable /dev/kvm"

@@ -578,12 +578,7 @@ sys.stdout.write(r.decode())' 2>&1)
 # the run ends the pod's own stack has its interface back.
 sc_net_pod() {
 	need_net || return $?
-	$IP netns del e2epod 2>/dev/null; $IP link del e2epod0 2>/dev/null
-	$IP netns add e2epod && $IP link add e2epod0 type veth peer name eth0 netns e2epod &&
-		$IP addr add 10.77.0.1/24 dev e2epod0 && $IP link set e2epod0 up &&
-		$IP -n e2epod addr add 10.77.0.2/24 dev eth0 && $IP -n e2epod link set eth0 up &&
-		$IP -n e2epod link set lo up && $IP -n e2epod route add default via 10.77.0.1 ||
-		{ echo "cannot make the pod's netns"; return 1; }
+	pod_netns e2epod 10.77.0 || return 1
 	_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 	echo 1 >/proc/sys/net/ipv4/ip_forward
 	_mac=$($IP -n e2epod -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')
@@ -596,7 +591,7 @@ sc_net_pod() {
 	# The wire is gone with the run: the pod's own stack answers again.
 	$IP netns exec e2epod ping -c 1 -W 5 10.77.0.1 >/dev/null 2>&1
 	_ping=$?
-	$IP netns del e2epod; $IP link del e2epod0 2>/dev/null
+	pod_netns_del e2epod
 	echo "$_fwd" >/proc/sys/net/ipv4/ip_forward
 	[ "$RC" = 4 ] || { why; return 1; }
 	_o=$(tr '\n' '|' <"$T/out")

@@ -186,6 +186,10 @@ SH
 	[ -n "$_pid" ] || { echo "no pid file: $(head -c 300 "$T/c.err")"; return 1; }
 	grep -qx "exec 4" "$T/steps" && [ "$(cat "$T/x.out")" = "in-exec 2 /tmp 1000
 2" ] || { echo "exec: $(tr '\n' '|' <"$T/steps") out: $(tr '\n' '|' <"$T/x.out") err: $(head -c 300 "$T/x.err")"; return 1; }
+	grep -qx "create-again 125" "$T/steps" && grep -q "already exists" "$T/again.err" ||
+		{ echo "a second create of pod1: $(tr '\n' '|' <"$T/steps") $(cat "$T/again.err")"; return 1; }
+	grep -qx "start-again 125" "$T/steps" && grep -q "is running, not created" "$T/start2.err" ||
+		{ echo "a second start of pod1: $(tr '\n' '|' <"$T/steps") $(cat "$T/start2.err")"; return 1; }
 	[ "$(state_field "$T/state1" status)" = running ] || { echo "state: $(tr '\n' ' ' <"$T/state1")"; return 1; }
 	[ "$(cat "$T/ps")" = "[$_pid]" ] || { echo "ps: $(cat "$T/ps"), pid $_pid"; return 1; }
 	grep -qx "delete-running 125" "$T/steps" && grep -q "is running" "$T/del.err" ||
@@ -242,11 +246,21 @@ sc_oci_podman() {
 		chmod +x "$T/bin/rt-logged" || return 1
 	# podman refuses a runroot over 50 characters: a short one of its own.
 	_prun=$(mktemp -d /tmp/arca-prun.XXXXXX) || return 1
-	PM="podman --storage-driver vfs --root $T/pstore --runroot $_prun --tmpdir $T/ptmp
-		--cgroup-manager cgroupfs --events-backend file --runtime $T/bin/rt-logged"
+	PMC="podman --storage-driver vfs --root $T/pstore --runroot $_prun --tmpdir $T/ptmp
+		--cgroup-manager cgroupfs --events-backend file"
+	PM="$PMC --runtime $T/bin/rt-logged"
 	pm() {
 		# shellcheck disable=SC2086
 		timeout -k 10 "$LIMIT" $PM "$@" >"$T/out" 2>"$T/err"
+		RC=$?
+	}
+	# ...and through containers.conf, as the README says to configure it: the runtime by name.
+	printf '[engine]\nruntime = "arca"\n[engine.runtimes]\narca = ["%s"]\n' "$T/bin/rt-logged" \
+		>"$T/containers.conf" || return 1
+	export CONTAINERS_CONF="$T/containers.conf"
+	pmc() {
+		# shellcheck disable=SC2086
+		timeout -k 10 "$LIMIT" $PMC "$@" >"$T/out" 2>"$T/err"
 		RC=$?
 	}
 	pm import "$T/img.tar" localhost/arca-e2e </dev/null
@@ -285,13 +299,15 @@ from the host" ] && grep -qx err "$T/err" ||
 	pm rm c1 </dev/null
 	[ "$RC" = 0 ] || { echo "podman rm: $(why)"; return 1; }
 
-	pm run -d --name c2 --network none localhost/arca-e2e sh -c 'echo up; while :; do sleep 1; done' </dev/null
-	[ "$RC" = 0 ] || { echo "podman run -d c2: $(why)"; return 1; }
-	pm kill c2 </dev/null
+	pmc run -d --name c2 --network none localhost/arca-e2e sh -c 'echo up; while :; do sleep 1; done' </dev/null
+	[ "$RC" = 0 ] || { echo "podman run -d c2 (containers.conf): $(why)"; return 1; }
+	pmc inspect --format '{{.OCIRuntime}}' c2 </dev/null
+	[ "$(cat "$T/out")" = arca ] || { echo "c2's runtime: $(why)"; return 1; }
+	pmc kill c2 </dev/null
 	[ "$RC" = 0 ] || { echo "podman kill: $(why)"; return 1; }
-	pm wait c2 </dev/null
+	pmc wait c2 </dev/null
 	[ "$(cat "$T/out")" = 137 ] || { echo "podman wait after kill: $(why)"; return 1; }
-	pm rm c2 </dev/null
+	pmc rm c2 </dev/null
 	[ "$RC" = 0 ] || { echo "podman rm c2: $(why)"; return 1; }
 
 	pm ps -a -q </dev/null
@@ -389,6 +405,8 @@ R="$RT --root $T/state"
 \$R create --bundle $T/b --pid-file $T/pid pod1 >$T/c.out 2>$T/c.err </dev/null
 echo "create \$?" >>$T/steps
 \$R start pod1 && echo "start 0" >>$T/steps
+\$R create --bundle $T/b pod1 2>$T/again.err </dev/null; echo "create-again \$?" >>$T/steps
+\$R start pod1 2>$T/start2.err; echo "start-again \$?" >>$T/steps
 \$R state pod1 >$T/state1
 "$ARCA" ls >$T/ls 2>&1
 \$R kill pod1 TERM && echo "kill 0" >>$T/steps
@@ -396,6 +414,10 @@ SH
 	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
 	grep -qx "create 0" "$T/steps" && grep -qx "start 0" "$T/steps" && grep -qx "kill 0" "$T/steps" ||
 		{ echo "steps: $(tr '\n' '|' <"$T/steps" 2>/dev/null) $(head -c 300 "$T/c.err")"; return 1; }
+	grep -qx "create-again 125" "$T/steps" && grep -q "already exists" "$T/again.err" ||
+		{ echo "a second create of pod1: $(tr '\n' '|' <"$T/steps") $(cat "$T/again.err")"; return 1; }
+	grep -qx "start-again 125" "$T/steps" && grep -q "is running, not created" "$T/start2.err" ||
+		{ echo "a second start of pod1: $(tr '\n' '|' <"$T/steps") $(cat "$T/start2.err")"; return 1; }
 	[ "$(state_field "$T/state1" status)" = running ] || { echo "state: $(tr '\n' ' ' <"$T/state1")"; return 1; }
 	! grep -q '^pod1 ' "$T/ls" || { echo "a VM for the pod's sandbox: $(cat "$T/ls")"; return 1; }
 	_st=$(wait_exit "$T/elog" "$(cat "$T/pid")")
@@ -413,12 +435,7 @@ sc_oci_netns() {
 	[ "$(id -u)" = 0 ] || { echo "SKIP: a pod's netns needs root"; return 77; }
 	_ip=/usr/sbin/ip # by path: busybox sh names its own applet
 	[ -x "$_ip" ] || { echo "SKIP: no ip (iproute2)"; return 77; }
-	$_ip netns del e2eocipod 2>/dev/null; $_ip link del e2eocip0 2>/dev/null
-	$_ip netns add e2eocipod && $_ip link add e2eocip0 type veth peer name eth0 netns e2eocipod &&
-		$_ip addr add 10.78.0.1/24 dev e2eocip0 && $_ip link set e2eocip0 up &&
-		$_ip -n e2eocipod addr add 10.78.0.2/24 dev eth0 && $_ip -n e2eocipod link set eth0 up &&
-		$_ip -n e2eocipod link set lo up && $_ip -n e2eocipod route add default via 10.78.0.1 ||
-		{ echo "cannot make the pod's netns"; return 1; }
+	pod_netns e2eocipod 10.78.0 || return 1
 	python3 -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -448,7 +465,7 @@ SH
 	$_ip netns exec e2eocipod ping -c 1 -W 5 10.78.0.1 >/dev/null 2>&1
 	_ping=$?
 	kill "$_srv" 2>/dev/null
-	$_ip netns del e2eocipod; $_ip link del e2eocip0 2>/dev/null
+	pod_netns_del e2eocipod
 	[ "$_st" = 0 ] && [ "$(cat "$T/c.out")" = "nameserver 192.0.2.53
 hello pod" ] || { echo "status $_st, stdout $(tr '\n' '|' <"$T/c.out") stderr $(head -c 300 "$T/c.err")"; return 1; }
 	[ "$_ping" = 0 ] || { echo "the pod's eth0 still redirected after delete"; return 1; }
