@@ -36,6 +36,8 @@ void oci_plan_free(struct oci_plan *p)
 	oci_argv_free(&p->exec);
 	free(p->annotations);
 	p->annotations = NULL;
+	free(p->hooks);
+	p->hooks = NULL;
 }
 
 static int __attribute__((format(printf, 2, 3))) add(struct oci_argv *a, const char *fmt, ...)
@@ -621,16 +623,159 @@ static int plan_netns(const json_t *cfg, struct oci_plan *p, struct arca_err *e)
 	return 0;
 }
 
-static int plan_hooks(const json_t *cfg, struct arca_err *e)
+/* One hook object: path absolute; args and env arrays of strings (env
+ * NAME=VALUE); timeout a positive integer. */
+static int hook_ok(const json_t *h, const char *f, struct arca_err *e)
 {
-	json_t *hooks, *v;
+	const char *path;
+	json_t *arr, *v;
+	size_t i;
+	uint64_t t;
+	bool has;
+	int r;
+	char g[160];
+	if (!json_is_object(h))
+		return arca_error(e, EINVAL, "%s: not an object", f);
+	snprintf(g, sizeof(g), "%s.path", f);
+	if ((r = get_str(h, "path", g, &path, e)) < 0)
+		return r;
+	if (!path || path[0] != '/')
+		return arca_error(e, EINVAL, "%s: must be an absolute path", g);
+	static const char *const lists[] = { "args", "env" };
+	for (size_t k = 0; k < 2; k++) {
+		snprintf(g, sizeof(g), "%s.%s", f, lists[k]);
+		if ((r = get_arr(h, lists[k], g, &arr, OCI_ARGS_MAX, e)) < 0)
+			return r;
+		json_array_foreach(arr, i, v) {
+			if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+				return arca_error(e, EINVAL, "%s[%zu]: not a string", g, i);
+			if (k == 1 && (!strchr(json_string_value(v), '=') ||
+				       json_string_value(v)[0] == '='))
+				return arca_error(e, EINVAL, "%s[%zu]: not NAME=VALUE", g, i);
+		}
+	}
+	snprintf(g, sizeof(g), "%s.timeout", f);
+	if ((r = get_uint(h, "timeout", g, 86400, &t, &has, e)) < 0)
+		return r;
+	if (has && !t)
+		return arca_error(e, EINVAL, "%s: must be positive", g);
+	return 0;
+}
+
+static const char *const hook_kinds[] = { "prestart", "createRuntime", "createContainer",
+					  "startContainer", "poststart", "poststop", NULL };
+
+static int plan_hooks(const json_t *cfg, struct oci_plan *p, struct arca_err *e)
+{
+	json_t *hooks, *v, *h;
 	const char *k;
+	size_t i;
 	int r = get_obj(cfg, "hooks", "hooks", &hooks, e);
 	if (r < 0 || !hooks)
 		return r;
-	json_object_foreach(hooks, k, v)
-		if (!json_is_array(v) || json_array_size(v))
-			return arca_error(e, ENOTSUP, "hooks.%.64s: hooks are not supported yet", k);
+	json_object_foreach(hooks, k, v) {
+		char f[96];
+		snprintf(f, sizeof(f), "hooks.%.64s", k);
+		if (!in(k, hook_kinds))
+			return arca_error(e, EINVAL, "%s: unknown kind of hook", f);
+		if ((r = get_arr(hooks, k, f, &v, OCI_HOOKS_MAX, e)) < 0)
+			return r;
+		/* It runs "in the container namespace" after the process
+		 * is set up: that is inside the VM, where arca has no hook. */
+		if (!strcmp(k, "startContainer") && v && json_array_size(v))
+			return arca_error(e, ENOTSUP, "%s: runs inside the container (the VM): not "
+					  "supported", f);
+		json_array_foreach(v, i, h) {
+			char g[128];
+			snprintf(g, sizeof(g), "%s[%zu]", f, i);
+			if ((r = hook_ok(h, g, e)) < 0)
+				return r;
+		}
+	}
+	if (!(p->hooks = json_dumps(hooks, JSON_COMPACT)))
+		return arca_error(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+void oci_hooks_free(struct oci_hook *h, size_t n)
+{
+	for (size_t i = 0; h && i < n; i++) {
+		free(h[i].path);
+		for (char **a = h[i].args; a && *a; a++)
+			free(*a);
+		free(h[i].args);
+		for (char **a = h[i].env; a && *a; a++)
+			free(*a);
+		free(h[i].env);
+	}
+	free(h);
+}
+
+static char **strings_of(const json_t *arr, const char *first)
+{
+	size_t n = arr ? json_array_size(arr) : 0, i, k = 0;
+	json_t *v;
+	char **out = calloc(n + 2, sizeof(*out));
+	if (!out)
+		return NULL;
+	if (!n && first && !(out[k++] = strdup(first)))
+		goto oom;
+	json_array_foreach(arr, i, v)
+		if (!(out[k++] = strdup(json_string_value(v))))
+			goto oom;
+	return out;
+oom:
+	for (size_t j = 0; j < k; j++)
+		free(out[j]);
+	free(out);
+	return NULL;
+}
+
+int oci_hooks_get(const char *hooks_json, const char *kind, struct oci_hook **out, size_t *n,
+		  struct arca_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (!hooks_json)
+		return 0;
+	/* The runtime's own text, checked at create: checked again all the
+	 * same (it sat in a file). */
+	json_t *hooks = load(hooks_json, strlen(hooks_json), "state file hooks", e);
+	if (!hooks)
+		return -e->code;
+	json_t *arr = json_object_get(hooks, kind), *h;
+	size_t i, cnt = json_is_array(arr) ? json_array_size(arr) : 0;
+	int r = 0;
+	if (cnt > OCI_HOOKS_MAX)
+		cnt = 0;
+	struct oci_hook *v = cnt ? calloc(cnt, sizeof(*v)) : NULL;
+	if (cnt && !v) {
+		json_decref(hooks);
+		return arca_error(e, ENOMEM, "out of memory");
+	}
+	for (i = 0; i < cnt; i++) {
+		char f[96];
+		h = json_array_get(arr, i);
+		snprintf(f, sizeof(f), "hooks.%.32s[%zu]", kind, i);
+		if ((r = hook_ok(h, f, e)) < 0)
+			break;
+		json_t *t = json_object_get(h, "timeout");
+		v[i].timeout_s = t ? (unsigned)json_integer_value(t) : 0;
+		if (!(v[i].path = strdup(json_string_value(json_object_get(h, "path")))) ||
+		    !(v[i].args = strings_of(json_object_get(h, "args"), v[i].path)) ||
+		    !(v[i].env = strings_of(json_object_get(h, "env"), NULL))) {
+			r = arca_error(e, ENOMEM, "out of memory");
+			i++;
+			break;
+		}
+	}
+	json_decref(hooks);
+	if (r < 0) {
+		oci_hooks_free(v, i);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
 	return 0;
 }
 
@@ -715,7 +860,7 @@ int oci_plan_config(const char *text, size_t len, const char *bundle, const char
 		goto fail;
 	}
 
-	if ((r = plan_size(cfg, p, e)) < 0 || (r = plan_hooks(cfg, e)) < 0 ||
+	if ((r = plan_size(cfg, p, e)) < 0 || (r = plan_hooks(cfg, p, e)) < 0 ||
 	    (r = plan_netns(cfg, p, e)) < 0)
 		goto fail;
 	if ((r = get_arr(cfg, "mounts", "mounts", &mounts, OCI_MOUNTS_MAX, e)) < 0)
@@ -751,6 +896,8 @@ void oci_state_free(struct oci_state *s)
 {
 	free(s->annotations);
 	s->annotations = NULL;
+	free(s->hooks);
+	s->hooks = NULL;
 }
 
 static json_t *annotations_of(const struct oci_state *s)
@@ -770,22 +917,26 @@ char *oci_state_format(const struct oci_state *s)
 					     (json_int_t)s->pid_start, "created_ms",
 					     (json_int_t)s->created_ms, "started", s->started,
 					     "annotations", annotations_of(s));
+	json_t *hooks = s->hooks ? json_loads(s->hooks, 0, NULL) : NULL;
+	if (j && hooks && json_object_set_new(j, "hooks", hooks) < 0)
+		return NULL;
 	return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
 int oci_state_parse(const char *text, size_t len, struct oci_state *s, struct arca_err *e)
 {
 	json_error_t je;
-	json_t *ann = NULL;
+	json_t *ann = NULL, *hooks = NULL;
 	const char *id, *bundle;
 	json_int_t pid, pid_start, created;
 	int started;
 
 	*s = (struct oci_state){ 0 };
 	_cleanup_json_ json_t *j = json_loadb(text, len, 0, &je);
-	if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:I, s:b, s?o}", "id", &id, "bundle",
+	if (!j || json_unpack(j, "{s:s, s:s, s:I, s:I, s:I, s:b, s?o, s?o}", "id", &id, "bundle",
 			      &bundle, "pid", &pid, "pid_start", &pid_start, "created_ms",
-			      &created, "started", &started, "annotations", &ann) < 0)
+			      &created, "started", &started, "annotations", &ann, "hooks",
+			      &hooks) < 0)
 		return arca_error(e, EPROTO, "state file: not the runtime's format");
 	if (pid < 0 || pid > INT32_MAX || pid_start < 0 || created < 0 ||
 	    strlen(id) >= sizeof(s->id) || strlen(bundle) >= sizeof(s->bundle))
@@ -798,6 +949,10 @@ int oci_state_parse(const char *text, size_t len, struct oci_state *s, struct ar
 	s->started = started;
 	if (ann && json_is_object(ann) && !(s->annotations = json_dumps(ann, JSON_COMPACT)))
 		return arca_error(e, ENOMEM, "out of memory");
+	if (hooks && json_is_object(hooks) && !(s->hooks = json_dumps(hooks, JSON_COMPACT))) {
+		oci_state_free(s);
+		return arca_error(e, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 

@@ -29,7 +29,12 @@
  *                       cpu.quota/period -> --cpus (rounded up)
  *   annotations         arca.cpus, arca.memory_mib, arca.kernel override;
  *                       arca.root_rw (above)
- *   hooks               refused when any is given (not run yet)
+ *   hooks               run on the host by the runtime, the state JSON on
+ *                       their stdin: prestart, createRuntime and
+ *                       createContainer at the end of create (a failure
+ *                       fails it), poststart after start, poststop after
+ *                       delete (failures noted); startContainer, which runs
+ *                       inside the container (the VM), is refused
  *   rlimits             2^64-1 (RLIM_INFINITY as Go engines write it) is
  *                       "unlimited"
  *   linux.namespaces    a network namespace with a path (a pod's, made by
@@ -71,6 +76,9 @@ struct oci_plan {
 				* network namespace, --net's value) */
 	char resolv_conf[4096]; /* the engine's /etc/resolv.conf bind source, or
 				 * "": where the guest's resolver comes from */
+	char *hooks;           /* config.json's hooks object (checked) as compact
+				* JSON text, or NULL: for the state (ocirt.c runs
+				* them) */
 	char *annotations;     /* config.json's annotations object as compact
 				* JSON text (for the state), or NULL */
 	char notes[1024];      /* what was skipped, "; "-separated (for --log) */
@@ -91,6 +99,20 @@ int oci_plan_config(const char *text, size_t len, const char *bundle, const char
 int oci_plan_process(const char *text, size_t len, const char *id, struct oci_plan *p,
 		     struct arca_err *e);
 
+/* One hook (config.md's POSIX-platform hooks). */
+#define OCI_HOOKS_MAX 16 /* per kind */
+struct oci_hook {
+	char *path;   /* absolute */
+	char **args;  /* NULL-terminated; args[0] is argv[0] (path when none given) */
+	char **env;   /* NULL-terminated NAME=VALUE; empty when none given */
+	unsigned timeout_s; /* 0: none */
+};
+/* The hooks of one kind ("createRuntime", "poststart"...) from the text
+ * oci_plan_config kept (NULL: none): *out (free with oci_hooks_free), *n. */
+int oci_hooks_get(const char *hooks_json, const char *kind, struct oci_hook **out, size_t *n,
+		  struct arca_err *e);
+void oci_hooks_free(struct oci_hook *h, size_t n);
+
 /* The runtime's state of a container, kept in ROOT/ID/state.json. */
 enum oci_status { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED };
 const char *oci_status_name(enum oci_status s);
@@ -103,6 +125,7 @@ struct oci_state {
 	uint64_t created_ms;  /* CLOCK_REALTIME */
 	bool started;         /* `start` was done */
 	char *annotations;    /* a JSON object's text, owned; NULL = {} */
+	char *hooks;          /* the plan's hooks text, owned; NULL: none */
 };
 void oci_state_free(struct oci_state *s);
 /* state.json's text (malloc'd) for the runtime's own file. */

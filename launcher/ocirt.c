@@ -386,16 +386,17 @@ static __attribute__((noreturn)) void pause_process(const struct rt *rt, const c
 	sigset_t set;
 	int sig;
 	prctl(PR_SET_NAME, "arca-pause", 0, 0, 0);
+	cpath(rt, id, "exec.fifo", p, sizeof(p));
+	/* Until started, a signal ends it as it would any process. */
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		_exit(OCIRT_EXIT_ERROR);
+	close(fd);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	cpath(rt, id, "exec.fifo", p, sizeof(p));
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "0", 1) != 1)
-		_exit(OCIRT_EXIT_ERROR);
-	close(fd);
 	while (sigwait(&set, &sig) != 0)
 		;
 	_exit(0);
@@ -423,6 +424,81 @@ static __attribute__((noreturn)) void container_process(const struct rt *rt, con
 	 * A graceful power-off cost ~1.5 s of every `podman run` (nested). */
 	stop_sandbox(id, true, rt);
 	_exit(code);
+}
+
+/* Run the hooks of one kind (oci.h), each with the container's state (as
+ * `state` reports it, with status st) on its stdin, its output to the
+ * --log (else nowhere), one after the other. 0, or -errno with e naming
+ * the first that failed (its exit status, its signal, or its timeout). */
+static int run_hooks(const struct rt *rt, const struct oci_state *s, enum oci_status st,
+		     const char *kind, struct arca_err *e)
+{
+	struct oci_hook *h;
+	size_t n;
+	struct quoted q;
+	int r = oci_hooks_get(s->hooks, kind, &h, &n, e);
+	if (r < 0 || !n)
+		return r;
+	_cleanup_free_ char *state = oci_state_report(s, st);
+	if (!state) {
+		oci_hooks_free(h, n);
+		return arca_error(e, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			r = arca_error_errno(e, errno, "pipe");
+			break;
+		}
+		pid_t pid = fork();
+		if (pid < 0) {
+			close(p[0]);
+			close(p[1]);
+			r = arca_error_errno(e, errno, "fork");
+			break;
+		}
+		if (pid == 0) {
+			int out = rt->log_fd >= 0 && !rt->log_json ? rt->log_fd
+								   : open("/dev/null", O_WRONLY | O_CLOEXEC);
+			sandbox_child_signals();
+			signal(SIGPIPE, SIG_DFL); /* a program's default, not the mux's */
+			if (dup2(p[0], 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+				_exit(127);
+			execve(h[i].path, h[i].args, h[i].env);
+			_exit(127);
+		}
+		close(p[0]);
+		/* The whole state, whether or not the hook reads it (SIGPIPE
+		 * is ignored here: a hook that exits early gives EPIPE). */
+		struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+		sigaction(SIGPIPE, &ign, &old_pipe);
+		(void)!write(p[1], state, strlen(state));
+		sigaction(SIGPIPE, &old_pipe, NULL);
+		close(p[1]);
+		int status = 0;
+		uint64_t waited = 0;
+		for (;;) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid || (w < 0 && errno != EINTR))
+				break;
+			if (h[i].timeout_s && waited >= (uint64_t)h[i].timeout_s * 1000) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				r = arca_error(e, ETIMEDOUT, "hooks.%s[%zu] %s: timed out after %u s",
+					       kind, i, quote(&q, h[i].path), h[i].timeout_s);
+				break;
+			}
+			usleep(10000);
+			waited += 10;
+		}
+		if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			r = arca_error(e, EIO, "hooks.%s[%zu] %s: %s %d", kind, i,
+				       quote(&q, h[i].path),
+				       WIFEXITED(status) ? "exited with" : "killed by signal",
+				       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	oci_hooks_free(h, n);
+	return r;
 }
 
 /* The pod's network: the guest's resolver is the first IPv4 nameserver of
@@ -556,13 +632,15 @@ static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 		container_process(rt, c->id, &plan.exec, slave);
 	}
 
-	struct oci_state s = { .pid = pid, .created_ms = now_ms(), .annotations = plan.annotations };
+	struct oci_state s = { .pid = pid, .created_ms = now_ms(), .annotations = plan.annotations,
+			       .hooks = plan.hooks };
 	snprintf(s.id, sizeof(s.id), "%s", c->id);
 	snprintf(s.bundle, sizeof(s.bundle), "%s", bundle);
 	if (proc_start(pid, &s.pid_start) < 0 || (r = save_state(rt, &s, e)) < 0) {
 		if (!r)
 			r = arca_error(e, ESRCH, "the container process ended at once");
 		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0); /* our child still: reaped here */
 		stop_sandbox(c->id, true, rt);
 		goto fail;
 	}
@@ -571,6 +649,20 @@ static int cmd_create(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 		int n = snprintf(num, sizeof(num), "%d", (int)pid);
 		if ((r = write_atomic(c->pid_file, num, (size_t)n, e)) < 0) {
 			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0); /* our child still: reaped here */
+			stop_sandbox(c->id, true, rt);
+			goto fail;
+		}
+	}
+	/* The runtime's hooks, in the spec's order; one that fails stops the
+	 * container (runtime.md's lifecycle, step 12: delete). Host-side, as
+	 * createContainer's "container namespace" is the VM's. */
+	static const char *const create_hooks[] = { "prestart", "createRuntime",
+						    "createContainer" };
+	for (size_t k = 0; k < ARRAY_SIZE(create_hooks); k++) {
+		if ((r = run_hooks(rt, &s, OCI_CREATING, create_hooks[k], e)) < 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0); /* our child still: reaped here */
 			stop_sandbox(c->id, true, rt);
 			goto fail;
 		}
@@ -615,6 +707,12 @@ static int cmd_start(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 	unlink(p);
 	s.started = true;
 	r = save_state(rt, &s, e);
+	if (r == 0) {
+		/* poststart: a failure is noted, the container runs on. */
+		struct arca_err he = { 0 };
+		if (run_hooks(rt, &s, OCI_RUNNING, "poststart", &he) < 0)
+			log_entry(rt, "warning", he.msg);
+	}
 	oci_state_free(&s);
 	return r;
 }
@@ -725,13 +823,19 @@ static int cmd_delete(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 			return 0;
 		return r;
 	}
-	oci_state_free(&s);
-	if (st == OCI_RUNNING && !c->force)
+	if (st == OCI_RUNNING && !c->force) {
+		oci_state_free(&s);
 		return arca_error(e, EBUSY, "container '%s' is running: stop it first, or delete "
 				  "--force", c->id);
+	}
 	if (st != OCI_STOPPED)
 		kill(s.pid, SIGKILL);
 	stop_sandbox(c->id, st != OCI_STOPPED, rt);
+	/* poststop: after the container is gone; a failure is noted. */
+	struct arca_err he = { 0 };
+	if (run_hooks(rt, &s, OCI_STOPPED, "poststop", &he) < 0)
+		log_entry(rt, "warning", he.msg);
+	oci_state_free(&s);
 	remove_dir(rt, c->id);
 	return 0;
 }
@@ -806,6 +910,7 @@ static int cmd_exec(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 		int n = snprintf(num, sizeof(num), "%d", (int)pid);
 		if ((r = write_atomic(c->pid_file, num, (size_t)n, e)) < 0) {
 			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0); /* our child still: reaped here */
 			return r;
 		}
 	}
@@ -872,7 +977,7 @@ static int cmd_features(void)
 	printf("{\n"
 	       "  \"ociVersionMin\": \"1.0.0\",\n"
 	       "  \"ociVersionMax\": \"1.2.0\",\n"
-	       "  \"hooks\": [],\n"
+	       "  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\", \"poststart\", \"poststop\"],\n"
 	       "  \"mountOptions\": [\"bind\", \"rbind\", \"ro\", \"rw\"],\n"
 	       "  \"linux\": {\n"
 	       "    \"namespaces\": [],\n"

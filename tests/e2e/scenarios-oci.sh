@@ -471,7 +471,58 @@ hello pod" ] || { echo "status $_st, stdout $(tr '\n' '|' <"$T/c.out") stderr $(
 	[ "$_ping" = 0 ] || { echo "the pod's eth0 still redirected after delete"; return 1; }
 }
 
-NO_VM="oci_errors oci_pod_sandbox"
+# Hooks, run on the host with the state on their stdin: createRuntime at create, poststart at
+# start, poststop at delete; a createRuntime hook that fails fails create (its exit status
+# named) and leaves nothing. Through a pod's sandbox container: no VM needed.
+sc_oci_hooks() {
+	rt_setup || return 1
+	bundle "$T/b" || return 1
+	_sh=/bin/sh
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.0.2", "root": { "path": "rootfs" }, "process": { "cwd": "/", "args": [ "/pause" ] },
+  "annotations": { "io.kubernetes.cri.container-type": "sandbox" },
+  "hooks": {
+    "createRuntime": [ { "path": "$_sh", "args": [ "sh", "-c", "cat >$T/h.create; echo \$HOOK >>$T/h.create" ],
+                         "env": [ "HOOK=cr" ] } ],
+    "poststart": [ { "path": "$_sh", "args": [ "sh", "-c", "cat >$T/h.poststart" ], "timeout": 30 } ],
+    "poststop": [ { "path": "$_sh", "args": [ "sh", "-c", "cat >$T/h.poststop" ] } ] } }
+JSON
+	cat >"$T/s.sh" <<SH
+R="$RT --root $T/state"
+\$R create --bundle $T/b --pid-file $T/pid h1 >$T/c.out 2>$T/c.err </dev/null
+echo "create \$?" >>$T/steps
+\$R start h1 && echo "start 0" >>$T/steps
+\$R kill h1 TERM
+SH
+	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
+	grep -qx "create 0" "$T/steps" && grep -qx "start 0" "$T/steps" ||
+		{ echo "steps: $(tr '\n' '|' <"$T/steps" 2>/dev/null) $(head -c 300 "$T/c.err")"; return 1; }
+	_st=$(wait_exit "$T/elog" "$(cat "$T/pid")")
+	rt delete h1
+	[ "$RC" = 0 ] || { echo "delete: $(why)"; return 1; }
+	python3 -c 'import json, sys
+t = sys.argv[1]
+c = open(t + "/h.create").read()
+s, end = json.JSONDecoder().raw_decode(c)
+assert s["id"] == "h1" and s["status"] == "creating", s
+assert c[end:].strip() == "cr", c[end:]
+s = json.load(open(t + "/h.poststart")); assert s["status"] == "running" and s["pid"] > 0, s
+s = json.load(open(t + "/h.poststop")); assert s["status"] == "stopped", s' "$T" 2>"$T/py.err" ||
+		{ echo "hooks saw: $(cat "$T/h.create" "$T/h.poststart" "$T/h.poststop" 2>&1 | head -c 400) $(tail -n 2 "$T/py.err")"; return 1; }
+
+	# A failing createRuntime hook.
+	cat >"$T/b/config.json" <<JSON
+{ "ociVersion": "1.0.2", "root": { "path": "rootfs" }, "process": { "cwd": "/", "args": [ "/pause" ] },
+  "annotations": { "io.kubernetes.cri.container-type": "sandbox" },
+  "hooks": { "createRuntime": [ { "path": "$_sh", "args": [ "sh", "-c", "exit 3" ] } ] } }
+JSON
+	rt create --bundle "$T/b" h2
+	[ "$RC" = 125 ] && grep -q 'hooks.createRuntime\[0\] /bin/sh: exited with 3' "$T/err" ||
+		{ echo "a failing hook: $(why)"; return 1; }
+	[ ! -e "$T/state/h2" ] || { echo "a failed create left state"; return 1; }
+}
+
+NO_VM="oci_errors oci_pod_sandbox oci_hooks"
 NEEDS_VM="oci_lifecycle oci_exec_kill oci_netns oci_podman oci_containerd"
 
 harness_run e2e-oci

@@ -544,10 +544,19 @@ static void test_config_errors(void **state)
 			    " \"source\": \"/dir\", \"options\": \"ro\"}]"),
 		  EINVAL, "mounts[0].options" },
 		/* hooks */
-		{ with_rest("\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}"), ENOTSUP,
-		  "hooks.prestart" },
-		{ with_rest("\"hooks\": {\"prestart\": [], \"poststart\": [{\"path\": \"/x\"}]}"),
-		  ENOTSUP, "hooks.poststart" },
+		{ with_rest("\"hooks\": {\"startContainer\": [{\"path\": \"/bin/true\"}]}"), ENOTSUP,
+		  "hooks.startContainer" },
+		{ with_rest("\"hooks\": {\"prestart\": [], \"poststart\": [{\"path\": \"x\"}]}"),
+		  EINVAL, "hooks.poststart[0].path" },
+		{ with_rest("\"hooks\": {\"poststop\": [{\"path\": \"/x\", \"env\": [\"A\"]}]}"),
+		  EINVAL, "hooks.poststop[0].env[0]" },
+		{ with_rest("\"hooks\": {\"poststop\": [{\"path\": \"/x\", \"args\": [1]}]}"),
+		  EINVAL, "hooks.poststop[0].args[0]" },
+		{ with_rest("\"hooks\": {\"poststop\": [{\"path\": \"/x\", \"timeout\": 0}]}"),
+		  EINVAL, "hooks.poststop[0].timeout" },
+		{ with_rest("\"hooks\": {\"poststop\": [\"/x\"]}"), EINVAL, "hooks.poststop[0]" },
+		{ with_rest("\"hooks\": {\"poststop\": {}}"), EINVAL, "hooks.poststop" },
+		{ with_rest("\"hooks\": {\"later\": []}"), EINVAL, "hooks.later" },
 		{ with_rest("\"hooks\": []"), EINVAL, "hooks" },
 		/* resources and annotations */
 		{ with_rest("\"annotations\": {\"arca.cpus\": \"0\"}"), EINVAL, "annotations.arca.cpus" },
@@ -1193,6 +1202,57 @@ static void test_netns(void **state)
 	pool_free();
 }
 
+/* Hooks: kept as checked JSON; oci_hooks_get gives each kind's with its
+ * args (path as argv[0] when none), env and timeout. */
+static void test_hooks(void **state)
+{
+	(void)state;
+	struct oci_plan p;
+	struct oci_hook *h;
+	size_t n;
+	struct arca_err e = { 0 };
+	plan_ok(with_rest("\"hooks\": {\"createRuntime\": [{\"path\": \"/bin/a\"}, {\"path\": "
+			  "\"/bin/b\", \"args\": [\"b\", \"-x\"], \"env\": [\"K=V\"], \"timeout\": 5}],"
+			  " \"poststop\": [{\"path\": \"/bin/c\"}]}"),
+		"/b", fake_stat, &p);
+	assert_non_null(p.hooks);
+	assert_int_equal(oci_hooks_get(p.hooks, "createRuntime", &h, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(h[0].path, "/bin/a");
+	assert_string_equal(h[0].args[0], "/bin/a");
+	assert_null(h[0].args[1]);
+	assert_null(h[0].env[0]);
+	assert_int_equal(h[0].timeout_s, 0);
+	assert_string_equal(h[1].args[0], "b");
+	assert_string_equal(h[1].args[1], "-x");
+	assert_null(h[1].args[2]);
+	assert_string_equal(h[1].env[0], "K=V");
+	assert_int_equal(h[1].timeout_s, 5);
+	oci_hooks_free(h, n);
+	assert_int_equal(oci_hooks_get(p.hooks, "poststart", &h, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(oci_hooks_get(NULL, "poststop", &h, &n, &e), 0);
+	assert_int_equal(n, 0);
+	/* Through the state file and back. */
+	struct oci_state s = { .pid = 1, .hooks = p.hooks }, s2;
+	snprintf(s.id, sizeof(s.id), "c1");
+	char *text = oci_state_format(&s);
+	assert_non_null(text);
+	assert_int_equal(oci_state_parse(text, strlen(text), &s2, &e), 0);
+	assert_int_equal(oci_hooks_get(s2.hooks, "poststop", &h, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].path, "/bin/c");
+	oci_hooks_free(h, n);
+	oci_state_free(&s2);
+	free(text);
+	/* A state file's hooks are checked again. */
+	assert_true(oci_hooks_get("{\"poststop\": [{\"path\": \"rel\"}]}", "poststop", &h, &n,
+				  &e) < 0);
+	assert_true(oci_hooks_get("not json", "poststop", &h, &n, &e) < 0);
+	oci_plan_free(&p);
+	pool_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1212,6 +1272,7 @@ int main(void)
 		cmocka_unit_test(test_mount_source_too_long),
 		cmocka_unit_test(test_pod_sandbox),
 		cmocka_unit_test(test_netns),
+		cmocka_unit_test(test_hooks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
