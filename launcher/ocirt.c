@@ -1168,25 +1168,19 @@ int ocirt_main(int argc, char *argv[])
 	if (r == 0)
 		r = rt_root(&rt, root, &e);
 	if (r == 0) {
-		if (!strcmp(cmd, "create"))
-			r = cmd_create(&rt, &c, &e);
-		else if (!strcmp(cmd, "start"))
-			r = cmd_start(&rt, &c, &e);
-		else if (!strcmp(cmd, "state"))
-			r = cmd_state(&rt, &c, &e);
-		else if (!strcmp(cmd, "kill"))
-			r = cmd_kill(&rt, &c, &e);
-		else if (!strcmp(cmd, "delete"))
-			r = cmd_delete(&rt, &c, &e);
-		else if (!strcmp(cmd, "exec"))
-			r = cmd_exec(&rt, &c, &e);
-		else if (!strcmp(cmd, "ps"))
-			r = cmd_ps(&rt, &c, &e);
-		else if (!strcmp(cmd, "list"))
-			r = cmd_list(&rt, &c, &e);
-		else
-			r = arca_error(&e, EINVAL, "unknown command '%s' (arca-runtime --help)",
-				       quote(&q, cmd));
+		static const struct {
+			const char *name;
+			int (*fn)(struct rt *, const struct cmdopts *, struct arca_err *);
+		} cmds[] = { { "create", cmd_create }, { "start", cmd_start },
+			     { "state", cmd_state },   { "kill", cmd_kill },
+			     { "delete", cmd_delete }, { "exec", cmd_exec },
+			     { "ps", cmd_ps },         { "list", cmd_list } };
+		size_t k;
+		for (k = 0; k < ARRAY_SIZE(cmds) && strcmp(cmd, cmds[k].name); k++)
+			;
+		r = k < ARRAY_SIZE(cmds) ? cmds[k].fn(&rt, &c, &e)
+					 : arca_error(&e, EINVAL, "unknown command '%s' "
+						      "(arca-runtime --help)", quote(&q, cmd));
 	}
 	fflush(stdout);
 	if (r < 0) {
