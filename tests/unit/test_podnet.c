@@ -238,7 +238,15 @@ static void test_podnet_wire(void **state)
 	struct arca_spec_net spec;
 	struct arca_err e = { 0 };
 	int tap = -1;
-	if (podnet_setup(path, IP4(192, 0, 2, 53), &p, &tap, &spec, &e) < 0)
+	int r = podnet_setup(path, IP4(192, 0, 2, 53), &p, &tap, &spec, &e);
+	/* A kernel built without sch_ingress, cls_u32 or act_mirred (and no
+	 * module to load): nothing to test here. */
+	if (r < 0 && (r == -ENOENT || r == -EOPNOTSUPP) &&
+	    (strstr(e.msg, "ingress qdisc") || strstr(e.msg, "redirecting filter"))) {
+		close(pfd);
+		skip();
+	}
+	if (r < 0)
 		fail_msg("podnet_setup: %s", e.msg);
 	assert_true(tap >= 0);
 	assert_memory_equal(spec.mac, pod_mac, 6);
