@@ -411,6 +411,7 @@ unit: $(addprefix $(B)/tests/,$(UNIT_TESTS)) arca
 
 e2e: all $(TEST_VMMS) tests/probe/probe tests/oci/engine
 	tests/e2e/run
+	E2E_SCENARIOS=tests/e2e/scenarios-oci.sh tests/e2e/run
 
 # Fault injection (tests/e2e/scenarios-fault.sh: 12 boots, ~3-4 min): its own test host boot,
 # run by CI after make test, which it would push past ~15 minutes on 2 cores.
