@@ -259,6 +259,43 @@ static int ip6_same_prefix(const uint8_t a[16], const uint8_t b[16], unsigned bi
 	return !((a[whole] ^ b[whole]) & mask);
 }
 
+#define CAPS_ALL ((UINT64_C(1) << (ARCA_CAP_LAST + 1)) - 1)
+
+int spec_caps_ok(const struct arca_spec_caps *c)
+{
+	const uint64_t m[5] = { c->bounding, c->effective, c->permitted, c->inheritable,
+				c->ambient };
+	if (c->flags & ~(ARCA_CAPS_F_NO_NEW_PRIVS | ARCA_CAPS_F_SET))
+		return -EPROTO;
+	for (size_t i = 0; i < 5; i++)
+		if ((m[i] & ~CAPS_ALL) || (!(c->flags & ARCA_CAPS_F_SET) && m[i]))
+			return -EPROTO;
+	/* What capset and PR_CAP_AMBIENT_RAISE would refuse anyway. */
+	if ((c->effective & ~c->permitted) || (c->ambient & ~(c->permitted & c->inheritable)))
+		return -EPROTO;
+	return 0;
+}
+
+static void caps_put(uint8_t *p, const struct arca_spec_caps *c)
+{
+	proto_put_le32(p, c->flags);
+	proto_put_le64(p + 4, c->bounding);
+	proto_put_le64(p + 12, c->effective);
+	proto_put_le64(p + 20, c->permitted);
+	proto_put_le64(p + 28, c->inheritable);
+	proto_put_le64(p + 36, c->ambient);
+}
+
+static void caps_get(const uint8_t *p, struct arca_spec_caps *c)
+{
+	c->flags = proto_le32(p);
+	c->bounding = proto_le64(p + 4);
+	c->effective = proto_le64(p + 12);
+	c->permitted = proto_le64(p + 20);
+	c->inheritable = proto_le64(p + 28);
+	c->ambient = proto_le64(p + 36);
+}
+
 int spec_net6_ok(const struct arca_spec_net6 *n)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
@@ -494,6 +531,9 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		return r;
 	if (s->has_user && (r = account(&total, 8)) < 0)
 		return r;
+	if (s->has_caps && (spec_caps_ok(&s->caps) < 0 ||
+			    (r = account(&total, ARCA_SPEC_CAPS_SIZE)) < 0))
+		return r < 0 ? r : -EINVAL;
 
 	if (s->nshares && !s->shares)
 		return -EINVAL;
@@ -586,6 +626,11 @@ int spec_encode(const struct arca_spec *s, uint8_t **out, size_t *out_len)
 		proto_put_le32(ids, s->uid);
 		proto_put_le32(ids + 4, s->gid);
 		p = put_record(p, ARCA_SPEC_USER, ids, sizeof(ids));
+	}
+	if (s->has_caps) {
+		uint8_t cv[ARCA_SPEC_CAPS_SIZE];
+		caps_put(cv, &s->caps);
+		p = put_record(p, ARCA_SPEC_CAPS, cv, sizeof(cv));
 	}
 	for (size_t i = 0; i < s->nshares; i++) {
 		const struct arca_spec_share *sh = &s->shares[i];
@@ -691,6 +736,7 @@ static int next_record(const uint8_t *buf, size_t size, size_t *off, struct rec 
 struct counts {
 	size_t argc, envc, nshares, ndisks, nrlimits;
 	int seen_workdir, seen_flags, seen_root, seen_user, seen_host, seen_net, seen_net6;
+	int seen_caps;
 	uint32_t rlimits_seen; /* bit per resource */
 };
 
@@ -786,6 +832,7 @@ static int check_record(const struct rec *r, struct counts *c)
 	case ARCA_SPEC_HOST:
 	case ARCA_SPEC_NET:
 	case ARCA_SPEC_NET6:
+	case ARCA_SPEC_CAPS:
 		break;
 	default:
 		return -EPROTO; /* host and guest are built together */
@@ -819,6 +866,16 @@ static int check_record(const struct rec *r, struct counts *c)
 			return -EPROTO;
 		c->seen_user = 1;
 		break;
+	case ARCA_SPEC_CAPS: {
+		struct arca_spec_caps cv;
+		if (c->seen_caps || r->len != ARCA_SPEC_CAPS_SIZE)
+			return -EPROTO;
+		caps_get(r->val, &cv);
+		if (spec_caps_ok(&cv) < 0)
+			return -EPROTO;
+		c->seen_caps = 1;
+		break;
+	}
 	case ARCA_SPEC_SHARE:
 		if (c->nshares >= ARCA_SPEC_MAX_SHARES)
 			return -EPROTO;
@@ -979,6 +1036,10 @@ int spec_decode(const uint8_t *buf, size_t len, struct arca_spec *s)
 			s->has_user = 1;
 			s->uid = proto_le32(rec.val);
 			s->gid = proto_le32(rec.val + 4);
+			break;
+		case ARCA_SPEC_CAPS:
+			s->has_caps = 1;
+			caps_get(rec.val, &s->caps); /* validated in pass 1 */
 			break;
 		case ARCA_SPEC_SHARE: {
 			(void)share_split(&rec, &sr); /* validated in pass 1 */

@@ -45,6 +45,14 @@ struct arca_spec_net {
 	uint8_t dns[4];     /* the resolver for /etc/resolv.conf; 0.0.0.0: none */
 };
 
+/* The CAPS record (abi.h). */
+struct arca_spec_caps {
+	uint32_t flags; /* ARCA_CAPS_F_* */
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+/* A CAPS value as abi.h allows it: 0 or -EPROTO. */
+int spec_caps_ok(const struct arca_spec_caps *c);
+
 /* The NET6 record (--net with IPv6): the same interface's IPv6 address and
  * default route. Addresses are sixteen bytes in network order. */
 struct arca_spec_net6 {
@@ -90,6 +98,9 @@ struct arca_spec {
 	 * has_net: it configures NET's interface. */
 	int has_net6;
 	struct arca_spec_net6 net6;
+	/* ARCA_SPEC_CAPS: has_caps 0: none (the command keeps init's). */
+	int has_caps;
+	struct arca_spec_caps caps;
 };
 
 /* Encode into a malloc'ed buffer (*out, *out_len). Strings must not contain

@@ -14,8 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <arca/abi.h>
 
 #include "cleanup.h"
 #include "command.h"
@@ -37,12 +42,64 @@ enum {
 	STAGE_ROOT = 4,
 	STAGE_USER = 5,
 	STAGE_RLIMIT = 6,
+	STAGE_CAPS = 7,
 };
 struct exec_report {
 	int32_t stage;
 	int32_t err;
 	int32_t index; /* STAGE_RLIMIT: which of s->rlimits failed */
 };
+
+/* CAPS, first half: the bounding set cut, KEEPCAPS for the uid change.
+ * 0 or an errno. */
+static int caps_before(const struct arca_spec_caps *c)
+{
+	if (!(c->flags & ARCA_CAPS_F_SET))
+		return 0;
+	/* Up to the kernel's last capability: PR_CAPBSET_DROP says EINVAL
+	 * past it (the guest's kernel may know fewer than ARCA_CAP_LAST). */
+	for (int cap = 0; cap <= ARCA_CAP_LAST; cap++) {
+		if (c->bounding & (UINT64_C(1) << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;
+			return errno;
+		}
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return errno;
+	return 0;
+}
+
+/* CAPS, second half (after the uid change): the three sets, the ambient
+ * ones raised, then no_new_privs, the last so nothing above needs to
+ * gain a privilege after it. 0 or an errno. */
+static int caps_after(const struct arca_spec_caps *c)
+{
+	if (c->flags & ARCA_CAPS_F_SET) {
+		struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct d[2] = {
+			{ .effective = (uint32_t)c->effective,
+			  .permitted = (uint32_t)c->permitted,
+			  .inheritable = (uint32_t)c->inheritable },
+			{ .effective = (uint32_t)(c->effective >> 32),
+			  .permitted = (uint32_t)(c->permitted >> 32),
+			  .inheritable = (uint32_t)(c->inheritable >> 32) },
+		};
+		if (syscall(SYS_capset, &hdr, d) < 0)
+			return errno;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+			return errno;
+		for (int cap = 0; cap <= ARCA_CAP_LAST; cap++)
+			if ((c->ambient & (UINT64_C(1) << cap)) &&
+			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+				return errno;
+	}
+	if ((c->flags & ARCA_CAPS_F_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return errno;
+	return 0;
+}
 
 static size_t key_len(const char *kv)
 {
@@ -205,6 +262,12 @@ static __attribute__((noreturn)) void child(const struct arca_spec *s, const cha
 			goto report;
 		}
 	}
+	/* CAPS (abi.h), before the uid change: the bounding set can only be
+	 * cut with CAP_SETPCAP, and KEEPCAPS carries the permitted set across
+	 * setuid (which would otherwise clear it for a non-root uid). */
+	rep.stage = STAGE_CAPS;
+	if (s->has_caps && (rep.err = caps_before(&s->caps)) != 0)
+		goto report;
 	/* exec -u: groups first (setgroups and setgid need the privilege
 	 * setuid gives up), and no supplementary groups at all: init's
 	 * (root's) must not leak into the user's process. */
@@ -214,6 +277,9 @@ static __attribute__((noreturn)) void child(const struct arca_spec *s, const cha
 		rep.err = errno;
 		goto report;
 	}
+	rep.stage = STAGE_CAPS;
+	if (s->has_caps && (rep.err = caps_after(&s->caps)) != 0)
+		goto report;
 	rep.stage = STAGE_EXEC;
 	rep.err = exec_search(s->argv, env);
 report:
@@ -334,6 +400,11 @@ int command_spawn(const struct arca_spec *s, const char *root, int stdio[3],
 	case STAGE_RLIMIT:
 		st->code = 125;
 		command_rlimit_msg(s, rep.index, rep.err, st->msg, sizeof(st->msg));
+		break;
+	case STAGE_CAPS:
+		st->code = 125;
+		snprintf(st->msg, sizeof(st->msg), "arca-init: capabilities: %s",
+			 strerror(rep.err));
 		break;
 	default:
 		st->code = 125;

@@ -10,6 +10,7 @@
  * `--opt=V`; short ones as `-o V`, `-oV` or `-o=V`; a repeated option's
  * last value wins, except -e which accumulates.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "cleanup.h"
 #include "arca/limits.h"
 #include "cli.h"
+#include "spec.h"
 #include "config.h"
 #include "privsep.h"
 #include "quote.h"
@@ -437,6 +439,40 @@ static int parse_rlim(const char *v, size_t len, uint64_t *out)
  * SOFT. Checked here as the guest's decoder will (spec_rlimit_ok), so a
  * bad limit is a message before anything boots; whether the kernel takes
  * it (a hard limit above fs.nr_open, say) only the guest can tell. */
+/* --cap-mask BND,EFF,PRM,INH,AMB: five hexadecimal capability masks (bit
+ * N = capability N), as the OCI runtime passes process.capabilities; the
+ * same rules the guest applies (spec_caps_ok), checked here with a
+ * message. */
+static int opt_cap_mask(struct arca_opts *o, const struct cli_option *opt, const char *val,
+			struct arca_err *e)
+{
+	struct quoted q;
+	const char *p = val;
+	(void)opt;
+	for (int i = 0; i < 5; i++) {
+		char *end;
+		if (!isxdigit((unsigned char)*p))
+			goto bad;
+		errno = 0;
+		unsigned long long v = strtoull(p, &end, 16);
+		if (errno || end - p > 16 || (*end != (i < 4 ? ',' : '\0')))
+			goto bad;
+		o->caps[i] = v;
+		p = end + (i < 4);
+	}
+	struct arca_spec_caps c = { ARCA_CAPS_F_SET, o->caps[0], o->caps[1], o->caps[2], o->caps[3],
+				    o->caps[4] };
+	if (spec_caps_ok(&c) < 0)
+		return arca_error(e, EINVAL, "--cap-mask '%s': capabilities 0..%d only; effective "
+				  "within permitted; ambient within permitted and inheritable",
+				  quote(&q, val), ARCA_CAP_LAST);
+	o->has_caps = true;
+	return 0;
+bad:
+	return arca_error(e, EINVAL, "--cap-mask '%s': five hexadecimal masks "
+			  "BOUNDING,EFFECTIVE,PERMITTED,INHERITABLE,AMBIENT", quote(&q, val));
+}
+
 static int opt_ulimit(struct arca_opts *o, const struct cli_option *opt,
 		      const char *val, struct arca_err *e)
 {
@@ -608,6 +644,12 @@ static const struct cli_option options[] = {
 	{ "ulimit", 0, CMDS_RUN | CMDS_EXEC, "NAME=SOFT[:HARD]",
 	  "a resource limit for CMD, set in the guest before it starts (repeatable, each NAME once); NAME: core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, as; a number or 'unlimited'; HARD defaults to SOFT",
 	  opt_ulimit, 0, 0, 0 },
+	{ "cap-mask", 0, CMDS_RUN | CMDS_EXEC, "BND,EFF,PRM,INH,AMB",
+	  "CMD's capability sets as hexadecimal masks (bit N = capability N): the bounding set is cut to BND before the uid change, then effective, permitted and inheritable are set and AMB raised (what arca-runtime passes for process.capabilities; default: root's full sets)",
+	  opt_cap_mask, 0, 0, 0 },
+	{ "no-new-privileges", 0, CMDS_RUN | CMDS_EXEC, NULL,
+	  "CMD and its children gain no privilege through execve (setuid bits, file capabilities): PR_SET_NO_NEW_PRIVS",
+	  opt_flag, FIELD(no_new_privs), 0, 0 },
 	{ "timeout", 0, CMDS_VM, "SECONDS",
 	  "stop the VM after SECONDS, e.g. 0.5 (default none)",
 	  opt_timeout, 0, 0, 0 },

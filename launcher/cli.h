@@ -132,6 +132,10 @@ struct arca_opts {
 				 * order, each resource once; for the spec's
 				 * rlimits/nrlimits as they are */
 	size_t nrlimits;
+	bool has_caps;          /* --cap-mask given */
+	uint64_t caps[5];       /* --cap-mask: bounding, effective, permitted,
+				 * inheritable, ambient (abi.h's CAPS) */
+	bool no_new_privs;      /* --no-new-privileges */
 	uint32_t rlimits_from_config; /* bit per resource: its rlimits[] entry
 				       * came from --config, so the command
 				       * line may replace it (once) */

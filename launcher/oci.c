@@ -297,6 +297,66 @@ static int plan_rlimits(const json_t *proc, struct oci_argv *x, struct arca_err 
 	return 0;
 }
 
+/* <linux/capability.h>'s names, by number (0..ARCA_CAP_LAST). */
+static const char *const cap_names[ARCA_CAP_LAST + 1] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+};
+
+/* process.capabilities and noNewPrivileges -> --cap-mask, --no-new-privileges.
+ * A set left out is empty, as runc reads it. */
+static int plan_caps(const json_t *proc, struct oci_argv *x, struct arca_err *e)
+{
+	static const char *const sets[5] = { "bounding", "effective", "permitted", "inheritable",
+					     "ambient" };
+	uint64_t m[5] = { 0 };
+	json_t *caps, *arr, *v;
+	struct quoted q;
+	size_t i;
+	int r;
+	json_t *nnp = json_object_get(proc, "noNewPrivileges");
+	if (nnp && !json_is_boolean(nnp))
+		return arca_error(e, EINVAL, "process.noNewPrivileges: not a boolean");
+	if (json_is_true(nnp) && add(x, "--no-new-privileges") < 0)
+		return arca_error(e, ENOMEM, "out of memory");
+	if ((r = get_obj(proc, "capabilities", "process.capabilities", &caps, e)) < 0 || !caps)
+		return r;
+	for (size_t k = 0; k < 5; k++) {
+		char f[64];
+		snprintf(f, sizeof(f), "process.capabilities.%s", sets[k]);
+		if ((r = get_arr(caps, sets[k], f, &arr, 64, e)) < 0)
+			return r;
+		json_array_foreach(arr, i, v) {
+			const char *n = json_is_string(v) ? json_string_value(v) : NULL;
+			int c;
+			for (c = 0; n && c <= ARCA_CAP_LAST && strcmp(n, cap_names[c]); c++)
+				;
+			if (!n || c > ARCA_CAP_LAST)
+				return arca_error(e, EINVAL, "%s[%zu]: unknown capability '%s'", f, i,
+						  n ? quote(&q, n) : "");
+			m[k] |= UINT64_C(1) << c;
+		}
+	}
+	/* The kernel would refuse these (capset, PR_CAP_AMBIENT_RAISE). */
+	if (m[1] & ~m[2])
+		return arca_error(e, EINVAL, "process.capabilities.effective: not within permitted");
+	if (m[4] & ~(m[2] & m[3]))
+		return arca_error(e, EINVAL, "process.capabilities.ambient: not within permitted "
+				  "and inheritable");
+	if (add(x, "--cap-mask") < 0 ||
+	    add(x, "%llx,%llx,%llx,%llx,%llx", (unsigned long long)m[0], (unsigned long long)m[1],
+		(unsigned long long)m[2], (unsigned long long)m[3], (unsigned long long)m[4]) < 0)
+		return arca_error(e, ENOMEM, "out of memory");
+	return 0;
+}
+
 static int plan_process_obj(const json_t *proc, const char *id, struct oci_plan *p,
 			    struct arca_err *e)
 {
@@ -357,7 +417,7 @@ static int plan_process_obj(const json_t *proc, const char *id, struct oci_plan 
 			goto oom;
 	}
 
-	if ((r = plan_rlimits(proc, x, e)) < 0)
+	if ((r = plan_rlimits(proc, x, e)) < 0 || (r = plan_caps(proc, x, e)) < 0)
 		return r;
 
 	if ((r = add(x, "%s", id)) < 0 || (r = add(x, "--")) < 0)

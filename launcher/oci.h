@@ -24,7 +24,9 @@
  *                       /run/.containerenv are skipped (noted); any other
  *                       file bind or tmpfs is refused
  *   process             args, env (NAME=VALUE each), cwd, user.uid/gid,
- *                       rlimits (RLIMIT_*), terminal
+ *                       rlimits (RLIMIT_*), terminal, capabilities (the
+ *                       five sets, applied in the guest by arca-init:
+ *                       --cap-mask), noNewPrivileges (--no-new-privileges)
  *   linux.resources     memory.limit -> --memory (MiB, rounded up);
  *                       cpu.quota/period -> --cpus (rounded up)
  *   annotations         arca.cpus, arca.memory_mib, arca.kernel override;
@@ -41,8 +43,8 @@
  *                       CNI) -> --net ns=PATH: the guest takes over its
  *                       interface (podnet.h); the resolver from the
  *                       engine's resolv.conf (ocirt.c adds ,dns=)
- * Ignored, as the VM is the boundary: capabilities, noNewPrivileges,
- * apparmor, selinux, seccomp, the other namespaces, cgroupsPath, devices.
+ * Ignored, as the VM is the boundary: apparmor, selinux, seccomp, the
+ * other namespaces, cgroupsPath, devices.
  */
 #ifndef ARCA_OCI_H
 #define ARCA_OCI_H

@@ -131,6 +131,15 @@ void run_spec_command(const struct arca_opts *o, struct arca_spec *s)
 	memcpy(&s->workdir, &o->workdir, sizeof(s->workdir));
 	memcpy(&s->rlimits, &(const struct arca_spec_rlimit *){ o->nrlimits ? o->rlimits : NULL },
 	       sizeof(s->rlimits));
+	if (o->has_caps || o->no_new_privs) {
+		s->has_caps = 1;
+		s->caps = (struct arca_spec_caps){
+			.flags = (o->has_caps ? ARCA_CAPS_F_SET : 0) |
+				 (o->no_new_privs ? ARCA_CAPS_F_NO_NEW_PRIVS : 0),
+			.bounding = o->caps[0], .effective = o->caps[1], .permitted = o->caps[2],
+			.inheritable = o->caps[3], .ambient = o->caps[4],
+		};
+	}
 }
 
 int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap)

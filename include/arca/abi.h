@@ -135,6 +135,8 @@ enum arca_spec_tag {
 	ARCA_SPEC_NET     = 11, /* the guest's network interface (below) */
 	ARCA_SPEC_NET6    = 12, /* its IPv6 address and route (below); only
 				 * with a NET record */
+	ARCA_SPEC_CAPS    = 13, /* the command's capabilities and no_new_privs
+				 * (below); at most one */
 };
 #define ARCA_SPEC_HOST_SIZE 40u
 #define ARCA_SPEC_SEED_SIZE 32u
@@ -203,6 +205,29 @@ enum arca_spec_tag {
  * did-not-start error (125). The DNS server stays NET's.
  */
 #define ARCA_SPEC_NET6_SIZE  37u
+
+/*
+ * CAPS record value (run/exec --cap-mask, --no-new-privileges; the OCI
+ * runtime's process.capabilities and noNewPrivileges), exactly
+ * ARCA_SPEC_CAPS_SIZE bytes:
+ *   le32 flags     ARCA_CAPS_F_*; no other bit
+ *   le64 bounding, effective, permitted, inheritable, ambient
+ *                  bit N = capability N (<linux/capability.h>); only bits
+ *                  0..ARCA_CAP_LAST; all 0 without ARCA_CAPS_F_SET;
+ *                  effective within permitted, ambient within permitted
+ *                  and inheritable
+ * In the command's child, after its rlimits: NO_NEW_PRIVS sets
+ * PR_SET_NO_NEW_PRIVS; SET drops every capability outside bounding from
+ * the bounding set, keeps the permitted set across the uid change of a
+ * USER record (PR_SET_KEEPCAPS), then sets effective, permitted and
+ * inheritable (capset) and raises the ambient ones. What a root command
+ * has after its execve is then the kernel's rule (bounding and the file's
+ * capabilities), as under runc.
+ */
+#define ARCA_SPEC_CAPS_SIZE 44u
+#define ARCA_CAPS_F_NO_NEW_PRIVS 0x1u
+#define ARCA_CAPS_F_SET          0x2u
+#define ARCA_CAP_LAST 40 /* CAP_CHECKPOINT_RESTORE, Linux 5.9 */
 #define ARCA_NET6_PREFIX_MIN 8u
 #define ARCA_NET6_PREFIX_MAX 126u /* the longest with two addresses besides the
 				  * subnet-router anycast one (RFC 4291 2.6.1) */

@@ -165,7 +165,10 @@ sc_oci_exec_kill() {
 JSON
 	cat >"$T/proc.json" <<JSON
 { "cwd": "/tmp", "env": [ "PATH=/bin", "B=2" ], "user": { "uid": 1000, "gid": 1000 },
-  "args": [ "sh", "-c", "echo in-exec \$B \$(pwd) \$(/bin/busybox id -u); /bin/busybox grep -c ^processor /proc/cpuinfo; exit 4" ] }
+  "noNewPrivileges": true,
+  "capabilities": { "bounding": [ "CAP_CHOWN", "CAP_KILL" ], "effective": [ "CAP_KILL" ],
+                    "permitted": [ "CAP_KILL" ], "inheritable": [ "CAP_KILL" ], "ambient": [ "CAP_KILL" ] },
+  "args": [ "sh", "-c", "echo in-exec \$B \$(pwd) \$(/bin/busybox id -u); /bin/busybox grep -c ^processor /proc/cpuinfo; /bin/busybox grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; exit 4" ] }
 JSON
 	cat >"$T/s.sh" <<SH
 R="$RT --root $T/state"
@@ -184,8 +187,13 @@ SH
 	timeout -k 10 "$LIMIT" "$ENGINE" "$T/elog" ". $T/s.sh" </dev/null
 	_pid=$(cat "$T/pid" 2>/dev/null)
 	[ -n "$_pid" ] || { echo "no pid file: $(head -c 300 "$T/c.err")"; return 1; }
+	# The capabilities as the kernel leaves them after the exec of a non-root command: the
+	# ambient one in effective, the bounding set cut to two; no_new_privs.
 	grep -qx "exec 4" "$T/steps" && [ "$(cat "$T/x.out")" = "in-exec 2 /tmp 1000
-2" ] || { echo "exec: $(tr '\n' '|' <"$T/steps") out: $(tr '\n' '|' <"$T/x.out") err: $(head -c 300 "$T/x.err")"; return 1; }
+2
+CapEff:	0000000000000020
+CapBnd:	0000000000000021
+NoNewPrivs:	1" ] || { echo "exec: $(tr '\n' '|' <"$T/steps") out: $(tr '\n' '|' <"$T/x.out") err: $(head -c 300 "$T/x.err")"; return 1; }
 	grep -qx "create-again 125" "$T/steps" && grep -q "already exists" "$T/again.err" ||
 		{ echo "a second create of pod1: $(tr '\n' '|' <"$T/steps") $(cat "$T/again.err")"; return 1; }
 	grep -qx "start-again 125" "$T/steps" && grep -q "is running, not created" "$T/start2.err" ||

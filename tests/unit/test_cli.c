@@ -846,6 +846,32 @@ static void test_disk_options(void **state)
 	assert_non_null(strstr(u, "cache=writeback|none"));
 }
 
+static void test_cap_mask(void **state)
+{
+	(void)state;
+	OK("run", "--cap-mask", "1ffffffffff,3,7,6,2", "--no-new-privileges", "--", "true");
+	assert_true(g_o.has_caps);
+	assert_true(g_o.no_new_privs);
+	assert_true(g_o.caps[0] == 0x1ffffffffffull && g_o.caps[1] == 3 && g_o.caps[2] == 7 &&
+		    g_o.caps[3] == 6 && g_o.caps[4] == 2);
+	OK("exec", "--cap-mask", "0,0,0,0,0", "sb", "--", "true");
+	assert_true(g_o.has_caps);
+	static const char *const bad[] = { "1,2,3,4", "1,2,3,4,5,6", "x,0,0,0,0", ",0,0,0,0",
+					   "1,0,0,0,0 ", "-1,0,0,0,0", "10000000000000000,0,0,0,0" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[200];
+		snprintf(want, sizeof(want), "--cap-mask '%s': five hexadecimal masks "
+			 "BOUNDING,EFFECTIVE,PERMITTED,INHERITABLE,AMBIENT", bad[i]);
+		ERR(want, "run", "--cap-mask", bad[i], "--", "true");
+	}
+	ERR("--cap-mask '20000000000,0,0,0,0': capabilities 0..40 only; effective within "
+	    "permitted; ambient within permitted and inheritable",
+	    "run", "--cap-mask", "20000000000,0,0,0,0", "--", "true");
+	ERR("--cap-mask '0,1,0,0,0': capabilities 0..40 only; effective within permitted; "
+	    "ambient within permitted and inheritable",
+	    "run", "--cap-mask", "0,1,0,0,0", "--", "true");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +905,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_vmm_user, teardown),
 		cmocka_unit_test_teardown(test_gc, teardown),
 		cmocka_unit_test_teardown(test_ulimit, teardown),
+		cmocka_unit_test_teardown(test_cap_mask, teardown),
 		cmocka_unit_test_teardown(test_err_ulimit, teardown),
 		cmocka_unit_test_teardown(test_disk_options, teardown),
 	};

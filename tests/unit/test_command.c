@@ -137,12 +137,64 @@ static void test_rlimit_msg(void **state)
 	assert_string_equal(msg, "arca-init: setrlimit: Invalid argument");
 }
 
+/* CAPS for a non-root command (uid 1000): the bounding set cut, the
+ * permitted set kept across setuid, the sets and the ambient one set,
+ * no_new_privs; what the exec'd shell then has is the kernel's rule
+ * (ambient -> permitted and effective). Root only (else skipped). */
+static void test_caps_applied(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	char body[] = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status";
+	char *argv[] = { S("/bin/sh"), S("-c"), body, NULL };
+	char *env[] = { NULL };
+	struct arca_spec s = { .argv = argv, .argc = 3, .env = env, .has_user = 1, .uid = 1000,
+			       .gid = 1000, .has_caps = 1,
+			       .caps = { .flags = ARCA_CAPS_F_SET | ARCA_CAPS_F_NO_NEW_PRIVS,
+					 .bounding = 0x21, .effective = 0x20, .permitted = 0x20,
+					 .inheritable = 0x20, .ambient = 0x20 } };
+	struct command_start st;
+	int mine, stdio[3], status;
+	char out[512] = { 0 };
+	assert_int_equal(command_pipe(0, &mine, &stdio[1]), 0);
+	stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	stdio[2] = stdio[0];
+	assert_int_equal(command_spawn(&s, NULL, stdio, &st), 0);
+	assert_int_equal(st.code, -1); /* exec'd */
+	assert_int_equal(waitpid(st.pid, &status, 0), st.pid);
+	assert_true(read(mine, out, sizeof(out) - 1) > 0);
+	close(mine);
+	assert_string_equal(out, "CapInh:\t0000000000000020\n"
+				 "CapPrm:\t0000000000000020\n"
+				 "CapEff:\t0000000000000020\n"
+				 "CapBnd:\t0000000000000021\n"
+				 "CapAmb:\t0000000000000020\n"
+				 "NoNewPrivs:\t1\n");
+
+	/* No SET: only no_new_privs; the capabilities are root's. */
+	s.has_user = 0;
+	s.caps = (struct arca_spec_caps){ .flags = ARCA_CAPS_F_NO_NEW_PRIVS };
+	char body2[] = "grep -E '^NoNewPrivs' /proc/self/status";
+	argv[2] = body2;
+	memset(out, 0, sizeof(out));
+	assert_int_equal(command_pipe(0, &mine, &stdio[1]), 0);
+	stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	stdio[2] = stdio[0];
+	assert_int_equal(command_spawn(&s, NULL, stdio, &st), 0);
+	assert_int_equal(waitpid(st.pid, &status, 0), st.pid);
+	assert_true(read(mine, out, sizeof(out) - 1) > 0);
+	close(mine);
+	assert_string_equal(out, "NoNewPrivs:\t1\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rlimits_applied),
 		cmocka_unit_test(test_rlimit_refused),
 		cmocka_unit_test(test_rlimit_msg),
+		cmocka_unit_test(test_caps_applied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,8 +229,8 @@ static void test_config_full(void **state)
 				NULL };
 	argv_equal(&p.start, start);
 	const char *exec[] = { "arca", "exec", "-w", "/work", "-u", "1000:100", "-e", "PATH=/bin",
-			       "-e", "A=b c", "--ulimit", "nofile=64:128", "c1", "--", "sh", "-c",
-			       "exit 3", NULL };
+			       "-e", "A=b c", "--ulimit", "nofile=64:128", "--no-new-privileges",
+			       "--cap-mask", "20,0,0,0,0", "c1", "--", "sh", "-c", "exit 3", NULL };
 	argv_equal(&p.exec, exec);
 	assert_false(p.terminal);
 	assert_non_null(strstr(p.notes, "/etc/resolv.conf"));
@@ -1253,6 +1253,43 @@ static void test_hooks(void **state)
 	pool_free();
 }
 
+/* process.capabilities -> --cap-mask (a set left out is empty),
+ * noNewPrivileges -> --no-new-privileges; unknown names and sets the
+ * kernel would refuse name their field. */
+static void test_caps_map(void **state)
+{
+	(void)state;
+	struct oci_plan p;
+	plan_ok(cfg(NULL, NULL,
+		    "\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", \"noNewPrivileges\": true, "
+		    "\"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\", "
+		    "\"CAP_CHECKPOINT_RESTORE\"], \"effective\": [\"CAP_KILL\"], \"permitted\": "
+		    "[\"CAP_KILL\", \"CAP_CHOWN\"]}}",
+		    NULL),
+		"/b", fake_stat, &p);
+	const char *want[] = { "arca", "exec", "-w", "/", "--no-new-privileges", "--cap-mask",
+			       "10000000021,20,21,0,0", "c1", "--", "sh", NULL };
+	argv_equal(&p.exec, want);
+	oci_plan_free(&p);
+	static const char *const bad[][2] = {
+		{ "\"capabilities\": {\"bounding\": [\"CAP_NOPE\"]}", "process.capabilities.bounding[0]" },
+		{ "\"capabilities\": {\"effective\": [3]}", "process.capabilities.effective[0]" },
+		{ "\"capabilities\": {\"effective\": [\"CAP_KILL\"]}", "process.capabilities.effective" },
+		{ "\"capabilities\": {\"permitted\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]}",
+		  "process.capabilities.ambient" },
+		{ "\"capabilities\": []", "process.capabilities" },
+		{ "\"noNewPrivileges\": 1", "process.noNewPrivileges" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char proc[512];
+		snprintf(proc, sizeof(proc), "\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\", %s}",
+			 bad[i][0]);
+		const char *t = cfg(NULL, NULL, proc, NULL);
+		plan_fails(t, strlen(t), fake_stat, EINVAL, bad[i][1]);
+	}
+	pool_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1273,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_pod_sandbox),
 		cmocka_unit_test(test_netns),
 		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_caps_map),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2207,6 +2207,75 @@ static void test_net6_rejects(void **state)
 	expect_decode_error(&w, -EPROTO);
 }
 
+/* CAPS: a round trip, its place in the encoding, and each bad value
+ * refused by the encoder and, written into the record, by the decoder. */
+static const uint8_t *find_record(const uint8_t *buf, size_t len, uint16_t tag)
+{
+	for (size_t i = 0; i + 6 <= len; i++)
+		if (proto_le16(buf + i) == tag && proto_le32(buf + i + 2) == ARCA_SPEC_CAPS_SIZE &&
+		    i + 6 + ARCA_SPEC_CAPS_SIZE <= len)
+			return buf + i;
+	return NULL;
+}
+
+static void test_caps(void **state)
+{
+	(void)state;
+	char *argv[] = { S("sh"), NULL };
+	struct arca_spec in = { .argv = argv, .argc = 1, .has_caps = 1,
+				.caps = { ARCA_CAPS_F_SET | ARCA_CAPS_F_NO_NEW_PRIVS,
+					  0x1ffffffffffull, 0x3, 0x7, 0x6, 0x2 } };
+	struct arca_spec out;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(spec_encode(&in, &buf, &len), 0);
+	assert_int_equal(spec_decode(buf, len, &out), 0);
+	assert_true(out.has_caps);
+	assert_memory_equal(&out.caps, &in.caps, sizeof(in.caps));
+	spec_free(&out);
+
+	const struct arca_spec_caps bad[] = {
+		{ 0x4, 0, 0, 0, 0, 0 },                          /* unknown flag */
+		{ ARCA_CAPS_F_NO_NEW_PRIVS, 1, 0, 0, 0, 0 },      /* masks without SET */
+		{ ARCA_CAPS_F_SET, 1ull << (ARCA_CAP_LAST + 1), 0, 0, 0, 0 },
+		{ ARCA_CAPS_F_SET, 0, 0, 0, 0, 1ull << 63 },
+		{ ARCA_CAPS_F_SET, 0, 0x1, 0x2, 0, 0 },           /* effective outside permitted */
+		{ ARCA_CAPS_F_SET, 0, 0, 0x1, 0x2, 0x2 },         /* ambient outside permitted */
+		{ ARCA_CAPS_F_SET, 0, 0, 0x2, 0x1, 0x2 },         /* ambient outside inheritable */
+	};
+	const uint8_t *rec = find_record(buf, len, ARCA_SPEC_CAPS);
+	assert_non_null(rec);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct arca_spec b = in;
+		uint8_t *x;
+		size_t xl;
+		b.caps = bad[i];
+		assert_int_equal(spec_caps_ok(&bad[i]), -EPROTO);
+		assert_int_equal(spec_encode(&b, &x, &xl), -EINVAL);
+		/* The same value written into a good encoding's record. */
+		uint8_t *m = malloc(len);
+		memcpy(m, buf, len);
+		uint8_t *mr = m + (rec - buf) + 6;
+		proto_put_le32(mr, bad[i].flags);
+		proto_put_le64(mr + 4, bad[i].bounding);
+		proto_put_le64(mr + 12, bad[i].effective);
+		proto_put_le64(mr + 20, bad[i].permitted);
+		proto_put_le64(mr + 28, bad[i].inheritable);
+		proto_put_le64(mr + 36, bad[i].ambient);
+		memset(&out, 0xA5, sizeof(out));
+		if (spec_decode(m, len, &out) != -EPROTO)
+			fail_msg("bad caps %zu decoded", i);
+		free(m);
+	}
+	/* Every cut inside the record is an error. */
+	size_t at = (size_t)(rec - buf);
+	for (size_t n = at + 1; n < at + 6 + ARCA_SPEC_CAPS_SIZE; n++) {
+		memset(&out, 0xA5, sizeof(out));
+		assert_int_equal(spec_decode(buf, n, &out), -EPROTO);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2250,6 +2319,7 @@ int main(void)
 		cmocka_unit_test(test_net_rejects),
 		cmocka_unit_test(test_roundtrip_net6),
 		cmocka_unit_test(test_net6_rejects),
+		cmocka_unit_test(test_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
