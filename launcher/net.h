@@ -32,7 +32,9 @@
 #include "err.h"
 #include "netcfg.h"
 
-#define NET_STATE_DIR "/run/arca/net" /* slot locks, root's */
+/* Slot locks, root's. Not under /run/arca, the sandboxes' directory, where arca ls
+ * listed it as a sandbox named "net" (and arca start --name net collided with it). */
+#define NET_STATE_DIR "/run/arca-net"
 #define NET_NS_IF "veth0"             /* the veth's end in N */
 #define NET_TAP_IF "tap0"             /* the guest's link, in N */
 
