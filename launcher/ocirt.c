@@ -227,13 +227,15 @@ static int load_state(const struct rt *rt, const char *id, struct oci_state *s,
 	char p[4200];
 	_cleanup_free_ char *text = NULL;
 	size_t len;
+	int r = check_id(id, e); /* before it becomes a path */
+	if (r < 0)
+		return r;
 	cpath(rt, id, "state.json", p, sizeof(p));
 	if (access(p, F_OK) < 0) {
 		cpath(rt, id, NULL, p, sizeof(p));
 		return arca_error(e, ENOENT, "container '%s' does not exist", id);
 	}
-	int r = read_file(p, 1u << 20, &text, &len, e);
-	if (r < 0)
+	if ((r = read_file(p, 1u << 20, &text, &len, e)) < 0)
 		return r;
 	if ((r = oci_state_parse(text, len, s, e)) < 0)
 		return r;
@@ -683,7 +685,7 @@ static int cmd_start(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 	char p[4200];
 	int r;
 
-	if ((r = check_id(c->id, e)) < 0 || (r = load_state(rt, c->id, &s, &st, e)) < 0)
+	if ((r = load_state(rt, c->id, &s, &st, e)) < 0)
 		return r;
 	if (st != OCI_CREATED) {
 		oci_state_free(&s);
@@ -722,7 +724,7 @@ static int cmd_state(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 	struct oci_state s;
 	enum oci_status st;
 	int r;
-	if ((r = check_id(c->id, e)) < 0 || (r = load_state(rt, c->id, &s, &st, e)) < 0)
+	if ((r = load_state(rt, c->id, &s, &st, e)) < 0)
 		return r;
 	char *out = oci_state_report(&s, st);
 	oci_state_free(&s);
@@ -816,8 +818,6 @@ static int cmd_delete(struct rt *rt, const struct cmdopts *c, struct arca_err *e
 	struct oci_state s;
 	enum oci_status st;
 	int r;
-	if ((r = check_id(c->id, e)) < 0)
-		return r;
 	if ((r = load_state(rt, c->id, &s, &st, e)) < 0) {
 		if (r == -ENOENT && c->force)
 			return 0;
@@ -848,7 +848,7 @@ static int cmd_exec(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 	char slave[128] = "";
 	int r;
 
-	if ((r = check_id(c->id, e)) < 0 || (r = load_state(rt, c->id, &s, &st, e)) < 0)
+	if ((r = load_state(rt, c->id, &s, &st, e)) < 0)
 		return r;
 	oci_state_free(&s);
 	if (st != OCI_RUNNING && st != OCI_CREATED)
@@ -927,7 +927,7 @@ static int cmd_ps(struct rt *rt, const struct cmdopts *c, struct arca_err *e)
 	struct oci_state s;
 	enum oci_status st;
 	int r;
-	if ((r = check_id(c->id, e)) < 0 || (r = load_state(rt, c->id, &s, &st, e)) < 0)
+	if ((r = load_state(rt, c->id, &s, &st, e)) < 0)
 		return r;
 	oci_state_free(&s);
 	bool json = c->format && !strcmp(c->format, "json");
