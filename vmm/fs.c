@@ -25,6 +25,7 @@
 #include "arca/limits.h"
 #include "fs.h"
 #include "fs_uring.h"
+#include "fuse_decode.h"
 #include "fuse_server.h"
 #include "seccomp_thread.h"
 #include "virtio_fs.h"
@@ -228,12 +229,30 @@ void fs_devices_report(const struct fs_devices *fs, FILE *f)
 		uint64_t rb = atomic_load_explicit(&st->read_bytes, memory_order_relaxed);
 		uint64_t wr = atomic_load_explicit(&st->writes, memory_order_relaxed);
 		uint64_t wb = atomic_load_explicit(&st->write_bytes, memory_order_relaxed);
-		fprintf(f, "arca: share '%.*s': %llu requests; READ %llu (%.1f MiB, %.1f KiB each), "
-			"WRITE %llu (%.1f MiB, %.1f KiB each)\n",
+		uint64_t rns = atomic_load_explicit(&st->read_ns, memory_order_relaxed);
+		uint64_t wns = atomic_load_explicit(&st->write_ns, memory_order_relaxed);
+		fprintf(f, "arca: share '%.*s': %llu requests; READ %llu (%.1f MiB, %.1f KiB each, %.1f ms in the host), "
+			"WRITE %llu (%.1f MiB, %.1f KiB each, %.1f ms in the host)\n",
 			(int)strnlen((const char *)fs->v[i].dev.tag, sizeof(fs->v[i].dev.tag)),
 			(const char *)fs->v[i].dev.tag, (unsigned long long)req,
 			(unsigned long long)rd, (double)rb / 1048576.0, rd ? (double)rb / 1024.0 / (double)rd : 0.0,
-			(unsigned long long)wr, (double)wb / 1048576.0, wr ? (double)wb / 1024.0 / (double)wr : 0.0);
+			(double)rns / 1e6,
+			(unsigned long long)wr, (double)wb / 1048576.0, wr ? (double)wb / 1024.0 / (double)wr : 0.0,
+			(double)wns / 1e6);
+		/* The other opcodes by count: where round trips go (a GETXATTR per
+		 * write() is the kernel's security.capability check, for one). */
+		fprintf(f, "arca: share '%.*s': by opcode:",
+			(int)strnlen((const char *)fs->v[i].dev.tag, sizeof(fs->v[i].dev.tag)),
+			(const char *)fs->v[i].dev.tag);
+		for (uint32_t op = 0; op < FUSE_STATS_OPS; op++) {
+			uint64_t n = atomic_load_explicit(&st->by_op[op], memory_order_relaxed);
+			const char *name = op == FUSE_STATS_OPS - 1 ? "other" : fuse_opcode_name(op);
+			if (n && strcmp(name, "?"))
+				fprintf(f, " %s %llu", name, (unsigned long long)n);
+			else if (n)
+				fprintf(f, " op%u %llu", op, (unsigned long long)n);
+		}
+		fputc('\n', f);
 	}
 }
 

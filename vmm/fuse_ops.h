@@ -83,4 +83,12 @@ fuse_op_fn fuse_op_copy_file_range;
 /* fuse_ops_dir.c */
 fuse_op_fn fuse_op_readdir;
 
+/* Single writer (this share's thread): a plain load and store, no locked
+ * read-modify-write; atomic only so the main thread's read is defined. */
+static inline void fuse_stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 #endif

@@ -97,14 +97,6 @@ static int dispatch(struct fuse_server *s, const struct fuse_req *r, void *body,
 	return ops[op](s, r, body, cap);
 }
 
-/* Single writer (this share's thread): a plain load and store, no locked
- * read-modify-write; atomic only so the main thread's read is defined. */
-static void stat_add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
-
 /* async: where to leave a prepared READ/WRITE (fuse_server_submit), or NULL
  * to execute it here. */
 static ssize_t serve(struct fuse_server *s, const struct iovec *in, int nin,
@@ -119,7 +111,8 @@ static ssize_t serve(struct fuse_server *s, const struct iovec *in, int nin,
 	if (ret == -EBADMSG)
 		return ret;
 	uint32_t op = r.h.opcode;
-	stat_add(&s->stats.requests, 1);
+	fuse_stat_add(&s->stats.requests, 1);
+	fuse_stat_add(&s->stats.by_op[op < FUSE_STATS_OPS ? op : FUSE_STATS_OPS - 1], 1);
 	/* FORGET, BATCH_FORGET and INTERRUPT never get a reply, even when
 	 * malformed. INTERRUPT is ignored: every request completes before
 	 * the next is read. */
@@ -141,11 +134,11 @@ static ssize_t serve(struct fuse_server *s, const struct iovec *in, int nin,
 		if (ret < 0)
 			return fuse_reply_send(out, nout, r.h.unique, ret, NULL, 0);
 		if (op == FUSE_READ) {
-			stat_add(&s->stats.reads, 1);
-			stat_add(&s->stats.read_bytes, io->len);
+			fuse_stat_add(&s->stats.reads, 1);
+			fuse_stat_add(&s->stats.read_bytes, io->len);
 		} else if (op == FUSE_WRITE) {
-			stat_add(&s->stats.writes, 1);
-			stat_add(&s->stats.write_bytes, io->len);
+			fuse_stat_add(&s->stats.writes, 1);
+			fuse_stat_add(&s->stats.write_bytes, io->len);
 		}
 		if (async)
 			return -EINPROGRESS;

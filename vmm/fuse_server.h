@@ -102,14 +102,18 @@ struct fuse_io {
 	off_t off;
 	size_t len;
 	int niov;
+	uint64_t t0;                /* CLOCK_MONOTONIC ns at prepare (stats) */
 	struct iovec iov[FUSE_MAX_IOV];
 };
 
 /* What the guest asked of a share, for --verbose (fs_devices_report). One
  * writer (the share's thread), read by the main thread at the end: relaxed
  * atomics, no lock. */
+#define FUSE_STATS_OPS 64     /* opcodes counted one by one; higher ones in the last slot */
 struct fuse_stats {
 	_Atomic uint64_t requests, reads, read_bytes, writes, write_bytes;
+	_Atomic uint64_t read_ns, write_ns; /* from prepare to completion, summed */
+	_Atomic uint64_t by_op[FUSE_STATS_OPS];
 };
 
 struct fuse_server {

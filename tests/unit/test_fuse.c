@@ -255,6 +255,41 @@ static void test_create_write_read_split(void **state)
 	assert_int_equal(readf(f, 1, fh, 0, 10), -EBADF);
 }
 
+/* --verbose's per-opcode counters: each request counted under its opcode,
+ * an opcode past the table under the last ("other") slot, and READ/WRITE
+ * bytes and host time accumulated. */
+static void test_stats_by_opcode(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, fh;
+	struct msg m;
+	static char data[4096];
+
+	assert_int_equal(lookup(f, 1, "missing", &node, NULL), -ENOENT);
+	assert_int_equal(lookup(f, 1, "missing", &node, NULL), -ENOENT);
+	assert_int_equal(create(f, "s", 0644, &node, &fh), 0);
+	msg_start(&m, FUSE_WRITE, node);
+	struct fuse_write_in w = { .fh = fh, .offset = 0, .size = sizeof(data) };
+	msg_add(&m, &w, sizeof(w));
+	msg_add(&m, data, sizeof(data));
+	f->seg = 4096;
+	assert_int_equal(call(f, &m), 0);
+	msg_start(&m, 4000, 1);
+	assert_int_equal(call(f, &m), -ENOSYS);
+
+	struct fuse_stats *st = &f->s->stats;
+	assert_int_equal(st->by_op[FUSE_INIT], 1);
+	assert_int_equal(st->by_op[FUSE_LOOKUP], 2);
+	assert_int_equal(st->by_op[FUSE_CREATE], 1);
+	assert_int_equal(st->by_op[FUSE_WRITE], 1);
+	assert_int_equal(st->by_op[FUSE_STATS_OPS - 1], 1);
+	assert_int_equal(st->requests, 6);
+	assert_int_equal(st->writes, 1);
+	assert_int_equal(st->write_bytes, sizeof(data));
+	assert_true(st->write_ns > 0);
+	assert_int_equal(st->read_ns, 0);
+}
+
 static void test_readdirplus(void **state)
 {
 	struct fx *f = *state;
@@ -539,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_iov_slice),
 		cmocka_unit_test_setup_teardown(test_init_negotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_write_read_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_by_opcode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdirplus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename2_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confinement, setup, teardown),
