@@ -134,6 +134,9 @@ int arca_vm_set_cmdline(arca_vm *vm, const char *cmdline, struct arca_err *e);
 
 #define ARCA_SHARE_RO              0x1u /* read-only, enforced by the kernel */
 #define ARCA_SHARE_IDS_PASSTHROUGH 0x2u /* host ids as they are (see arca(1)) */
+/* The cache mode (arca(1), -v ...:cache=MODE); neither: cache=auto. */
+#define ARCA_SHARE_CACHE_WRITEBACK 0x4u /* the guest's page cache holds writes */
+#define ARCA_SHARE_CACHE_NONE      0x8u /* no guest page cache for file data */
 
 /* A host directory as a virtio-fs device. guest_path: where arca-init
  * mounts it (absolute), or NULL for the device only (tag: its mount tag,

@@ -699,7 +699,7 @@ static const struct cli_option options[] = {
 	  "debugging only: run arca-vmm without its seccomp filters (it still runs jailed and unprivileged)",
 	  opt_flag, FIELD(no_seccomp), 0, 0 },
 	{ "share", 'v', CMDS_VM, "HOST:GUEST[:OPTS]",
-	  "share a host directory, mounted at GUEST before CMD starts; OPTS: ro, rw (default), ids=passthrough; repeatable",
+	  "share a host directory, mounted at GUEST before CMD starts; OPTS: ro, rw (default), ids=passthrough, cache=auto|writeback|none; repeatable",
 	  opt_share, 0, 0, 0 },
 	{ "fs-device", 0, CMDS_VM, "HOST[:ro],tag=NAME",
 	  "attach a virtio-fs device without mounting it (mount -t virtiofs NAME DIR); repeatable",

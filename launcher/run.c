@@ -234,8 +234,9 @@ int run_vmm_argv(const struct arca_opts *o, const char *cmdline, const struct ru
 	ra->argv[ac++] = ra->result;
 	ra->argv[ac++] = ra->log;
 	for (size_t i = 0; i < nfs; i++) {
-		n = snprintf(ra->fs[i], sizeof(ra->fs[i]), "--fs=%d,tag=%s%s%s", fs[i].fd, fs[i].tag,
-			     fs[i].ro ? ",ro" : "", fs[i].ids_passthrough ? ",ids=passthrough" : "");
+		n = snprintf(ra->fs[i], sizeof(ra->fs[i]), "--fs=%d,tag=%s%s%s%s%s", fs[i].fd, fs[i].tag,
+			     fs[i].ro ? ",ro" : "", fs[i].ids_passthrough ? ",ids=passthrough" : "",
+			     fs[i].writeback ? ",writeback" : "", fs[i].direct_io ? ",direct" : "");
 		if (n < 0 || (size_t)n >= sizeof(ra->fs[i]))
 			return -E2BIG;
 		ra->argv[ac++] = ra->fs[i];
@@ -807,7 +808,9 @@ static int run_shares_open(struct arca_opts *o, struct run_owner *ow, struct run
 		rs->fds[rs->n] = fd;
 		rs->paths[rs->n] = sh->host;
 		rs->fs[rs->n] = (struct run_fs){ .tag = sh->tag, .ro = sh->ro,
-						 .ids_passthrough = sh->ids_passthrough };
+						 .ids_passthrough = sh->ids_passthrough,
+						 .writeback = sh->writeback,
+						 .direct_io = sh->direct_io };
 		rs->n++;
 		if ((r = run_detach(ow, &rs->fds[rs->n - 1], sh->host, sh->ro,
 				    sh->ids_passthrough, "share", &rs->idmapped[rs->n - 1], e)) < 0)

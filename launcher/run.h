@@ -59,7 +59,7 @@ int run_kernel_cmdline(const struct arca_opts *o, char *buf, size_t cap);
 struct run_fs {
 	int fd;          /* the VMM's fd number of the share directory */
 	const char *tag;
-	bool ro, ids_passthrough;
+	bool ro, ids_passthrough, writeback, direct_io;
 };
 
 #define RUN_MAX_FS 8

@@ -58,7 +58,7 @@ int shares_add_volume(struct arca_shares *s, const char *arg, struct arca_err *e
 	const char *c1 = strchr(arg, ':');
 	if (!c1 || c1 == arg)
 		return arca_error(e, EINVAL,
-				  "invalid --share '%s': expected HOST:GUEST[:ro|rw][,ids=passthrough]",
+				  "invalid --share '%s': expected HOST:GUEST[:ro|rw][,ids=passthrough][,cache=auto|writeback|none]",
 				  arg);
 	const char *c2 = strchr(c1 + 1, ':');
 	size_t glen = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
@@ -90,9 +90,16 @@ int shares_add_volume(struct arca_shares *s, const char *arg, struct arca_err *e
 				sh->ro = false;
 			else if (!strcmp(t, "ids=passthrough"))
 				sh->ids_passthrough = true;
+			else if (!strcmp(t, "cache=auto"))
+				sh->writeback = sh->direct_io = false;
+			else if (!strcmp(t, "cache=writeback"))
+				sh->writeback = true, sh->direct_io = false;
+			else if (!strcmp(t, "cache=none"))
+				sh->direct_io = true, sh->writeback = false;
 			else
 				return arca_error(e, EINVAL,
-						  "unknown share option '%s' in '%s' (ro, rw, ids=passthrough)",
+						  "unknown share option '%s' in '%s' (ro, rw, ids=passthrough, "
+						  "cache=auto, cache=writeback, cache=none)",
 						  t, arg);
 		}
 	}

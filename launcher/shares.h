@@ -26,6 +26,8 @@ struct arca_share {
 	char tag[SHARE_TAG_MAX + 1];
 	bool ro;
 	bool ids_passthrough;
+	bool writeback;       /* cache=writeback: the guest caches writes (docs: arca(1)) */
+	bool direct_io;       /* cache=none: no guest page cache for file data */
 	bool user_tag;        /* tag chosen with --fs-device tag= */
 };
 
@@ -35,7 +37,7 @@ struct arca_shares {
 };
 
 /* -v / --share HOST:GUEST[:OPTS], OPTS a comma list of ro, rw,
- * ids=passthrough. */
+ * ids=passthrough, cache=auto (default), cache=writeback, cache=none. */
 int shares_add_volume(struct arca_shares *s, const char *arg, struct arca_err *e);
 /* --fs-device HOST[:ro],tag=NAME */
 int shares_add_device(struct arca_shares *s, const char *arg, struct arca_err *e);

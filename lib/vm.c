@@ -195,8 +195,12 @@ int arca_vm_add_share(arca_vm *vm, const char *host_dir, const char *guest_path,
 	struct arca_shares *s = &vm->o.shares;
 	if (!host_dir || !*host_dir)
 		return arca_error(E(e), EINVAL, "a share needs a host directory");
-	if (flags & ~(ARCA_SHARE_RO | ARCA_SHARE_IDS_PASSTHROUGH))
+	if (flags & ~(ARCA_SHARE_RO | ARCA_SHARE_IDS_PASSTHROUGH | ARCA_SHARE_CACHE_WRITEBACK |
+		      ARCA_SHARE_CACHE_NONE))
 		return arca_error(E(e), EINVAL, "unknown share flags 0x%x", flags);
+	if ((flags & ARCA_SHARE_CACHE_WRITEBACK) && (flags & ARCA_SHARE_CACHE_NONE))
+		return arca_error(E(e), EINVAL, "share '%s': ARCA_SHARE_CACHE_WRITEBACK and "
+				  "ARCA_SHARE_CACHE_NONE exclude each other", host_dir);
 	if (!guest_path && !tag)
 		return arca_error(E(e), EINVAL, "share '%s': a device-only share needs a tag",
 				  host_dir);
@@ -217,6 +221,8 @@ int arca_vm_add_share(arca_vm *vm, const char *host_dir, const char *guest_path,
 	sh->guest = steal_pointer(&guest);
 	sh->ro = flags & ARCA_SHARE_RO;
 	sh->ids_passthrough = flags & ARCA_SHARE_IDS_PASSTHROUGH;
+	sh->writeback = flags & ARCA_SHARE_CACHE_WRITEBACK;
+	sh->direct_io = flags & ARCA_SHARE_CACHE_NONE;
 	if (tag) {
 		snprintf(sh->tag, sizeof(sh->tag), "%s", tag);
 		sh->user_tag = true;

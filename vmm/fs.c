@@ -179,6 +179,8 @@ int fs_devices_setup(struct fs_devices *fs, struct vm *vm, const struct vmm_opts
 			.proc_self_fd = o->proc_fd,
 			.read_only = f->read_only,
 			.ids_passthrough = f->ids_passthrough,
+			.writeback = f->writeback,
+			.direct_io = f->direct_io,
 			.host_uid = o->host_uid,
 			.host_gid = o->host_gid,
 			.guest_uid = 0,

@@ -31,17 +31,22 @@ int fuse_op_init(struct fuse_server *s, const struct fuse_req *r, void *body, si
 		return -EPROTO;
 	/* Offered: async reads, big writes up to FUSE_MAX_IO (MAX_PAGES),
 	 * readdirplus (adaptive), O_TRUNC passed to open, symlink caching,
-	 * page cache dropped when the host mtime changes. Not offered:
-	 * WRITEBACK_CACHE (the host file must see writes at once), EXPORT_SUPPORT
+	 * page cache dropped when the host mtime changes; WRITEBACK_CACHE only
+	 * where the share asks for it (cfg.writeback, cache=writeback: the host
+	 * then sees writes at writeback, close or fsync, and the guest trusts
+	 * its own size and mtime). Not offered: EXPORT_SUPPORT
 	 * (would need ".." lookups and nodeid persistence), POSIX locks (the
 	 * guest kernel keeps them locally), DONT_MASK, SETXATTR_EXT. */
 	uint32_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
 			FUSE_READDIRPLUS_AUTO | FUSE_ATOMIC_O_TRUNC | FUSE_AUTO_INVAL_DATA |
 			FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS;
+	if (s->cfg.writeback && !s->cfg.read_only)
+		want |= FUSE_WRITEBACK_CACHE;
 	s->minor = in.minor < FUSE_KERNEL_MINOR_VERSION ? in.minor : FUSE_KERNEL_MINOR_VERSION;
 	s->max_readahead = in.max_readahead;
 	o->minor = s->minor;
 	o->flags = in.flags & want;
+	s->writeback = o->flags & FUSE_WRITEBACK_CACHE;
 	o->max_readahead = in.max_readahead;
 	o->max_background = 64;
 	o->congestion_threshold = 48;

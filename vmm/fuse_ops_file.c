@@ -12,17 +12,65 @@
 
 #include "fuse_ops.h"
 
-static int open_flags(uint32_t f, bool ro)
+static int open_flags(const struct fuse_server *s, uint32_t f)
 {
 	int acc = (int)f & O_ACCMODE;
 	if (acc == O_ACCMODE)
 		return -EINVAL;
-	if (ro && (acc != O_RDONLY || (f & O_TRUNC)))
+	if (s->cfg.read_only && (acc != O_RDONLY || (f & O_TRUNC)))
 		return -EROFS;
 	/* Keep what changes data semantics; drop O_DIRECT (the guest's
 	 * alignment is not the host's), O_NOATIME (owner-only on the host),
 	 * O_NONBLOCK/O_ASYNC (regular files only) and anything unknown. */
-	return acc | ((int)f & (O_APPEND | O_TRUNC | O_SYNC | O_DSYNC)) | O_LARGEFILE;
+	int flags = acc | ((int)f & (O_APPEND | O_TRUNC | O_SYNC | O_DSYNC)) | O_LARGEFILE;
+	if (s->writeback) {
+		/* The guest's page cache writes back whole pages at offsets it
+		 * computed itself: a partly written page is first read through
+		 * the writer's handle (so O_WRONLY becomes O_RDWR; see
+		 * reopen_rw), and the guest already placed O_APPEND data at its
+		 * own end of file (the host's O_APPEND would move it). */
+		flags &= ~O_APPEND;
+		if (acc == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+	}
+	return flags;
+}
+
+/* fuse_reopen, except that an O_RDWR that open_flags made of the guest's
+ * O_WRONLY falls back to O_WRONLY where the host file is not readable (a
+ * mode 0200 file): whole-page writes still work then; only a partial page
+ * (whose rest must be read) fails. */
+static int reopen_rw(struct fuse_server *s, struct fuse_inode *i, int flags, uint32_t guest_flags)
+{
+	int fd = fuse_reopen(s, i, flags);
+	if (fd == -EACCES && s->writeback && (guest_flags & O_ACCMODE) == O_WRONLY)
+		fd = fuse_reopen(s, i, (flags & ~O_ACCMODE) | O_WRONLY);
+	return fd;
+}
+
+/*
+ * FOPEN_DIRECT_IO for this open? It takes the guest's page cache out of the
+ * data path: the kernel pins the caller's buffer and READ/WRITE move the
+ * bytes between it and the host file directly, one copy instead of two
+ * (caller <-> page cache <-> host): measured 2x on sequential streams
+ * (README, "Shares"). The cost is the page cache's benefits: every read()
+ * is a round trip (no read-ahead, nothing cached) and a MAP_SHARED mapping
+ * fails with ENODEV (6.1 has no FUSE_DIRECT_IO_ALLOW_MMAP). So:
+ *   cache=none: every open;
+ *   cache=auto: write-only opens. An O_WRONLY fd cannot be mmapped at all
+ *     and each write() is a synchronous WRITE round trip either way
+ *     (writes go through, no writeback cache), so only the copy is saved.
+ *     Pages that other fds of the file hold are dropped as for a host-side
+ *     write (the size and mtime change, FUSE_AUTO_INVAL_DATA);
+ *   cache=writeback: never (the point there is the page cache).
+ */
+static uint32_t open_out_flags(const struct fuse_server *s, uint32_t guest_flags)
+{
+	if (s->cfg.direct_io)
+		return FOPEN_DIRECT_IO;
+	if (!s->writeback && (guest_flags & O_ACCMODE) == O_WRONLY)
+		return FOPEN_DIRECT_IO;
+	return 0;
 }
 
 int fuse_op_open(struct fuse_server *s, const struct fuse_req *r, void *body, size_t cap)
@@ -38,13 +86,15 @@ int fuse_op_open(struct fuse_server *s, const struct fuse_req *r, void *body, si
 		return -ENOTDIR;
 	if (!dir && i->type != S_IFREG)
 		return i->type == S_IFDIR ? -EISDIR : i->type == S_IFLNK ? -ELOOP : -EACCES;
-	int flags = dir ? O_RDONLY | O_DIRECTORY : open_flags(a->flags, s->cfg.read_only);
+	int flags = dir ? O_RDONLY | O_DIRECTORY : open_flags(s, a->flags);
 	if (flags < 0)
 		return flags;
-	int fd = fuse_reopen(s, i, flags);
+	int fd = dir ? fuse_reopen(s, i, flags) : reopen_rw(s, i, flags, a->flags);
 	if (fd < 0)
 		return fd;
 	memset(o, 0, sizeof(*o));
+	if (!dir)
+		o->open_flags = open_out_flags(s, a->flags);
 	int ret = fuse_handle_new(&s->t, r->h.nodeid, fd, dir, &o->fh);
 	return ret < 0 ? ret : (int)sizeof(*o);
 }
@@ -59,7 +109,7 @@ int fuse_op_create(struct fuse_server *s, const struct fuse_req *r, void *body, 
 	struct fuse_inode *p = fuse_dir_inode(s, r->h.nodeid, &err);
 	if (!p)
 		return err;
-	int flags = open_flags(a->flags, s->cfg.read_only);
+	int flags = open_flags(s, a->flags);
 	if (flags < 0)
 		return flags;
 	/* Room for the new inode and its handle, checked before anything is
@@ -74,7 +124,7 @@ int fuse_op_create(struct fuse_server *s, const struct fuse_req *r, void *body, 
 		err = fuse_do_lookup(s, p, r->name, e);
 		if (err < 0)
 			return err;
-		fd = fuse_reopen(s, fuse_inode_get(&s->t, e->nodeid), flags);
+		fd = reopen_rw(s, fuse_inode_get(&s->t, e->nodeid), flags, a->flags);
 		if (fd < 0) {
 			fuse_inode_forget(&s->t, e->nodeid, 1);
 			return fd;
@@ -86,6 +136,7 @@ int fuse_op_create(struct fuse_server *s, const struct fuse_req *r, void *body, 
 		return err;
 	}
 	memset(o, 0, sizeof(*o));
+	o->open_flags = open_out_flags(s, a->flags);
 	err = fuse_handle_new(&s->t, e->nodeid, fd, false, &o->fh);
 	if (err < 0) {
 		fuse_inode_forget(&s->t, e->nodeid, 1);
@@ -113,7 +164,8 @@ int fuse_op_fsync(struct fuse_server *s, const struct fuse_req *r, void *body, s
 int fuse_op_flush(struct fuse_server *s, const struct fuse_req *r, void *body, size_t cap)
 {
 	const struct fuse_flush_in *a = r->arg;
-	/* Nothing buffered here: writes are synchronous. */
+	/* Nothing buffered here: writes are synchronous (with writeback
+	 * caching the guest writes its dirty pages back before FLUSH). */
 	return fuse_handle_get(&s->t, a->fh, r->h.nodeid, false) ? 0 : -EBADF;
 }
 

@@ -80,6 +80,14 @@ struct fuse_server_config {
 			     * never falls back to re-resolving a name */
 	bool read_only;
 	bool ids_passthrough;
+	bool writeback;     /* offer FUSE_WRITEBACK_CACHE: the guest's page cache
+			     * holds writes until writeback, close or fsync, and the
+			     * guest trusts its own size and mtime. For shares the
+			     * host does not change while the VM runs. */
+	bool direct_io;     /* FOPEN_DIRECT_IO on every file open: no guest page
+			     * cache for file data, READ/WRITE go straight between
+			     * the caller's buffer and the host file (one copy
+			     * fewer); shared writable mmap then fails (ENODEV). */
 	uint32_t host_uid, host_gid;   /* owner of files the guest creates */
 	uint32_t guest_uid, guest_gid; /* what host_uid/host_gid appear as in the guest */
 	unsigned max_fds;   /* bound on fds held (inodes + handles), 0 = default 4096;
@@ -122,6 +130,7 @@ struct fuse_server {
 	struct fuse_tables t;
 	bool initialized;
 	uint32_t minor;             /* negotiated protocol minor */
+	bool writeback;             /* FUSE_WRITEBACK_CACHE negotiated */
 	uint32_t max_readahead;
 	unsigned inflight;          /* prepared READ/WRITEs not yet completed */
 	struct fuse_io io;          /* the synchronous path's one in-flight I/O */

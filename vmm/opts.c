@@ -42,7 +42,7 @@ static int parse_fd_opts(const char *val, int *fd, int (*opt)(void *ctx, const c
 	return 0;
 }
 
-/* --fs=FD,tag=NAME[,ro][,ids=passthrough] */
+/* --fs=FD,tag=NAME[,ro][,ids=passthrough][,writeback][,direct] */
 static int fs_opt(void *ctx, const char *tok)
 {
 	struct vmm_fs_opt *f = ctx;
@@ -55,6 +55,10 @@ static int fs_opt(void *ctx, const char *tok)
 		f->read_only = true;
 	} else if (!strcmp(tok, "ids=passthrough")) {
 		f->ids_passthrough = true;
+	} else if (!strcmp(tok, "writeback")) {
+		f->writeback = true;
+	} else if (!strcmp(tok, "direct")) {
+		f->direct_io = true;
 	} else {
 		return -EINVAL;
 	}

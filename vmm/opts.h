@@ -24,6 +24,8 @@ struct vmm_fs_opt {
 	char tag[37];
 	bool read_only;
 	bool ids_passthrough;
+	bool writeback;   /* offer FUSE_WRITEBACK_CACHE (fuse_server_config) */
+	bool direct_io;   /* FOPEN_DIRECT_IO on every open (fuse_server_config) */
 };
 
 /* One virtio-blk disk: an image or block device the launcher opened (and

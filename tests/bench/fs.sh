@@ -44,17 +44,22 @@ timeout 900 qemu-system-x86_64 $acc -M microvm,pcie=on,acpi=on -m 512 -smp 1 -no
 rm -rf "$T/9p"
 echo "bench-fs: 9p done at $(now)s"
 
-# (a) arca's virtio-fs share
-prep arca
-[ -z "$VMM_IDS" ] || chown -R "$VMM_IDS" "$T/arca"
-if "$ARCA" help 2>&1 | grep -q -- '--share'; then
-	timeout 900 "$ARCA" run --timeout "${BENCH_ARCA_TIMEOUT:-600}" --memory 512 -e BENCH_SEQ_MIB="$SEQ" -e BENCH_FILES="$FILES" \
-		-v "$T/arca:/w" -- sh /w/bench-in.sh /w </dev/null >"$T/res-arca" 2>&1
-else
-	echo "BENCH error=arca-has-no-share-option" >"$T/res-arca"
-fi
-rm -rf "$T/arca"
-echo "bench-fs: arca done at $(now)s"
+# (a) arca's virtio-fs share, in its default cache mode (cache=auto) and with cache=none
+# (no guest page cache for file data: one copy fewer, as 9p's default).
+arca_run() { # NAME SHARE-OPTS
+	prep "$1"
+	[ -z "$VMM_IDS" ] || chown -R "$VMM_IDS" "$T/$1"
+	if "$ARCA" help 2>&1 | grep -q -- '--share'; then
+		timeout 900 "$ARCA" run --timeout "${BENCH_ARCA_TIMEOUT:-600}" --memory 512 -e BENCH_SEQ_MIB="$SEQ" -e BENCH_FILES="$FILES" \
+			-v "$T/$1:/w$2" -- sh /w/bench-in.sh /w </dev/null >"$T/res-$1" 2>&1
+	else
+		echo "BENCH error=arca-has-no-share-option" >"$T/res-$1"
+	fi
+	rm -rf "${T:?}/$1"
+	echo "bench-fs: $1 done at $(now)s"
+}
+arca_run arca ""
+arca_run arcanone ":cache=none"
 
 # get FILE KEY: the value of "BENCH KEY=VALUE" (tr strips the serial console's \r).
 get() {
@@ -62,15 +67,17 @@ get() {
 	echo "${_v:--}"
 }
 # A target that did not finish, or had a failing step: its last lines that are not results.
-for t in arca 9p host; do
+for t in arca arcanone 9p host; do
 	if ! grep -q '^BENCH done=1' "$T/res-$t" 2>/dev/null || grep -q '^BENCH error=' "$T/res-$t"; then
 		tr -d '\r' <"$T/res-$t" | grep -v -e '^$' -e '^BENCH [a-z_]*_[a-zA-Z]*=' | tail -n 8 | sed "s/^/bench-fs: $t: /"
 	fi
 done
 echo
-printf '%-26s %14s %14s %14s\n' "" "arca virtio-fs" "QEMU 9p" "host ($fstype)"
+printf '%-26s %14s %14s %14s %14s\n' "" "arca virtio-fs" "arca none" "QEMU 9p" "host ($fstype)"
+printf '%-26s %14s %14s\n' "" "(cache=auto)" "(cache=none)"
 row() { # LABEL KEY
-	printf '%-26s %14s %14s %14s\n' "$1" "$(get "$T/res-arca" "$2")" "$(get "$T/res-9p" "$2")" "$(get "$T/res-host" "$2")"
+	printf '%-26s %14s %14s %14s %14s\n' "$1" "$(get "$T/res-arca" "$2")" "$(get "$T/res-arcanone" "$2")" \
+		"$(get "$T/res-9p" "$2")" "$(get "$T/res-host" "$2")"
 }
 row "seq write MB/s" seq_write_MBps
 row "seq read MB/s" seq_read_MBps
@@ -82,7 +89,7 @@ row "tar -x $TARN files (s)" tar_x_s
 row "  files extracted" tar_files
 row "rm -rf tree (s)" rm_rf_s
 echo "9p mount: $(get "$T/res-9p" mount)"
-for t in arca 9p host; do
+for t in arca arcanone 9p host; do
 	grep -q '^BENCH done=1' "$T/res-$t" 2>/dev/null || exit 1
 done
 exit 0

@@ -290,6 +290,121 @@ static void test_stats_by_opcode(void **state)
 	assert_int_equal(st->read_ns, 0);
 }
 
+/* A fresh server with the given cache mode, INIT done (do_init asks for
+ * FUSE_WRITEBACK_CACHE, as the kernel does). */
+static void cache_server(struct fx *f, bool writeback, bool direct_io)
+{
+	fuse_server_destroy(f->s);
+	free(f->s);
+	assert_int_equal(server_up(f, false, 64), 0);
+	f->s->cfg.writeback = writeback;
+	f->s->cfg.direct_io = direct_io;
+	assert_int_equal(do_init(f), 0);
+	assert_int_equal(!!(((struct fuse_init_out *)body(f))->flags & FUSE_WRITEBACK_CACHE), writeback);
+}
+
+static uint32_t open_reply_flags(struct fx *f, uint64_t node, uint32_t flags, uint64_t *fh)
+{
+	struct msg m;
+	struct fuse_open_in o = { .flags = flags };
+	msg_start(&m, FUSE_OPEN, node);
+	msg_add(&m, &o, sizeof(o));
+	assert_int_equal(call(f, &m), 0);
+	struct fuse_open_out *oo = body(f);
+	*fh = oo->fh;
+	return oo->open_flags;
+}
+
+static int writef(struct fx *f, uint64_t node, uint64_t fh, uint64_t off, const char *text)
+{
+	struct msg m;
+	struct fuse_write_in w = { .fh = fh, .offset = off, .size = (uint32_t)strlen(text) };
+	msg_start(&m, FUSE_WRITE, node);
+	msg_add(&m, &w, sizeof(w));
+	msg_add(&m, text, strlen(text));
+	return call(f, &m);
+}
+
+/* cache=auto: write-only opens bypass the guest's page cache, readable ones
+ * keep it (they may be mmapped). */
+static void test_cache_auto(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, fh;
+	host_write(f, "a", "0123456789");
+	assert_int_equal(lookup(f, 1, "a", &node, NULL), 0);
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY, &fh), FOPEN_DIRECT_IO);
+	assert_int_equal(readf(f, node, fh, 0, 4), -EBADF); /* still write-only on the host */
+	assert_int_equal(open_reply_flags(f, node, O_RDWR, &fh), 0);
+	assert_int_equal(open_reply_flags(f, node, O_RDONLY, &fh), 0);
+	/* O_APPEND kept: the host appends whatever offset the guest sent */
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY | O_APPEND, &fh), FOPEN_DIRECT_IO);
+	assert_int_equal(writef(f, node, fh, 0, "ab"), 0);
+	char buf[32];
+	host_read(f, "a", buf, sizeof(buf));
+	assert_string_equal(buf, "0123456789ab");
+	/* CREATE follows the same rule */
+	struct msg m;
+	struct fuse_create_in c = { .flags = O_WRONLY, .mode = S_IFREG | 0644 };
+	msg_start(&m, FUSE_CREATE, 1);
+	msg_add(&m, &c, sizeof(c));
+	msg_str(&m, "new");
+	assert_int_equal(call(f, &m), 0);
+	struct fuse_entry_out *eo = body(f);
+	assert_int_equal(((struct fuse_open_out *)(eo + 1))->open_flags, FOPEN_DIRECT_IO);
+}
+
+/* cache=writeback: the page cache reads partial pages through the
+ * writer's handle and places appends itself, so O_WRONLY opens read and
+ * O_APPEND is not passed on; a write-only host file still opens. */
+static void test_cache_writeback(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, fh;
+	cache_server(f, true, false);
+	host_write(f, "a", "0123456789");
+	assert_int_equal(lookup(f, 1, "a", &node, NULL), 0);
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY | O_APPEND, &fh), 0);
+	assert_int_equal(readf(f, node, fh, 0, 4), 0);
+	assert_memory_equal(body(f), "0123", 4);
+	assert_int_equal(writef(f, node, fh, 2, "xy"), 0);  /* at the guest's offset */
+	char buf[32];
+	host_read(f, "a", buf, sizeof(buf));
+	assert_string_equal(buf, "01xy456789");
+	/* mode 0200: O_RDWR refused by the host (unless we are root), O_WRONLY then */
+	assert_int_equal(fchmodat(f->dfd, "a", 0200, 0), 0);
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY, &fh), 0);
+	assert_int_equal(writef(f, node, fh, 0, "AB"), 0);
+	assert_int_equal(fchmodat(f->dfd, "a", 0644, 0), 0);
+	host_read(f, "a", buf, sizeof(buf));
+	assert_string_equal(buf, "ABxy456789");
+	/* read-only share: no writeback cache offered */
+	fuse_server_destroy(f->s);
+	free(f->s);
+	assert_int_equal(server_up(f, true, 64), 0);
+	f->s->cfg.writeback = true;
+	assert_int_equal(do_init(f), 0);
+	assert_false(((struct fuse_init_out *)body(f))->flags & FUSE_WRITEBACK_CACHE);
+}
+
+/* cache=none: every file open bypasses the page cache, directories not. */
+static void test_cache_none(void **state)
+{
+	struct fx *f = *state;
+	uint64_t node, fh;
+	cache_server(f, false, true);
+	host_write(f, "a", "0123456789");
+	assert_int_equal(lookup(f, 1, "a", &node, NULL), 0);
+	assert_int_equal(open_reply_flags(f, node, O_RDONLY, &fh), FOPEN_DIRECT_IO);
+	assert_int_equal(open_reply_flags(f, node, O_RDWR, &fh), FOPEN_DIRECT_IO);
+	struct msg m;
+	struct fuse_open_in o = { .flags = O_RDONLY | O_DIRECTORY };
+	msg_start(&m, FUSE_OPENDIR, 1);
+	msg_add(&m, &o, sizeof(o));
+	assert_int_equal(call(f, &m), 0);
+	assert_int_equal(((struct fuse_open_out *)body(f))->open_flags, 0);
+}
+
 static void test_readdirplus(void **state)
 {
 	struct fx *f = *state;
@@ -575,6 +690,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_init_negotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_write_read_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_by_opcode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_auto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_writeback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdirplus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename2_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confinement, setup, teardown),

@@ -68,6 +68,9 @@ static void test_vm_builder(void **state)
 	assert_non_null(strstr(e.msg, "tag"));
 	assert_int_equal(arca_vm_add_share(vm, "/tmp", "/w", "bad tag!", 0, &e), -EINVAL);
 	assert_int_equal(arca_vm_add_share(vm, "/tmp", "/w", NULL, 0x80, &e), -EINVAL);
+	assert_int_equal(arca_vm_add_share(vm, "/tmp", "/w", NULL,
+					   ARCA_SHARE_CACHE_WRITEBACK | ARCA_SHARE_CACHE_NONE, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "exclude each other"));
 	assert_int_equal(arca_vm_add_share(vm, "", "/w", NULL, 0, &e), -EINVAL);
 	assert_int_equal(arca_vm_add_share(vm, "/tmp", "/proc/x", NULL, 0, &e), -EINVAL);
 	assert_int_equal(vm->o.shares.n, 0); /* a refused share is not kept */

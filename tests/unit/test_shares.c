@@ -36,7 +36,12 @@ static void test_volume_forms(void **state)
 	assert_int_equal(shares_add_volume(&s, "./ws:/workspace", &e), 0);
 	assert_int_equal(shares_add_volume(&s, "/data:/data/:ro", &e), 0);
 	assert_int_equal(shares_add_volume(&s, "/o:/out:rw,ids=passthrough", &e), 0);
-	assert_int_equal(s.n, 3);
+	assert_int_equal(shares_add_volume(&s, "/c:/wb:cache=writeback", &e), 0);
+	assert_int_equal(shares_add_volume(&s, "/c:/none:ro,cache=writeback,cache=none", &e), 0);
+	assert_int_equal(s.n, 5);
+	assert_true(s.v[3].writeback && !s.v[3].direct_io);
+	assert_true(s.v[4].direct_io && !s.v[4].writeback && s.v[4].ro); /* the last cache= wins */
+	assert_false(s.v[0].writeback || s.v[0].direct_io);               /* cache=auto */
 	assert_string_equal(s.v[0].host, "./ws");
 	assert_string_equal(s.v[0].guest, "/workspace");
 	assert_false(s.v[0].ro);
@@ -68,6 +73,7 @@ static void test_volume_errors(void **state)
 	expect_bad_volume("/x:w", "must be absolute");
 	expect_bad_volume("/x:/a/../b", "'.' or '..'");
 	expect_bad_volume("/x:/w:rx", "unknown share option 'rx'");
+	expect_bad_volume("/x:/w:cache=always", "unknown share option 'cache=always'");
 }
 
 static void expect_check_fails(const char *a, const char *b, const char *needle)

@@ -153,6 +153,9 @@ static void test_fs_and_limits(void **state)
 	assert_int_equal(o.boot_timeout_ms, 60000);
 	assert_int_equal(PARSE("--fs=7"), -EINVAL); /* no tag */
 	assert_int_equal(PARSE("--fs=7,tag=a,rw"), -EINVAL);
+	assert_int_equal(PARSE("--fs=7,tag=a,writeback", "--fs=8,tag=b,direct"), 0);
+	assert_true(o.fs[0].writeback && !o.fs[0].direct_io);
+	assert_true(o.fs[1].direct_io && !o.fs[1].writeback);
 	assert_int_equal(PARSE("--fs-max-fds=255"), -EINVAL); /* below ARCA_FS_MIN_FDS */
 	assert_int_equal(PARSE("--fs-max-fds=65537"), -EINVAL);
 	assert_int_equal(PARSE("--boot-timeout-ms=4294967296"), -EINVAL);
