@@ -70,8 +70,10 @@ int fuse_reopen(const struct fuse_server *s, const struct fuse_inode *i, int fla
  * bits on chown; writing or truncating an existing setuid file clears them
  * because the VMM holds no CAP_FSETID; file capabilities
  * (security.capability) cannot be set (user.* xattrs only); devices are
- * never created. FUSE_HANDLE_KILLPRIV(_V2) is not negotiated, so the guest
- * kernel clears the bits itself with an explicit SETATTR(FATTR_MODE).
+ * never created. So FUSE_HANDLE_KILLPRIV_V2 is negotiated (fuse_op_init):
+ * the guest kernel leaves the clearing on write, truncate and O_TRUNC open
+ * to the server, and the host kernel does it on the VMM's own pwrite,
+ * ftruncate or open, whatever the code here does (no CAP_FSETID).
  */
 uint32_t fuse_mode_strip(uint32_t mode, bool dir)
 {

@@ -160,7 +160,8 @@ sc_fs_tree_ro() {
 # The share cache modes side by side in one boot: /a cache=auto (default; write-only opens go
 # around the page cache), /b cache=writeback, /c cache=none. On each: create+truncate, append,
 # a 2-byte write into the middle of a page of an existing host file through an O_WRONLY fd
-# (writeback must read the rest of the page through that handle), and the probe's file-data
+# (writeback must read the rest of the page through that handle), an append to a host file
+# with mode 6755 (the write must clear both set-id bits), and the probe's file-data
 # checks (the mmap ones, MAP_SHARED, only where the page cache is: cache=none refuses it). Every
 # byte must be on the host after the run.
 sc_fs_cache_modes() {
@@ -169,7 +170,7 @@ sc_fs_cache_modes() {
 	awk 'BEGIN { for (i = 0; i < 10000; i++) printf "%c", 97 + i % 23 }' >"$_exp" || return 1
 	for _m in a b c; do
 		_s=$(share "cache-$_m") || return 1
-		cp "$_exp" "$_s/g" && mkdir "$_s/t" && give "$_s" || return 1
+		cp "$_exp" "$_s/g" && mkdir "$_s/t" && echo k >"$_s/k" && give "$_s" && chmod 6755 "$_s/k" || return 1
 	done
 	printf XY | dd of="$_exp" bs=1 seek=5000 conv=notrunc 2>/dev/null || return 1
 	_checks='write_read append pread_pwrite o_trunc truncate fsync append_concurrent'
@@ -180,6 +181,7 @@ sc_fs_cache_modes() {
 		for d in /a /b /c; do
 			printf hello >$d/f && printf " world" >>$d/f || echo "$d: shell writes failed"
 			printf XY | dd of=$d/g bs=1 seek=5000 conv=notrunc 2>/dev/null || echo "$d: dd failed"
+			printf k >>$d/k || echo "$d: shell writes failed"
 			echo "$d f=$(cat $d/f) g=$(dd if=$d/g bs=1 skip=4999 count=4 2>/dev/null)"
 			# st_blocks counts what the host allocated: under writeback that lags
 			# (documented), so stat_after_write is not asked of /b.
@@ -197,6 +199,8 @@ sc_fs_cache_modes() {
 		grep -q "^/$_d probe: [0-9]* passed, 0 failed" "$T/out" || { echo "/$_d: no probe summary: $(why)"; return 1; }
 		[ "$(cat "$T/cache-$_d/share/f")" = "hello world" ] || { echo "/$_d f on the host: '$(cat "$T/cache-$_d/share/f")'"; return 1; }
 		cmp -s "$_exp" "$T/cache-$_d/share/g" || { echo "/$_d g on the host differs: $(cmp "$_exp" "$T/cache-$_d/share/g" 2>&1)"; return 1; }
+		# A write clears set-id bits (here done by the host kernel: HANDLE_KILLPRIV_V2).
+		[ "$(stat -c %a "$T/cache-$_d/share/k")" = 755 ] || { echo "/$_d k after a write: mode $(stat -c %a "$T/cache-$_d/share/k")"; return 1; }
 	done
 }
 

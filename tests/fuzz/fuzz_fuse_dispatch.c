@@ -21,7 +21,9 @@
  *   (default, 2, 5, 16), bit 4 no /proc/self/fd (proc_self_fd -1),
  *   bit 5 no INIT sent first (else a well-formed one is, so most inputs
  *   start past it), bit 6 let a FORGET underflow be logged (stderr, once per
- *   server: off by default, or the log would drown the fuzzer's)
+ *   server: off by default, or the log would drown the fuzzer's), bit 7 a
+ *   cache mode other than auto: cache=writeback, or cache=none where bit 1
+ *   is set too
  * then records, until the input runs out:
  *   u8 ctl, u16 len, len request bytes (as many as there are)
  *   ctl 0xff alone: complete the oldest pending asynchronous I/O;
@@ -642,6 +644,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.proc_self_fd = (cfg & 16) ? -1 : open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC),
 		.read_only = cfg & 1,
 		.ids_passthrough = cfg & 2,
+		.writeback = (cfg & 128) && !(cfg & 2),
+		.direct_io = (cfg & 128) && (cfg & 2),
 		.host_uid = getuid(), .host_gid = getgid(),
 		.guest_uid = 1000, .guest_gid = 1000,
 		.max_fds = max_fds[(cfg >> 2) & 3],

@@ -130,7 +130,7 @@ static __attribute__((unused)) int do_init(struct fx *f)
 	struct msg m;
 	struct fuse_init_in in = { .major = 7, .minor = 38, .max_readahead = 65536,
 				   .flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_WRITEBACK_CACHE |
-					    FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES };
+					    FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES | FUSE_HANDLE_KILLPRIV_V2 };
 	msg_start(&m, FUSE_INIT, 0);
 	msg_add(&m, &in, sizeof(in));
 	return call(f, &m);

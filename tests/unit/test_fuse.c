@@ -211,6 +211,7 @@ static void test_init_negotiation(void **state)
 	assert_true(o->flags & FUSE_BIG_WRITES);
 	assert_true(o->flags & FUSE_DO_READDIRPLUS);
 	assert_false(o->flags & FUSE_WRITEBACK_CACHE); /* asked for, refused */
+	assert_true(o->flags & FUSE_HANDLE_KILLPRIV_V2);   /* the host kernel clears set-id bits */
 	assert_int_equal(do_init(f), -EPROTO);   /* twice */
 	assert_int_equal(getattr(f, 1), 0);
 }
