@@ -139,6 +139,7 @@ static void inode_free(struct fuse_tables *t, unsigned slot)
 	i->gen++; /* stale nodeids of this slot no longer match */
 	i->nlookup = 0;
 	i->nhandles = 0;
+	i->ndirect = 0;
 	i->next = t->ifree;
 	t->ifree = (int)slot;
 }
@@ -166,6 +167,9 @@ static void handle_close(struct fuse_tables *t, unsigned slot)
 	t->hfree = (int)slot;
 	if (t->inodes[islot].nhandles > 0)
 		t->inodes[islot].nhandles--;
+	if (h->direct && t->inodes[islot].ndirect > 0)
+		t->inodes[islot].ndirect--;
+	h->direct = false;
 	inode_maybe_free(t, islot);
 }
 
@@ -242,6 +246,7 @@ int fuse_inode_insert(struct fuse_tables *t, int fd, const struct stat *st, uint
 	i->ino = st->st_ino;
 	i->nlookup = 1;
 	i->nhandles = 0;
+	i->ndirect = 0;
 	unsigned b = hash(t, i->dev, i->ino);
 	i->next = t->buckets[b];
 	t->buckets[b] = (int)slot;
@@ -292,12 +297,21 @@ int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, ui
 	h->dir = dir;
 	h->ds = NULL; /* created by the first READDIR */
 	h->released = false;
+	h->direct = false;
 	h->inflight = 0;
 	h->next = -1;
 	i->nhandles++;
 	t->nfds++;
 	*fh = make_id(h->gen, slot);
 	return 0;
+}
+
+void fuse_handle_mark_direct(struct fuse_tables *t, struct fuse_handle *h)
+{
+	if (h->direct)
+		return;
+	h->direct = true;
+	t->inodes[h->islot].ndirect++;
 }
 
 struct fuse_handle *fuse_handle_get(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir)

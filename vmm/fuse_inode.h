@@ -40,6 +40,8 @@ struct fuse_inode {
 	ino_t ino;
 	uint64_t nlookup;    /* kernel references (LOOKUP-like replies - FORGET) */
 	uint32_t nhandles;   /* open handles: they keep the inode alive */
+	uint32_t ndirect;    /* of those, opened FOPEN_DIRECT_IO under cache=auto
+			      * (fuse_ops_file.c: all or none of them are) */
 	int next;            /* hash chain or free list */
 };
 
@@ -53,6 +55,7 @@ struct fuse_handle {
 	uint32_t islot;      /* inode it was opened from */
 	bool dir;
 	bool released;       /* RELEASE seen while I/O was in flight */
+	bool direct;         /* counted in its inode's ndirect */
 	struct fuse_dir_stream *ds; /* directories: entries read, not yet consumed */
 	uint32_t inflight;   /* prepared I/O not yet completed (io_uring later) */
 	int next;            /* free list */
@@ -111,6 +114,9 @@ void fuse_inode_forget(struct fuse_tables *t, uint64_t nodeid, uint64_t n);
 int fuse_handle_new(struct fuse_tables *t, uint64_t nodeid, int fd, bool dir, uint64_t *fh);
 /* NULL unless fh is live, of the given kind, and was opened from nodeid. */
 struct fuse_handle *fuse_handle_get(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir);
+/* Count h in its inode's ndirect (opened FOPEN_DIRECT_IO); undone when it
+ * closes. */
+void fuse_handle_mark_direct(struct fuse_tables *t, struct fuse_handle *h);
 /* RELEASE: closes now, or when the last in-flight I/O completes. */
 int fuse_handle_release(struct fuse_tables *t, uint64_t fh, uint64_t nodeid, bool dir);
 /* Pin a handle across prepare..complete of an asynchronous operation. */

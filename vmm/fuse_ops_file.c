@@ -53,24 +53,43 @@ static int reopen_rw(struct fuse_server *s, struct fuse_inode *i, int flags, uin
  * data path: the kernel pins the caller's buffer and READ/WRITE move the
  * bytes between it and the host file directly, one copy instead of two
  * (caller <-> page cache <-> host): measured 2x on sequential streams
- * (README, "Shares"). The cost is the page cache's benefits: every read()
- * is a round trip (no read-ahead, nothing cached) and a MAP_SHARED mapping
- * fails with ENODEV (6.1 has no FUSE_DIRECT_IO_ALLOW_MMAP). So:
+ * (README, "Cache modes"). The cost is the page cache's benefits: every
+ * read() is a round trip (no read-ahead, nothing cached) and a MAP_SHARED
+ * mapping fails with ENODEV (6.1 has no FUSE_DIRECT_IO_ALLOW_MMAP). So:
  *   cache=none: every open;
- *   cache=auto: write-only opens. An O_WRONLY fd cannot be mmapped at all
- *     and each write() is a synchronous WRITE round trip either way
- *     (writes go through, no writeback cache), so only the copy is saved.
- *     Pages that other fds of the file hold are dropped as for a host-side
- *     write (the size and mtime change, FUSE_AUTO_INVAL_DATA);
- *   cache=writeback: never (the point there is the page cache).
+ *   cache=writeback: never (the point there is the page cache);
+ *   cache=auto: a write-only open of a file no one in the guest has open
+ *     (i->nhandles, before this one): an O_WRONLY fd cannot be mmapped and
+ *     each write() is a synchronous WRITE either way, so only the copy is
+ *     saved; the open drops whatever pages closed fds left cached (no
+ *     FOPEN_KEEP_CACHE). While such a handle is open, every further open
+ *     of the file is direct too (i->ndirect): a cached reader beside a
+ *     direct writer would keep stale pages, and the mtime that should
+ *     drop them can stay the same within the host's timestamp tick (an
+ *     append landing in a page the reader cached as past EOF would read
+ *     as zeros). So the handles of an inode are all direct or all cached;
+ *     the price is that mapping a file MAP_SHARED while another process
+ *     writes it through `>` fails (ENODEV).
  */
-static uint32_t open_out_flags(const struct fuse_server *s, uint32_t guest_flags)
+static bool open_direct(const struct fuse_server *s, const struct fuse_inode *i, uint32_t guest_flags)
 {
 	if (s->cfg.direct_io)
-		return FOPEN_DIRECT_IO;
-	if (!s->writeback && (guest_flags & O_ACCMODE) == O_WRONLY)
-		return FOPEN_DIRECT_IO;
-	return 0;
+		return true;
+	if (s->writeback)
+		return false;
+	if (i->ndirect > 0)
+		return true;
+	return (guest_flags & O_ACCMODE) == O_WRONLY && i->nhandles == 0;
+}
+
+/* Record the handle just made for nodeid as direct and say so in the reply. */
+static void set_direct(struct fuse_server *s, uint64_t nodeid, uint64_t fh, struct fuse_open_out *o)
+{
+	struct fuse_handle *h = fuse_handle_get(&s->t, fh, nodeid, false);
+	if (!h)
+		return;
+	fuse_handle_mark_direct(&s->t, h);
+	o->open_flags |= FOPEN_DIRECT_IO;
 }
 
 int fuse_op_open(struct fuse_server *s, const struct fuse_req *r, void *body, size_t cap)
@@ -93,10 +112,13 @@ int fuse_op_open(struct fuse_server *s, const struct fuse_req *r, void *body, si
 	if (fd < 0)
 		return fd;
 	memset(o, 0, sizeof(*o));
-	if (!dir)
-		o->open_flags = open_out_flags(s, a->flags);
+	bool direct = !dir && open_direct(s, i, a->flags);
 	int ret = fuse_handle_new(&s->t, r->h.nodeid, fd, dir, &o->fh);
-	return ret < 0 ? ret : (int)sizeof(*o);
+	if (ret < 0)
+		return ret;
+	if (direct)
+		set_direct(s, r->h.nodeid, o->fh, o);
+	return sizeof(*o);
 }
 
 int fuse_op_create(struct fuse_server *s, const struct fuse_req *r, void *body, size_t cap)
@@ -136,12 +158,15 @@ int fuse_op_create(struct fuse_server *s, const struct fuse_req *r, void *body, 
 		return err;
 	}
 	memset(o, 0, sizeof(*o));
-	o->open_flags = open_out_flags(s, a->flags);
+	struct fuse_inode *ci = fuse_inode_get(&s->t, e->nodeid);
+	bool direct = ci && open_direct(s, ci, a->flags);
 	err = fuse_handle_new(&s->t, e->nodeid, fd, false, &o->fh);
 	if (err < 0) {
 		fuse_inode_forget(&s->t, e->nodeid, 1);
 		return err;
 	}
+	if (direct)
+		set_direct(s, e->nodeid, o->fh, o);
 	return sizeof(*e) + sizeof(*o);
 }
 

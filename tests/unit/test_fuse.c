@@ -326,21 +326,39 @@ static int writef(struct fx *f, uint64_t node, uint64_t fh, uint64_t off, const 
 	return call(f, &m);
 }
 
-/* cache=auto: write-only opens bypass the guest's page cache, readable ones
- * keep it (they may be mmapped). */
+static void release(struct fx *f, uint64_t node, uint64_t fh)
+{
+	struct msg m;
+	struct fuse_release_in rl = { .fh = fh };
+	msg_start(&m, FUSE_RELEASE, node);
+	msg_add(&m, &rl, sizeof(rl));
+	assert_int_equal(call(f, &m), 0);
+}
+
+/* cache=auto: a write-only open of a file nobody has open bypasses the
+ * guest's page cache; while it is open, every open of the file does too;
+ * a write-only open beside a cached one stays cached. */
 static void test_cache_auto(void **state)
 {
 	struct fx *f = *state;
-	uint64_t node, fh;
+	uint64_t node, w, r1, r2;
 	host_write(f, "a", "0123456789");
 	assert_int_equal(lookup(f, 1, "a", &node, NULL), 0);
-	assert_int_equal(open_reply_flags(f, node, O_WRONLY, &fh), FOPEN_DIRECT_IO);
-	assert_int_equal(readf(f, node, fh, 0, 4), -EBADF); /* still write-only on the host */
-	assert_int_equal(open_reply_flags(f, node, O_RDWR, &fh), 0);
-	assert_int_equal(open_reply_flags(f, node, O_RDONLY, &fh), 0);
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY, &w), FOPEN_DIRECT_IO);
+	assert_int_equal(readf(f, node, w, 0, 4), -EBADF); /* still write-only on the host */
+	assert_int_equal(open_reply_flags(f, node, O_RDONLY, &r1), FOPEN_DIRECT_IO);
+	release(f, node, w);
+	assert_int_equal(open_reply_flags(f, node, O_RDWR, &r2), FOPEN_DIRECT_IO); /* r1 still direct */
+	release(f, node, r1);
+	release(f, node, r2);
+	/* all closed: cached again, and a writer beside a cached reader stays cached */
+	assert_int_equal(open_reply_flags(f, node, O_RDONLY, &r1), 0);
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY, &w), 0);
+	release(f, node, r1);
+	release(f, node, w);
 	/* O_APPEND kept: the host appends whatever offset the guest sent */
-	assert_int_equal(open_reply_flags(f, node, O_WRONLY | O_APPEND, &fh), FOPEN_DIRECT_IO);
-	assert_int_equal(writef(f, node, fh, 0, "ab"), 0);
+	assert_int_equal(open_reply_flags(f, node, O_WRONLY | O_APPEND, &w), FOPEN_DIRECT_IO);
+	assert_int_equal(writef(f, node, w, 0, "ab"), 0);
 	char buf[32];
 	host_read(f, "a", buf, sizeof(buf));
 	assert_string_equal(buf, "0123456789ab");
@@ -353,6 +371,12 @@ static void test_cache_auto(void **state)
 	assert_int_equal(call(f, &m), 0);
 	struct fuse_entry_out *eo = body(f);
 	assert_int_equal(((struct fuse_open_out *)(eo + 1))->open_flags, FOPEN_DIRECT_IO);
+	c.flags = O_RDWR;
+	msg_start(&m, FUSE_CREATE, 1);
+	msg_add(&m, &c, sizeof(c));
+	msg_str(&m, "new2");
+	assert_int_equal(call(f, &m), 0);
+	assert_int_equal(((struct fuse_open_out *)((struct fuse_entry_out *)body(f) + 1))->open_flags, 0);
 }
 
 /* cache=writeback: the page cache reads partial pages through the
