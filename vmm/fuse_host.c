@@ -7,19 +7,23 @@
  *
  *   arca-fuse-host [--ro] [--ids=passthrough] [--host-ids=UID:GID]
  *                  [--guest-ids=UID:GID] [--max-fds=N] [--split=BYTES]
- *                  [--daemon] SHARE_DIR MOUNTPOINT
+ *                  [--cache=writeback|none] [--daemon] SHARE_DIR MOUNTPOINT
  *
  * --split cuts every request and reply buffer into BYTES-sized iovec
  * segments (as a guest's descriptor chain may), to run the iovec slicing
  * against real traffic. --daemon returns once the mount is in place.
  * Exits 0 when the file system is unmounted (read() gives ENODEV).
+ * Like arca-vmm it serves without CAP_FSETID, so the host kernel clears
+ * set-id bits on its writes (the server negotiates HANDLE_KILLPRIV_V2).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,8 +35,22 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: arca-fuse-host [--ro] [--ids=passthrough] [--host-ids=UID:GID] "
-			"[--guest-ids=UID:GID] [--max-fds=N] [--split=BYTES] [--daemon] SHARE_DIR MOUNTPOINT\n");
+			"[--guest-ids=UID:GID] [--max-fds=N] [--split=BYTES] [--cache=writeback|none] [--daemon] "
+			"SHARE_DIR MOUNTPOINT\n");
 	exit(2);
+}
+
+/* Serve as arca-vmm does, without CAP_FSETID (fuse_node.c, fuse_mode_strip). */
+static int drop_fsetid(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	d[0].effective &= ~(1u << CAP_FSETID);
+	d[0].permitted &= ~(1u << CAP_FSETID);
+	d[0].inheritable &= ~(1u << CAP_FSETID);
+	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
 static void parse_ids(const char *v, uint32_t *u, uint32_t *g)
@@ -114,6 +132,10 @@ int main(int argc, char **argv)
 			c.max_fds = (unsigned)strtoul(a + 10, NULL, 10);
 		else if (!strncmp(a, "--split=", 8))
 			seg = strtoul(a + 8, NULL, 10);
+		else if (!strcmp(a, "--cache=writeback"))
+			c.writeback = true;
+		else if (!strcmp(a, "--cache=none"))
+			c.direct_io = true;
 		else if (!strcmp(a, "--daemon"))
 			daemon = true;
 		else
@@ -127,6 +149,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *share = argv[i], *mnt = argv[i + 1];
+	int ret;
 
 	c.root_fd = open(share, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c.root_fd < 0) {
@@ -158,10 +181,14 @@ int main(int argc, char **argv)
 	/* Opened by the serving process itself: a /proc/self/fd opened
 	 * before fork() names the parent's fd table. */
 	c.proc_self_fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if ((ret = drop_fsetid()) < 0) {
+		fprintf(stderr, "arca-fuse-host: dropping CAP_FSETID: %s\n", strerror(-ret));
+		return 1;
+	}
 	struct fuse_server *s = malloc(sizeof(*s));
 	if (!s)
 		return 1;
-	int ret = fuse_server_init(s, &c);
+	ret = fuse_server_init(s, &c);
 	if (ret < 0) {
 		fprintf(stderr, "arca-fuse-host: init: %s\n", strerror(-ret));
 		return 1;

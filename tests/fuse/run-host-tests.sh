@@ -197,6 +197,25 @@ eq "passthrough chown sets host ids" "$(stat -c %u:%g "$S/pt")" 4321:4321
 eq "passthrough reports host ids" "$(stat -c %u "$M/own")" 1234
 unmnt
 
+# ---- cache modes: the same writes, each visible on the host -------------------
+for mode in "" --cache=writeback --cache=none; do
+	mnt $mode
+	n=${mode:-auto}
+	echo hello > "$M/cm"; echo world >> "$M/cm"
+	eq "$n: create and append" "$(cat "$S/cm")" "hello
+world"
+	printf 0123456789 > "$S/cm2"
+	printf XY | dd of="$M/cm2" bs=1 seek=4 conv=notrunc 2>/dev/null
+	sync "$M/cm2"
+	eq "$n: a write into the middle of a page" "$(cat "$S/cm2")" 0123XY6789
+	echo k > "$S/sid"; chmod 6755 "$S/sid"
+	echo more >> "$M/sid"
+	sync "$M/sid"
+	eq "$n: a write clears set-id bits" "$(stat -c %a "$S/sid")" 755
+	rm -f "$M/cm" "$M/cm2" "$M/sid"
+	unmnt
+done
+
 # ---- read-only share -----------------------------------------------------------
 mnt --ro
 eq "ro: read works" "$(cat "$M/y")" one
