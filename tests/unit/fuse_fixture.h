@@ -207,6 +207,16 @@ static __attribute__((unused)) int open_node(struct fx *f, uint64_t nodeid, uint
 	return e;
 }
 
+/* RELEASE or RELEASEDIR of fh. */
+static __attribute__((unused)) int release_fh(struct fx *f, uint32_t opcode, uint64_t nodeid, uint64_t fh)
+{
+	struct msg m;
+	struct fuse_release_in r = { .fh = fh };
+	msg_start(&m, opcode, nodeid);
+	msg_add(&m, &r, sizeof(r));
+	return call(f, &m);
+}
+
 static __attribute__((unused)) int getattr(struct fx *f, uint64_t nodeid)
 {
 	struct msg m;

@@ -328,11 +328,19 @@ static int writef(struct fx *f, uint64_t node, uint64_t fh, uint64_t off, const 
 
 static void release(struct fx *f, uint64_t node, uint64_t fh)
 {
+	assert_int_equal(release_fh(f, FUSE_RELEASE, node, fh), 0);
+}
+
+/* CREATE name in the root with guest open flags; the reply's open_flags. */
+static uint32_t create_open_flags(struct fx *f, const char *name, uint32_t flags)
+{
 	struct msg m;
-	struct fuse_release_in rl = { .fh = fh };
-	msg_start(&m, FUSE_RELEASE, node);
-	msg_add(&m, &rl, sizeof(rl));
+	struct fuse_create_in c = { .flags = flags, .mode = S_IFREG | 0644 };
+	msg_start(&m, FUSE_CREATE, 1);
+	msg_add(&m, &c, sizeof(c));
+	msg_str(&m, name);
 	assert_int_equal(call(f, &m), 0);
+	return ((struct fuse_open_out *)((struct fuse_entry_out *)body(f) + 1))->open_flags;
 }
 
 /* cache=auto: a write-only open of a file nobody has open bypasses the
@@ -363,20 +371,8 @@ static void test_cache_auto(void **state)
 	host_read(f, "a", buf, sizeof(buf));
 	assert_string_equal(buf, "0123456789ab");
 	/* CREATE follows the same rule */
-	struct msg m;
-	struct fuse_create_in c = { .flags = O_WRONLY, .mode = S_IFREG | 0644 };
-	msg_start(&m, FUSE_CREATE, 1);
-	msg_add(&m, &c, sizeof(c));
-	msg_str(&m, "new");
-	assert_int_equal(call(f, &m), 0);
-	struct fuse_entry_out *eo = body(f);
-	assert_int_equal(((struct fuse_open_out *)(eo + 1))->open_flags, FOPEN_DIRECT_IO);
-	c.flags = O_RDWR;
-	msg_start(&m, FUSE_CREATE, 1);
-	msg_add(&m, &c, sizeof(c));
-	msg_str(&m, "new2");
-	assert_int_equal(call(f, &m), 0);
-	assert_int_equal(((struct fuse_open_out *)((struct fuse_entry_out *)body(f) + 1))->open_flags, 0);
+	assert_int_equal(create_open_flags(f, "new", O_WRONLY), FOPEN_DIRECT_IO);
+	assert_int_equal(create_open_flags(f, "new2", O_RDWR), 0);
 }
 
 /* cache=writeback: the page cache reads partial pages through the

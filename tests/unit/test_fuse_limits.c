@@ -48,11 +48,7 @@ static int readdir_at(struct fx *f, uint64_t nodeid, uint64_t fh, uint64_t off)
 
 static int releasedir(struct fx *f, uint64_t nodeid, uint64_t fh)
 {
-	struct msg m;
-	struct fuse_release_in r = { .fh = fh };
-	msg_start(&m, FUSE_RELEASEDIR, nodeid);
-	msg_add(&m, &r, sizeof(r));
-	return call(f, &m);
+	return release_fh(f, FUSE_RELEASEDIR, nodeid, fh);
 }
 
 /* Pure: what each kind of object may keep. */
