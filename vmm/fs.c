@@ -241,8 +241,9 @@ void fs_devices_report(const struct fs_devices *fs, FILE *f)
 			(double)rns / 1e6,
 			(unsigned long long)wr, (double)wb / 1048576.0, wr ? (double)wb / 1024.0 / (double)wr : 0.0,
 			(double)wns / 1e6);
-		/* The other opcodes by count: where round trips go (a GETXATTR per
-		 * write() is the kernel's security.capability check, for one). */
+		/* The other opcodes by count: where round trips go (a GETXATTR
+		 * per write() was the guest's security.capability check until
+		 * HANDLE_KILLPRIV_V2, for one). */
 		fprintf(f, "arca: share '%.*s': by opcode:",
 			(int)strnlen((const char *)fs->v[i].dev.tag, sizeof(fs->v[i].dev.tag)),
 			(const char *)fs->v[i].dev.tag);
