@@ -181,6 +181,7 @@ int fs_devices_setup(struct fs_devices *fs, struct vm *vm, const struct vmm_opts
 			.ids_passthrough = f->ids_passthrough,
 			.writeback = f->writeback,
 			.direct_io = f->direct_io,
+			.timed = o->verbose,
 			.host_uid = o->host_uid,
 			.host_gid = o->host_gid,
 			.guest_uid = 0,

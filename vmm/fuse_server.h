@@ -88,6 +88,10 @@ struct fuse_server_config {
 			     * cache for file data, READ/WRITE go straight between
 			     * the caller's buffer and the host file (one copy
 			     * fewer); shared writable mmap then fails (ENODEV). */
+	bool timed;         /* time each READ/WRITE (fuse_stats.read_ns/write_ns), for
+			     * --verbose: two clock_gettime calls per I/O, a system
+			     * call where the vDSO cannot read the clock (an unstable
+			     * kvm-clock), so only when someone will read them */
 	uint32_t host_uid, host_gid;   /* owner of files the guest creates */
 	uint32_t guest_uid, guest_gid; /* what host_uid/host_gid appear as in the guest */
 	unsigned max_fds;   /* bound on fds held (inodes + handles), 0 = default 4096;

@@ -124,6 +124,15 @@ harness_run() { # PREFIX
 		esac
 		_base=$T
 		T=$(mktemp -d "$_base/$name.XXXXXX") || exit 1
+		# Which scenario was running when a nested test host froze: the runner reads the
+		# last of these lines that no result line follows (tests/e2e/run).
+		echo "# start $name"
+		# E2E_TEST_FREEZE=NAME (the runner's own test, tests/e2e/README.md): freeze the
+		# nested test host in NAME as a lockup would: every process stopped, this one silent.
+		if [ -n "${ARCA_E2E_NESTED:-}" ] && [ "${E2E_TEST_FREEZE:-}" = "$name" ]; then
+			kill -STOP -1
+			while :; do sleep 3600; done
+		fi
 		_r=$("sc_$name" 2>&1)
 		_st=$?
 		# The nested test host (QEMU TCG running KVM) is known to stall an inner
