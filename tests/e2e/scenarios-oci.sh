@@ -231,18 +231,18 @@ SH
 	! grep -q '^c[23] ' "$T/ls" || { echo "a sandbox is left: $(cat "$T/ls")"; return 1; }
 }
 
-# podman with arca-runtime as its OCI runtime (--runtime), on an image imported from a
-# rootfs tarball (no registry): run's exit status and stdio, a volume; exec into a
-# running container; stop (TERM into the guest, the container's own exit status); kill;
-# nothing left behind. Its own storage under $T, so a host's podman state is not touched.
-sc_oci_podman() {
+# podman_prep [APPLET...]: podman with a store of the scenario's own and the image
+# localhost/arca-e2e (busybox, with these applets linked) imported; sets PMC (podman with its
+# options), PM (...with the runtime as --runtime, logging to $T/rt.log) and pm ARG... (PM,
+# stdout/stderr in $T/out, $T/err, status in RC). Returns 77 (skip) without podman.
+podman_prep() {
 	rt_setup || return 1
 	for _p in podman conmon; do
 		command -v "$_p" >/dev/null 2>&1 || { echo "SKIP: no $_p (apt-get install podman conmon)"; return 77; }
 	done
 	mkdir -p "$T/ptmp" "$T/ws" && printf 'from the host' >"$T/ws/f" || return 1
 	bundle "$T/img" || return 1
-	for _a in cat sleep id; do ln -sf busybox "$T/img/rootfs/bin/$_a" || return 1; done
+	for _a in cat sleep id "$@"; do ln -sf busybox "$T/img/rootfs/bin/$_a" || return 1; done
 	tar -C "$T/img/rootfs" -cf "$T/img.tar" . || return 1
 	export TMPDIR="$T/ptmp"
 	# The runtime as podman calls it, with a --log of its own (for failure messages).
@@ -258,6 +258,39 @@ sc_oci_podman() {
 		timeout -k 10 "$LIMIT" $PM "$@" >"$T/out" 2>"$T/err"
 		RC=$?
 	}
+	pm import "$T/img.tar" localhost/arca-e2e </dev/null
+	[ "$RC" = 0 ] || { echo "podman import: $(why)"; return 1; }
+}
+
+# podman with arca-runtime as its OCI runtime (--runtime), on an image imported from a
+# rootfs tarball (no registry): run's exit status and stdio, a volume; exec into a
+# running container; stop (TERM into the guest, the container's own exit status); kill;
+# nothing left behind. Its own storage under $T, so a host's podman state is not touched.
+# pm_wait_up NAME: until container NAME's log has the line "up" (2 minutes at most).
+pm_wait_up() {
+	_i=0
+	while [ $_i -lt 600 ]; do
+		pm logs "$1" </dev/null
+		grep -qx up "$T/out" && return 0
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	echo "$1 never printed up: $(why)"
+	return 1
+}
+
+# pm_nothing_left: no container in podman's store, no arca sandbox, no arca-vmm running.
+pm_nothing_left() {
+	pm ps -a -q </dev/null
+	[ ! -s "$T/out" ] || { echo "containers left: $(why)"; return 1; }
+	"$ARCA" ls >"$T/ls" 2>&1
+	[ "$(grep -vc '^NAME' "$T/ls")" = 0 ] || { echo "sandboxes left: $(cat "$T/ls")"; return 1; }
+	_left=$(grep -l '^arca-vmm' /proc/[0-9]*/comm 2>/dev/null | tr '\n' ' ')
+	[ -z "$_left" ] || { echo "arca-vmm left running: $_left"; return 1; }
+}
+
+sc_oci_podman() {
+	podman_prep || return $?
 	# ...and through containers.conf, as the README says to configure it: the runtime by name.
 	printf '[engine]\nruntime = "arca"\n[engine.runtimes]\narca = ["%s"]\n' "$T/bin/rt-logged" \
 		>"$T/containers.conf" || return 1
@@ -267,8 +300,6 @@ sc_oci_podman() {
 		timeout -k 10 "$LIMIT" $PMC "$@" >"$T/out" 2>"$T/err"
 		RC=$?
 	}
-	pm import "$T/img.tar" localhost/arca-e2e </dev/null
-	[ "$RC" = 0 ] || { echo "podman import: $(why)"; return 1; }
 
 	pm run --rm --network none -v "$T/ws:/w:ro" localhost/arca-e2e \
 		sh -c 'echo out; echo err >&2; cat /w/f; echo; exit 3' </dev/null
@@ -284,14 +315,7 @@ from the host" ] && grep -qx err "$T/err" ||
 	pm run -d --name c1 --network none localhost/arca-e2e \
 		sh -c 'trap "echo term; exit 7" TERM; echo up; while :; do sleep 0.1; done' </dev/null
 	[ "$RC" = 0 ] || { echo "podman run -d: $(why)"; return 1; }
-	_i=0
-	while [ $_i -lt 600 ]; do
-		pm logs c1 </dev/null
-		grep -qx up "$T/out" && break
-		sleep 0.2
-		_i=$((_i + 1))
-	done
-	grep -qx up "$T/out" || { echo "c1 never printed up: $(why)"; return 1; }
+	pm_wait_up c1 || return 1
 	pm exec c1 sh -c 'echo in-exec $(id -u); exit 4' </dev/null
 	[ "$RC" = 4 ] && [ "$(cat "$T/out")" = "in-exec 0" ] || { echo "podman exec: $(why)"; return 1; }
 	pm stop -t 60 c1 </dev/null
@@ -314,12 +338,48 @@ from the host" ] && grep -qx err "$T/err" ||
 	pmc rm c2 </dev/null
 	[ "$RC" = 0 ] || { echo "podman rm c2: $(why)"; return 1; }
 
-	pm ps -a -q </dev/null
-	[ ! -s "$T/out" ] || { echo "containers left: $(why)"; return 1; }
-	"$ARCA" ls >"$T/ls" 2>&1
-	[ "$(grep -vc '^NAME' "$T/ls")" = 0 ] || { echo "sandboxes left: $(cat "$T/ls")"; return 1; }
-	_left=$(grep -l '^arca-vmm' /proc/[0-9]*/comm 2>/dev/null | tr '\n' ' ')
-	[ -z "$_left" ] || { echo "arca-vmm left running: $_left"; return 1; }
+	pm_nothing_left || return 1
+	pm rmi -a -f </dev/null
+	rm -rf "$_prun"
+}
+
+# podman's default network: CNI's bridge plugin as Debian's podman configures it (a veth into
+# the container's netns on the cni-podman0 bridge, 10.88.0.0/16, masquerade, the firewall
+# plugin), no arca-specific setup. The runtime takes the netns's eth0 over for the VM (tc
+# redirect), so the guest has the container's address: the test host reaches a server in one
+# container, and a second container reaches the first. Nothing is left behind: no container,
+# sandbox, VMM, or CNI netns.
+sc_oci_podman_cni() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: podman's bridge network needs root"; return 77; }
+	[ -x /usr/lib/cni/bridge ] && [ -f /etc/cni/net.d/87-podman-bridge.conflist ] ||
+		{ echo "SKIP: no CNI plugins (apt-get install containernetworking-plugins)"; return 77; }
+	podman_prep nc || return $?
+	pm run -d --name srv localhost/arca-e2e \
+		sh -c 'echo up; while :; do echo from-srv | nc -l -p 8080; done' </dev/null
+	[ "$RC" = 0 ] || { echo "podman run -d srv: $(why) runtime log: $(tail -c 600 "$T/rt.log" 2>/dev/null | tr '\n' '|')"; return 1; }
+	pm_wait_up srv || return 1
+	pm inspect --format '{{.NetworkSettings.IPAddress}}' srv </dev/null
+	_addr=$(cat "$T/out")
+	case "$_addr" in 10.88.*) ;; *) echo "srv's address: $(why)"; return 1 ;; esac
+	# The test host, through the bridge (the listener may start a moment after "up").
+	_i=0 _got=
+	while [ $_i -lt 60 ]; do
+		_got=$(timeout 10 nc "$_addr" 8080 </dev/null 2>&1)
+		[ "$_got" = from-srv ] && break
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	[ "$_got" = from-srv ] || { echo "the test host got '$_got' from $_addr:8080"; return 1; }
+	# Another container, on the same bridge.
+	pm run --rm localhost/arca-e2e sh -c "nc $_addr 8080 </dev/null; exit 6" </dev/null
+	[ "$RC" = 6 ] && [ "$(cat "$T/out")" = from-srv ] ||
+		{ echo "a second container reaching $_addr:8080: status $RC, stdout: $(tr '\n' '|' <"$T/out"), stderr: $(tail -c 300 "$T/err" | tr '\n' '|')"; return 1; }
+	pm rm -f -t 0 srv </dev/null
+	[ "$RC" = 0 ] || { echo "podman rm -f srv: $(why)"; return 1; }
+
+	pm_nothing_left || return 1
+	_left=$(ls /run/netns 2>/dev/null | grep '^cni-' | tr '\n' ' ')
+	[ -z "$_left" ] || { echo "CNI network namespaces left: $_left"; return 1; }
 	pm rmi -a -f </dev/null
 	rm -rf "$_prun"
 }
@@ -527,6 +587,6 @@ JSON
 }
 
 NO_VM="oci_errors oci_pod_sandbox oci_hooks"
-NEEDS_VM="oci_lifecycle oci_exec_kill oci_netns oci_podman oci_containerd"
+NEEDS_VM="oci_lifecycle oci_exec_kill oci_netns oci_podman oci_podman_cni oci_containerd"
 
 harness_run e2e-oci

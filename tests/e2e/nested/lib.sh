@@ -132,6 +132,20 @@ NESTED_MODULES=(
 	# --net: the run's TAP and veth, a dummy "internet" link, nftables with NAT
 	drivers/net/tun.ko
 	drivers/net/veth.ko
+	# podman's CNI bridge network (the OCI test host loads them: nested/init)
+	net/llc/llc.ko
+	net/802/stp.ko
+	net/bridge/bridge.ko
+	net/netfilter/x_tables.ko
+	net/netfilter/nft_compat.ko
+	net/netfilter/xt_comment.ko
+	net/netfilter/xt_conntrack.ko
+	net/netfilter/xt_MASQUERADE.ko
+	net/netfilter/xt_addrtype.ko
+	net/netfilter/xt_mark.ko
+	net/netfilter/xt_multiport.ko
+	net/netfilter/xt_nat.ko
+	net/netfilter/xt_tcpudp.ko
 	drivers/net/dummy.ko
 	lib/libcrc32c.ko
 	net/netfilter/nfnetlink.ko
@@ -355,6 +369,25 @@ nested_pack() {
 			cp -rL /etc/containers/. "$stage/etc/containers/" || return 1
 		[ ! -f /usr/share/containers/containers.conf ] ||
 			cp /usr/share/containers/containers.conf "$stage/usr/share/containers/"
+		# podman's default bridge network through CNI (oci_podman_cni), as Debian's podman
+		# sets it up: the plugins its 87-podman-bridge.conflist names, and iptables (the
+		# nft flavour, Debian's default) for the bridge plugin's masquerade and the
+		# firewall plugin. Where containernetworking-plugins is not installed the
+		# scenario says so (skip).
+		if [ -f /etc/cni/net.d/87-podman-bridge.conflist ] && [ -x /usr/lib/cni/bridge ] &&
+			[ -x /usr/sbin/xtables-nft-multi ]; then
+			for f in bridge host-local portmap firewall tuning loopback; do
+				[ ! -x "/usr/lib/cni/$f" ] || copy_with_libs "$stage" "/usr/lib/cni/$f" "/usr/lib/cni/$f" || return 1
+			done
+			mkdir -p "$stage/etc/cni/net.d" &&
+				cp /etc/cni/net.d/87-podman-bridge.conflist "$stage/etc/cni/net.d/" || return 1
+			copy_with_libs "$stage" /usr/sbin/xtables-nft-multi /usr/sbin/xtables-nft-multi || return 1
+			for f in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+				ln -sf xtables-nft-multi "$stage/usr/sbin/$f"
+			done
+			mkdir -p "$stage/usr/lib/x86_64-linux-gnu/xtables" &&
+				cp -L /usr/lib/x86_64-linux-gnu/xtables/*.so "$stage/usr/lib/x86_64-linux-gnu/xtables/" || return 1
+		fi
 	fi
 	# ...and containerd with its runc v2 shim and ctr (~85 MB), where installed here.
 	if [ "${NESTED_WITH_PODMAN:-0}" = 1 ] && [ -x /usr/bin/containerd ] && [ -x /usr/bin/ctr ] &&
