@@ -462,6 +462,30 @@ nested_pack() {
 # A real lockup stays (seen twice in vmm_seccomp_trap, a VMM dying while its vCPU ran); a
 # stall report from a kernel that a slow, busy machine under TCG starved for a while is
 # followed by more results, and stopping that test host would only cost a boot.
+# nested_qemu_threads PID: what each of QEMU's threads did over 3 s (CPU ticks, state), for
+# the console log of a frozen test host: vCPU threads that spin point at a guest (or TCG)
+# loop, idle ones at a test host that waits for an interrupt that never comes.
+nested_qemu_threads() {
+	local p=$1 t a b
+	declare -A t0
+	for t in /proc/"$p"/task/*; do
+		read -r a <"$t/stat" 2>/dev/null || continue
+		a=${a##*) }
+		# shellcheck disable=SC2086
+		set -- $a
+		t0[${t##*/}]=$((${12} + ${13}))
+	done
+	sleep 3
+	echo "nested: watchdog: QEMU's threads over 3 s (tid comm state ticks):"
+	for t in /proc/"$p"/task/*; do
+		read -r a <"$t/stat" 2>/dev/null || continue
+		b=${a##*) }
+		# shellcheck disable=SC2086
+		set -- $b
+		echo "nested: watchdog:   ${t##*/} $(cat "$t/comm" 2>/dev/null) $1 $((${12} + ${13} - ${t0[${t##*/}]:-0}))"
+	done
+}
+
 nested_watch() {
 	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r
 	local grace=${NESTED_LOCKUP_GRACE:-240} nlock=0 lockt='' lockr=''
@@ -494,6 +518,7 @@ nested_watch() {
 		if [ -n "$why" ]; then
 			echo "nested: the test host froze ($why); stopping it" >&2
 			echo "nested: watchdog: $why" >>"$log"
+			[ -s "$pidf" ] && nested_qemu_threads "$(cat "$pidf")" >>"$log" 2>&1
 			[ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
 			return 0
 		fi
@@ -527,7 +552,7 @@ nested_boot() {
 		awk "${awk_i[@]}" -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
 			{ sub(/\r$/, ""); print >> lf; fflush(lf) }
 			index($0, e) { inb = 0 }
-			inb { print; fflush() }
+			inb && $0 != "# heartbeat" { print; fflush() }
 			index($0, b) { inb = 1 }'
 	qrc=${PIPESTATUS[0]}
 	if [ -n "$wpid" ]; then
