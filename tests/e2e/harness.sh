@@ -104,7 +104,9 @@ harness_run() { # PREFIX
 	# E2E_LAST="a,b": these run after the others (the runner's next boot after a test host
 	# froze in one of them: tests/e2e/run).
 	_first= _last=
-	for name in $NO_VM $NEEDS_VM; do
+	# OPT_IN="...": VM scenarios that run only when -k names them (not yet reliable enough
+	# for every run; the script says why).
+	for name in $NO_VM $NEEDS_VM ${PATTERN:+${OPT_IN:-}}; do
 		case ",${E2E_LAST:-}," in
 		*",$name,"*) _last="$_last $name" ;;
 		*) _first="$_first $name" ;;
@@ -127,7 +129,7 @@ harness_run() { # PREFIX
 			report "$name" 1 "$ARCA is not an executable"
 			continue
 		fi
-		case " $NEEDS_VM " in
+		case " $NEEDS_VM ${OPT_IN:-} " in
 		*" $name "*)
 			if ! _r=$(need_kvm); then report "$name" 77 "$_r"; continue; fi ;;
 		esac
