@@ -453,39 +453,42 @@ nested_pack() {
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out"
 }
 
+# nested_qemu_threads PID: what each of QEMU's threads did over 3 s (CPU ticks, state), for
+# the console log of a frozen test host: vCPU threads that spin point at a guest (or TCG)
+# loop, idle ones at a test host that waits for an interrupt that never comes.
+nested_qemu_threads() {
+	local p=$1 t x
+	declare -A t0
+	for t in /proc/"$p"/task/*; do
+		x=$(thread_ticks "$t") && t0[${t##*/}]=${x%% *}
+	done
+	sleep 3
+	echo "nested: watchdog: QEMU's threads over 3 s (tid comm state ticks):"
+	for t in /proc/"$p"/task/*; do
+		x=$(thread_ticks "$t") || continue
+		echo "nested: watchdog:   ${t##*/} $(cat "$t/comm" 2>/dev/null) ${x#* } $((${x%% *} - ${t0[${t##*/}]:-0}))"
+	done
+}
+
+# thread_ticks /proc/PID/task/TID: "TICKS STATE", its user+system CPU time and state.
+thread_ticks() {
+	local a
+	read -r a <"$1/stat" 2>/dev/null || return 1
+	a=${a##*) } # past "pid (comm) ": comm may hold spaces
+	# shellcheck disable=SC2086
+	set -- $a
+	echo "$((${12} + ${13})) $1"
+}
+
 # nested_watch LOG PIDFILE STALL: stops the test host (SIGTERM to the QEMU in PIDFILE) once it
 # is frozen: LOG has had no line but kernel messages for STALL seconds (a live test host prints
-# a line per scenario, and the e2e payload a line every 2 minutes besides, so silence that long
+# a line per scenario, and the e2e payload a heartbeat every 20 s besides, so silence that long
 # means frozen: a freeze may print nothing at all), or its kernel reported a soft lockup or an
 # RCU stall and no result line ("ok ...", "not ok ...", "skip ...", a summary) came in the
 # NESTED_LOCKUP_GRACE seconds (default 240: one scenario's arca call has 120 s) after it.
 # A real lockup stays (seen twice in vmm_seccomp_trap, a VMM dying while its vCPU ran); a
 # stall report from a kernel that a slow, busy machine under TCG starved for a while is
 # followed by more results, and stopping that test host would only cost a boot.
-# nested_qemu_threads PID: what each of QEMU's threads did over 3 s (CPU ticks, state), for
-# the console log of a frozen test host: vCPU threads that spin point at a guest (or TCG)
-# loop, idle ones at a test host that waits for an interrupt that never comes.
-nested_qemu_threads() {
-	local p=$1 t a b
-	declare -A t0
-	for t in /proc/"$p"/task/*; do
-		read -r a <"$t/stat" 2>/dev/null || continue
-		a=${a##*) }
-		# shellcheck disable=SC2086
-		set -- $a
-		t0[${t##*/}]=$((${12} + ${13}))
-	done
-	sleep 3
-	echo "nested: watchdog: QEMU's threads over 3 s (tid comm state ticks):"
-	for t in /proc/"$p"/task/*; do
-		read -r a <"$t/stat" 2>/dev/null || continue
-		b=${a##*) }
-		# shellcheck disable=SC2086
-		set -- $b
-		echo "nested: watchdog:   ${t##*/} $(cat "$t/comm" 2>/dev/null) $1 $((${12} + ${13} - ${t0[${t##*/}]:-0}))"
-	done
-}
-
 nested_watch() {
 	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r
 	local grace=${NESTED_LOCKUP_GRACE:-240} nlock=0 lockt='' lockr=''
