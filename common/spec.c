@@ -12,6 +12,7 @@
  * needs.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -24,7 +25,7 @@
 #define REC_HDR_SIZE  6u /* le16 tag, le32 len */
 #define SPEC_KNOWN_FLAGS (ARCA_SPEC_F_VERBOSE | ARCA_SPEC_F_TTY | ARCA_SPEC_F_AGENT | \
 			  ARCA_SPEC_F_TIMES | ARCA_SPEC_F_RESTORED)
-#define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT)
+#define SHARE_KNOWN_FLAGS (ARCA_SHARE_F_RO | ARCA_SHARE_F_NOMOUNT | ARCA_SHARE_F_FILE)
 #define SHARE_FIXED 6u /* le32 flags, le16 tag_len */
 #define ROOT_FIXED  4u /* le32 mode */
 #define DISK_KNOWN_FLAGS (ARCA_DISK_F_RO | ARCA_DISK_F_NOMOUNT)
@@ -372,7 +373,7 @@ static int share_ok(uint32_t flags, const char *tag, size_t tag_len, const char 
 	if (!spec_tag_ok(tag, tag_len))
 		return 0;
 	if (flags & ARCA_SHARE_F_NOMOUNT)
-		return path_len == 0;
+		return path_len == 0 && !(flags & ARCA_SHARE_F_FILE);
 	return spec_guest_path_ok(path, path_len);
 }
 
@@ -447,7 +448,10 @@ static int mounts_consistent(const struct arca_spec *s)
 			return 0;
 		for (size_t j = 0; j < i; j++) {
 			const struct arca_spec_share *b = &s->shares[j];
-			if (!strcmp(a->tag, b->tag))
+			/* FILE records share the files device's tag, which no
+			 * directory share may use. */
+			bool fa = a->flags & ARCA_SHARE_F_FILE, fb = b->flags & ARCA_SHARE_F_FILE;
+			if (fa && fb ? strcmp(a->tag, b->tag) != 0 : !strcmp(a->tag, b->tag))
 				return 0;
 			if (a->path && b->path && !strcmp(a->path, b->path))
 				return 0;

@@ -142,7 +142,9 @@ int arca_vm_set_cmdline(arca_vm *vm, const char *cmdline, struct arca_err *e);
  * mounts it (absolute), or NULL for the device only (tag: its mount tag,
  * required then; NULL otherwise picks one). Pseudo file systems (/proc,
  * /sys, /dev...) and paths the user cannot read are refused when the VM
- * starts. */
+ * starts. host_dir may be a regular file with a guest_path (and no
+ * ARCA_SHARE_CACHE_* flag): it is bound there, as `arca run -v FILE:PATH`
+ * (ARCA_VM_SHARES_MAX directories, and up to 32 files on one device). */
 int arca_vm_add_share(arca_vm *vm, const char *host_dir, const char *guest_path,
 		      const char *tag, unsigned flags, struct arca_err *e);
 

@@ -65,8 +65,14 @@ int sysinit_open_ports(int fds[ARCA_NR_PORTS], struct arca_err *e);
  * IR_MOUNT_DISK mounts a virtio-blk disk: src is the disk's id (its device
  * node, found by serial, is looked up when the step runs), fstype the type
  * or NULL to try each block filesystem of /proc/filesystems.
+ *
+ * IR_BIND_FILE binds entry `mode` of the files device (mounted on
+ * INITROOT_FILES by an absolute step) onto target, a regular file in the
+ * command's root (created, empty, where missing; a symlink or anything but
+ * a regular file there is refused); src is the device's tag.
  */
-enum { IR_MOUNT, IR_MKDIR, IR_MOUNT_DISK };
+enum { IR_MOUNT, IR_MKDIR, IR_MOUNT_DISK, IR_BIND_FILE };
+#define INITROOT_FILES "/arca/files"
 enum { IR_ABS, IR_BENEATH };
 struct initroot_step {
 	int op, where;
@@ -74,7 +80,8 @@ struct initroot_step {
 					    * the disk id for disks */
 	unsigned long flags;               /* MS_* */
 	const char *data;
-	unsigned mode;                     /* IR_MKDIR only */
+	unsigned mode;                     /* IR_MKDIR: the mode; IR_BIND_FILE:
+					    * the files device's entry */
 	const char *what;                  /* for messages and the step log */
 };
 /* Most steps a root mode adds before the kernel filesystems and shares. */

@@ -114,6 +114,19 @@ int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t ma
 	size_t n = 0;
 	int r = 0;
 
+	/* The files device (-v FILE:GUEST) goes up first, in the initramfs:
+	 * its entries are bound one by one below. Not noexec: a bind takes
+	 * its source mount's flags, and a bound script may be run. */
+	const char *files_tag = NULL;
+	for (size_t i = 0; i < s->nshares; i++)
+		if (s->shares[i].flags & ARCA_SHARE_F_FILE)
+			files_tag = s->shares[i].tag;
+	if (files_tag &&
+	    (r = push(st, max, &n, (struct initroot_step){
+		     IR_MOUNT, IR_ABS, files_tag, INITROOT_FILES, "virtiofs", SHARE_FLAGS, NULL, 0,
+		     "files" })) < 0)
+		return r;
+
 	switch (s->root_mode) {
 	case ARCA_ROOT_INITRD:
 		break;
@@ -165,13 +178,20 @@ int initroot_plan(const struct arca_spec *s, struct initroot_step *st, size_t ma
 	 * plain strcmp order mounts /a before /a/b even when /a-b comes
 	 * between. */
 	size_t first = n;
+	unsigned file = 0;
 	for (size_t i = 0; i < s->nshares; i++) {
 		const struct arca_spec_share *sh = &s->shares[i];
 		if (sh->flags & ARCA_SHARE_F_NOMOUNT)
 			continue;
 		unsigned long fl = SHARE_FLAGS | (sh->flags & ARCA_SHARE_F_RO ? MS_RDONLY : 0);
-		r = push(st, max, &n, (struct initroot_step){
-			IR_MOUNT, IR_BENEATH, sh->tag, sh->path, "virtiofs", fl, NULL, 0, "share" });
+		if (sh->flags & ARCA_SHARE_F_FILE)
+			r = push(st, max, &n, (struct initroot_step){
+				IR_BIND_FILE, IR_BENEATH, sh->tag, sh->path, NULL, fl, NULL, file++,
+				"file" });
+		else
+			r = push(st, max, &n, (struct initroot_step){
+				IR_MOUNT, IR_BENEATH, sh->tag, sh->path, "virtiofs", fl, NULL, 0,
+				"share" });
 		if (r < 0)
 			return r;
 	}
@@ -507,6 +527,58 @@ static int find_disks(const struct arca_spec *s, struct arca_err *e)
 	return 0;
 }
 
+/* IR_BIND_FILE: the files device's entry st->mode onto st->target, a
+ * regular file below rootfd (made, empty, where there is none). As for
+ * mounts, the target is opened without following a symlink and bound
+ * through its fd; the read-only and nosuid/nodev flags need a remount of
+ * the new mount, which the name now resolves to. */
+static int bind_file(const struct initroot_step *st, int rootfd, struct arca_err *e)
+{
+	char parent[4096], proc[32], src[64];
+	const char *slash = strrchr(st->target, '/');
+	size_t plen = slash ? (size_t)(slash - st->target) : 0;
+	const char *base = slash ? slash + 1 : st->target;
+
+	if (plen >= sizeof(parent) || !*base)
+		return arca_error(e, EINVAL, "file %s: bad target", st->target);
+	memcpy(parent, st->target, plen);
+	parent[plen] = '\0';
+	_cleanup_close_ int dfd = -1;
+	int r = initroot_mkdir_beneath(rootfd, parent, &dfd);
+	if (r < 0)
+		return arca_error_errno(e, -r, "file %s: creating its directory %s%s", st->target,
+					r == -ELOOP ? "(symlink refused) " : "", parent);
+	_cleanup_close_ int fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		int c = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0644);
+		if (c < 0)
+			return arca_error_errno(e, errno, "file %s: creating the mount point",
+						st->target);
+		close(c);
+		fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return arca_error_errno(e, errno, "file %s: opening the mount point", st->target);
+	if (!S_ISREG(sb.st_mode))
+		return arca_error(e, S_ISLNK(sb.st_mode) ? ELOOP : EISDIR,
+				  "file %s: the guest has a %s there, not a regular file", st->target,
+				  S_ISLNK(sb.st_mode) ? "symlink (refused)" :
+				  S_ISDIR(sb.st_mode) ? "directory" : "special file");
+	snprintf(src, sizeof(src), INITROOT_FILES "/%u", st->mode);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (mount(src, proc, NULL, MS_BIND, NULL) < 0)
+		return arca_error_errno(e, errno, "file %s: binding %s", st->target, src);
+	_cleanup_close_ int mfd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (mfd < 0)
+		return arca_error_errno(e, errno, "file %s: reopening it", st->target);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
+	if (mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | st->flags, NULL) < 0)
+		return arca_error_errno(e, errno, "file %s: setting its mount flags", st->target);
+	return 0;
+}
+
 /* One step. Beneath steps resolve the target from rootfd, then mount on
  * the fd's magic link: mount(2) follows /proc/self/fd/N to exactly the
  * directory we opened, not to whatever the path names by then. */
@@ -531,6 +603,8 @@ static int run_step(const struct initroot_step *st, int rootfd, struct arca_err 
 		return 0;
 	}
 
+	if (st->op == IR_BIND_FILE)
+		return bind_file(st, rootfd, e);
 	_cleanup_close_ int fd = -1;
 	int r = initroot_mkdir_beneath(rootfd, st->target, &fd);
 	if (r < 0)
@@ -549,7 +623,8 @@ static int run_step(const struct initroot_step *st, int rootfd, struct arca_err 
 
 int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 {
-	size_t max = ARRAY_SIZE(kernel_fs) + INITROOT_ROOT_STEPS + s->nshares + s->ndisks;
+	/* + 1: the files device's own mount. */
+	size_t max = ARRAY_SIZE(kernel_fs) + INITROOT_ROOT_STEPS + s->nshares + s->ndisks + 1;
 	_cleanup_free_ struct initroot_step *st = calloc(max, sizeof(*st));
 	_cleanup_close_ int rootfd = -1;
 	const char *root = initroot_root(s);
@@ -582,6 +657,10 @@ int initroot_setup(const struct arca_spec *s, struct arca_err *e)
 				 st[i].src, st[i].where == IR_BENEATH && root ? root : "",
 				 st[i].target, st[i].flags & MS_RDONLY ? " ro" : "",
 				 init_now_ms() - t0);
+		else if (st[i].op == IR_BIND_FILE)
+			init_log("file: %s/%u on %s%s%s (%lld ms)", INITROOT_FILES, st[i].mode,
+				 root ? root : "", st[i].target,
+				 st[i].flags & MS_RDONLY ? " ro" : "", init_now_ms() - t0);
 	}
 	/* Only where this run mounted shares: never touches a bdi otherwise
 	 * (the unit tests run this on the host). */

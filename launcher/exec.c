@@ -83,6 +83,50 @@ static int connect_sandbox(const char *name, struct arca_err *e)
 	return fd;
 }
 
+/* Why a sandbox went away under a running command: the last line of its
+ * log (the VMM's or the guest init's last word; "arca-init:" lines
+ * first), sanitized, or "" when there is none. Its supervisor writes the
+ * log before it closes the session socket. */
+static void stop_reason(const char *name, char *out, size_t cap)
+{
+	char dir[256], path[512], buf[2048];
+	const char *why;
+	*out = '\0';
+	if (sbstate_rundir(dir, sizeof(dir), &why) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/log", dir, name);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+	ssize_t n = pread(fd, buf, sizeof(buf), from);
+	if (n <= 0)
+		return;
+	const char *last = NULL, *init = NULL;
+	size_t last_len = 0, init_len = 0;
+	for (size_t i = 0; i < (size_t)n;) {
+		size_t j = i;
+		while (j < (size_t)n && buf[j] != '\n')
+			j++;
+		size_t k = i;
+		while (k < j && buf[k] == ' ')
+			k++;
+		/* A first line cut by the read is not a line. */
+		if (j > k && (from == 0 || i > 0)) {
+			last = buf + k;
+			last_len = j - k;
+			if (j - k > 10 && !memcmp(buf + k, "arca-init:", 10))
+				init = buf + k, init_len = j - k;
+		}
+		i = j + 1;
+	}
+	if (init)
+		last = init, last_len = init_len;
+	if (last)
+		ctl_sanitize((const uint8_t *)last, last_len, out, cap);
+}
+
 static int send_spec(struct mux_buf *out, const struct arca_opts *o, struct arca_err *e)
 {
 	struct arca_spec s;
@@ -257,8 +301,10 @@ static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, str
 			uint8_t in[16384];
 			ssize_t n = read(fd, in, sizeof(in));
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-				r = arca_error(e, EPIPE, "sandbox '%s' stopped while the command ran",
-					       o->name);
+				char why[256];
+				stop_reason(o->name, why, sizeof(why));
+				r = arca_error(e, EPIPE, "sandbox '%s' stopped while the command "
+					       "ran%s%s", o->name, why[0] ? ": " : "", why);
 				goto done;
 			}
 			/* What follows EXIT in the chunk is left unread: the

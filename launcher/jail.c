@@ -182,7 +182,9 @@ static void child_bind(const struct jail_bind *b)
  * even after SIGKILL. pivot_root(".", ".") stacks the old root on top of
  * the new one; detaching it leaves the VMM with no host path at all.
  */
-static void child_jail(const struct jail_spec *s, int *proc_fd)
+static void child_files(struct jail_spec *s);
+
+static void child_jail(struct jail_spec *s, int *proc_fd)
 {
 	/* No mount event may propagate out of (or into) our namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -195,6 +197,7 @@ static void child_jail(const struct jail_spec *s, int *proc_fd)
 		child_fail(errno, "chdir into the jail");
 	for (size_t i = 0; i < s->nbinds; i++)
 		child_bind(&s->binds[i]);
+	child_files(s);
 	/*
 	 * The FUSE server reopens its O_PATH fds through /proc/self/fd. Not
 	 * the host's procfs: from its /proc/PID/fd, ".." leads to every host
@@ -384,6 +387,8 @@ static void child_detach_shares(struct jail_spec *s)
 	for (size_t i = 0; i < s->nshares; i++) {
 		struct arca_err e = { 0 };
 		struct stat a, b;
+		if (!s->share_paths[i])
+			continue;
 		int fd = sharemnt_clone(AT_FDCWD, s->share_paths[i],
 					s->share_ro[i] ? SHAREMNT_RO : 0, -1, NULL, "share", &e);
 		if (fd < 0)
@@ -395,6 +400,68 @@ static void child_detach_shares(struct jail_spec *s)
 		close(s->extra_fds[i]);
 		s->extra_fds[i] = fd;
 	}
+	/* The files too (child_files binds the clones), by the same rule. */
+	for (size_t i = 0; s->rootless && i < s->nfiles; i++) {
+		struct arca_err e = { 0 };
+		struct stat a, b;
+		int fd = sharemnt_clone(AT_FDCWD, s->file_paths[i], s->file_ro[i] ? SHAREMNT_RO : 0,
+					-1, NULL, "share", &e);
+		if (fd < 0)
+			child_fail(0, "%s", e.msg[0] ? e.msg : "open_tree: no such system call");
+		if (fstat(fd, &a) < 0 || fstat(s->file_fds[i], &b) < 0)
+			child_fail(errno, "fstat of share %s", s->file_paths[i]);
+		if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			child_fail(0, "share %s was replaced while arca started", s->file_paths[i]);
+		close(s->file_fds[i]);
+		s->file_fds[i] = fd;
+	}
+}
+
+/*
+ * The files device's tree (jail.h), built in the jail's tmpfs before the
+ * pivot, while the launcher's paths still resolve (rootless clones by
+ * path). Linux 6.1 cannot attach a mount beneath a detached one, so the
+ * tree is made here, in this private namespace, cloned whole
+ * (OPEN_TREE_CLONE | AT_RECURSIVE: the clone keeps the file mounts), and
+ * the original is detached again.
+ */
+static void child_files(struct jail_spec *s)
+{
+	char opts[64], name[16];
+	if (!s->nfiles)
+		return;
+	if (mkdir("files", 0755) < 0)
+		child_fail(errno, "mkdir files in the jail");
+	/* Room for the entries and nothing else: it is read-only once made. */
+	snprintf(opts, sizeof(opts), "mode=0755,size=4k,nr_inodes=%zu", s->nfiles + 1);
+	if (mount("arca-files", "files", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		child_fail(errno, "mounting the files device's tmpfs");
+	for (size_t i = 0; i < s->nfiles; i++) {
+		snprintf(name, sizeof(name), "files/%zu", i);
+		int c = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (c < 0)
+			child_fail(errno, "creating %s", name);
+		close(c);
+		/* A detached clone of the file (child_detach_shares made
+		 * it, rootless). */
+		if (syscall(SYS_move_mount, s->file_fds[i], "", AT_FDCWD, name,
+			    MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			child_fail(errno, "binding share %s into the files device",
+				   s->file_paths[i]);
+		close(s->file_fds[i]);
+		s->file_fds[i] = -1;
+	}
+	/* The guest may write the files, not add, rename or remove any. */
+	if (mount(NULL, "files", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		  MS_NOEXEC, NULL) < 0)
+		child_fail(errno, "making the files device read-only");
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "files",
+				OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		child_fail(errno, "cloning the files device's tree");
+	if (umount2("files", MNT_DETACH) < 0 || rmdir("files") < 0)
+		child_fail(errno, "detaching the files device's tree");
+	s->extra_fds[s->files_slot] = tree;
 }
 
 static void __attribute__((noreturn)) child_main(const struct jail_spec *spec, int death_rd)

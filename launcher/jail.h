@@ -36,6 +36,7 @@ enum {
 };
 
 #define JAIL_MAX_BINDS 10
+#define JAIL_MAX_FILES 32 /* SHARES_FILES_MAX */
 #define JAIL_MAX_EXTRA 16 /* share directories and disks: at most the 15
 			     * virtio-mmio slots besides the console */
 
@@ -70,8 +71,20 @@ struct jail_spec {
 	 * read-only where share_ro[i], after checking it is the same
 	 * directory. Root mode: 0 (the launcher cloned them already). */
 	size_t nshares;
-	const char *share_paths[JAIL_MAX_EXTRA];
+	const char *share_paths[JAIL_MAX_EXTRA]; /* NULL: not a share (skipped) */
 	bool share_ro[JAIL_MAX_EXTRA];
+	/* Files (-v FILE:GUEST, shares.h): the child mounts a small tmpfs,
+	 * binds file i on its entry "i" (root mode: file_fds[i] is the
+	 * launcher's detached clone; rootless: the child clones
+	 * file_paths[i] first, as the shares, and checks it is
+	 * file_fds[i]'s file), makes the
+	 * tmpfs read-only and puts a detached clone of the whole tree in
+	 * extra_fds[files_slot]: one directory fd whose entries are the
+	 * files and nothing else, confined by the kernel as a share is. */
+	size_t nfiles, files_slot;
+	int file_fds[JAIL_MAX_FILES];
+	const char *file_paths[JAIL_MAX_FILES];
+	bool file_ro[JAIL_MAX_FILES];
 };
 
 /*

@@ -478,10 +478,6 @@ static const char *const guest_own[] = { "/proc", "/sys", "/dev", "/dev/pts", "/
 					 "/dev/mqueue", "/sys/fs/cgroup", "/tmp", "/run", NULL };
 static const char *const kernel_types[] = { "proc", "sysfs", "devpts", "mqueue", "cgroup",
 					    "cgroup2", "tmpfs", "devtmpfs", "shm", NULL };
-/* Files engines bind in for networking and identity; without a network in
- * the guest yet, the guest keeps its own. */
-static const char *const engine_files[] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
-					    "/run/.containerenv", NULL };
 
 static int plan_mount(const json_t *m, size_t i, const char *bundle, oci_stat_fn st,
 		      struct oci_plan *p, struct arca_err *e)
@@ -535,16 +531,16 @@ static int plan_mount(const json_t *m, size_t i, const char *bundle, oci_stat_fn
 	bool dir = false;
 	if ((r = st(path, &dir)) < 0)
 		return arca_error_errno(e, -r, "%s '%s'", fs_, quote(&q, path));
-	if (!dir) {
-		if (!strcmp(dst, "/etc/resolv.conf"))
-			snprintf(p->resolv_conf, sizeof(p->resolv_conf), "%s", path);
-		if (in(dst, engine_files)) {
-			note(p, "%s: the engine's %s is not passed on", f, dst);
-			return 0;
-		}
-		return arca_error(e, EINVAL, "%s '%s': binding a file is not supported (bind its "
-				  "directory)", fs_, quote(&q, path));
+	/* The engine's resolv.conf names its resolvers, which arca's own
+	 * (the guest's, from the network it sets up) relays to. */
+	if (!dir && !strcmp(dst, "/etc/resolv.conf")) {
+		snprintf(p->resolv_conf, sizeof(p->resolv_conf), "%s", path);
+		note(p, "%s: the engine's /etc/resolv.conf names the upstreams of the guest's "
+			"resolver", f);
+		return 0;
 	}
+	/* A file (the engine's /etc/hosts, /etc/hostname, .containerenv, or
+	 * the user's) is a file share, as a directory is a share. */
 	if ((r = plain_path(path, fs_, e)) < 0 || (r = plain_path(dst, fd_, e)) < 0)
 		return r;
 	bool ro = opts && has_option(opts, "ro");

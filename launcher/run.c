@@ -632,8 +632,15 @@ struct run_shares {
 	struct run_fs fs[RUN_MAX_FS];
 	int fds[RUN_MAX_FS];
 	size_t n;
-	struct arca_spec_share spec[SHARES_MAX];
+	struct arca_spec_share spec[SHARES_MAX + SHARES_FILES_MAX];
 	size_t nspec;
+	/* Files (-v FILE:GUEST): the jail's child gathers them into the
+	 * files device's tree (jail.h), fds[files_slot] (-1 until then).
+	 * Root mode: detached clones; rootless: O_PATH fds of file_paths. */
+	int file_fds[SHARES_FILES_MAX];
+	const char *file_paths[SHARES_FILES_MAX];
+	bool file_ro[SHARES_FILES_MAX];
+	size_t nfiles, files_slot;
 	uint32_t root_mode;
 	char *root_tag;         /* NULL, or points at root_tag_buf */
 	char root_tag_buf[16];
@@ -738,6 +745,10 @@ static void run_shares_close(struct run_shares *rs)
 		if (rs->fds[i] >= 0)
 			close(rs->fds[i]);
 	rs->n = 0;
+	for (size_t i = 0; i < rs->nfiles; i++)
+		if (rs->file_fds[i] >= 0)
+			close(rs->file_fds[i]);
+	rs->nfiles = 0;
 	free(rs->root_real);
 	rs->root_real = NULL;
 }
@@ -760,17 +771,76 @@ static void warn_unwritable(const struct arca_opts *o, const struct run_shares *
 			    const struct run_owner *ow, const struct privsep_ids *ids)
 {
 	const struct arca_shares *sh = &o->shares;
-	for (size_t i = 0; i < sh->n; i++) {
+	/* Directory shares are rs's first entries, in order; files are
+	 * checked where they are opened (run_file_open). */
+	for (size_t i = 0, k = 0; i < sh->n; i++) {
 		struct stat st;
+		if (sh->v[i].file)
+			continue;
+		bool idm = rs->idmapped[k++];
 		/* Idmapped, the VMM writes with the invoker's owner rights. */
-		uint32_t uid = rs->idmapped[i] ? ow->uid : ids->uid;
-		uint32_t gid = rs->idmapped[i] ? ow->gid : ids->gid;
+		uint32_t uid = idm ? ow->uid : ids->uid;
+		uint32_t gid = idm ? ow->gid : ids->gid;
 		if (sh->v[i].ro || stat(sh->v[i].host, &st) < 0 || writable_by(&st, uid, gid))
 			continue;
 		note(o, "arca: warning: share '%s' is not writable by uid %u, which arca-vmm runs as: "
 			"guest writes will fail (run with sudo, use --vmm-user, or mark it :ro)\n",
 			sh->v[i].host, (unsigned)ids->uid);
 	}
+}
+
+/*
+ * One file of -v FILE:GUEST: a regular file, not on a kernel pseudo-file
+ * system, that the invoker may read (and write, unless :ro). Root mode:
+ * replaced by a detached clone (a mount of the one file, idmapped as a
+ * share is, read-only for :ro), which the jail's child binds into the
+ * files device's tree; rootless, the child clones it itself.
+ */
+static int run_file_open(struct run_owner *ow, const struct arca_share *sh, int *out,
+			 struct arca_err *e)
+{
+	struct quoted q;
+	struct stat st;
+	_cleanup_close_ int fd = open(sh->host, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return arca_error_errno(e, errno, "cannot open share '%s'", quote(&q, sh->host));
+	if (fstat(fd, &st) < 0)
+		return arca_error_errno(e, errno, "share '%s'", quote(&q, sh->host));
+	if (!S_ISREG(st.st_mode))
+		return arca_error(e, EINVAL, "share '%s' is no longer a regular file",
+				  quote(&q, sh->host));
+	int r = hostfs_check(fd, "share", sh->host, e);
+	if (r < 0)
+		return r;
+	int want = R_OK | (sh->ro ? 0 : W_OK);
+	if (syscall(SYS_faccessat2, fd, "", want, AT_EACCESS | AT_EMPTY_PATH) < 0 &&
+	    errno == EACCES)
+		return arca_error(e, EACCES, "refusing share '%s': uid %u may not %s it%s",
+				  quote(&q, sh->host),
+				  (unsigned)(ow->rootless ? getuid() : ow->uid),
+				  sh->ro ? "read" : "read and write", sh->ro ? "" : " (mark it :ro?)");
+	if (!ow->rootless) {
+		int userns = sh->ids_passthrough ? -1 : ow->userns_fd;
+		bool idmapped = false;
+		int nfd = sharemnt_clone(fd, "", sh->ro ? SHAREMNT_RO : 0, userns, &idmapped,
+					 "share", e);
+		if (nfd == -ENOSYS)
+			return arca_error(e, ENOSYS, "this kernel has no open_tree (Linux 5.2): "
+					  "cannot confine share '%s'", quote(&q, sh->host));
+		if (nfd < 0)
+			return nfd;
+		if (userns >= 0 && !idmapped && ow->uid != 0) {
+			close(nfd);
+			return arca_error(e, EPERM, "cannot confine share '%s' to the rights of uid "
+					  "%u: its file system does not support idmapped mounts on "
+					  "this kernel, and arca-vmm runs as other ids (--vmm-user)",
+					  quote(&q, sh->host), (unsigned)ow->uid);
+		}
+		close(fd);
+		fd = nfd;
+	}
+	*out = steal_fd(&fd);
+	return 0;
 }
 
 static int run_shares_open(struct arca_opts *o, struct run_owner *ow, struct run_shares *rs,
@@ -802,6 +872,23 @@ static int run_shares_open(struct arca_opts *o, struct run_owner *ow, struct run
 		if (rs->root_tag && !strcmp(sh->tag, rs->root_tag))
 			return arca_error(e, EINVAL, "fs tag '%s' is reserved for the guest's root",
 					  sh->tag);
+		if (sh->file) {
+			/* Entry k of the files device: the k-th FILE record,
+			 * the k-th file the jail's child binds (same order). */
+			size_t k = rs->nfiles;
+			rs->file_fds[k] = -1;
+			rs->file_paths[k] = sh->host;
+			rs->file_ro[k] = sh->ro;
+			rs->nfiles++;
+			if ((r = run_file_open(ow, sh, &rs->file_fds[k], e)) < 0)
+				return r;
+			struct arca_spec_share *ss = &rs->spec[rs->nspec++];
+			ss->flags = ARCA_SHARE_F_FILE | (sh->ro ? ARCA_SHARE_F_RO : 0);
+			static char files_tag[] = SHARES_FILES_TAG; /* spec's char * */
+			ss->tag = files_tag;
+			ss->path = sh->guest;
+			continue;
+		}
 		int fd = shares_open(sh, e);
 		if (fd < 0)
 			return fd;
@@ -819,6 +906,15 @@ static int run_shares_open(struct arca_opts *o, struct run_owner *ow, struct run
 		ss->flags = (sh->ro ? ARCA_SHARE_F_RO : 0) | (sh->guest ? 0 : ARCA_SHARE_F_NOMOUNT);
 		ss->tag = o->shares.v[i].tag;
 		ss->path = sh->guest;
+	}
+	if (rs->nfiles) {
+		/* The files device: its tree is the jail child's to make. Its
+		 * root is read-only; each file's own mount says rw or ro. */
+		rs->files_slot = rs->n;
+		rs->fds[rs->n] = -1;
+		rs->paths[rs->n] = NULL;
+		rs->fs[rs->n] = (struct run_fs){ .tag = SHARES_FILES_TAG };
+		rs->n++;
 	}
 	if (rs->root_tag) {
 		const char *host = o->root ? o->root : "/usr";
@@ -1427,6 +1523,12 @@ static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
 			js.share_ro[i] = c->rs.fs[i].ro;
 		}
 	}
+	/* The files device's tree: made by the child, in its namespace. */
+	js.nfiles = c->rs.nfiles;
+	js.files_slot = c->rs.files_slot;
+	memcpy(js.file_fds, c->rs.file_fds, c->rs.nfiles * sizeof(int));
+	memcpy(js.file_paths, c->rs.file_paths, c->rs.nfiles * sizeof(char *));
+	memcpy(js.file_ro, c->rs.file_ro, c->rs.nfiles * sizeof(bool));
 	js.proc_fd = c->rs.n > 0;
 	/* Everything checked: the VM will start. */
 	if (!c->rootless)

@@ -13,8 +13,9 @@
 
 static struct arca_share *new_share(struct arca_shares *s, struct arca_err *e)
 {
-	if (s->n >= SHARES_MAX) {
-		arca_error(e, E2BIG, "too many shares (at most %d)", SHARES_MAX);
+	if (s->n >= SHARES_MAX + SHARES_FILES_MAX) {
+		arca_error(e, E2BIG, "too many shares (at most %d directories and %d files)",
+			   SHARES_MAX, SHARES_FILES_MAX);
 		return NULL;
 	}
 	struct arca_share *sh = &s->v[s->n];
@@ -172,6 +173,9 @@ int shares_check(struct arca_shares *s, struct arca_err *e)
 							  "a share cannot be mounted inside %s: '%s'",
 							  forbidden[k], a->guest);
 		}
+		if (a->user_tag && !strcmp(a->tag, SHARES_FILES_TAG))
+			return arca_error(e, EINVAL, "fs tag '%s' is reserved for the files device",
+					  a->tag);
 		for (size_t j = 0; j < i; j++) {
 			const struct arca_share *b = &s->v[j];
 			if (a->guest && b->guest && !strcmp(a->guest, b->guest))
@@ -215,14 +219,34 @@ int shares_resolve(struct arca_shares *s, struct arca_err *e)
 			free(real);
 			return arca_error_errno(e, err, "share host path '%s'", a->host);
 		}
-		if (!S_ISDIR(st.st_mode)) {
+		a->file = S_ISREG(st.st_mode) && a->guest;
+		if (!S_ISDIR(st.st_mode) && !a->file) {
 			free(real);
-			return arca_error(e, ENOTDIR, "share host path is not a directory: '%s'",
-					  a->host);
+			if (S_ISREG(st.st_mode))
+				return arca_error(e, ENOTDIR, "--fs-device host path is not a "
+						  "directory: '%s'", a->host);
+			return arca_error(e, ENOTDIR, "share host path is neither a directory nor "
+					  "a regular file: '%s'", a->host);
 		}
 		free(a->host);
 		a->host = real;
+		/* One device serves every file, with the default cache mode:
+		 * a file's guest page cache is dropped when the host file
+		 * changes (cache=auto). */
+		if (a->file && (a->writeback || a->direct_io))
+			return arca_error(e, EINVAL, "share '%s' is a file: cache= applies to "
+					  "directory shares only", a->host);
 	}
+	size_t dirs = 0, files = 0;
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].file ? files++ : dirs++;
+	if (files > SHARES_FILES_MAX)
+		return arca_error(e, E2BIG, "too many file shares: %zu (at most %d)", files,
+				  SHARES_FILES_MAX);
+	if (dirs + (files > 0) > SHARES_MAX)
+		return arca_error(e, E2BIG, "too many shares: %zu directories%s (at most %d "
+				  "devices; all files together take one)", dirs,
+				  files ? " and the files' device" : "", SHARES_MAX);
 	return 0;
 }
 

@@ -19,6 +19,10 @@
 
 #define SHARE_TAG_MAX 36 /* virtio-fs config space: 36 bytes */
 #define SHARES_MAX 7     /* + the console = 8 virtio-mmio devices, + root */
+/* Files (-v FILE:GUEST) all travel on one virtio-fs device, the files
+ * device: it counts once towards SHARES_MAX, whatever the number of files. */
+#define SHARES_FILES_MAX 32
+#define SHARES_FILES_TAG "arca-files"
 
 struct arca_share {
 	char *host;           /* as given, then realpath after shares_resolve() */
@@ -29,10 +33,11 @@ struct arca_share {
 	bool writeback;       /* cache=writeback: the guest caches writes (docs: arca(1)) */
 	bool direct_io;       /* cache=none: no guest page cache for file data */
 	bool user_tag;        /* tag chosen with --fs-device tag= */
+	bool file;            /* HOST is a regular file (after shares_resolve) */
 };
 
 struct arca_shares {
-	struct arca_share v[SHARES_MAX];
+	struct arca_share v[SHARES_MAX + SHARES_FILES_MAX];
 	size_t n;
 };
 
@@ -48,8 +53,10 @@ int shares_normalize_guest(char *path);
  * /sys or /dev, duplicate tags; gives every share without a user tag a
  * generated one ("arca-N"). */
 int shares_check(struct arca_shares *s, struct arca_err *e);
-/* Host side: HOST must exist and be a directory; replaces host by its
- * realpath. */
+/* Host side: HOST must exist and be a directory, or a regular file for a
+ * -v share (then `file` is set; no cache= option, at most
+ * SHARES_FILES_MAX files); at most SHARES_MAX devices in all, the files
+ * device counting once. Replaces host by its realpath. */
 int shares_resolve(struct arca_shares *s, struct arca_err *e);
 /* O_PATH|O_DIRECTORY fd of the share's (resolved) host directory. */
 int shares_open(const struct arca_share *sh, struct arca_err *e);

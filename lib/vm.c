@@ -206,8 +206,10 @@ int arca_vm_add_share(arca_vm *vm, const char *host_dir, const char *guest_path,
 				  host_dir);
 	if (tag && (strlen(tag) > SHARE_TAG_MAX || !spec_tag_ok(tag, strlen(tag))))
 		return arca_error(E(e), EINVAL, "share '%s': invalid tag '%s'", host_dir, tag);
-	if (s->n >= SHARES_MAX)
-		return arca_error(E(e), E2BIG, "more than %d shares", SHARES_MAX);
+	/* Files and directories are told apart (and devices counted) when
+	 * the VM starts (shares_resolve). */
+	if (s->n >= SHARES_MAX + SHARES_FILES_MAX)
+		return arca_error(E(e), E2BIG, "more than %d shares", SHARES_MAX + SHARES_FILES_MAX);
 	_cleanup_free_ char *host = strdup(host_dir);
 	_cleanup_free_ char *guest = guest_path ? strdup(guest_path) : NULL;
 	if (!host || (guest_path && !guest))

@@ -244,10 +244,17 @@ enum arca_spec_tag {
  *                  /dev or anything below them. At most one share per path.
  * Tags are 1..ARCA_TAG_MAX bytes of printable ASCII without space (0x21..
  * 0x7e); the virtio-fs config field is 36 bytes. Tags are unique across
- * SHARE records and the ROOT record.
+ * SHARE records and the ROOT record, except that ARCA_SHARE_F_FILE records
+ * all carry the one files device's tag.
  */
 #define ARCA_SHARE_F_RO      0x1u /* mounted read-only (MS_RDONLY) */
 #define ARCA_SHARE_F_NOMOUNT 0x2u /* attached only (--fs-device): no path */
+/* One file of the files device (`-v FILE:GUEST`): the device's root holds
+ * one entry per FILE record, named by the record's position among the
+ * FILE records ("0", "1", ...), which arca-init binds onto the guest path
+ * (a regular file there, created if missing). Every FILE record carries
+ * the files device's tag, which no directory share and no root uses. */
+#define ARCA_SHARE_F_FILE    0x4u
 #define ARCA_TAG_MAX         36u
 #define ARCA_SPEC_MAX_SHARES 64u
 

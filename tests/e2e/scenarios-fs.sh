@@ -71,9 +71,14 @@ sc_fs_err_missing() {
 	expect_125 -v "$T/does-not-exist:/w"
 }
 
+# Neither a directory nor a regular file (a FIFO); a file with a cache mode of its own; a file
+# as an --fs-device.
 sc_fs_err_not_dir() {
-	: >"$T/plain-file"
-	expect_125 -v "$T/plain-file:/w"
+	mkfifo "$T/fifo" && : >"$T/plain-file" || return 1
+	expect_125 -v "$T/fifo:/w" || return 1
+	grep -q "neither a directory nor a regular file: '$T/fifo'" "$T/err" || { echo "fifo: $(why)"; return 1; }
+	expect_125 -v "$T/plain-file:/w:cache=none" || return 1
+	expect_125 --fs-device "$T/plain-file,tag=t"
 }
 
 sc_fs_err_relative_guest() {
@@ -224,6 +229,51 @@ sc_fs_escape() {
 	[ "$(ls -A "$_p")" = "$_beside" ] || { echo "new entries beside the share: $(ls -A "$_p" | tr '\n' ' ')"; return 1; }
 	_bad=$(find "$_s" \( -type b -o -type c -o -perm -4000 -o -perm -2000 \) -print | head -n 5)
 	[ -z "$_bad" ] || { echo "device node or setuid/setgid file in the share: $_bad"; return 1; }
+}
+
+# Files (-v FILE:GUEST): a file read and written in place (the host file itself has what the
+# guest wrote, also through a second path to it), a :ro file the guest cannot change, a file
+# bound where the guest had no such path, and one inside a share. Nothing beside the files
+# reaches the guest: not their siblings on the host, and the files device, mounted by hand, holds
+# just the entries and refuses new ones (the kernel's read-only tmpfs, not the server's code).
+sc_fs_files() {
+	_f=$T/files
+	mkdir -p "$_f/ws" && echo "host secret" >"$_f/secret" && printf 'conf-v1\n' >"$_f/app.conf" &&
+		printf 'frozen\n' >"$_f/ro.txt" && : >"$_f/out.log" &&
+		give "$_f/app.conf" "$_f/out.log" "$_f/ws" || return 1
+	_ro=$(md5sum <"$_f/ro.txt")
+	arca run -v "$_f/app.conf:/etc/app.conf" -v "$_f/ro.txt:/opt/ro.txt:ro" \
+		-v "$_f/out.log:/new/dir/out.log" -v "$_f/ws:/ws" -v "$_f/app.conf:/ws/conf" -- sh -c '
+		echo "conf=$(cat /etc/app.conf)"
+		echo "ws-conf=$(cat /ws/conf)"
+		echo "ro=$(cat /opt/ro.txt)"
+		echo x 2>/dev/null >/opt/ro.txt; echo "ro-write=$?"
+		echo conf-v2 >/etc/app.conf && echo "conf-now=$(cat /ws/conf)"
+		echo from-guest >/new/dir/out.log
+		ls /etc /opt /new/dir /ws | grep -q secret && echo secret-seen
+		mkdir -p /tmp/f && mount -t virtiofs arca-files /tmp/f && echo "entries=$(ls -A /tmp/f | tr "\n" " ")"
+		touch /tmp/f/new 2>/dev/null; echo "add=$?"
+		rm -f /tmp/f/0 2>/dev/null; echo "rm=$?"
+		mv /tmp/f/1 /tmp/f/9 2>/dev/null; echo "mv=$?"
+		echo "via-device=$(cat /tmp/f/0)"' </dev/null
+	[ "$RC" = 0 ] || { why; return 1; }
+	has_line conf=conf-v1 && has_line ws-conf=conf-v1 && has_line ro=frozen ||
+		{ echo "files in the guest: $(why)"; return 1; }
+	has_line ro-write=0 && { echo "the guest wrote a :ro file"; return 1; }
+	has_line conf-now=conf-v2 || { echo "one file, two guest paths: $(grep conf-now "$T/out")"; return 1; }
+	has_line secret-seen && { echo "a sibling of a shared file reached the guest"; return 1; }
+	has_line "entries=0 1 2 3 " || { echo "the files device: $(grep entries "$T/out") $(why)"; return 1; }
+	for _w in add rm mv; do
+		has_line "$_w=0" && { echo "$_w in the files device succeeded"; return 1; }
+	done
+	has_line via-device=conf-v2 || { echo "the files device's entry 0: $(grep via-device "$T/out")"; return 1; }
+	[ "$(cat "$_f/app.conf")" = conf-v2 ] || { echo "app.conf on the host: '$(cat "$_f/app.conf")'"; return 1; }
+	[ "$(cat "$_f/out.log")" = from-guest ] || { echo "out.log on the host: '$(cat "$_f/out.log")'"; return 1; }
+	[ "$(md5sum <"$_f/ro.txt")" = "$_ro" ] || { echo "the :ro file changed on the host"; return 1; }
+	[ "$(cat "$_f/secret")" = "host secret" ] || { echo "the sibling changed"; return 1; }
+	# The mount point in the share: an empty file, as a container engine makes one.
+	[ "$(ls -A "$_f/ws")" = conf ] && [ ! -s "$_f/ws/conf" ] || { echo "the share: $(ls -lA "$_f/ws")"; return 1; }
+	[ "$(ls -A "$_f" | tr '\n' ' ')" = "app.conf out.log ro.txt secret ws " ] || { echo "beside the files: $(ls -A "$_f" | tr '\n' ' ')"; return 1; }
 }
 
 # --fs-device: the device is there under its tag and nothing is mounted until the command
@@ -438,6 +488,6 @@ sc_fs_root_idmap() {
 }
 
 NO_VM="fs_err_sudo_unreadable fs_err_missing fs_err_not_dir fs_err_relative_guest fs_err_same_guest fs_err_special_guest fs_err_dup_tag fs_err_pseudo"
-NEEDS_VM="fs_default_root fs_tree_ro fs_cache_modes fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable fs_vmm_fds fs_root_idmap"
+NEEDS_VM="fs_files fs_default_root fs_tree_ro fs_cache_modes fs_device fs_escape fs_conformance fs_root_dir fs_root_initrd fs_unwritable fs_vmm_fds fs_root_idmap"
 
 harness_run e2e-fs

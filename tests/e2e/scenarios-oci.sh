@@ -310,6 +310,18 @@ sc_oci_podman() {
 from the host" ] && grep -qx err "$T/err" ||
 		{ echo "podman run: status $RC, stdout: $(tr '\n' '|' <"$T/out"), stderr: $(tail -c 300 "$T/err" | tr '\n' '|') runtime log: $(rt_log)"; return 1; }
 
+	# The engine's files (its /etc/hostname, /etc/hosts, /run/.containerenv) and a file of the
+	# user's (-v FILE:PATH:ro) are file shares: the container sees podman's own.
+	pm run --rm --network none --hostname arcabox -v "$T/ws/f:/etc/extra.txt:ro" localhost/arca-e2e \
+		sh -c 'echo "$(cat /etc/hostname)"; grep -q "arcabox" /etc/hosts && echo hosts-ok
+			[ -f /run/.containerenv ] && echo containerenv-ok; cat /etc/extra.txt; echo
+			echo x 2>/dev/null >/etc/extra.txt || echo extra-ro' </dev/null
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = "arcabox
+hosts-ok
+containerenv-ok
+from the host
+extra-ro" ] || { echo "podman's files: status $RC, stdout: $(tr '\n' '|' <"$T/out"), stderr: $(tail -c 300 "$T/err" | tr '\n' '|') runtime log: $(rt_log)"; return 1; }
+
 	# -t: the runtime's pty, its master sent over conmon's console socket.
 	pm run --rm -t --network none localhost/arca-e2e sh -c '[ -t 0 ] && [ -t 1 ] && echo tty-ok; exit 5' </dev/null
 	[ "$RC" = 5 ] && grep -q "^tty-ok" "$T/out" ||

@@ -675,16 +675,18 @@ have_user() {
 sc_rootless() {
 	have_user || return $?
 	_d=$T/rl
-	mkdir -p "$_d/rw" "$_d/ro" && echo old >"$_d/ro/f" && chown -R 1000:1000 "$_d" &&
-		chmod 755 "$T" || return 1
-	su -s /bin/sh user -c "'$ARCA' run -v '$_d/rw:/w' -v '$_d/ro:/r:ro' -- sh -c 'id -u;
-		echo hi >/w/new; echo x >/r/f 2>/dev/null || echo ro-refused; exit 3'" \
+	mkdir -p "$_d/rw" "$_d/ro" && echo old >"$_d/ro/f" && echo one >"$_d/file" &&
+		chown -R 1000:1000 "$_d" && chmod 755 "$T" || return 1
+	# A file share too: the jail's child clones it in its own user namespace.
+	su -s /bin/sh user -c "'$ARCA' run -v '$_d/rw:/w' -v '$_d/ro:/r:ro' -v '$_d/file:/etc/file' -- sh -c 'id -u;
+		echo hi >/w/new; echo x >/r/f 2>/dev/null || echo ro-refused; cat /etc/file; echo two >/etc/file; exit 3'" \
 		</dev/null >"$T/out" 2>"$T/err"
 	RC=$?
 	[ "$RC" = 3 ] || { why; return 1; }
-	[ "$(tr '\n' ' ' <"$T/out")" = "0 ro-refused " ] || { echo "guest said: $(why)"; return 1; }
+	[ "$(tr '\n' ' ' <"$T/out")" = "0 ro-refused one " ] || { echo "guest said: $(why)"; return 1; }
 	[ "$(cat "$_d/rw/new")" = hi ] && [ "$(stat -c %u "$_d/rw/new")" = 1000 ] &&
-		[ "$(cat "$_d/ro/f")" = old ] || { echo "host files: $(ls -ln "$_d/rw" "$_d/ro" | tr '\n' '|')"; return 1; }
+		[ "$(cat "$_d/ro/f")" = old ] && [ "$(cat "$_d/file")" = two ] ||
+		{ echo "host files: $(ls -ln "$_d/rw" "$_d/ro" "$_d/file" | tr '\n' '|')"; return 1; }
 }
 
 # Rootless, a privileged-only option is a clear one-line error, not a crash.
@@ -884,6 +886,15 @@ s.connect(\"$_s/sock\"); print(s.recv(4096))'" </dev/null >"$T/out" 2>"$T/err"
 	wait
 	[ "$(cat "$T/k.rc")" = 125 ] || { sb_fail "exec during kill: $(cat "$T/k.rc") $(cat "$T/k.out")"; return 1; }
 	[ ! -e /run/arca/e2e-sb2 ] || { sb_fail "left behind after kill"; return 1; }
+	# A guest that dies under a command: exec says why, from the sandbox's log (here the
+	# kernel's panic, which ends the VM: panic=-1 reboots it, and a reset stops it).
+	arca start --name e2e-sb3 </dev/null
+	[ "$RC" = 0 ] || { sb_fail "start 3: $(why)"; return 1; }
+	arca exec e2e-sb3 -- sh -c 'echo c >/proc/sysrq-trigger; sleep 30' </dev/null
+	[ "$RC" = 125 ] && grep -q "^arca: sandbox 'e2e-sb3' stopped while the command ran: ." "$T/err" ||
+		{ sb_fail "exec in a dying guest: $(why) log: $(tail -n 3 /run/arca/e2e-sb3/log 2>/dev/null | tr '\n' '|')"; return 1; }
+	echo "# exec in a dying guest: $(head -c 200 "$T/err")"
+	arca kill e2e-sb3 </dev/null
 }
 
 # Errors that need no VM: a bad name, a missing sandbox, a missing name.

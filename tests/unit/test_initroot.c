@@ -200,6 +200,31 @@ static void test_plan_share_order(void **state)
 	assert_string_equal(st[n - 1].target, "/tmp/x");
 }
 
+/* Files: the device goes up first, in the initramfs; each FILE record is
+ * bound (entry = its rank among FILE records) in path order with the
+ * shares, after any share that is its parent. */
+static void test_plan_files(void **state)
+{
+	(void)state;
+	struct initroot_step st[MAXSTEPS];
+	struct arca_spec_share sh[] = {
+		{ ARCA_SHARE_F_FILE, S("arca-files"), S("/ws/conf") },
+		{ 0, S("ws"), S("/ws") },
+		{ ARCA_SHARE_F_FILE | ARCA_SHARE_F_RO, S("arca-files"), S("/etc/hosts") },
+	};
+	struct arca_spec s = spec_with(ARCA_ROOT_HOST, S("u"), sh, 3);
+	int n = initroot_plan(&s, st, MAXSTEPS);
+	assert_int_equal(n, 1 + 1 + 6 + 3);
+	assert_step(&st[0], IR_MOUNT, IR_ABS, "arca-files", INITROOT_FILES, "virtiofs", SHARE_RW);
+	assert_step(&st[8], IR_BIND_FILE, IR_BENEATH, "arca-files", "/etc/hosts", NULL,
+		    SHARE_RW | MS_RDONLY);
+	assert_int_equal(st[8].mode, 1);
+	assert_step(&st[9], IR_MOUNT, IR_BENEATH, "ws", "/ws", "virtiofs", SHARE_RW);
+	assert_step(&st[10], IR_BIND_FILE, IR_BENEATH, "arca-files", "/ws/conf", NULL, SHARE_RW);
+	assert_int_equal(st[10].mode, 0);
+	assert_abs_first(st, n);
+}
+
 static void test_plan_too_small(void **state)
 {
 	struct initroot_step st[MAXSTEPS];
@@ -393,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_plan_dir_rw),
 		cmocka_unit_test(test_plan_share_order),
 		cmocka_unit_test(test_plan_too_small),
+		cmocka_unit_test(test_plan_files),
 		cmocka_unit_test_setup_teardown(test_mkdir_beneath_creates, tmp_setup,
 						tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_beneath_refuses_symlinks, tmp_setup,

@@ -82,7 +82,7 @@ static void test_vm_builder(void **state)
 	assert_int_equal(arca_vm_add_share(vm, "/var", NULL, "dev0", 0, &e), 0);
 	assert_null(vm->o.shares.v[1].guest);
 	assert_string_equal(vm->o.shares.v[1].tag, "dev0");
-	for (int i = 2; i < SHARES_MAX; i++) {
+	for (int i = 2; i < SHARES_MAX + SHARES_FILES_MAX; i++) {
 		char g[16];
 		snprintf(g, sizeof(g), "/s%d", i);
 		assert_int_equal(arca_vm_add_share(vm, "/tmp", g, NULL, 0, &e), 0);

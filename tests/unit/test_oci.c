@@ -242,7 +242,7 @@ static void test_config_full(void **state)
 }
 
 /* The guest's own mounts, relative bind sources (against the bundle), rw
- * binds, bind by option, and several engine files noted in turn. */
+ * binds, bind by option, and the engine's files as file shares. */
 static void test_config_mounts(void **state)
 {
 	(void)state;
@@ -263,15 +263,22 @@ static void test_config_mounts(void **state)
 			  " \"options\": [\"rbind\", \"rw\"]}]"),
 		"/b", fake_stat, &p);
 	const char *start[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs",
-				"-v", "/b/data:/src:rw", "-v", "/dir/x:/opt/x:rw", NULL };
+				"-v", "/b/data:/src:rw", "-v", "/etc/hosts:/etc/hosts:rw",
+				"-v", "/etc/hostname:/etc/hostname:rw", "-v", "/dir/x:/opt/x:rw",
+				NULL };
 	argv_equal(&p.start, start);
 	const char *exec[] = { "arca", "exec", "-w", "/", "c1", "--", "sh", NULL };
 	argv_equal(&p.exec, exec);
-	assert_non_null(strstr(p.notes, "mounts[7]"));
-	assert_non_null(strstr(p.notes, "/etc/hosts"));
-	assert_non_null(strstr(p.notes, "; "));
-	assert_non_null(strstr(p.notes, "mounts[8]"));
-	assert_non_null(strstr(p.notes, "/etc/hostname"));
+	assert_null(strstr(p.notes, "mounts[7]"));
+	oci_plan_free(&p);
+
+	/* The engine's resolv.conf names the resolvers; it is not a share. */
+	plan_ok(with_rest("\"mounts\": [{\"destination\": \"/etc/resolv.conf\", \"type\": \"bind\","
+			  " \"source\": \"/etc/hosts\", \"options\": [\"ro\"]}]"),
+		"/b", fake_stat, &p);
+	const char *start2[] = { "arca", "start", "--name", "c1", "--root", "/b/rootfs", NULL };
+	argv_equal(&p.start, start2);
+	assert_string_equal(p.resolv_conf, "/etc/hosts");
 	oci_plan_free(&p);
 
 	/* Empty hooks arrays, unknown hooks keys with no entries: fine. */
@@ -518,12 +525,12 @@ static void test_config_errors(void **state)
 		{ with_rest("\"mounts\": [{\"destination\": \"/proc\", \"type\": \"proc\"},"
 			    " {\"destination\": \"/x\", \"type\": \"overlay\"}]"),
 		  EINVAL, "mounts[1].type" },
-		{ with_rest("\"mounts\": [{\"destination\": \"/etc/passwd\", \"type\": \"bind\","
+		{ with_rest("\"mounts\": [{\"destination\": \"/a:b\", \"type\": \"bind\","
 			    " \"source\": \"/etc/passwd\", \"options\": [\"rbind\", \"ro\"]}]"),
-		  EINVAL, "mounts[0].source" },
+		  EINVAL, "mounts[0].destination" },
 		{ with_rest("\"mounts\": [{\"destination\": \"/data\", \"type\": \"bind\","
-			    " \"source\": \"/f\"}]"),
-		  EINVAL, "mounts[0].source" },
+			    " \"source\": \"/f,x\"}]"),
+		  ENOENT, "mounts[0].source" },
 		{ with_rest("\"mounts\": [{\"destination\": \"/data\", \"type\": \"bind\","
 			    " \"source\": \"/nope\"}]"),
 		  ENOENT, "mounts[0].source" },
@@ -605,17 +612,20 @@ static void test_config_errors_host(void **state)
 	(void)state;
 	char *t, *src;
 
-	/* A regular file bound somewhere else than the engine's files. */
-	assert_true(asprintf(&t, "\"mounts\": [{\"destination\": \"/data\", \"type\": \"bind\","
-			     " \"source\": \"%s\", \"options\": [\"rbind\"]}]", tmpfile_) > 0);
-	plan_fails(with_rest(t), strlen(with_rest(t)), oci_stat_host, EINVAL, "mounts[0].source");
-	free(t);
-	/* /etc/passwd of this host is a file too. */
-	plan_fails(with_rest("\"mounts\": [{\"destination\": \"/etc/passwd\", \"type\": \"bind\","
-			     " \"source\": \"/etc/passwd\"}]"),
-		   strlen(with_rest("\"mounts\": [{\"destination\": \"/etc/passwd\", \"type\":"
-				    " \"bind\", \"source\": \"/etc/passwd\"}]")),
-		   oci_stat_host, EINVAL, "mounts[0].source");
+	/* A regular file is a file share, read-only where asked. */
+	{
+		struct oci_plan p;
+		assert_true(asprintf(&t, "\"mounts\": [{\"destination\": \"/data\", \"type\":"
+				     " \"bind\", \"source\": \"%s\", \"options\": [\"rbind\","
+				     " \"ro\"]}]", tmpfile_) > 0);
+		plan_ok(with_rest(t), "/b", oci_stat_host, &p);
+		char *want;
+		assert_true(asprintf(&want, "%s:/data:ro", tmpfile_) > 0);
+		assert_string_equal(p.start.v[p.start.n - 1], want);
+		free(want);
+		free(t);
+		oci_plan_free(&p);
+	}
 	/* Missing, absolute and relative to the bundle. */
 	assert_true(asprintf(&src, "%s/nope", tmpdir) > 0);
 	assert_true(asprintf(&t, "\"mounts\": [{\"destination\": \"/data\", \"type\": \"bind\","

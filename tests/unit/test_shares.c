@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -132,6 +133,17 @@ static void test_devices_and_tags(void **state)
 	shares_free(&s);
 }
 
+static void test_files_tag_reserved(void **state)
+{
+	(void)state;
+	struct arca_shares s = { 0 };
+	struct arca_err e = { 0 };
+	assert_int_equal(shares_add_device(&s, "/h,tag=" SHARES_FILES_TAG, &e), 0);
+	assert_int_equal(shares_check(&s, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "reserved"));
+	shares_free(&s);
+}
+
 static void test_limit(void **state)
 {
 	(void)state;
@@ -140,6 +152,12 @@ static void test_limit(void **state)
 	char arg[32];
 	for (int i = 0; i < SHARES_MAX; i++) {
 		snprintf(arg, sizeof(arg), "/h:/g%d", i);
+		assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	}
+	/* Up to SHARES_FILES_MAX more: whether a HOST is a file is known
+	 * at shares_resolve, which counts devices. */
+	for (int i = 0; i < SHARES_FILES_MAX; i++) {
+		snprintf(arg, sizeof(arg), "/h:/f%d", i);
 		assert_int_equal(shares_add_volume(&s, arg, &e), 0);
 	}
 	assert_int_equal(shares_add_volume(&s, "/h:/more", &e), -E2BIG);
@@ -169,10 +187,54 @@ static void test_resolve(void **state)
 	close(fd);
 	shares_free(&s);
 
+	/* A regular file is a file share (-v), not a device (--fs-device),
+	 * and takes no cache mode of its own. */
 	snprintf(arg, sizeof(arg), "%s:/w", file);
 	assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	assert_int_equal(shares_resolve(&s, &e), 0);
+	assert_true(s.v[0].file);
+	assert_string_equal(s.v[0].host, file);
+	shares_free(&s);
+	snprintf(arg, sizeof(arg), "%s,tag=t", file);
+	assert_int_equal(shares_add_device(&s, arg, &e), 0);
 	assert_int_equal(shares_resolve(&s, &e), -ENOTDIR);
-	assert_non_null(strstr(e.msg, "not a directory"));
+	assert_non_null(strstr(e.msg, "--fs-device"));
+	shares_free(&s);
+	snprintf(arg, sizeof(arg), "%s:/w:ro,cache=none", file);
+	assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	assert_int_equal(shares_resolve(&s, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "cache="));
+	shares_free(&s);
+	/* Neither a directory nor a regular file. */
+	char fifo[80];
+	snprintf(fifo, sizeof(fifo), "%s/p", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(arg, sizeof(arg), "%s:/w", fifo);
+	assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	assert_int_equal(shares_resolve(&s, &e), -ENOTDIR);
+	assert_non_null(strstr(e.msg, "neither a directory nor a regular file"));
+	shares_free(&s);
+	unlink(fifo);
+
+	/* The files' device counts once towards SHARES_MAX devices. */
+	for (int i = 0; i < SHARES_MAX - 1; i++) {
+		snprintf(arg, sizeof(arg), "%s:/d%d", dir, i);
+		assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(arg, sizeof(arg), "%s:/f%d", file, i);
+		assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	}
+	assert_int_equal(shares_resolve(&s, &e), 0);
+	shares_free(&s);
+	for (int i = 0; i < SHARES_MAX; i++) {
+		snprintf(arg, sizeof(arg), "%s:/d%d", dir, i);
+		assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	}
+	snprintf(arg, sizeof(arg), "%s:/f", file);
+	assert_int_equal(shares_add_volume(&s, arg, &e), 0);
+	assert_int_equal(shares_resolve(&s, &e), -E2BIG);
+	assert_non_null(strstr(e.msg, "files' device"));
 	shares_free(&s);
 
 	snprintf(arg, sizeof(arg), "%s/nope:/w", dir);
@@ -194,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_devices_and_tags),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_files_tag_reserved),
 		cmocka_unit_test(test_resolve),
 	};
 	return cmocka_run_group_tests_name("shares", tests, NULL, NULL);

@@ -723,9 +723,11 @@ static void test_encode_refuses_mounts(void **state)
 		{ 0, S("t"), S("rel") },
 		{ 0, S("t"), S("/a/../b") },
 		{ 0, S("t"), S("/proc/x") },
-		{ 0x4, S("t"), S("/a") },      /* unknown flag */
+		{ 0x8, S("t"), S("/a") },      /* unknown flag */
 		{ ARCA_SHARE_F_NOMOUNT, S("t"), S("/a") },
 		{ ARCA_SHARE_F_NOMOUNT, S("t"), S("") },
+		{ ARCA_SHARE_F_FILE | ARCA_SHARE_F_NOMOUNT, S("t"), NULL }, /* a file is bound */
+		{ ARCA_SHARE_F_FILE, S("t"), S("/") },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sh[0] = (struct arca_spec_share){ bad[i].flags, bad[i].tag, bad[i].path };
@@ -740,6 +742,20 @@ static void test_encode_refuses_mounts(void **state)
 	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
 	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_RO, S("t2"), S("/a") };
 	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	/* FILE records share one tag, which no directory share uses. */
+	sh[0] = (struct arca_spec_share){ ARCA_SHARE_F_FILE, S("f"), S("/a") };
+	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_FILE | ARCA_SHARE_F_RO, S("f"), S("/b") };
+	assert_int_equal(spec_encode(&s, &buf, &len), 0);
+	free(buf);
+	buf = (uint8_t *)0x1; /* the sentinel the failures below must leave */
+	len = 7;
+	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_FILE, S("g"), S("/b") };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	sh[1] = (struct arca_spec_share){ 0, S("f"), S("/b") };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_FILE, S("f"), S("/a") };
+	assert_int_equal(spec_encode(&s, &buf, &len), -EINVAL);
+	sh[0] = (struct arca_spec_share){ 0, S("t1"), S("/a") };
 	sh[1] = (struct arca_spec_share){ ARCA_SHARE_F_RO, S("t2"), S("/a/b") };
 	s.root_mode = ARCA_ROOT_DIR;
 	s.root_tag = S("t2");
@@ -833,7 +849,7 @@ static void test_decode_share_rejects(void **state)
 		{ 0, "t", "/a/.." },
 		{ 0, "t", "/dev/x" },
 		{ 0, "t", "/sys" },
-		{ 0x4, "t", "/a" },
+		{ 0x8, "t", "/a" },
 		{ 0x80000000u, "t", "/a" },
 		{ ARCA_SHARE_F_NOMOUNT, "t", "/a" },
 	};
