@@ -84,6 +84,7 @@ LAUNCHER_OBJS += launcher/hostfs.o
 LAUNCHER_OBJS += launcher/sharemnt.o
 LAUNCHER_OBJS += launcher/asuser.o
 LAUNCHER_OBJS += launcher/doctor.o
+LAUNCHER_OBJS += launcher/kvmok.o
 # The DNS relay of --net (dnsproxy.c) and its pure packet code (dns.c).
 LAUNCHER_OBJS += launcher/dns.o
 LAUNCHER_OBJS += launcher/dnsproxy.o

@@ -121,14 +121,22 @@ static const char fix_hwvirt[] =
 	"enable it in the firmware, or nested virtualization for this VM (kvm-pvm cannot run "
 	"stock kernels)";
 
-int doctor_kvm_runnable(int kvm_fd, struct arca_err *e)
+int doctor_kvm_caps(int kvm_fd, struct arca_err *e)
 {
 	const char *missing = NULL;
-	char why[200], found[160];
 	int r = kvm_caps_check(kvm_fd, &missing);
 	if (r < 0)
 		return arca_error(e, -r, "/dev/kvm cannot run arca's guests: KVM %s",
 				  missing ? missing : strerror(-r));
+	return 0;
+}
+
+int doctor_kvm_runnable(int kvm_fd, struct arca_err *e)
+{
+	char why[200], found[160];
+	int r = doctor_kvm_caps(kvm_fd, e);
+	if (r < 0)
+		return r;
 	r = kvm_selftest(kvm_fd, DOCTOR_KVM_TEST_MS, why, sizeof(why));
 	if (r == 0)
 		return 0;

@@ -30,5 +30,7 @@ int doctor_run(const struct arca_opts *o, struct arca_err *e);
  * flags) and what arca needs.
  */
 int doctor_kvm_runnable(int kvm_fd, struct arca_err *e);
+/* Its first half: the extensions only (no test guest). */
+int doctor_kvm_caps(int kvm_fd, struct arca_err *e);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arca/limits.h"
@@ -83,46 +84,72 @@ static int connect_sandbox(const char *name, struct arca_err *e)
 	return fd;
 }
 
-/* Why a sandbox went away under a running command: the last line of its
- * log (the VMM's or the guest init's last word; "arca-init:" lines
- * first), sanitized, or "" when there is none. Its supervisor writes the
- * log before it closes the session socket. */
-static void stop_reason(const char *name, char *out, size_t cap)
+/*
+ * Why a sandbox went away under a running command: the sandbox's log as
+ * it was when the session began (*log, opened then: the supervisor
+ * removes the file when the sandbox is gone, an open fd still reads it;
+ * *from, its size then). What the log gained since says why, often a
+ * moment after the session's end: its supervisor logs the VMM's last word
+ * when the VMM has exited. So wait up to a second for a first line, then
+ * take the last one (the VMM's "arca: " lines first), sanitized; "" if
+ * none.
+ */
+static void log_open(const char *name, int *log, off_t *from)
 {
-	char dir[256], path[512], buf[2048];
+	char dir[256], path[512];
 	const char *why;
-	*out = '\0';
+	*log = -1;
+	*from = 0;
 	if (sbstate_rundir(dir, sizeof(dir), &why) < 0)
 		return;
 	snprintf(path, sizeof(path), "%s/%s/log", dir, name);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	*log = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (*log >= 0)
+		*from = lseek(*log, 0, SEEK_END);
+}
+
+static void stop_reason(int log, off_t from, char *out, size_t cap)
+{
+	char buf[2048];
+	ssize_t n = 0;
+	*out = '\0';
+	if (log < 0 || from < 0)
 		return;
-	off_t end = lseek(fd, 0, SEEK_END);
-	off_t from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
-	ssize_t n = pread(fd, buf, sizeof(buf), from);
-	if (n <= 0)
-		return;
-	const char *last = NULL, *init = NULL;
-	size_t last_len = 0, init_len = 0;
-	for (size_t i = 0; i < (size_t)n;) {
+	for (int i = 0; i < 20; i++) {
+		off_t end = lseek(log, 0, SEEK_END);
+		if (end > from) {
+			/* Let the rest of a burst land. */
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			end = lseek(log, 0, SEEK_END);
+			off_t at = end - from > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : from;
+			n = pread(log, buf, sizeof(buf), at);
+			break;
+		}
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	/* The log holds the guest's console too: an "arca: " line (the
+	 * VMM's) says it best; any line is still only text, sanitized. */
+	const char *last = NULL, *vmm = NULL;
+	size_t last_len = 0, vmm_len = 0;
+	for (size_t i = 0; n > 0 && i < (size_t)n;) {
 		size_t j = i;
 		while (j < (size_t)n && buf[j] != '\n')
 			j++;
 		size_t k = i;
 		while (k < j && buf[k] == ' ')
 			k++;
-		/* A first line cut by the read is not a line. */
-		if (j > k && (from == 0 || i > 0)) {
+		if (j > k) {
 			last = buf + k;
 			last_len = j - k;
-			if (j - k > 10 && !memcmp(buf + k, "arca-init:", 10))
-				init = buf + k, init_len = j - k;
+			if (j - k > 6 && !memcmp(buf + k, "arca: ", 6))
+				vmm = buf + k, vmm_len = j - k;
 		}
 		i = j + 1;
 	}
-	if (init)
-		last = init, last_len = init_len;
+	if (vmm)
+		last = vmm, last_len = vmm_len;
 	if (last)
 		ctl_sanitize((const uint8_t *)last, last_len, out, cap);
 }
@@ -247,6 +274,8 @@ static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, str
 {
 	struct mux_buf out = { .max = EXEC_OUT_MAX };
 	_cleanup_close_ int fd = connect_sandbox(o->name, e);
+	_cleanup_close_ int log = -1;
+	off_t log_from = 0;
 	int r, code = -1, sfd = -1;
 	bool in_eof = false, raw = false, masked = false;
 	struct termios saved;
@@ -257,6 +286,7 @@ static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, str
 
 	if (fd < 0)
 		return fd;
+	log_open(o->name, &log, &log_from);
 	if ((r = send_spec(&out, o, e)) < 0)
 		goto done;
 	if (o->tty)
@@ -302,7 +332,7 @@ static int sandbox_exec_(const struct arca_opts *o, struct arca_result *res, str
 			ssize_t n = read(fd, in, sizeof(in));
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				char why[256];
-				stop_reason(o->name, why, sizeof(why));
+				stop_reason(log, log_from, why, sizeof(why));
 				r = arca_error(e, EPIPE, "sandbox '%s' stopped while the command "
 					       "ran%s%s", o->name, why[0] ? ": " : "", why);
 				goto done;

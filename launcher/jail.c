@@ -382,39 +382,31 @@ static int child_fds(const struct jail_spec *s, int proc_fd)
  * directory the launcher checked (same device and inode), or a component
  * was swapped in between.
  */
+/* *fd (the launcher's) becomes a detached clone of path, which must be
+ * the same file or directory. */
+static void child_reclone(const char *path, bool ro, int *fd)
+{
+	struct arca_err e = { 0 };
+	struct stat a, b;
+	int nfd = sharemnt_clone(AT_FDCWD, path, ro ? SHAREMNT_RO : 0, -1, NULL, "share", &e);
+	if (nfd < 0)
+		child_fail(0, "%s", e.msg[0] ? e.msg : "open_tree: no such system call");
+	if (fstat(nfd, &a) < 0 || fstat(*fd, &b) < 0)
+		child_fail(errno, "fstat of share %s", path);
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		child_fail(0, "share %s was replaced while arca started", path);
+	close(*fd);
+	*fd = nfd;
+}
+
 static void child_detach_shares(struct jail_spec *s)
 {
-	for (size_t i = 0; i < s->nshares; i++) {
-		struct arca_err e = { 0 };
-		struct stat a, b;
-		if (!s->share_paths[i])
-			continue;
-		int fd = sharemnt_clone(AT_FDCWD, s->share_paths[i],
-					s->share_ro[i] ? SHAREMNT_RO : 0, -1, NULL, "share", &e);
-		if (fd < 0)
-			child_fail(0, "%s", e.msg[0] ? e.msg : "open_tree: no such system call");
-		if (fstat(fd, &a) < 0 || fstat(s->extra_fds[i], &b) < 0)
-			child_fail(errno, "fstat of share %s", s->share_paths[i]);
-		if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-			child_fail(0, "share %s was replaced while arca started", s->share_paths[i]);
-		close(s->extra_fds[i]);
-		s->extra_fds[i] = fd;
-	}
+	for (size_t i = 0; i < s->nshares; i++)
+		if (s->share_paths[i])
+			child_reclone(s->share_paths[i], s->share_ro[i], &s->extra_fds[i]);
 	/* The files too (child_files binds the clones), by the same rule. */
-	for (size_t i = 0; s->rootless && i < s->nfiles; i++) {
-		struct arca_err e = { 0 };
-		struct stat a, b;
-		int fd = sharemnt_clone(AT_FDCWD, s->file_paths[i], s->file_ro[i] ? SHAREMNT_RO : 0,
-					-1, NULL, "share", &e);
-		if (fd < 0)
-			child_fail(0, "%s", e.msg[0] ? e.msg : "open_tree: no such system call");
-		if (fstat(fd, &a) < 0 || fstat(s->file_fds[i], &b) < 0)
-			child_fail(errno, "fstat of share %s", s->file_paths[i]);
-		if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-			child_fail(0, "share %s was replaced while arca started", s->file_paths[i]);
-		close(s->file_fds[i]);
-		s->file_fds[i] = fd;
-	}
+	for (size_t i = 0; s->rootless && i < s->nfiles; i++)
+		child_reclone(s->file_paths[i], s->file_ro[i], &s->file_fds[i]);
 }
 
 /*

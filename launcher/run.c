@@ -24,6 +24,8 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "doctor.h"
+#include "kvmok.h"
+#include "sbstate.h"
 #include "hostfs.h"
 #include "elfdeps.h"
 #include "initrd.h"
@@ -402,6 +404,18 @@ static void __attribute__((format(printf, 2, 3))) note(const struct arca_opts *o
 
 /* ---- supervision ------------------------------------------------------------------------ */
 
+static uint64_t now_ns_of(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return now_ns_of(CLOCK_MONOTONIC);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -511,9 +525,11 @@ void run_result_error(struct arca_result *res, int r, const struct arca_err *e)
 		 e && e->msg[0] ? e->msg : "internal error");
 }
 
+/* *vm_end_ns: when the VM ended, as the VMM's record says (0: unknown);
+ * *reaped_ns: when the VMM was reaped (CLOCK_MONOTONIC, both). */
 static int supervise(pid_t pid, int pidfd, int sfd, int result_fd, uint64_t timeout_ms,
 		     uint64_t stop_ms, bool tty, bool sandbox, struct run_net *net,
-		     struct arca_result *res)
+		     struct arca_result *res, uint64_t *vm_end_ns, uint64_t *reaped_ns)
 {
 	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0, kill_at = 0, last_int = 0;
 	int forwarded = 0, timed_out = 0;
@@ -579,13 +595,18 @@ static int supervise(pid_t pid, int pidfd, int sfd, int result_fd, uint64_t time
 		int st;
 		if (waitpid(pid, &st, WNOHANG) != pid)
 			continue;
-		/* The VMM wrote its record (or nothing) before exiting. */
-		uint8_t rec[8];
+		*reaped_ns = now_ns();
+		/* The VMM wrote its record (or nothing) before exiting: how
+		 * the command ended, then when the VM did. */
+		uint8_t rec[16];
 		ssize_t got;
 		do
 			got = read(result_fd, rec, sizeof(rec));
 		while (got < 0 && errno == EINTR);
 		run_result_from(st, rec, got == (ssize_t)sizeof(rec), forwarded, timed_out, res);
+		*vm_end_ns = 0;
+		for (int i = 15; got == (ssize_t)sizeof(rec) && i >= 8; i--)
+			*vm_end_ns = *vm_end_ns << 8 | rec[i];
 		return res->exit_code;
 	}
 }
@@ -1062,6 +1083,9 @@ struct run_ctx {
 	uid_t extra_owner;
 	pid_t pid;
 	uint64_t t_start, t_start_ns;
+	/* --timings: t_start on CLOCK_BOOTTIME (the clock of a process's
+	 * start time), the VM's end and the VMM's reaping (run_timings). */
+	uint64_t t_start_boot_ns, vm_end_ns, reaped_ns;
 	char cmdline[ARCA_CMDLINE_MAX + 1];
 	/* --warm: the snapshot (c->snap.fd; fds[VMM_FD_SNAPSHOT] is the
 	 * VMM's copy); warm false when this run boots as usual. */
@@ -1085,9 +1109,8 @@ static void run_ctx_init(struct run_ctx *c)
 	runnet_init(&c->net);
 	passt_init(&c->passt);
 	c->rootless = geteuid() != 0;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c->t_start_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c->t_start_ns = now_ns();
+	c->t_start_boot_ns = now_ns_of(CLOCK_BOOTTIME);
 	c->t_start = c->t_start_ns / 1000000;
 }
 
@@ -1304,8 +1327,12 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		asuser_leave(&c->owner.as);
 	if (r < 0)
 		return r;
-	if ((r = doctor_kvm_runnable(c->fds[VMM_FD_KVM], e)) < 0)
+	double test_ms;
+	if ((r = kvmok_check(c->fds[VMM_FD_KVM], &test_ms, e)) < 0)
 		return r;
+	if (o->verbose)
+		note(o, test_ms < 0 ? "arca: KVM self-test: passed earlier this boot (.kvm-ok)\n"
+				    : "arca: KVM self-test: passed in %.1f ms\n", test_ms);
 	if ((r = run_kernel_fast(o, c, e)) < 0)
 		return r;
 	r = c->fds[VMM_FD_INITRD_BASE] = run_modules_initrd_open(&c->paths, &c->kernel, &c->mods, e);
@@ -1564,7 +1591,8 @@ static int run_wait(struct run_ctx *c, struct arca_opts *o, struct arca_result *
 	if (o->on_spawn)
 		o->on_spawn(c->pid);
 	int r = supervise(c->pid, c->pidfd, c->sfd, c->result_rd, o->timeout_ms,
-			  o->stop_timeout_ms, o->tty, o->agent, &c->net, res);
+			  o->stop_timeout_ms, o->tty, o->agent, &c->net, res, &c->vm_end_ns,
+			  &c->reaped_ns);
 	if (o->verbose && c->net.up) {
 		char line[512];
 		runnet_summary(&c->net, line, sizeof(line));
@@ -1580,6 +1608,50 @@ static int run_wait(struct run_ctx *c, struct arca_opts *o, struct arca_result *
 	return r;
 }
 
+/* This process's start on CLOCK_BOOTTIME, from /proc/self/stat's
+ * starttime (clock ticks since boot: 10 ms steps); 0 if unknown. */
+static uint64_t process_start_boot_ns(void)
+{
+	char buf[1024];
+	uint64_t start;
+	_cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (n <= 0 || hz <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sbstate_stat_starttime(buf, &start) < 0)
+		return 0;
+	return start * (1000000000ull / (uint64_t)hz);
+}
+
+/*
+ * --timings (and --verbose): the VMM's breakdown ends when the VM does;
+ * four more lines complete it with what the launcher saw around it: its own
+ * start (exec, the dynamic loader, option parsing) and, after the VM,
+ * the VMM's exit (guest memory and the KVM VM torn down) and the
+ * launcher's clean-up (cgroup, snapshot, network).
+ */
+static void run_timings(const struct arca_opts *o, const struct run_ctx *c, uint64_t done_ns)
+{
+	if (!(o->timings || o->verbose) || !c->vm_end_ns || c->vm_end_ns > c->reaped_ns ||
+	    c->reaped_ns > done_ns)
+		return;
+	uint64_t exec_ns = process_start_boot_ns();
+	double before = exec_ns && exec_ns <= c->t_start_boot_ns
+				? (double)(c->t_start_boot_ns - exec_ns) / 1e6 : -1;
+	if (before >= 0)
+		note(o, "arca:   %-52s %9.1f\n", "arca itself before its first step (10 ms steps)",
+		     before);
+	note(o, "arca:   %-52s %9.1f\n", "after the VM: arca-vmm's exit (memory, KVM)",
+	     (double)(c->reaped_ns - c->vm_end_ns) / 1e6);
+	note(o, "arca:   %-52s %9.1f\n", "after the VM: arca's clean-up",
+	     (double)(done_ns - c->reaped_ns) / 1e6);
+	if (before >= 0)
+		note(o, "arca:   %-52s %9.1f\n", "total, arca's start to its end",
+		     before + (double)(done_ns - c->t_start_ns) / 1e6);
+}
+
 static int run_command_(struct arca_opts *o, struct arca_result *res, struct arca_err *e)
 {
 	struct run_ctx c;
@@ -1590,6 +1662,7 @@ static int run_command_(struct arca_opts *o, struct arca_result *res, struct arc
 	if (r >= 0)
 		r = run_wait(&c, o, res);
 	run_ctx_free(&c);
+	run_timings(o, &c, now_ns());
 	return r;
 }
 

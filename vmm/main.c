@@ -500,14 +500,18 @@ static int split_log(int log_fd)
 	return 0;
 }
 
-/* --result-fd: how the command ended, as init said, for the launcher. */
-static void report_result(const struct vmm_opts *o, const struct ctl *c)
+/* --result-fd: how the command ended, as init said, for the launcher, and
+ * when the VM ended (CLOCK_MONOTONIC ns): what follows is the VMM's exit,
+ * which the launcher's --timings counts. */
+static void report_result(const struct vmm_opts *o, const struct ctl *c, uint64_t end_ns)
 {
 	if (o->result_fd < 0 || !c->have_exit)
 		return;
-	uint8_t rec[8];
+	uint8_t rec[16];
 	proto_put_le32(rec, c->exit_kind);
 	proto_put_le32(rec + 4, c->exit_value);
+	proto_put_le32(rec + 8, (uint32_t)end_ns);
+	proto_put_le32(rec + 12, (uint32_t)(end_ns >> 32));
 	(void)!write(o->result_fd, rec, sizeof(rec));
 }
 
@@ -738,6 +742,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "arca-vmm: set up in %.1f ms, guest starting\n", ms_since(&t_start));
 	}
 	int r = evloop_run(&m.vm.loop);
+	struct timespec t_end;
+	clock_gettime(CLOCK_MONOTONIC, &t_end);
 	if (o.verbose) {
 		fprintf(stderr, "arca-vmm: guest ran for %.1f ms in all\n", ms_since(&t_start));
 		fs_devices_report(&m.fs, stderr);
@@ -756,7 +762,7 @@ int main(int argc, char *argv[])
 	int stop = __atomic_load_n(&m.vm.stop, __ATOMIC_SEQ_CST);
 	if (m.ctl.failed)
 		return EXIT_ARCA;
-	report_result(&o, &m.ctl);
+	report_result(&o, &m.ctl, ts_ns(&t_end));
 	if (stop == VM_FAILED) {
 		fprintf(stderr, "arca: %s\n", m.vm.stop_msg);
 		if (m.boot_timed_out && !o.console)

@@ -183,7 +183,7 @@ breakdown() {
 	while [ "$_i" -lt "$N" ]; do
 		timeout 120 "$ARCA" run --timings "$@" --memory "$MEM" -- true </dev/null >"$T/bd.$_i" 2>&1 ||
 			{ echo "bench: arca run --timings failed:" >&2; tail -n 5 "$T/bd.$_i" >&2; return 1; }
-		awk -v i="$_i" '/^arca:   total/ { print $NF, i }' "$T/bd.$_i" >>"$T/bd.totals"
+		awk -v i="$_i" '/^arca:   total +[0-9]/ { print $NF, i }' "$T/bd.$_i" >>"$T/bd.totals"
 		_i=$((_i + 1))
 		echo "bench: --timings run $_i/$N: $(tail -n 1 "$T/bd.totals" | cut -d' ' -f1) ms"
 	done

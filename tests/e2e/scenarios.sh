@@ -81,13 +81,19 @@ sc_signal() {
 # every step timed, the command's step covers its 1 s sleep, the steps add up to the total,
 # stdout untouched. --verbose prints it too, after the console and init's log, and says the
 # kernel booted is the bzImage; --no-kaslr boots the decompressed one from the cache instead.
+# breakdown_ok MIN_CMD_MS: the VMM's 10 steps add up to its total, then the launcher's 4 lines
+# (its own start, the VMM's exit, its clean-up, and a whole total no less than the VMM's).
 breakdown_ok() {
 	sed -n '/^arca: boot breakdown/,$p' "$T/err" | awk '
+		/^arca:   / && after { v = $NF; m++; if (v == "?" || v < 0) bad = 1
+			if ($0 ~ /total, arca/) whole = v; next }
 		/^arca:   / { v = $NF; if (v == "?") { print "untimed step: " $0; bad = 1 }
-			if ($0 ~ /total/) total = v; else { sum += v; n++ }
+			if ($0 ~ /total/) { total = v; after = 1 } else { sum += v; n++ }
 			if ($0 ~ /arca:   the command /) cmd = v }
-		END { if (bad) exit 1
+		END { if (bad) { print "an untimed or negative line"; exit 1 }
 			if (n != 10) { print n " steps, want 10"; exit 1 }
+			if (m != 4) { print m " lines after the total, want 4"; exit 1 }
+			if (whole < total) { print "arca total " whole " below the VMM total " total; exit 1 }
 			if (cmd < '"$1"' || cmd > 60000) { print "command step " cmd " ms"; exit 1 }
 			d = total - sum; if (d < 0) d = -d
 			if (d > 1) { print "steps add up to " sum " ms, total " total; exit 1 } }' ||

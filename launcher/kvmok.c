@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* See kvmok.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "doctor.h"
+#include "kvmok.h"
+#include "sbstate.h"
+
+#define STAMP_MAX 4096
+
+int kvmok_stamp(const char *boot_id, const char *modules, uint64_t rdev, char *out,
+		size_t cap)
+{
+	size_t idlen = boot_id ? strcspn(boot_id, "\n") : 0;
+	if (!idlen)
+		return -EINVAL;
+	int n = snprintf(out, cap, "boot %.*s\nkvm %llu\n", (int)idlen, boot_id,
+			 (unsigned long long)rdev);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	size_t len = (size_t)n;
+	for (const char *l = modules; l && *l;) {
+		size_t ll = strcspn(l, "\n");
+		if (ll >= 3 && !strncmp(l, "kvm", 3)) {
+			if (len + ll + 2 > cap)
+				return -ENOSPC;
+			memcpy(out + len, l, ll);
+			len += ll;
+			out[len++] = '\n';
+			out[len] = '\0';
+		}
+		l += ll;
+		if (*l == '\n')
+			l++;
+	}
+	return (int)len;
+}
+
+/* Up to cap - 1 bytes of a file, NUL-terminated: its length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t got = 0;
+	while (got + 1 < cap) {
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+static int current_stamp(int kvm_fd, char *out, size_t cap)
+{
+	char id[64];
+	struct stat st;
+	_cleanup_free_ char *mods = malloc(1 << 16);
+	if (!mods || fstat(kvm_fd, &st) < 0 ||
+	    read_small("/proc/sys/kernel/random/boot_id", id, sizeof(id)) <= 0 ||
+	    read_small("/proc/modules", mods, 1 << 16) < 0)
+		return -EIO;
+	return kvmok_stamp(id, mods, (uint64_t)st.st_rdev, out, cap);
+}
+
+int kvmok_check(int kvm_fd, double *ran_ms, struct arca_err *e)
+{
+	char dir[256], path[300], tmp[320], want[STAMP_MAX], have[STAMP_MAX];
+	const char *why;
+	bool keep = sbstate_rundir(dir, sizeof(dir), &why) == 0 &&
+		    current_stamp(kvm_fd, want, sizeof(want)) > 0;
+	*ran_ms = -1;
+	if (keep) {
+		snprintf(path, sizeof(path), "%s/.kvm-ok", dir);
+		/* The extensions are asked every time: cheap, and they
+		 * name what is missing. */
+		if (read_small(path, have, sizeof(have)) > 0 && !strcmp(have, want))
+			return doctor_kvm_caps(kvm_fd, e);
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int r = doctor_kvm_runnable(kvm_fd, e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ran_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (r < 0 || !keep) {
+		if (keep)
+			(void)unlink(path);
+		return r;
+	}
+	/* A new name, then rename: a reader sees the old verdict or the new. */
+	snprintf(tmp, sizeof(tmp), "%s/.kvm-ok.%d", dir, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		size_t len = strlen(want);
+		bool ok = write(fd, want, len) == (ssize_t)len;
+		close(fd);
+		if (!ok || rename(tmp, path) < 0)
+			(void)unlink(tmp);
+	}
+	return 0;
+}
