@@ -61,10 +61,9 @@ static struct doctor_check *add(struct report *r, const char *name, enum doctor_
 	return c;
 }
 
-/* A small file (procfs, sysfs) into buf, NUL-terminated; length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
+ssize_t doctor_read_small(const char *path, char *buf, size_t cap)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	size_t got = 0;
 	if (fd < 0)
 		return -errno;
@@ -87,7 +86,7 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 static int cpu_virt(void)
 {
 	char buf[16384];
-	ssize_t n = read_small("/proc/cpuinfo", buf, sizeof(buf));
+	ssize_t n = doctor_read_small("/proc/cpuinfo", buf, sizeof(buf));
 	return n < 0 ? (int)n : host_cpu_virt(buf, (size_t)n);
 }
 
@@ -264,7 +263,7 @@ static void check_io_uring(struct report *rep)
 			  "(sysctl kernel.io_uring_disabled=0, or the container's seccomp profile)";
 	char buf[32], sysctl[80] = "";
 	long v;
-	if (read_small("/proc/sys/kernel/io_uring_disabled", buf, sizeof(buf)) > 0 &&
+	if (doctor_read_small("/proc/sys/kernel/io_uring_disabled", buf, sizeof(buf)) > 0 &&
 	    host_parse_sysctl_long(buf, &v) == 0)
 		snprintf(sysctl, sizeof(sysctl), " (kernel.io_uring_disabled=%ld: %s)", v,
 			 host_io_uring_disabled_text(v));

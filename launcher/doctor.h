@@ -9,6 +9,8 @@
 #ifndef ARCA_DOCTOR_H
 #define ARCA_DOCTOR_H
 
+#include <sys/types.h>
+
 #include "cli.h"
 #include "err.h"
 
@@ -30,6 +32,9 @@ int doctor_run(const struct arca_opts *o, struct arca_err *e);
  * flags) and what arca needs.
  */
 int doctor_kvm_runnable(int kvm_fd, struct arca_err *e);
+/* A small file (procfs, sysfs, the runtime directory's) into buf, NUL-
+ * terminated, not through a symlink; its length or -errno. */
+ssize_t doctor_read_small(const char *path, char *buf, size_t cap);
 /* Its first half: the extensions only (no test guest). */
 int doctor_kvm_caps(int kvm_fd, struct arca_err *e);
 

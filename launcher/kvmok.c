@@ -44,35 +44,14 @@ int kvmok_stamp(const char *boot_id, const char *modules, uint64_t rdev, char *o
 	return (int)len;
 }
 
-/* Up to cap - 1 bytes of a file, NUL-terminated: its length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t got = 0;
-	while (got + 1 < cap) {
-		ssize_t n = read(fd, buf + got, cap - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	return (ssize_t)got;
-}
-
 static int current_stamp(int kvm_fd, char *out, size_t cap)
 {
 	char id[64];
 	struct stat st;
 	_cleanup_free_ char *mods = malloc(1 << 16);
 	if (!mods || fstat(kvm_fd, &st) < 0 ||
-	    read_small("/proc/sys/kernel/random/boot_id", id, sizeof(id)) <= 0 ||
-	    read_small("/proc/modules", mods, 1 << 16) < 0)
+	    doctor_read_small("/proc/sys/kernel/random/boot_id", id, sizeof(id)) <= 0 ||
+	    doctor_read_small("/proc/modules", mods, 1 << 16) < 0)
 		return -EIO;
 	return kvmok_stamp(id, mods, (uint64_t)st.st_rdev, out, cap);
 }
@@ -88,7 +67,7 @@ int kvmok_check(int kvm_fd, double *ran_ms, struct arca_err *e)
 		snprintf(path, sizeof(path), "%s/.kvm-ok", dir);
 		/* The extensions are asked every time: cheap, and they
 		 * name what is missing. */
-		if (read_small(path, have, sizeof(have)) > 0 && !strcmp(have, want))
+		if (doctor_read_small(path, have, sizeof(have)) > 0 && !strcmp(have, want))
 			return doctor_kvm_caps(kvm_fd, e);
 	}
 	struct timespec t0, t1;
