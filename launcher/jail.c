@@ -374,14 +374,6 @@ static int child_fds(const struct jail_spec *s, int proc_fd)
 	return n;
 }
 
-/*
- * Rootless: clone each share into a detached mount (sharemnt.h), here
- * because open_tree() needs CAP_SYS_ADMIN over the mount namespace, which
- * only our new user namespace gives, and takes a path of this namespace, so
- * the launcher's fd is resolved again by path: the clone must be the very
- * directory the launcher checked (same device and inode), or a component
- * was swapped in between.
- */
 /* *fd (the launcher's) becomes a detached clone of path, which must be
  * the same file or directory. */
 static void child_reclone(const char *path, bool ro, int *fd)
@@ -399,6 +391,14 @@ static void child_reclone(const char *path, bool ro, int *fd)
 	*fd = nfd;
 }
 
+/*
+ * Rootless: clone each share into a detached mount (sharemnt.h), here
+ * because open_tree() needs CAP_SYS_ADMIN over the mount namespace, which
+ * only our new user namespace gives, and takes a path of this namespace, so
+ * the launcher's fd is resolved again by path: the clone must be the very
+ * directory the launcher checked (same device and inode), or a component
+ * was swapped in between.
+ */
 static void child_detach_shares(struct jail_spec *s)
 {
 	for (size_t i = 0; i < s->nshares; i++)
