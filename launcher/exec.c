@@ -129,13 +129,21 @@ static void stop_reason(int log, off_t from, char *out, size_t cap)
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+	const char *line;
+	size_t len = n > 0 ? sandbox_stop_line(buf, (size_t)n, &line) : 0;
+	if (len)
+		ctl_sanitize((const uint8_t *)line, len, out, cap);
+}
+
+size_t sandbox_stop_line(const char *buf, size_t n, const char **line)
+{
 	/* The log holds the guest's console too: an "arca: " line (the
-	 * VMM's) says it best; any line is still only text, sanitized. */
+	 * VMM's) says it best; any line is still only text, and sanitized. */
 	const char *last = NULL, *vmm = NULL;
 	size_t last_len = 0, vmm_len = 0;
-	for (size_t i = 0; n > 0 && i < (size_t)n;) {
+	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		while (j < (size_t)n && buf[j] != '\n')
+		while (j < n && buf[j] != '\n')
 			j++;
 		size_t k = i;
 		while (k < j && buf[k] == ' ')
@@ -148,10 +156,8 @@ static void stop_reason(int log, off_t from, char *out, size_t cap)
 		}
 		i = j + 1;
 	}
-	if (vmm)
-		last = vmm, last_len = vmm_len;
-	if (last)
-		ctl_sanitize((const uint8_t *)last, last_len, out, cap);
+	*line = vmm ? vmm : last;
+	return vmm ? vmm_len : last_len;
 }
 
 static int send_spec(struct mux_buf *out, const struct arca_opts *o, struct arca_err *e)

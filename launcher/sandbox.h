@@ -53,6 +53,11 @@ void sandbox_child_signals(void);
  * command's stdio is ours (0, 1, 2); start errors the guest reports go to
  * o->diag_fd as well as into res->err.msg. */
 int sandbox_exec(const struct arca_opts *o, struct arca_result *res, struct arca_err *e);
+/* Pure, for exec's "stopped while the command ran: WHY": in n bytes of a
+ * sandbox's log, the line that says why it stopped: the last "arca: " one
+ * (the VMM's), else the last non-blank one, leading spaces skipped. Sets
+ * *line and returns its length (no newline), or 0 when there is none. */
+size_t sandbox_stop_line(const char *buf, size_t n, const char **line);
 int sandbox_ls(const struct arca_opts *o, struct arca_err *e);
 int sandbox_stop(const struct arca_opts *o, bool force, struct arca_err *e);
 int sandbox_logs(const struct arca_opts *o, struct arca_err *e);

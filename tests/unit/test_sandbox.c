@@ -18,6 +18,7 @@
 
 #include "mux.h"
 #include "proto.h"
+#include "sandbox.h"
 #include "sbstate.h"
 
 static void test_names(void **state)
@@ -382,9 +383,33 @@ static void test_mux_seccomp(void **state)
 	assert_int_equal(confined_child(2), 125);
 }
 
+/* exec's stop reason: the VMM's last "arca: " line wins over the guest's
+ * console lines after it; otherwise the last non-blank line. */
+static void test_stop_line(void **state)
+{
+	(void)state;
+	const char *l;
+	const char a[] = "[ 3.1] boot\narca: the guest stopped: the guest kernel crashed (X)\n"
+			 "[ 3.2] more console\n  \n";
+	size_t n = sandbox_stop_line(a, sizeof(a) - 1, &l);
+	assert_int_equal(n, strlen("arca: the guest stopped: the guest kernel crashed (X)"));
+	assert_memory_equal(l, "arca: the guest stopped", 23);
+	const char b[] = "one\n   two  \n\n";
+	n = sandbox_stop_line(b, sizeof(b) - 1, &l);
+	assert_int_equal(n, 5);
+	assert_memory_equal(l, "two  ", 5);
+	/* No newline at the end, "arca:" without its space, nothing at all. */
+	n = sandbox_stop_line("x\narca:y", 8, &l);
+	assert_int_equal(n, 6);
+	assert_memory_equal(l, "arca:y", 6);
+	assert_int_equal(sandbox_stop_line("\n \n", 3, &l), 0);
+	assert_int_equal(sandbox_stop_line("", 0, &l), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stop_line),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_state_hostile),
