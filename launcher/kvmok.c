@@ -29,13 +29,20 @@ int kvmok_stamp(const char *boot_id, const char *modules, uint64_t rdev, char *o
 	size_t len = (size_t)n;
 	for (const char *l = modules; l && *l;) {
 		size_t ll = strcspn(l, "\n");
-		if (ll >= 3 && !strncmp(l, "kvm", 3)) {
-			if (len + ll + 2 > cap)
-				return -ENOSPC;
-			memcpy(out + len, l, ll);
-			len += ll;
-			out[len++] = '\n';
-			out[len] = '\0';
+		/* "NAME SIZE REFS DEPS STATE ADDRESS": the name, size and
+		 * address; not the references, which each running VM moves. */
+		char name[64], size[32], refs[32], deps[512], state[32], addr[32];
+		char line[1024];
+		if (ll >= 3 && !strncmp(l, "kvm", 3) && ll < sizeof(line)) {
+			memcpy(line, l, ll);
+			line[ll] = '\0';
+			if (sscanf(line, "%63s %31s %31s %511s %31s %31s", name, size, refs, deps,
+				   state, addr) == 6) {
+				int k = snprintf(out + len, cap - len, "%s %s %s\n", name, size, addr);
+				if (k < 0 || (size_t)k >= cap - len)
+					return -ENOSPC;
+				len += (size_t)k;
+			}
 		}
 		l += ll;
 		if (*l == '\n')

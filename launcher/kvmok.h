@@ -24,8 +24,9 @@
 #include "err.h"
 
 /* Pure: the stamp from this boot's id (/proc/sys/kernel/random/boot_id),
- * the text of /proc/modules (its lines for modules named kvm*: name, size,
- * state and address, which change when a module is reloaded) and /dev/kvm's
+ * the text of /proc/modules (for each module named kvm*: its name, size
+ * and address, which change when it is reloaded; not its reference count,
+ * which every running VM moves) and /dev/kvm's
  * device number. Returns its length, or -ENOSPC / -EINVAL (no boot id). */
 int kvmok_stamp(const char *boot_id, const char *modules, uint64_t rdev, char *out,
 		size_t cap);

@@ -27,8 +27,14 @@ static void test_stamp(void **state)
 	assert_int_equal((size_t)n, strlen(a));
 	/* This boot, this /dev/kvm, the kvm* modules and nothing else. */
 	assert_string_equal(a, "boot 2f1c-boot\nkvm 41192\n"
-			       "kvm_amd 155648 0 - Live 0xffffffffc09d0000\n"
-			       "kvm 1142784 1 kvm_amd, Live 0xffffffffc0880000\n");
+			       "kvm_amd 155648 0xffffffffc09d0000\n"
+			       "kvm 1142784 0xffffffffc0880000\n");
+	/* A running VM holds a reference to kvm_amd: the same stamp. */
+	char busy[sizeof(mods)];
+	memcpy(busy, mods, sizeof(mods));
+	strstr(busy, "kvm_amd 155648 0")[15] = '2';
+	assert_true(kvmok_stamp("2f1c-boot", busy, 0xa0e8, b, sizeof(b)) > 0);
+	assert_string_equal(a, b);
 	/* A reload moves the module: another stamp. So does a reboot or
 	 * another device. */
 	char moved[sizeof(mods)];
