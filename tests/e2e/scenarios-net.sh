@@ -253,16 +253,17 @@ sc_net_parallel() {
 	[ -n "${ARCA_E2E_NESTED:-}" ] && _n=${E2E_NET_PARALLEL:-4}
 	_i=1
 	while [ "$_i" -le "$_n" ]; do
-		timeout -k 10 "$LIMIT" "$ARCA" run --net nat -- sh -c "$GET"'
+		( timeout -k 10 "$LIMIT" "$ARCA" run --net nat -- sh -c "$GET"'
 			/usr/sbin/ip -4 -o addr show | grep -v " lo " | sed "s/.*inet \([0-9./]*\).*/\1/"
-			get http://'"$INET"':8080/p'"$_i" </dev/null >"$T/p$_i" 2>"$T/p$_i.err" &
+			get http://'"$INET"':8080/p'"$_i" </dev/null >"$T/p$_i" 2>"$T/p$_i.err"
+		  echo $? >"$T/p$_i.rc" ) &
 		_i=$((_i + 1))
 	done
 	wait
 	_i=1
 	while [ "$_i" -le "$_n" ]; do
 		[ "$(sed -n 2p "$T/p$_i")" = "hello from $INET:8080 /p$_i" ] ||
-			{ echo "run $_i: $(tr '\n' '|' <"$T/p$_i") $(tail -n 3 "$T/p$_i.err" | tr '\n' '|')"; return 1; }
+			{ echo "run $_i: status $(cat "$T/p$_i.rc"): $(tr '\n' '|' <"$T/p$_i") $(tail -n 3 "$T/p$_i.err" | tr '\n' '|')"; return 1; }
 		_i=$((_i + 1))
 	done
 	_d=$(for _f in "$T"/p[0-9]; do head -n 1 "$_f"; done | sort -u | wc -l)
