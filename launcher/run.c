@@ -716,6 +716,33 @@ static void run_owner_free(struct run_owner *ow)
 	asuser_free(&ow->as);
 }
 
+/* Root mode: *fd (a share's directory or file) becomes its detached clone,
+ * idmapped onto the VMM's ids unless passthrough; refused where the file
+ * system cannot be idmapped and the VMM runs as other ids than the user. */
+static int run_clone(struct run_owner *ow, int *fd, const char *path, bool ro, bool passthrough,
+		     const char *what, bool *idmapped, struct arca_err *e)
+{
+	struct quoted q;
+	int userns = passthrough ? -1 : ow->userns_fd;
+	int nfd = sharemnt_clone(*fd, "", ro ? SHAREMNT_RO : 0, userns, idmapped, what, e);
+	if (nfd == -ENOSYS)
+		return arca_error(e, ENOSYS, "this kernel has no open_tree (Linux 5.2): cannot "
+				  "confine %s '%s'", what, quote(&q, path));
+	if (nfd < 0)
+		return nfd;
+	if (userns >= 0 && !*idmapped && ow->uid != 0) {
+		close(nfd);
+		return arca_error(e, EPERM,
+				  "cannot confine %s '%s' to the rights of uid %u: its file system "
+				  "does not support idmapped mounts on this kernel, and arca-vmm runs "
+				  "as other ids (--vmm-user); drop --vmm-user or share a directory "
+				  "on ext4, xfs or btrfs", what, quote(&q, path), (unsigned)ow->uid);
+	}
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
 /*
  * Replace *fd (a directory of the host's tree) by a detached clone of it
  * (sharemnt.h): ".." stops at its root in the kernel. Rootless, the jail's
@@ -740,24 +767,7 @@ static int run_detach(struct run_owner *ow, int *fd, const char *path, bool ro,
 	int r = sharemnt_check_beneath(path, what, e);
 	if (r < 0 || ow->rootless)
 		return r;
-	int userns = passthrough ? -1 : ow->userns_fd;
-	int nfd = sharemnt_clone(*fd, "", ro ? SHAREMNT_RO : 0, userns, idmapped, what, e);
-	if (nfd == -ENOSYS)
-		return arca_error(e, ENOSYS, "this kernel has no open_tree (Linux 5.2): cannot "
-				  "confine %s '%s'", what, quote(&q, path));
-	if (nfd < 0)
-		return nfd;
-	if (userns >= 0 && !*idmapped && ow->uid != 0) {
-		close(nfd);
-		return arca_error(e, EPERM,
-				  "cannot confine %s '%s' to the rights of uid %u: its file system "
-				  "does not support idmapped mounts on this kernel, and arca-vmm runs "
-				  "as other ids (--vmm-user); drop --vmm-user or share a directory "
-				  "on ext4, xfs or btrfs", what, quote(&q, path), (unsigned)ow->uid);
-	}
-	close(*fd);
-	*fd = nfd;
-	return 0;
+	return run_clone(ow, fd, path, ro, passthrough, what, idmapped, e);
 }
 
 static void run_shares_close(struct run_shares *rs)
@@ -840,26 +850,10 @@ static int run_file_open(struct run_owner *ow, const struct arca_share *sh, int 
 				  quote(&q, sh->host),
 				  (unsigned)(ow->rootless ? getuid() : ow->uid),
 				  sh->ro ? "read" : "read and write", sh->ro ? "" : " (mark it :ro?)");
-	if (!ow->rootless) {
-		int userns = sh->ids_passthrough ? -1 : ow->userns_fd;
-		bool idmapped = false;
-		int nfd = sharemnt_clone(fd, "", sh->ro ? SHAREMNT_RO : 0, userns, &idmapped,
-					 "share", e);
-		if (nfd == -ENOSYS)
-			return arca_error(e, ENOSYS, "this kernel has no open_tree (Linux 5.2): "
-					  "cannot confine share '%s'", quote(&q, sh->host));
-		if (nfd < 0)
-			return nfd;
-		if (userns >= 0 && !idmapped && ow->uid != 0) {
-			close(nfd);
-			return arca_error(e, EPERM, "cannot confine share '%s' to the rights of uid "
-					  "%u: its file system does not support idmapped mounts on "
-					  "this kernel, and arca-vmm runs as other ids (--vmm-user)",
-					  quote(&q, sh->host), (unsigned)ow->uid);
-		}
-		close(fd);
-		fd = nfd;
-	}
+	bool idmapped = false;
+	if (!ow->rootless &&
+	    (r = run_clone(ow, &fd, sh->host, sh->ro, sh->ids_passthrough, "share", &idmapped, e)) < 0)
+		return r;
 	*out = steal_fd(&fd);
 	return 0;
 }
