@@ -470,6 +470,51 @@ nested_qemu_threads() {
 	done
 }
 
+# nested_qemu_cpus MON NCPU: what each test-host CPU is doing, asked of QEMU's monitor (the
+# FIFOs MON.in and MON.out, nested_boot's -monitor pipe:MON): the whole `info registers -a` and
+# each CPU's `info lapic` as "nested: monitor:" lines, then "nested: watchdog:" lines per CPU:
+# its RIP, flags, HLT and CR3, and its local APIC's timer, ISR and IRR. That tells whether a
+# frozen CPU spins in the test host's kernel (it boots nokaslr, so a RIP is looked up in the
+# /proc/kallsyms of any boot of it; Debian's System.map is a placeholder) or in a nested guest
+# (another CR3, a RIP elsewhere), and whether an interrupt sits pending, never delivered.
+nested_qemu_cpus() {
+	local mon=$1 ncpu=$2 cmds i raw
+	cmds='info registers -a\n'
+	for ((i = 0; i < ncpu; i++)); do cmds+="cpu $i\ninfo lapic\n"; done
+	raw=$(nested_qemu_hmp "$mon" "$cmds") || return 0
+	printf '%s\n' "$raw" | sed 's/^/nested: monitor: /'
+	printf '%s\n' "$raw" | awk '
+		/^CPU#[0-9]+/ { cpu = substr($1, 5) }
+		/^RIP=/ {
+			rip = substr($1, 5); rfl = substr($2, 5); hlt = $NF
+			iff = (index("2367abef", substr(rfl, 6, 1)) ? "IF=1" : "IF=0") # bit 9
+			regs[cpu] = "RIP=" rip " RFL=" rfl " " iff " " hlt
+		}
+		/^CR0=/ { regs[cpu] = regs[cpu] " " $3 }
+		/^dumping local APIC state for CPU/ { cpu = $NF; ap[cpu] = "" }
+		/^(LVTT[ \t]|Timer|ISR|IRR)/ { gsub(/[ \t]+/, " "); ap[cpu] = ap[cpu] " | " $0 }
+		END {
+			for (c in regs) print "nested: watchdog: cpu" c " " regs[c]
+			for (c in ap) print "nested: watchdog: cpu" c " lapic" ap[c]
+		}'
+}
+
+# nested_qemu_hmp MON CMDS: run monitor commands (printf format: "cmd\\n...") through the FIFOs
+# MON.in and MON.out; prints what the monitor answered in 3 s. QEMU holds both FIFOs open
+# read-write, so neither open here blocks; the monitor echoes its input with terminal escapes,
+# stripped here.
+nested_qemu_hmp() {
+	local mon=$1 cmds=$2
+	[ -p "$mon.in" ] && [ -p "$mon.out" ] || return 1
+	{
+		exec 3<>"$mon.out"
+		# shellcheck disable=SC2059 # the commands are the format
+		printf "$cmds" >"$mon.in"
+		timeout 3 cat <&3
+	} | tr -d '\r' | sed 's/\x1b\[[0-9]*[A-Z]//g' | grep -av '^(qemu)\|^QEMU .* monitor'
+	return 0
+}
+
 # thread_ticks /proc/PID/task/TID: "TICKS STATE", its user+system CPU time and state.
 thread_ticks() {
 	local a
@@ -489,13 +534,19 @@ thread_ticks() {
 # A real lockup stays (seen twice in vmm_seccomp_trap, a VMM dying while its vCPU ran); a
 # stall report from a kernel that a slow, busy machine under TCG starved for a while is
 # followed by more results, and stopping that test host would only cost a boot.
+# Before it stops a silent test host, it sends it an NMI (QEMU's monitor, `nmi`; NESTED_NMI=0:
+# not) and waits NESTED_NMI_WAIT seconds (30) for output. A test host with one CPU froze with
+# its only vCPU thread asleep: the CPU halted and no timer interrupt ever woke it (2026-12-02);
+# with two, both vCPU threads spin. An NMI interrupts a halted CPU and a nested guest alike, and
+# the kernel's idle loop then programs its next timer event afresh. The console log records
+# each CPU's state before the NMI and whether output came back after it.
 nested_watch() {
-	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r
-	local grace=${NESTED_LOCKUP_GRACE:-240} nlock=0 lockt='' lockr=''
+	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r kicked=''
+	local grace=${NESTED_LOCKUP_GRACE:-240} nlock=0 lockt='' lockr='' kwait=${NESTED_NMI_WAIT:-30}
 	last=$(date +%s)
 	while sleep 5; do
-		# Lines that are not kernel messages ("[   12.345] ...").
-		c=$(grep -avc '^\[ *[0-9]*\.[0-9]*\]' "$log" 2>/dev/null)
+		# Lines that are not kernel messages ("[   12.345] ...") nor this watchdog's own.
+		c=$(grep -avcE '^(\[ *[0-9]*\.[0-9]*\]|nested: )' "$log" 2>/dev/null)
 		l=$(grep -acE 'soft lockup - CPU#|rcu_(sched|preempt) (self-)?detected stall' "$log" 2>/dev/null)
 		r=$(grep -acE '^(ok |not ok |skip |e2e[a-z-]*: [0-9]+ passed)' "$log" 2>/dev/null)
 		now=$(date +%s)
@@ -514,14 +565,30 @@ nested_watch() {
 		if [ -n "$lockt" ] && [ $((now - lockt)) -ge "$grace" ]; then
 			why="its kernel reported a lockup and no result came for ${grace}s"
 		elif [ "$c" != "$n" ]; then
-			n=$c last=$now
-		elif [ $((now - last)) -ge "$stall" ]; then
+			if [ -n "$kicked" ]; then
+				echo "nested: the test host went on $((now - kicked))s after the NMI" >&2
+				echo "nested: watchdog: output again $((now - kicked))s after the NMI" >>"$log"
+			fi
+			n=$c last=$now kicked=
+		elif [ -z "$kicked" ] && [ $((now - last)) -ge "$stall" ] && [ "${NESTED_NMI:-1}" != 0 ] &&
+			[ -p "$log.mon.in" ]; then
+			echo "nested: no output from the test host for ${stall}s; sending it an NMI" >&2
+			echo "nested: watchdog: no output for ${stall}s; the CPUs before an NMI:" >>"$log"
+			nested_qemu_cpus "$log.mon" "$NESTED_QEMU_SMP" >>"$log" 2>&1
+			nested_qemu_hmp "$log.mon" 'nmi\n' >/dev/null
+			kicked=$(date +%s)
+		elif [ -n "$kicked" ] && [ $((now - kicked)) -ge "$kwait" ]; then
+			why="no output for $((now - last))s, nor in the ${kwait}s after an NMI"
+		elif [ -z "$kicked" ] && [ $((now - last)) -ge "$stall" ]; then
 			why="no output for ${stall}s"
 		fi
 		if [ -n "$why" ]; then
 			echo "nested: the test host froze ($why); stopping it" >&2
 			echo "nested: watchdog: $why" >>"$log"
+			nested_qemu_cpus "${log}.mon" "$NESTED_QEMU_SMP" >>"$log" 2>&1
 			[ -s "$pidf" ] && nested_qemu_threads "$(cat "$pidf")" >>"$log" 2>&1
+			# Once more, 3 s later: a RIP that moved is a loop, one that did not is stuck.
+			nested_qemu_cpus "${log}.mon" "$NESTED_QEMU_SMP" 2>&1 | grep -a '^nested: watchdog:' >>"$log"
 			[ -s "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
 			return 0
 		fi
@@ -538,7 +605,8 @@ NESTED_QEMU_SMP=${NESTED_QEMU_SMP:-2}
 nested_boot() {
 	local initrd=$1 log=$2 limit=$3 t0 t1 qrc wpid=
 	: >"$log"
-	rm -f "$log.pid"
+	rm -f "$log.pid" "$log.mon.in" "$log.mon.out"
+	mkfifo "$log.mon.in" "$log.mon.out" || return 255
 	if [ "${NESTED_STALL:-600}" != 0 ]; then
 		nested_watch "$log" "$log.pid" "${NESTED_STALL:-600}" &
 		wpid=$!
@@ -550,8 +618,8 @@ nested_boot() {
 	t0=$(date +%s.%N)
 	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
 		-smp "$NESTED_QEMU_SMP" -m 3072 -nographic -no-reboot -nodefaults -serial stdio \
-		-pidfile "$log.pid" -kernel "$KIMG" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1" </dev/null 2>&1 |
+		-pidfile "$log.pid" -monitor "pipe:$log.mon" -kernel "$KIMG" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 nokaslr" </dev/null 2>&1 |
 		awk "${awk_i[@]}" -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
 			{ sub(/\r$/, ""); print >> lf; fflush(lf) }
 			index($0, e) { inb = 0 }
@@ -562,7 +630,7 @@ nested_boot() {
 		kill "$wpid" 2>/dev/null
 		wait "$wpid" 2>/dev/null
 	fi
-	rm -f "$log.pid"
+	rm -f "$log.pid" "$log.mon.in" "$log.mon.out"
 	t1=$(date +%s.%N)
 	NESTED_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	NESTED_HOST_BOOT=$(sed -n 's/.*arca-e2e: test host init at uptime \([0-9.]*\).*/\1/p' "$log" | head -n 1)
