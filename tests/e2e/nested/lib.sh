@@ -534,12 +534,16 @@ thread_ticks() {
 # A real lockup stays (seen twice in vmm_seccomp_trap, a VMM dying while its vCPU ran); a
 # stall report from a kernel that a slow, busy machine under TCG starved for a while is
 # followed by more results, and stopping that test host would only cost a boot.
-# Before it stops a silent test host, it sends it an NMI (QEMU's monitor, `nmi`; NESTED_NMI=0:
-# not) and waits NESTED_NMI_WAIT seconds (30) for output. A test host with one CPU froze with
-# its only vCPU thread asleep: the CPU halted and no timer interrupt ever woke it (2026-12-02);
-# with two, both vCPU threads spin. An NMI interrupts a halted CPU and a nested guest alike, and
-# the kernel's idle loop then programs its next timer event afresh. The console log records
-# each CPU's state before the NMI and whether output came back after it.
+# Before it stops a silent test host, it records each CPU's registers and local APIC, then
+# sends it an NMI (QEMU's monitor, `nmi`; NESTED_NMI=0: not) and waits NESTED_NMI_WAIT seconds
+# (30). The test host boots with unknown_nmi_panic=1, so a kernel that still takes NMIs panics
+# and prints the stack of what the CPU was running (the console log has it; QEMU then exits,
+# -no-reboot). That is the point: in the freeze recorded so far (2026-12-02) both CPUs looped
+# through the test host kernel's int3 entry (asm_exc_int3, irqentry_nmi_enter,
+# native_irq_return_iret: the breakpoints the kernel plants while it patches its own code, as
+# for static keys) with interrupts disabled and a timer interrupt pending, so nothing else gets
+# a word out of it. A host that prints again after the NMI went on (not seen) and is
+# watched as before.
 nested_watch() {
 	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r kicked=''
 	local grace=${NESTED_LOCKUP_GRACE:-240} nlock=0 lockt='' lockr='' kwait=${NESTED_NMI_WAIT:-30}
@@ -572,7 +576,7 @@ nested_watch() {
 			n=$c last=$now kicked=
 		elif [ -z "$kicked" ] && [ $((now - last)) -ge "$stall" ] && [ "${NESTED_NMI:-1}" != 0 ] &&
 			[ -p "$log.mon.in" ]; then
-			echo "nested: no output from the test host for ${stall}s; sending it an NMI" >&2
+			echo "nested: no output from the test host for ${stall}s; sending it an NMI (it panics with a backtrace)" >&2
 			echo "nested: watchdog: no output for ${stall}s; the CPUs before an NMI:" >>"$log"
 			nested_qemu_cpus "$log.mon" "$NESTED_QEMU_SMP" >>"$log" 2>&1
 			nested_qemu_hmp "$log.mon" 'nmi\n' >/dev/null
@@ -619,7 +623,7 @@ nested_boot() {
 	timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
 		-smp "$NESTED_QEMU_SMP" -m 3072 -nographic -no-reboot -nodefaults -serial stdio \
 		-pidfile "$log.pid" -monitor "pipe:$log.mon" -kernel "$KIMG" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 nokaslr" </dev/null 2>&1 |
+		-append "console=ttyS0 quiet panic=-1 nokaslr unknown_nmi_panic=1" </dev/null 2>&1 |
 		awk "${awk_i[@]}" -v lf="$log" -v b="$NESTED_BEGIN" -v e="$NESTED_END" '
 			{ sub(/\r$/, ""); print >> lf; fflush(lf) }
 			index($0, e) { inb = 0 }
