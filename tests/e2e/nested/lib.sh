@@ -473,7 +473,7 @@ nested_qemu_threads() {
 # nested_qemu_cpus MON NCPU: what each test-host CPU is doing, asked of QEMU's monitor (the
 # FIFOs MON.in and MON.out, nested_boot's -monitor pipe:MON): the whole `info registers -a` and
 # each CPU's `info lapic` as "nested: monitor:" lines, then "nested: watchdog:" lines per CPU:
-# its RIP, flags, HLT and CR3, and its local APIC's timer, ISR and IRR. That tells whether a
+# its RIP, flags, HLT and CR3, and its local APIC's timer, ISR, IRR and priorities. That tells whether a
 # frozen CPU spins in the test host's kernel (it boots nokaslr, so a RIP is looked up in the
 # /proc/kallsyms of any boot of it; Debian's System.map is a placeholder) or in a nested guest
 # (another CR3, a RIP elsewhere), and whether an interrupt sits pending, never delivered.
@@ -492,7 +492,7 @@ nested_qemu_cpus() {
 		}
 		/^CR0=/ { regs[cpu] = regs[cpu] " " $3 }
 		/^dumping local APIC state for CPU/ { cpu = $NF; ap[cpu] = "" }
-		/^(LVTT[ \t]|Timer|ISR|IRR)/ { gsub(/[ \t]+/, " "); ap[cpu] = ap[cpu] " | " $0 }
+		/^(LVTT[ \t]|Timer|ISR|IRR|APR)/ { gsub(/[ \t]+/, " "); ap[cpu] = ap[cpu] " | " $0 }
 		END {
 			for (c in regs) print "nested: watchdog: cpu" c " " regs[c]
 			for (c in ap) print "nested: watchdog: cpu" c " lapic" ap[c]
