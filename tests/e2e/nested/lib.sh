@@ -538,11 +538,12 @@ thread_ticks() {
 # sends it an NMI (QEMU's monitor, `nmi`; NESTED_NMI=0: not) and waits NESTED_NMI_WAIT seconds
 # (30). The test host boots with unknown_nmi_panic=1, so a kernel that still takes NMIs panics
 # and prints the stack of what the CPU was running (the console log has it; QEMU then exits,
-# -no-reboot). That is the point: in the freeze recorded so far (2026-12-02) both CPUs looped
-# through the test host kernel's int3 entry (asm_exc_int3, irqentry_nmi_enter,
-# native_irq_return_iret: the breakpoints the kernel plants while it patches its own code, as
-# for static keys) with interrupts disabled and a timer interrupt pending, so nothing else gets
-# a word out of it. A host that prints again after the NMI went on (not seen) and is
+# -no-reboot). That is the point: in one freeze (2026-12-02) both CPUs looped through the test
+# host kernel's int3 entry (asm_exc_int3, irqentry_nmi_enter, native_irq_return_iret: the
+# breakpoints the kernel plants while it patches its own code, as for static keys) with
+# interrupts disabled and a timer interrupt pending, so nothing else gets a word out of it.
+# In another both CPUs sat halted with deliverable vectors pending in CPU 0's IRR, and the NMI
+# never arrived either (the emulator lost the wakeup): the log then has the registers only. A host that prints again after the NMI went on (not seen) and is
 # watched as before.
 nested_watch() {
 	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r kicked=''
