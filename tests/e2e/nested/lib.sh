@@ -473,8 +473,8 @@ nested_qemu_threads() {
 # nested_qemu_cpus MON NCPU: what each test-host CPU is doing, asked of QEMU's monitor (the
 # FIFOs MON.in and MON.out, nested_boot's -monitor pipe:MON): the whole `info registers -a` and
 # each CPU's `info lapic` as "nested: monitor:" lines, then "nested: watchdog:" lines per CPU:
-# its RIP, flags, HLT and CR3, and its local APIC's timer, ISR, IRR and priorities. That tells whether a
-# frozen CPU spins in the test host's kernel (it boots nokaslr, so a RIP is looked up in the
+# its RIP, flags, HLT and CR3, and its local APIC's timer, ISR, IRR and priorities. That tells
+# whether a frozen CPU spins in the test host's kernel (it boots nokaslr, so a RIP is looked up in the
 # /proc/kallsyms of any boot of it; Debian's System.map is a placeholder) or in a nested guest
 # (another CR3, a RIP elsewhere), and whether an interrupt sits pending, never delivered.
 nested_qemu_cpus() {
@@ -543,8 +543,8 @@ thread_ticks() {
 # breakpoints the kernel plants while it patches its own code, as for static keys) with
 # interrupts disabled and a timer interrupt pending, so nothing else gets a word out of it.
 # In another both CPUs sat halted with deliverable vectors pending in CPU 0's IRR, and the NMI
-# never arrived either (the emulator lost the wakeup): the log then has the registers only. A host that prints again after the NMI went on (not seen) and is
-# watched as before.
+# never arrived either (the emulator lost the wakeup): the log then has the registers only.
+# A host that prints again after the NMI goes on (not seen) and is watched as before.
 nested_watch() {
 	local log=$1 pidf=$2 stall=$3 n=-1 last now c why l r kicked=''
 	local grace=${NESTED_LOCKUP_GRACE:-240} nlock=0 lockt='' lockr='' kwait=${NESTED_NMI_WAIT:-30}
