@@ -37,6 +37,10 @@ struct links {
 static int links_add(const struct rtnl_link *l, void *arg)
 {
 	struct links *ls = arg;
+	/* A dump asked again (rtnl.h) lists a link twice. */
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i].index == l->index)
+			return 0;
 	if (ls->n == ls->cap) {
 		size_t cap = ls->cap ? ls->cap * 2 : 32;
 		struct rtnl_link *v = realloc(ls->v, cap * sizeof(*v));

@@ -41,6 +41,10 @@ static int on_link(const struct rtnl_link *l, void *arg)
 	struct found *f = arg;
 	if (l->flags & IFF_LOOPBACK)
 		return 0;
+	/* A dump the kernel interrupted is read again: a link seen twice. */
+	for (size_t i = 0; i < f->n; i++)
+		if (f->links[i].index == l->index)
+			return 0;
 	if (f->n == PODNET_LINKS_MAX) {
 		f->too_many = true;
 		return 0;

@@ -450,6 +450,17 @@ void rtnl_close(struct rtnl *r)
 	r->nl = NULL;
 }
 
+/* Whether buf holds the end of the dump with sequence number seq (its
+ * NLMSG_DONE, or an error in its place). */
+static bool dump_ended(const void *buf, size_t n, uint32_t seq)
+{
+	int len = (int)n;
+	for (const struct nlmsghdr *h = buf; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len))
+		if (h->nlmsg_seq == seq && (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
 /* Send nlh, read answers until the ACK (or NLMSG_DONE for a dump), handing
  * each data message to cb. mnl_cb_run turns NLMSG_ERROR into errno. */
 static int exchange(struct rtnl *r, struct nlmsghdr *nlh, bool dump, mnl_cb_t cb, void *data)
@@ -468,15 +479,31 @@ static int exchange(struct rtnl *r, struct nlmsghdr *nlh, bool dump, mnl_cb_t cb
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
+	bool intr = false;
 	do {
 		ssize_t n = mnl_socket_recvfrom(r->nl, buf, RTNL_RECV_BUF);
 		if (n < 0)
 			return -errno;
+		if (intr) {
+			ret = dump_ended(buf, (size_t)n, nlh->nlmsg_seq) ? MNL_CB_STOP : MNL_CB_OK;
+			continue;
+		}
+		errno = 0;
 		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, r->portid, cb, data);
+		/* NLM_F_DUMP_INTR: the table changed while the kernel walked
+		 * it (another run adding its link or routes), so what came is
+		 * not one consistent picture. libmnl stops at that message;
+		 * the rest of the dump is still queued and would answer our
+		 * next request, so read it to its NLMSG_DONE first. */
+		if (ret < 0 && dump && errno == EINTR) {
+			intr = true;
+			ret = dump_ended(buf, (size_t)n, nlh->nlmsg_seq) ? MNL_CB_STOP : MNL_CB_OK;
+			continue;
+		}
 		if (ret < 0)
 			return errno ? -errno : -EIO;
 	} while (ret > 0);
-	return 0;
+	return intr ? -EINTR : 0;
 }
 
 int rtnl_talk(struct rtnl *r, struct nlmsghdr *nlh)
@@ -612,15 +639,25 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* An interrupted dump is asked for again, a few times: with runs starting
+ * and stopping in parallel the host's tables change often. The callback
+ * sees the objects of every pass, so each one is written to take an object
+ * twice (a list that skips what it has, a flag, a first match). */
+#define RTNL_DUMP_TRIES 8
+
 static int dump(struct rtnl *r, struct dump_ctx *d)
 {
-	char buf[RTNL_MSG_MAX];
-	struct nlmsghdr *nlh = d->v6 ? rtnl_msg_dump6(buf, sizeof(buf), d->kind)
-				     : rtnl_msg_dump(buf, sizeof(buf), d->kind);
-
-	if (!nlh)
-		return -EMSGSIZE;
-	int ret = exchange(r, nlh, true, dump_cb, d);
+	int ret = -EINTR;
+	for (int tries = 0; tries < RTNL_DUMP_TRIES && ret == -EINTR; tries++) {
+		char buf[RTNL_MSG_MAX];
+		struct nlmsghdr *nlh = d->v6 ? rtnl_msg_dump6(buf, sizeof(buf), d->kind)
+					     : rtnl_msg_dump(buf, sizeof(buf), d->kind);
+		if (!nlh)
+			return -EMSGSIZE;
+		ret = exchange(r, nlh, true, dump_cb, d);
+		if (ret == -EINTR)
+			r->dumps_redone++;
+	}
 	return ret < 0 ? ret : d->err;
 }
 

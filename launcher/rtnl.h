@@ -28,6 +28,7 @@ struct rtnl {
 	struct mnl_socket *nl; /* NULL: closed */
 	uint32_t portid;
 	uint32_t seq;
+	unsigned dumps_redone; /* dumps the kernel interrupted and we asked again */
 };
 
 struct rtnl_link {
@@ -133,7 +134,10 @@ int rtnl_route_add6(struct rtnl *r, const uint8_t dst[16], uint8_t plen, const u
 		    int oif);
 
 /* Dumps: fn is called for each entry; a negative return is kept (the first
- * one) and returned once the dump has been read to its end. */
+ * one) and returned once the dump has been read to its end. A dump the
+ * kernel marks interrupted (NLM_F_DUMP_INTR: the table changed under it) is
+ * read to its end and asked again, up to 8 times (then -EINTR): fn sees the
+ * entries of every pass, so it must take an entry twice. */
 typedef int (*rtnl_link_fn)(const struct rtnl_link *l, void *arg);
 typedef int (*rtnl_addr_fn)(const struct rtnl_addr *a, void *arg);
 typedef int (*rtnl_route_fn)(const struct rtnl_route *rt, void *arg);

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1100,6 +1102,106 @@ static size_t count_files(const char *dir)
 	return n;
 }
 
+/* ---- dumps while the table changes ------------------------------------------------ */
+
+#define CHURN_PAIRS 150
+
+static int count_dump_link(const struct rtnl_link *l, void *arg)
+{
+	int *seen = arg; /* by ifindex, small in a fresh netns */
+	if (!strncmp(l->name, "dv", 2) && l->index > 0 && l->index < 4 * CHURN_PAIRS)
+		seen[l->index] = 1;
+	return 0;
+}
+
+struct churn_result {
+	int dumps, bad_ret, bad_count, after;
+	unsigned redone;
+};
+
+/* In a netns of its own: many links, so a dump takes many messages, and
+ * a second process adding and deleting a veth pair as fast as it can. */
+static void churn_child(int wfd)
+{
+	struct churn_result res = { 0 };
+	struct rtnl r = { 0 };
+	char a[IF_NAMESIZE], b[IF_NAMESIZE];
+
+	if (unshare(CLONE_NEWNET) < 0 || rtnl_open(&r) < 0)
+		_exit(2);
+	for (int i = 0; i < CHURN_PAIRS; i++) {
+		snprintf(a, sizeof(a), "dva%d", i);
+		snprintf(b, sizeof(b), "dvb%d", i);
+		if (rtnl_veth_add(&r, a, b, -1, 0) < 0)
+			_exit(3);
+	}
+	pid_t churn = fork();
+	if (churn < 0)
+		_exit(4);
+	if (churn == 0) {
+		struct rtnl c = { 0 };
+		if (rtnl_open(&c) < 0)
+			_exit(5);
+		for (;;) {
+			rtnl_veth_add(&c, "churn0", "churn1", -1, 0);
+			rtnl_link_del(&c, "churn0");
+		}
+	}
+	long long end = now_ms() + 10000;
+	while (now_ms() < end && (res.redone < 5 || res.dumps < 20)) {
+		static int seen[4 * CHURN_PAIRS];
+		int n = 0;
+		memset(seen, 0, sizeof(seen));
+		if (rtnl_dump_links(&r, count_dump_link, seen) < 0)
+			res.bad_ret++;
+		for (size_t i = 0; i < 4 * CHURN_PAIRS; i++)
+			n += seen[i];
+		if (n != 2 * CHURN_PAIRS)
+			res.bad_count++;
+		res.dumps++;
+		res.redone = r.dumps_redone;
+	}
+	kill(churn, SIGKILL);
+	waitpid(churn, NULL, 0);
+	/* The socket still answers its next request with its own answer. */
+	struct rtnl_link l;
+	res.after = rtnl_link_get(&r, "dva7", &l) == 0 && !strcmp(l.name, "dva7") ? 1 : -1;
+	if (write(wfd, &res, sizeof(res)) != sizeof(res))
+		_exit(6);
+	_exit(0);
+}
+
+static void test_dump_interrupted(void **state)
+{
+	(void)state;
+	require_netns();
+	int p[2];
+	struct churn_result res = { 0 };
+	int status;
+
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		churn_child(p[1]);
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], &res, sizeof(res));
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(n, (ssize_t)sizeof(res));
+	print_message("# %d dumps of %d links, %u passes interrupted and asked again\n", res.dumps,
+		      2 * CHURN_PAIRS, res.redone);
+	assert_int_equal(res.bad_ret, 0);
+	assert_int_equal(res.bad_count, 0);
+	assert_int_equal(res.after, 1);
+	/* Else the kernel never interrupted one and this tested nothing. */
+	assert_true(res.redone > 0);
+}
+
 static void test_gc(void **state)
 {
 	require_netns();
@@ -1168,6 +1270,7 @@ int main(void)
 		cmocka_unit_test(test_setup_v6),
 		cmocka_unit_test(test_setup_none_full_collide),
 		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_dump_interrupted),
 	};
 	return cmocka_run_group_tests(tests, NULL, cleanup_state);
 }
