@@ -346,7 +346,10 @@ static int host_current(const struct host_table *t, struct canon *c, struct arca
 		{ NFT_MSG_GETCHAIN, "chains" },
 		{ NFT_MSG_GETRULE, "rules" },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(dumps); i++) {
+	/* A dump that spans messages while another run commits its own table
+	 * comes back marked interrupted (NLM_F_DUMP_INTR, EINTR here): the
+	 * picture may be torn, so both are read again from the start. */
+	for (size_t i = 0, tries = 0; i < ARRAY_SIZE(dumps); i++) {
 		char what[96];
 		snprintf(what, sizeof(what), "listing the %s of table %s %s", dumps[i].what, t->fam,
 			 t->name);
@@ -358,6 +361,13 @@ static int host_current(const struct host_table *t, struct canon *c, struct arca
 		mnl_attr_put_strz(nlh, dumps[i].type == NFT_MSG_GETRULE ? NFTA_RULE_TABLE
 						: NFTA_CHAIN_TABLE, t->name);
 		int r = nft_query(nlh, canon_cb, c, what, e);
+		if (r == -EINTR && ++tries < 8) {
+			c->len = 0;
+			c->s[0] = '\0';
+			c->overflow = false;
+			i = (size_t)-1; /* the loop's i++ makes it 0 */
+			continue;
+		}
 		if (r < 0)
 			return r;
 	}
