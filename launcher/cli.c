@@ -99,6 +99,14 @@ static int opt_flag(struct arca_opts *o, const struct cli_option *opt,
 	return 0;
 }
 
+/* The --no-X of a default-off flag --X: the last of the two wins. */
+static int opt_unflag(struct arca_opts *o, const struct cli_option *opt,
+		      const char *val, struct arca_err *e)
+{
+	*(bool *)((char *)o + opt->off) = false;
+	return 0;
+}
+
 static int opt_uint(struct arca_opts *o, const struct cli_option *opt,
 		    const char *val, struct arca_err *e)
 {
@@ -683,9 +691,12 @@ static const struct cli_option options[] = {
 	{ "console", 0, CMDS_RUN, NULL,
 	  "show the guest serial console (kernel messages) only",
 	  opt_flag, FIELD(console), 0, 0 },
+	{ "kaslr", 0, CMDS_VM, NULL,
+	  "boot the kernel's bzImage through its own decompressor, which randomizes the guest kernel's base address (KASLR), instead of the copy arca decompressed once into its cache (the default: ~30% faster cold boots, its pages shared between VMs until written)",
+	  opt_flag, FIELD(kaslr), 0, 0 },
 	{ "no-kaslr", 0, CMDS_VM, NULL,
-	  "boot a copy of the kernel arca decompressed once into its cache, skipping the kernel's own decompressor (and with it KASLR); its pages are shared between VMs until written",
-	  opt_flag, FIELD(no_kaslr), 0, 0 },
+	  "boot the copy of the kernel arca decompressed once into its cache (the default; undoes an earlier --kaslr)",
+	  opt_unflag, FIELD(kaslr), 0, 0 },
 	{ "warm", 0, CMDS_VM, NULL,
 	  "start from a snapshot of a booted VM of the same configuration in arca's cache (made by the first such run, which boots as usual); not with --disk",
 	  opt_flag, FIELD(warm), 0, 0 },

@@ -102,10 +102,10 @@ struct arca_opts {
 	bool interactive;       /* -i: accepted; stdin is always attached */
 	uint16_t rows, cols;    /* -t: this terminal's size at start (run.c) */
 	bool no_seccomp;        /* --no-seccomp: debugging only, arca-vmm warns */
-	bool no_kaslr;          /* --no-kaslr: boot the decompressed copy of
-				 * the kernel in the cache instead of the
-				 * bzImage through its own decompressor
-				 * (which randomizes the kernel's base) */
+	bool kaslr;             /* --kaslr: boot the bzImage through its own
+				 * decompressor (which randomizes the
+				 * kernel's base) instead of the decompressed
+				 * copy of the kernel in the cache */
 	struct netcfg net;      /* --net (default none: loopback only) */
 	struct net_publishes publish; /* -p/--publish, in order (needs --net
 				       * nat or allow=) */

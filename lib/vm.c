@@ -355,7 +355,7 @@ int arca_vm_set_path(arca_vm *vm, enum arca_path which, const char *path, struct
 int arca_vm_set_kaslr(arca_vm *vm, bool on, struct arca_err *e)
 {
 	CONFIGURABLE(vm, e);
-	vm->o.no_kaslr = !on;
+	vm->o.kaslr = on;
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Boot benchmark payload (POSIX sh, runs under busybox): wall time of `arca run -- true`
-# (as is, with --no-kaslr, and with --warm: from a snapshot, made by one untimed run first)
+# (as is, with --kaslr: the bzImage through its decompressor, and with --warm: from a snapshot, made by one untimed run first)
 # against QEMU microvm booting the same kernel to a busybox init that runs `true`, plus each
 # VMM's peak RSS. Driven by tests/bench/boot, natively or inside the nested test host.
 #
@@ -55,9 +55,9 @@ qemu_true() {
 arca_true() {
 	timeout 120 "$ARCA" run --memory "$MEM" -- true </dev/null >"$T/arca.log" 2>&1
 }
-# The kernel decompressed once into the cache, without its decompressor (or KASLR).
-nokaslr_true() {
-	timeout 120 "$ARCA" run --no-kaslr --memory "$MEM" -- true </dev/null >"$T/nokaslr.log" 2>&1
+# The bzImage through its own decompressor (KASLR), not the copy decompressed into the cache.
+kaslr_true() {
+	timeout 120 "$ARCA" run --kaslr --memory "$MEM" -- true </dev/null >"$T/kaslr.log" 2>&1
 }
 
 # From a snapshot (--warm): the first such run (not timed) boots and saves it.
@@ -151,7 +151,7 @@ bench() {
 [ -c /dev/kvm ] || { echo "bench: no /dev/kvm" >&2; exit 1; }
 if [ -x "$ARCA" ]; then
 	bench arca "arca run -- true" arca_true arca-vmm
-	bench nokaslr "arca run --no-kaslr -- true" nokaslr_true arca-vmm
+	bench kaslr "arca run --kaslr -- true" kaslr_true arca-vmm
 	if warm_true; then
 		echo "bench: snapshot for --warm made"
 		bench warm "arca run --warm -- true" warm_true arca-vmm

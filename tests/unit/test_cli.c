@@ -262,6 +262,16 @@ static void test_kernel_and_flags(void **state)
 	OK("run", "--kernel", "--verbose", "true");
 	assert_string_equal(g_o.kernel, "--verbose");
 	assert_false(g_o.verbose);
+	/* The decompressed kernel by default; --kaslr the bzImage, and of
+	 * --kaslr and --no-kaslr the last one counts. */
+	OK("run", "true");
+	assert_false(g_o.kaslr);
+	OK("run", "--kaslr", "true");
+	assert_true(g_o.kaslr);
+	OK("run", "--kaslr", "--no-kaslr", "true");
+	assert_false(g_o.kaslr);
+	OK("run", "--no-kaslr", "--kaslr", "true");
+	assert_true(g_o.kaslr);
 }
 
 static void test_all_together(void **state)

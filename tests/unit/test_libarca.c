@@ -112,11 +112,11 @@ static void test_vm_builder(void **state)
 	assert_string_equal(arca_vm_name(vm), "box.1");
 	assert_int_equal(arca_vm_set_vmm_user(vm, 0, 5, &e), -EINVAL);
 	assert_int_equal(arca_vm_set_vmm_user(vm, 1000, 1000, &e), 0);
-	assert_false(vm->o.no_kaslr);
-	assert_int_equal(arca_vm_set_kaslr(vm, false, &e), 0);
-	assert_true(vm->o.no_kaslr);
+	assert_false(vm->o.kaslr); /* the decompressed kernel by default */
 	assert_int_equal(arca_vm_set_kaslr(vm, true, &e), 0);
-	assert_false(vm->o.no_kaslr);
+	assert_true(vm->o.kaslr);
+	assert_int_equal(arca_vm_set_kaslr(vm, false, &e), 0);
+	assert_false(vm->o.kaslr);
 	assert_int_equal(arca_vm_set_path(vm, ARCA_PATH_LIBEXEC, "rel/dir", &e), -EINVAL);
 	assert_int_equal(arca_vm_set_path(vm, (enum arca_path)9, "/x", &e), -EINVAL);
 	assert_int_equal(arca_vm_set_path(vm, ARCA_PATH_CACHE, "/c", &e), 0);
