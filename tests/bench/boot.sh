@@ -69,29 +69,16 @@ warm_true() {
 # of RSS outside the guest-RAM mapping (any mapping at least as large as the guest RAM);
 # guest RAM is only partly touched by a short boot, so VmHWM alone understates nothing and
 # overstates the VMM by whatever the guest touched.
-# Guest RAM in smaps: a run of adjacent mappings, each anonymous or arca's kernel image
-# (arca-vmm maps the cached vmlinux's pages into guest RAM: vmm/boot.h) or its snapshot
-# (--warm maps the whole of guest RAM from it: vmm/warm.h), that spans at least
-# the guest's RAM size; QEMU's is one anonymous mapping. Everything else is outside it.
-RSS_AWK='
-function hex(s,   i, n) { n = 0; s = tolower(s)
-	for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-	return n }
-function close_run() { if (run_ok && run_end - run_start >= ram) inram += run_rss; else out += run_rss
-	run_ok = 0; run_rss = 0 }
-/^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); s = hex(a[1]); e = hex(a[2])
-	ok = (NF < 6 || $6 ~ /\/vmlinux-/ || $6 ~ /\/snap-.*\.arca/)
-	if (!(ok && run_ok && s == run_end)) { close_run(); run_start = s; run_ok = ok }
-	run_end = e; next }
-/^Rss:/ { run_rss += $2 }
-END { close_run(); print out + 0 }'
+# Guest RAM and what lies outside it: tests/e2e/guest-ram.awk (here beside this script in the
+# test host, BENCH_GUEST_RAM_AWK when run directly).
+GUEST_RAM_AWK=${BENCH_GUEST_RAM_AWK:-$HERE/guest-ram.awk}
 
 sample_rss() {
 	_hwm=0 _out=0
 	while :; do
 		_h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
 		[ -n "$_h" ] || break
-		_o=$(awk -v ram=$((MEM * 1024 * 1024)) "$RSS_AWK" "/proc/$1/smaps" 2>/dev/null)
+		_o=$(awk -v ram=$((MEM * 1024 * 1024)) -f "$GUEST_RAM_AWK" "/proc/$1/smaps" 2>/dev/null)
 		[ "$_h" -gt "$_hwm" ] && _hwm=$_h
 		[ -n "$_o" ] && [ "$_o" -gt "$_out" ] && _out=$_o
 		sleep 0.05

@@ -238,15 +238,13 @@ sc_fault_init_killed() {
 
 # ---- the guest floods its consoles -------------------------------------------------------------
 
-# vmm_mem PID: "RSS_KIB HWM_KIB OUTSIDE_KIB": VmRSS, VmHWM, and the resident memory of every
-# mapping but the largest (guest RAM), from smaps.
+# vmm_mem PID RAM_MIB: "RSS_KIB HWM_KIB OUTSIDE_KIB": VmRSS, VmHWM, and the resident memory
+# outside guest RAM (guest-ram.awk: the kernel image arca-vmm maps from its cache is part of
+# guest RAM, not only the largest mapping).
 vmm_mem() {
 	_rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null)
 	_hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-	_out=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); cur = r[1] }
-		/^Size:/ { size[cur] = $2 } /^Rss:/ { rss[cur] = $2; tot += $2 }
-		END { m = ""; for (k in size) if (m == "" || size[k] > size[m]) m = k;
-		      print tot - rss[m] }' "/proc/$1/smaps" 2>/dev/null)
+	_out=$(awk -v ram=$(($2 * 1048576)) -f "$HERE/guest-ram.awk" "/proc/$1/smaps" 2>/dev/null)
 	[ -n "$_rss" ] && [ -n "$_hwm" ] && [ -n "$_out" ] && echo "$_rss $_hwm $_out"
 }
 
@@ -289,7 +287,7 @@ sc_fault_console_flood() {
 	done
 	_peak_out=0 _peak_hwm=0 _n=0
 	while [ -d "/proc/$VMM" ]; do
-		_m=$(vmm_mem "$VMM") || break
+		_m=$(vmm_mem "$VMM" 128) || break
 		set -- $_m
 		[ "$3" -gt "$_peak_out" ] && _peak_out=$3
 		[ "$2" -gt "$_peak_hwm" ] && _peak_hwm=$2
