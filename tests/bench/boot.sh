@@ -2,7 +2,8 @@
 # Boot benchmark payload (POSIX sh, runs under busybox): wall time of `arca run -- true`
 # (as is, with --kaslr: the bzImage through its decompressor, and with --warm: from a snapshot, made by one untimed run first)
 # against QEMU microvm booting the same kernel to a busybox init that runs `true`, plus each
-# VMM's peak RSS. Driven by tests/bench/boot, natively or inside the nested test host.
+# VMM's peak RSS. The rows' runs are interleaved (round after round, each row once per round).
+# Driven by tests/bench/boot, natively or inside the nested test host.
 #
 #   boot.sh [-n RUNS] [-p "N N ..."]
 #   env: ARCA, BENCH_QEMU, BENCH_KERNEL, BENCH_MICROVM_INITRD, BENCH_MEM (MiB, default 512)
@@ -86,62 +87,100 @@ sample_rss() {
 	echo "$_hwm $_out"
 }
 
-# bench NAME LABEL FN PROC: N timed runs of FN, then one run sampling the RSS of the process
-# named PROC (pidof). Appends one table row.
+# The rows: NAME LABEL FN PROC (PROC: the process whose RSS is sampled, - for none).
+row_of() {
+	case "$1" in
+	arca) echo "arca|arca run -- true|arca_true|arca-vmm" ;;
+	kaslr) echo "kaslr|arca run --kaslr -- true|kaslr_true|arca-vmm" ;;
+	warm) echo "warm|arca run --warm -- true|warm_true|arca-vmm" ;;
+	qemu) echo "qemu|qemu microvm true|qemu_true|$(basename "$QEMU")" ;;
+	exec) echo "exec|arca exec -- true|exec_true|-" ;;
+	esac
+}
+
+# timed NAME FN: one timed run of FN, its seconds appended to NAME.times; 1 if it failed
+# (then NAME.failed holds why).
+timed() {
+	_t0=$(now)
+	"$2"
+	_rc=$?
+	_t1=$(now)
+	if [ "$_rc" -ne 0 ]; then
+		echo "bench: $1 failed (status $_rc); last output:" >&2
+		tail -n 15 "$T/$1.log" | sed 's/^/  | /' >&2
+		echo "FAILED (status $_rc)" >"$T/$1.failed"
+		return 1
+	fi
+	if [ "$1" = qemu ] && ! grep -q 'bench-guest: true ran' "$T/qemu.log"; then
+		echo "bench: qemu guest did not report running true; output:" >&2
+		tail -n 15 "$T/qemu.log" | sed 's/^/  | /' >&2
+		echo "FAILED (no 'true ran')" >"$T/$1.failed"
+		return 1
+	fi
+	sub "$_t0" "$_t1" >>"$T/$1.times"
+	echo >>"$T/$1.times"
+	# progress: the nested runner stops a test host that prints nothing for long
+	echo "bench: $1: $(sub "$_t0" "$_t1") s"
+}
+
+# bench NAME...: RUNS rounds, each running every NAME once in turn (interleaved: in the
+# nested host timings drift by tens of percent between spells of minutes, so rows run one
+# after the other would compare spells, not VMMs), then one run of each sampling the RSS of
+# its PROC. Appends one table row per NAME.
 bench() {
-	_name=$1 _label=$2 _fn=$3 _proc=$4
-	: >"$T/$_name.times"
+	for _v in "$@"; do : >"$T/$_v.times"; rm -f "$T/$_v.failed"; done
 	_i=0
 	while [ "$_i" -lt "$N" ]; do
-		_t0=$(now)
-		"$_fn"
-		_rc=$?
-		_t1=$(now)
-		if [ "$_rc" -ne 0 ]; then
-			echo "bench: $_name run $((_i + 1)) failed (status $_rc); last output:" >&2
-			tail -n 15 "$T/$_name.log" | sed 's/^/  | /' >&2
-			FAILED=1
-			printf '%-24s %s\n' "$_label" "FAILED (status $_rc)" >>"$T/table"
-			return 1
-		fi
-		if [ "$_name" = qemu ] && ! grep -q 'bench-guest: true ran' "$T/qemu.log"; then
-			echo "bench: qemu guest did not report running true; output:" >&2
-			tail -n 15 "$T/qemu.log" | sed 's/^/  | /' >&2
-			FAILED=1
-			return 1
-		fi
-		sub "$_t0" "$_t1" >>"$T/$_name.times"
-		echo >>"$T/$_name.times"
 		_i=$((_i + 1))
-		# progress: the nested runner stops a test host that prints nothing for long
-		echo "bench: $_name run $_i/$N: $(sub "$_t0" "$_t1") s"
-	done
-	_rss="0 0"
-	if [ "$_proc" != - ]; then
-		"$_fn" &
-		_bg=$!
-		_pid=
-		# FN runs in a subshell (and under timeout), so find the VMM by name while it runs.
-		while [ -z "$_pid" ] && kill -0 "$_bg" 2>/dev/null; do
-			_pid=$(pidof "$_proc" | awk '{ print $1 }')
-			[ -n "$_pid" ] || sleep 0.02
+		echo "bench: round $_i/$N"
+		for _v in "$@"; do
+			[ -e "$T/$_v.failed" ] && continue
+			IFS='|' read -r _name _label _fn _proc <<EOR
+$(row_of "$_v")
+EOR
+			timed "$_name" "$_fn" || FAILED=1
 		done
-		[ -n "$_pid" ] && _rss=$(sample_rss "$_pid")
-		wait "$_bg"
-	fi
-	# shellcheck disable=SC2046,SC2086 # word splitting wanted: five numbers
-	set -- $(stats "$T/$_name.times") $_rss
-	awk -v n="$_label" -v med="$1" -v mn="$2" -v mx="$3" -v h="$4" -v o="$5" 'BEGIN {
-		printf "%-24s %7s %7s %7s %9.1f %11.1f\n", n, med, mn, mx, h / 1024, o / 1024 }' >>"$T/table"
+	done
+	for _v in "$@"; do
+		IFS='|' read -r _name _label _fn _proc <<EOR
+$(row_of "$_v")
+EOR
+		if [ -e "$T/$_v.failed" ]; then
+			printf '%-24s %s\n' "$_label" "$(cat "$T/$_v.failed")" >>"$T/table"
+			continue
+		fi
+		_rss="0 0"
+		if [ "$_proc" != - ]; then
+			"$_fn" &
+			_bg=$!
+			_pid=
+			# FN runs in a subshell (and under timeout), so find the VMM by name while it runs.
+			while [ -z "$_pid" ] && kill -0 "$_bg" 2>/dev/null; do
+				_pid=$(pidof "$_proc" | awk '{ print $1 }')
+				[ -n "$_pid" ] || sleep 0.02
+			done
+			[ -n "$_pid" ] && _rss=$(sample_rss "$_pid")
+			wait "$_bg"
+		fi
+		# shellcheck disable=SC2046,SC2086 # word splitting wanted: five numbers
+		set -- $(stats "$T/$_v.times") $_rss
+		awk -v n="$_label" -v med="$1" -v mn="$2" -v mx="$3" -v h="$4" -v o="$5" 'BEGIN {
+			printf "%-24s %7s %7s %7s %9.1f %11.1f\n", n, med, mn, mx, h / 1024, o / 1024 }' >>"$T/table"
+	done
 }
 
 [ -c /dev/kvm ] || { echo "bench: no /dev/kvm" >&2; exit 1; }
+# The point of a long-lived sandbox: a command in a VM that is already up (no RSS column:
+# the sandbox's VMM outlives each exec).
+exec_true() {
+	timeout 120 "$ARCA" exec bench-sb -- true </dev/null >"$T/exec.log" 2>&1
+}
+ROWS=qemu
 if [ -x "$ARCA" ]; then
-	bench arca "arca run -- true" arca_true arca-vmm
-	bench kaslr "arca run --kaslr -- true" kaslr_true arca-vmm
+	ROWS="arca kaslr qemu"
 	if warm_true; then
 		echo "bench: snapshot for --warm made"
-		bench warm "arca run --warm -- true" warm_true arca-vmm
+		ROWS="arca kaslr warm qemu"
 	else
 		printf '%-24s %s\n' "arca run --warm -- true" "FAILED (making the snapshot)" >>"$T/table"
 		FAILED=1
@@ -149,16 +188,15 @@ if [ -x "$ARCA" ]; then
 else
 	printf '%-24s %s\n' "arca run -- true" "n/a ($ARCA not built)" >>"$T/table"
 fi
-bench qemu "qemu microvm true" qemu_true "$(basename "$QEMU")"
-# The point of a long-lived sandbox: a command in a VM that is already up (no RSS column:
-# the sandbox's VMM outlives each exec).
-exec_true() {
-	timeout 120 "$ARCA" exec bench-sb -- true </dev/null >"$T/exec.log" 2>&1
-}
-if [ -x "$ARCA" ] && "$ARCA" start --name bench-sb --memory "$MEM" </dev/null >"$T/exec.log" 2>&1; then
-	bench exec "arca exec -- true" exec_true -
+# shellcheck disable=SC2086 # one word per row
+bench $ROWS
+# After the others: the sandbox's idle VM would take memory and CPU from their runs.
+SB=
+[ -x "$ARCA" ] && "$ARCA" start --name bench-sb --memory "$MEM" </dev/null >"$T/exec.log" 2>&1 &&
+	SB=1 && bench exec
+if [ -n "$SB" ]; then
 	"$ARCA" stop bench-sb </dev/null >/dev/null 2>&1
-else
+elif [ -x "$ARCA" ]; then
 	printf '%-24s %s\n' "arca exec -- true" "n/a (arca start failed)" >>"$T/table"
 fi
 
