@@ -136,7 +136,9 @@ size_t initroot_virtiofs_devs(char *text, const char **devs, size_t max);
 
 /* A share's read-ahead window, KiB: 1 MiB, two of the 512 KiB READs the
  * VMM allows (FUSE_MAX_IO), instead of the kernel's 128 KiB default, which
- * splits a sequential read into four times as many requests. */
+ * splits a sequential read into four times as many requests. The VMM's
+ * INIT reply allows at least as much (FUSE_MAX_READAHEAD), so a reply that
+ * arrives after arca-init set it does not narrow it again. */
 #define INITROOT_SHARE_READAHEAD_KB 1024
 
 /* Before power-off: every mount backed by a block device (a disk arca-init

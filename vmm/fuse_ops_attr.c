@@ -53,7 +53,8 @@ int fuse_op_init(struct fuse_server *s, const struct fuse_req *r, void *body, si
 	o->minor = s->minor;
 	o->flags = in.flags & want;
 	s->writeback = o->flags & FUSE_WRITEBACK_CACHE;
-	o->max_readahead = in.max_readahead;
+	o->max_readahead = in.max_readahead > FUSE_MAX_READAHEAD ? in.max_readahead
+								  : FUSE_MAX_READAHEAD;
 	o->max_background = 64;
 	o->congestion_threshold = 48;
 	o->max_write = FUSE_MAX_IO;

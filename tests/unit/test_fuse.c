@@ -208,6 +208,9 @@ static void test_init_negotiation(void **state)
 	assert_int_equal(o->major, 7);
 	assert_int_equal(o->minor, 38);
 	assert_int_equal(o->max_write, FUSE_MAX_IO);
+	/* never below the 1 MiB arca-init gives a share, whatever the guest's
+	 * kernel proposed (the fixture's 64 KiB): the kernel keeps the smaller */
+	assert_true(o->max_readahead >= 1024u * 1024);
 	assert_true(o->flags & FUSE_BIG_WRITES);
 	assert_true(o->flags & FUSE_DO_READDIRPLUS);
 	assert_false(o->flags & FUSE_WRITEBACK_CACHE); /* asked for, refused */
