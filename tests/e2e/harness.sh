@@ -173,6 +173,18 @@ harness_run() { # PREFIX
 			T=$(mktemp -d "$_t0/retry.XXXXXX") || exit 1
 			_r=$("sc_$name" 2>&1)
 			_st=$?
+			# A reset again: one more try. QEMU's own microvm guests reset early in
+			# boot in this test host too, 1 of 2 booted together in one check
+			# (README, Performance), and in such a spell two in a row were seen
+			# (asan-e2e's tty); a guest arca makes reset fails all three.
+			case "$_retry:$_st:$_r" in
+			reset:[1-9]*:*"the guest reset (triple fau"*)
+				echo "note: $name: the guest reset (triple fault) again; running it a last time"
+				T=$(mktemp -d "$_t0/retry.XXXXXX") || exit 1
+				_r=$("sc_$name" 2>&1)
+				_st=$?
+				;;
+			esac
 			T=$_t0
 			;;
 		esac
