@@ -151,9 +151,9 @@ harness_run() { # PREFIX
 		# that hit the harness limit, or arca's boot deadline, runs once more,
 		# and the retry is printed: a real hang fails twice.
 		# In the nested test host only, a guest that triple-faulted gets the same
-		# retry (and, reset again, a second one below): its KVM runs on QEMU's emulated SVM, where a stock guest kernel has
-		# been seen to reset now and then (fs_escape, net_publish, fs_root_dir,
-		# oci_containerd) whatever arca did.
+		# retry (and, reset again, a second one below): its KVM runs on QEMU's
+		# emulated SVM, where a stock guest kernel has been seen to reset now and
+		# then (fs_escape, net_publish, fs_root_dir, oci_containerd) whatever arca did.
 		_retry=
 		case "$_r" in
 		*"harness limit"* | *"the guest never started"*) _retry=stalled ;;
