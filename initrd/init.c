@@ -414,6 +414,7 @@ static __attribute__((noreturn)) void finish(int status, int code)
 	 * on the host, no journal left to replay. */
 	initroot_teardown();
 	sync();
+	init_mark(ARCA_MARK_SYNCED);
 	if (g.verbose > 0 || g.times)
 		ctl_send(proto_encode_times(frame, sizeof(frame), marks, ARCA_MARK_NR));
 	init_log("exit sent");

@@ -1054,6 +1054,33 @@ int run_command(struct arca_opts *o, struct arca_result *res, struct arca_err *e
  * the terminal, the jailed VMM), wait (supervise it). run_ctx_free()
  * removes whatever exists, whichever step failed.
  */
+/* The launcher's own steps, in order, for --timings' detail lines: each
+ * mark is when that step ended (CLOCK_MONOTONIC ns; 0: not reached). */
+enum run_lmark {
+	RUN_LMARK_INPUTS,  /* ids, limits, the shares and disks opened as the user */
+	RUN_LMARK_CHECKS,  /* paths, kernel, modules, the cached inputs checked */
+	RUN_LMARK_KVM,     /* /dev/kvm, the kernel opened, the KVM self-test */
+	RUN_LMARK_KERNEL,  /* the decompressed kernel and the modules' initrd */
+	RUN_LMARK_VMM,     /* arca-vmm opened, its binds, pipes */
+	RUN_LMARK_NET,     /* the network (TAP, rules, passt) */
+	RUN_LMARK_SPEC,    /* the run's archive and spec; --warm: the snapshot picked */
+	RUN_LMARK_CGROUP,  /* the run's cgroup */
+	RUN_LMARK_SPAWN,   /* the jailed child forked (it then execs arca-vmm) */
+	RUN_LMARK_NR
+};
+
+static const char *const run_lmark_names[RUN_LMARK_NR] = {
+	[RUN_LMARK_INPUTS] = "launcher: ids, shares and disks opened",
+	[RUN_LMARK_CHECKS] = "launcher: paths, kernel, modules, cache checked",
+	[RUN_LMARK_KVM] = "launcher: /dev/kvm, kernel file, KVM self-test",
+	[RUN_LMARK_KERNEL] = "launcher: decompressed kernel, modules' initrd",
+	[RUN_LMARK_VMM] = "launcher: arca-vmm, its binds and pipes",
+	[RUN_LMARK_NET] = "launcher: network",
+	[RUN_LMARK_SPEC] = "launcher: spec and archive (--warm: snapshot)",
+	[RUN_LMARK_CGROUP] = "launcher: cgroup",
+	[RUN_LMARK_SPAWN] = "launcher: jailed child forked",
+};
+
 struct run_ctx {
 	struct run_disks rd;
 	struct run_shares rs;
@@ -1080,6 +1107,8 @@ struct run_ctx {
 	/* --timings: t_start on CLOCK_BOOTTIME (the clock of a process's
 	 * start time), the VM's end and the VMM's reaping (run_timings). */
 	uint64_t t_start_boot_ns, vm_end_ns, reaped_ns;
+	/* --timings: when each of the launcher's steps ended (run_lmark). */
+	uint64_t lmark[RUN_LMARK_NR];
 	char cmdline[ARCA_CMDLINE_MAX + 1];
 	/* --warm: the snapshot (c->snap.fd; fds[VMM_FD_SNAPSHOT] is the
 	 * VMM's copy); warm false when this run boots as usual. */
@@ -1106,6 +1135,11 @@ static void run_ctx_init(struct run_ctx *c)
 	c->t_start_ns = now_ns();
 	c->t_start_boot_ns = now_ns_of(CLOCK_BOOTTIME);
 	c->t_start = c->t_start_ns / 1000000;
+}
+
+static void run_lmark(struct run_ctx *c, enum run_lmark m)
+{
+	c->lmark[m] = now_ns();
 }
 
 static void run_ctx_free(struct run_ctx *c)
@@ -1260,6 +1294,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	asuser_leave(&c->owner.as);
 	if (r < 0)
 		return r;
+	run_lmark(c, RUN_LMARK_INPUTS);
 	/* Each share's FUSE server may hold up to ARCA_FS_MAX_FDS fds of its
 	 * own, fewer where the hard NOFILE limit cannot be raised; each disk a
 	 * few, plus two per queue. */
@@ -1310,6 +1345,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		return r;
 	if ((r = check_inputs(&c->paths, c->extra_owner, e)) < 0)
 		return r;
+	run_lmark(c, RUN_LMARK_CHECKS);
 
 	/* Step 2: acquire every resource while privileged; all close-on-exec,
 	 * the jail moves exactly these onto the VMM's fd numbers. */
@@ -1330,6 +1366,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	if (o->verbose)
 		note(o, test_ms < 0 ? "arca: KVM self-test: passed earlier this boot (.kvm-ok)\n"
 				    : "arca: KVM self-test: passed in %.1f ms\n", test_ms);
+	run_lmark(c, RUN_LMARK_KVM);
 	if ((r = run_kernel_fast(o, c, e)) < 0)
 		return r;
 	r = c->fds[VMM_FD_INITRD_BASE] = run_modules_initrd_open(&c->paths, &c->kernel, &c->mods, e);
@@ -1338,6 +1375,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	if ((r = jail_check_input_fd(c->fds[VMM_FD_INITRD_BASE], c->paths.cache_dir, "cached initrd in",
 				     c->extra_owner, e)) < 0)
 		return r;
+	run_lmark(c, RUN_LMARK_KERNEL);
 	if ((r = c->vmm_fd = jail_open_input(c->paths.vmm, "arca-vmm", c->extra_owner, e)) < 0)
 		return r;
 	if ((r = vmm_binds(c->vmm_fd, c->binds, &c->nbinds, e)) < 0)
@@ -1356,6 +1394,8 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 		r = arca_error_errno(e, errno, "the VMM's log");
 		return r;
 	}
+
+	run_lmark(c, RUN_LMARK_VMM);
 
 	/* The run spec: the command (run_spec_command says how), the VM's records. */
 	struct arca_spec spec;
@@ -1430,6 +1470,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 				note(o, "%s", line);
 		}
 	}
+	run_lmark(c, RUN_LMARK_NET);
 	if (o->warm && !run_warm_eligible(o, c))
 		o->warm = false;
 	c->warm = o->warm;
@@ -1442,6 +1483,7 @@ static int run_prepare_vm(struct run_ctx *c, struct arca_opts *o, struct arca_er
 	} else if ((r = c->fds[VMM_FD_INITRD_SPEC] = initrd_spec_memfd(&spec, e)) < 0) {
 		return r;
 	}
+	run_lmark(c, RUN_LMARK_SPEC);
 	/* The VMM's fd numbers of the share directories, the disks and
 	 * /proc/self/fd: what jail.c's child_fds() moves them onto. */
 	for (size_t i = 0; i < c->rs.n; i++)
@@ -1489,6 +1531,7 @@ static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
 	/* Step 4 (set up from here): the cgroup the VMM is born into. */
 	if ((r = cgroup_create(&c->lim, &c->cg, e)) < 0)
 		return r;
+	run_lmark(c, RUN_LMARK_CGROUP);
 	/* Say so when the VMM's memory and task limits are not in force (no
 	 * cgroup v2, no delegation, rootless): its own bounds still hold. */
 	if (c->cg.dirfd < 0 && o->verbose)
@@ -1574,6 +1617,7 @@ static int run_spawn(struct run_ctx *c, struct arca_opts *o, struct arca_err *e)
 		r = c->pid;
 		return r;
 	}
+	run_lmark(c, RUN_LMARK_SPAWN);
 	for (int i = VMM_FD_KVM; i < VMM_FD_END; i++) {
 		close(c->fds[i]);
 		c->fds[i] = -1;
@@ -1640,6 +1684,16 @@ static void run_timings(const struct arca_opts *o, const struct run_ctx *c, uint
 	if (before >= 0)
 		note(o, "arca:   %-52s %9.1f\n", "arca itself before its first step (10 ms steps)",
 		     before);
+	/* The launcher's line above, step by step: each from the previous
+	 * step's end (the first from the launcher's start). */
+	uint64_t prev = c->t_start_ns;
+	for (int i = 0; i < RUN_LMARK_NR; i++) {
+		if (!c->lmark[i] || c->lmark[i] < prev)
+			continue;
+		note(o, "arca:     %-50s %9.1f\n", run_lmark_names[i],
+		     (double)(c->lmark[i] - prev) / 1e6);
+		prev = c->lmark[i];
+	}
 	note(o, "arca:   %-52s %9.1f\n", "after the VM: arca-vmm's exit (memory, KVM)",
 	     (double)(c->reaped_ns - c->vm_end_ns) / 1e6);
 	note(o, "arca:   %-52s %9.1f\n", "after the VM: arca's clean-up",

@@ -109,6 +109,11 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 		c->exit_kind = a;
 		c->exit_value = b;
 		c->have_exit = true;
+		{
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			c->exit_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		}
 		if (c->on_exit)
 			c->on_exit(c->opaque);
 		break;

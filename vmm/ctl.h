@@ -21,6 +21,7 @@ struct ctl {
 	bool verbose;      /* print LOG frames */
 	bool have_times;   /* TIMES arrived (verbose runs) */
 	uint64_t hello_ns; /* host CLOCK_MONOTONIC when HELLO arrived, 0: not yet */
+	uint64_t exit_ns;  /* likewise for EXIT (the breakdown's last steps) */
 	uint64_t times[ARCA_MARK_NR]; /* arca-init's marks: the guest's word */
 	void (*on_exit)(void *opaque);
 	void *opaque;

@@ -328,7 +328,8 @@ static void print_breakdown(const struct vmm *m, const struct vmm_opts *o,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	struct timeline t = { .launch_ns = o->launch_ns, .vmm_ns = ts_ns(t_start),
 			      .run_ns = ts_ns(t_run), .hello_ns = m->ctl.hello_ns,
-			      .end_ns = ts_ns(&now) };
+			      .exit_ns = m->ctl.exit_ns, .end_ns = ts_ns(&now),
+			      .restored = o->restore_fd >= 0 };
 	if (m->ctl.have_times)
 		memcpy(t.g, m->ctl.times, sizeof(t.g));
 	timeline_format(&t, text, sizeof(text));

@@ -58,9 +58,17 @@ int timeline_format(const struct timeline *t, char *out, size_t cap)
 	double to_hello = span(t->run_ns, t->hello_ns);
 	double after_hello = span(t->hello_ns, t->end_ns);
 	double g_head = guest ? span(g[ARCA_MARK_INIT], g[ARCA_MARK_PORTS]) : -1;
-	double g_tail = guest ? span(g[ARCA_MARK_PORTS], g[ARCA_MARK_DRAINED]) : -1;
+	double g_tail = guest ? span(g[ARCA_MARK_PORTS], g[ARCA_MARK_SYNCED]) : -1;
 	double kern = guest && to_hello >= 0 && to_hello >= g_head ? to_hello - g_head : -1;
 	double exit = guest && after_hello >= 0 && after_hello >= g_tail ? after_hello - g_tail : -1;
+	if (t->restored) {
+		/* The kernel's step is the guest's resuming: HELLO to EXIT on
+		 * the host less arca-init's steps in between; the exit step
+		 * is then the host's own, EXIT to the VM's end. */
+		double to_exit = span(t->hello_ns, t->exit_ns);
+		kern = guest && to_exit >= 0 && to_exit >= g_tail ? to_exit - g_tail : -1;
+		exit = kern >= 0 ? span(t->exit_ns, t->end_ns) : -1;
+	}
 	uint64_t first = t->launch_ns && t->launch_ns <= t->vmm_ns ? t->launch_ns : t->vmm_ns;
 
 	put(&o, "arca: boot breakdown, ms (arca-init's steps by the guest's clock):\n");
@@ -73,7 +81,9 @@ int timeline_format(const struct timeline *t, char *out, size_t cap)
 		step(&o, "guest: the rest, until the VM ended", after_hello);
 		put(&o, "arca:   (arca-init's step times are missing or out of order)\n");
 	} else {
-		step(&o, "kernel: boot until arca-init (its decompressor included)", kern);
+		step(&o, t->restored ? "restored guest: resuming, until its spec was read"
+				     : "kernel: boot until arca-init (its decompressor included)",
+		     kern);
 		step(&o, "arca-init: kernel modules", span(g[ARCA_MARK_INIT], g[ARCA_MARK_MODULES]));
 		step(&o, "arca-init: console ports", span(g[ARCA_MARK_MODULES], g[ARCA_MARK_PORTS]));
 		step(&o, "arca-init: spec, shares, disks, the command's root",
@@ -81,7 +91,8 @@ int timeline_format(const struct timeline *t, char *out, size_t cap)
 		step(&o, "arca-init: starting the command", span(g[ARCA_MARK_ROOT], g[ARCA_MARK_SPAWN]));
 		step(&o, "the command", span(g[ARCA_MARK_SPAWN], g[ARCA_MARK_CMD_EXIT]));
 		step(&o, "its output drained", span(g[ARCA_MARK_CMD_EXIT], g[ARCA_MARK_DRAINED]));
-		step(&o, "exit: unmount, sync, power off, VM end", exit);
+		step(&o, "arca-init: unmount, sync", span(g[ARCA_MARK_DRAINED], g[ARCA_MARK_SYNCED]));
+		step(&o, "exit: EXIT sent, the VM stopped", exit);
 	}
 	step(&o, "total", span(first, t->end_ns));
 	return (int)o.len;

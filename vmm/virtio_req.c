@@ -4,15 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 
 #include "virtio_req.h"
 
+static bool slot_free(const struct vreq_dev *v)
+{
+	return v->free_head >= 0 || v->fresh < v->nslots;
+}
+
+/* A slot put back before, else the lowest never used (its page is touched
+ * for the first time now). */
 static struct vreq *slot_take(struct vreq_dev *v)
 {
-	if (v->free_head < 0)
+	struct vreq *r;
+	if (v->free_head >= 0) {
+		r = &v->reqs[v->free_head];
+		v->free_head = r->next_free;
+	} else if (v->fresh < v->nslots) {
+		r = &v->reqs[v->fresh];
+		r->slot = v->fresh++;
+	} else {
 		return NULL;
-	struct vreq *r = &v->reqs[v->free_head];
-	v->free_head = r->next_free;
+	}
 	r->busy = true;
 	r->orphaned = false;
 	v->nheld++;
@@ -97,7 +111,7 @@ void vreq_kick(struct vreq_dev *v, unsigned q)
 
 void vreq_reset(struct vreq_dev *v)
 {
-	for (unsigned i = 0; i < v->nslots; i++)
+	for (unsigned i = 0; i < v->fresh; i++)
 		if (v->reqs[i].busy)
 			v->reqs[i].orphaned = true;
 	memset(v->stalled, 0, sizeof(v->stalled));
@@ -108,7 +122,7 @@ void vreq_queue_reset(struct vreq_dev *v, unsigned q)
 {
 	if (q >= v->nqueues)
 		return;
-	for (unsigned i = 0; i < v->nslots; i++)
+	for (unsigned i = 0; i < v->fresh; i++)
 		if (v->reqs[i].busy && v->reqs[i].q == q)
 			v->reqs[i].orphaned = true;
 	v->stalled[q] = false;
@@ -123,7 +137,7 @@ static void on_completion(void *opaque, uint32_t events)
 	v->bops->reap(v->backend);
 	notify(v);
 	for (unsigned q = 0; q < v->nqueues; q++)
-		if (v->stalled[q] && v->free_head >= 0 && virtio_dev_running(d) && d->vqs[q].ready)
+		if (v->stalled[q] && slot_free(v) && virtio_dev_running(d) && d->vqs[q].ready)
 			process(v, q);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -140,15 +154,20 @@ int vreq_dev_init(struct vreq_dev *v, const struct virtio_dev_ops *ops, void *ow
 	v->bops = bops;
 	v->backend = backend;
 	v->nqueues = ops->nqueues;
-	v->reqs = calloc(nslots, sizeof(*v->reqs));
-	if (!v->reqs)
-		return -ENOMEM;
+	/* Fresh anonymous memory, not calloc's (which may zero recycled heap
+	 * pages, all of them): a slot's page is touched when the slot is
+	 * first used (slot_take), and small pages only, as with transparent
+	 * huge pages "always" the first touch would fault in 2 MiB. */
+	size_t size = (size_t)nslots * sizeof(*v->reqs);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, size, MADV_NOHUGEPAGE);
+	v->reqs = p;
 	v->nslots = nslots;
-	for (unsigned i = 0; i < nslots; i++) {
-		v->reqs[i].slot = i;
-		v->reqs[i].next_free = i + 1 < nslots ? (int)i + 1 : -1;
-	}
-	v->free_head = 0;
+	v->fresh = 0;
+	v->free_head = -1;
 	int r = evloop_init(&v->loop);
 	if (r < 0)
 		return r;
@@ -158,7 +177,8 @@ int vreq_dev_init(struct vreq_dev *v, const struct virtio_dev_ops *ops, void *ow
 void vreq_dev_fini(struct vreq_dev *v)
 {
 	evloop_fini(&v->loop);
-	free(v->reqs);
+	if (v->reqs)
+		munmap(v->reqs, (size_t)v->nslots * sizeof(*v->reqs));
 	v->reqs = NULL;
 }
 

@@ -65,9 +65,12 @@ struct vreq_dev {
 	struct evloop loop;
 	const struct vreq_backend_ops *bops;
 	void *backend;
+	/* nslots slots in pages of their own (vreq_dev_init); those from
+	 * fresh on were never used, so never touched: a slot is ~4 KiB (its
+	 * iovecs) and a device rarely holds more than a few requests. */
 	struct vreq *reqs;
-	unsigned nslots, nheld;
-	int free_head;
+	unsigned nslots, nheld, fresh;
+	int free_head;               /* slots used before and put back; -1: none */
 	unsigned nqueues;
 	bool stalled[VREQ_MAX_QUEUES]; /* popping stopped for want of a slot */
 	bool pushed[VREQ_MAX_QUEUES];  /* used entries not yet signalled */

@@ -88,7 +88,8 @@ enum arca_mark {
 	ARCA_MARK_ROOT,         /* shares, disks and the command's root mounted */
 	ARCA_MARK_SPAWN,        /* the command started */
 	ARCA_MARK_CMD_EXIT,     /* its main process exited */
-	ARCA_MARK_DRAINED,      /* its output relayed: EXIT is next */
+	ARCA_MARK_DRAINED,      /* its output relayed */
+	ARCA_MARK_SYNCED,       /* mounts taken down, synced: EXIT is next */
 	ARCA_MARK_NR
 };
 

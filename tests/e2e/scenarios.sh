@@ -81,18 +81,23 @@ sc_signal() {
 # every step timed, the command's step covers its 1 s sleep, the steps add up to the total,
 # stdout untouched. --verbose prints it too, after the console and init's log, and says the
 # kernel booted is the one decompressed into the cache (the default); --kaslr boots the bzImage.
-# breakdown_ok MIN_CMD_MS: the VMM's 10 steps add up to its total, then the launcher's 4 lines
-# (its own start, the VMM's exit, its clean-up, and a whole total no less than the VMM's).
+# breakdown_ok MIN_CMD_MS: the VMM's 11 steps add up to its total, then the launcher's 4 lines
+# (its own start, the VMM's exit, its clean-up, and a whole total no less than the VMM's) and,
+# indented under them, its 9 own steps, which fit in the breakdown's launcher step.
 breakdown_ok() {
 	sed -n '/^arca: boot breakdown/,$p' "$T/err" | awk '
+		/^arca:     / { v = $NF; nd++; ds += v; if (!after || v == "?" || v < 0) bad = 1; next }
 		/^arca:   / && after { v = $NF; m++; if (v == "?" || v < 0) bad = 1
 			if ($0 ~ /total, arca/) whole = v; next }
 		/^arca:   / { v = $NF; if (v == "?") { print "untimed step: " $0; bad = 1 }
 			if ($0 ~ /total/) { total = v; after = 1 } else { sum += v; n++ }
+			if ($0 ~ /arca:   launcher:/) launch = v
 			if ($0 ~ /arca:   the command /) cmd = v }
 		END { if (bad) { print "an untimed or negative line"; exit 1 }
-			if (n != 10) { print n " steps, want 10"; exit 1 }
+			if (n != 11) { print n " steps, want 11"; exit 1 }
 			if (m != 4) { print m " lines after the total, want 4"; exit 1 }
+			if (nd != 9) { print nd " launcher steps, want 9"; exit 1 }
+			if (ds > launch + 1) { print "launcher steps " ds " ms, more than its " launch; exit 1 }
 			if (whole < total) { print "arca total " whole " below the VMM total " total; exit 1 }
 			if (cmd < '"$1"' || cmd > 60000) { print "command step " cmd " ms"; exit 1 }
 			d = total - sum; if (d < 0) d = -d

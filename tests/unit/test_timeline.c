@@ -36,11 +36,12 @@ static struct timeline sample(void)
 	/* Host: arca at 1000 ms, arca-vmm at 1100, guest runs at 1150, HELLO
 	 * at 4150, the VM ends at 5000. Guest clock: init at 2000 ms, modules
 	 * 2600, ports (HELLO) 2700, root 3100, spawn 3110, exit 3140, drained
-	 * 3150. So the kernel took 3000 - 700 ms until arca-init. */
+	 * 3150, synced 3160; EXIT arrives at 4900. So the kernel took 3000 -
+	 * 700 ms until arca-init. */
 	struct timeline t = { .launch_ns = 1000 * MS, .vmm_ns = 1100 * MS, .run_ns = 1150 * MS,
-			      .hello_ns = 4150 * MS, .end_ns = 5000 * MS };
+			      .hello_ns = 4150 * MS, .exit_ns = 4900 * MS, .end_ns = 5000 * MS };
 	const uint64_t g[ARCA_MARK_NR] = { 2000 * MS, 2600 * MS, 2700 * MS, 3100 * MS,
-					   3110 * MS, 3140 * MS, 3150 * MS };
+					   3110 * MS, 3140 * MS, 3150 * MS, 3160 * MS };
 	memcpy(t.g, g, sizeof(g));
 	return t;
 }
@@ -61,8 +62,10 @@ static void test_breakdown(void **state)
 	assert_string_equal(value_of(text, "starting the command"), "10.0");
 	assert_string_equal(value_of(text, "arca:   the command "), "30.0");
 	assert_string_equal(value_of(text, "output drained"), "10.0");
-	/* 850 ms after HELLO on the host, 450 of them guest steps */
-	assert_string_equal(value_of(text, "exit:"), "400.0");
+	assert_string_equal(value_of(text, "unmount, sync"), "10.0");
+	/* 850 ms after HELLO on the host, 460 of them guest steps */
+	assert_string_equal(value_of(text, "exit:"), "390.0");
+	assert_null(strstr(text, "restored"));
 	assert_string_equal(value_of(text, "total"), "4000.0");
 	/* the steps add up to the total: nothing unaccounted */
 	assert_null(strstr(text, "missing"));
@@ -72,6 +75,30 @@ static void test_breakdown(void **state)
 	timeline_format(&t, text, sizeof(text));
 	assert_null(strstr(text, "launcher:"));
 	assert_string_equal(value_of(text, "total"), "3900.0");
+}
+
+/* --warm: no boot; HELLO is the vCPUs' start, the guest's first step is
+ * its resuming until the spec was read (the marks before it all equal). */
+static void test_restored(void **state)
+{
+	char text[2048];
+	struct timeline t = sample();
+
+	t.restored = true;
+	t.hello_ns = t.run_ns; /* 1150 */
+	t.g[ARCA_MARK_INIT] = t.g[ARCA_MARK_MODULES] = t.g[ARCA_MARK_PORTS];
+	timeline_format(&t, text, sizeof(text));
+	/* EXIT at 4900: 3750 ms after the start, 460 of them arca-init's */
+	assert_string_equal(value_of(text, "restored guest: resuming"), "3290.0");
+	assert_null(strstr(text, "boot until arca-init"));
+	assert_string_equal(value_of(text, "kernel modules"), "0.0");
+	assert_string_equal(value_of(text, "exit:"), "100.0");
+	assert_string_equal(value_of(text, "total"), "4000.0");
+	/* no EXIT (the VM was stopped): both unknown */
+	t.exit_ns = 0;
+	timeline_format(&t, text, sizeof(text));
+	assert_string_equal(value_of(text, "restored guest: resuming"), "?");
+	assert_string_equal(value_of(text, "exit:"), "?");
 }
 
 static void test_guest_marks_unusable(void **state)
@@ -128,6 +155,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_breakdown),
+		cmocka_unit_test(test_restored),
 		cmocka_unit_test(test_guest_marks_unusable),
 		cmocka_unit_test(test_truncation),
 	};
