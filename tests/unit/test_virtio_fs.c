@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -171,6 +172,48 @@ static void test_stall_and_resume(void **state)
 	assert_int_equal(x->f.v.nheld, 0);
 }
 
+/* Pages of the slot array in memory (mincore), from page `from` on. */
+static unsigned slot_pages_resident(const struct vreq_dev *v, size_t from)
+{
+	size_t len = (size_t)v->nslots * sizeof(*v->reqs), np = (len + 4095) / 4096;
+	unsigned char vec[64];
+	assert_true(np <= sizeof(vec));
+	assert_int_equal(mincore(v->reqs, len, vec), 0);
+	unsigned n = 0;
+	for (size_t i = from; i < np; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* The slot array (each slot ~4 KiB of iovecs) is fresh memory touched
+ * slot by slot as slots are first used: none at set-up; after one request
+ * only the first two slots' pages (the one held, and the one process()
+ * takes to find the queue empty and puts back); a slot put back is used
+ * again before a fresh one. */
+static void test_slots_touched_on_use(void **state)
+{
+	struct fx *x = *state;
+	struct vreq_dev *v = &x->f.v;
+	size_t two_slots_end = (2 * sizeof(*v->reqs) + 4095) / 4096;
+	assert_int_equal(v->fresh, 0);
+	assert_int_equal(slot_pages_resident(v, 0), 0);
+	publish(x, 1);
+	kick(x);
+	assert_int_equal(x->nheld, 1);
+	assert_int_equal(x->held[0]->slot, 0);
+	assert_int_equal(v->fresh, 2);
+	assert_true(slot_pages_resident(v, 0) >= 1);
+	assert_int_equal(slot_pages_resident(v, two_slots_end), 0);
+	on_completion(v, EPOLLIN);
+	publish(x, 2);
+	kick(x);
+	/* the two put back, before any fresh one */
+	assert_int_equal(x->nheld, 2);
+	assert_true(x->held[0]->slot < 2 && x->held[1]->slot < 2);
+	on_completion(v, EPOLLIN);
+	assert_int_equal(v->nheld, 0);
+}
+
 static void test_reset_with_requests_held(void **state)
 {
 	struct fx *x = *state;
@@ -229,6 +272,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queue_reset_with_requests_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_on_completion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slots_touched_on_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stall_and_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_with_requests_held, setup, teardown),
 	};
