@@ -31,17 +31,21 @@
 #include <linux/fuse.h>
 
 #define FUSE_DECODE_MIN_MINOR 27u     /* virtio-fs needs 7.27+; simplifies compat */
-/* max_write we offer and the largest READ: 128 pages, so a request with its
- * headers fits one 256-entry virtqueue chain (no indirect descriptors). */
-#define FUSE_MAX_IO           (1u << 19)
+/* max_write we offer and the largest READ: 256 pages, the most a FUSE
+ * request carries (the kernel's FUSE_MAX_MAX_PAGES), so a request with its
+ * headers is a chain of up to 259 entries: the share's queue offers 1024
+ * (no indirect descriptors) and chains of up to VIRTQ_MAX_SEGS are taken.
+ * Half this (128 pages, when the queue had 256 entries) took a request per
+ * 512 KiB, and a stream's cost is mostly per request. */
+#define FUSE_MAX_IO           (1u << 20)
 /* The read-ahead window INIT's reply allows (bytes): the guest's kernel
  * sets a share's window to the smaller of the one it had and this when
  * the reply arrives, which may be after arca-init widened it to 1 MiB
  * (initrd/init.h INITROOT_SHARE_READAHEAD_KB); echoing the kernel's 128 KiB
  * proposal narrowed it back then (seen under the ASan build's slower VMM).
  * The kernel's min makes a larger value harmless. */
-#define FUSE_MAX_READAHEAD    (2u * FUSE_MAX_IO)
-#define FUSE_MAX_IOV          256         /* segments in one READ/WRITE: a virtio chain has at most 256 */
+#define FUSE_MAX_READAHEAD    (1u << 20)
+#define FUSE_MAX_IOV          264         /* segments in one READ/WRITE: VIRTQ_MAX_SEGS */
 #define FUSE_NAME_MAX         255u        /* NAME_MAX */
 #define FUSE_PATH_MAX         4096u       /* PATH_MAX, incl. NUL: symlink targets */
 #define FUSE_XATTR_NAME_MAX   255u

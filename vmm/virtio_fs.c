@@ -41,7 +41,9 @@ static const struct virtio_dev_ops fs_ops = {
 	.device_id = VIRTIO_ID_FS,
 	.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX),
 	.nqueues = FS_NQUEUES,
-	.queue_max = 256,
+	/* Room for FUSE_MAX_IO requests (259 entries each) several at a
+	 * time; the guest's ring is its own memory. */
+	.queue_max = 1024,
 	.config_size = VIRTIO_FS_TAG_MAX + 4,
 	.config_read = fs_config_read,
 	.queue_kick = fs_queue_kick,

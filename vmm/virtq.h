@@ -27,9 +27,10 @@
 #include "guestmem.h"
 
 #define VIRTQ_MAX_SIZE 1024u /* largest queue size we offer */
-/* Segments per chain we accept: a chain cannot be longer than its queue
- * (no indirect descriptors), and no device offers more than 256 entries. */
-#define VIRTQ_MAX_SEGS 256u
+/* Segments per chain we accept (no indirect descriptors, so a chain is
+ * also no longer than its queue): a FUSE READ or WRITE of 256 pages with
+ * its headers (vmm/fuse_decode.h FUSE_MAX_IO) and a few to spare. */
+#define VIRTQ_MAX_SEGS 264u
 
 struct vring_desc;
 struct vring_avail;

@@ -13,7 +13,7 @@
 # at the mount point never reaches the marker.
 #
 #   tests/fuse/run-probe-host.sh [ARCA_FUSE_HOST [PROBE]]
-#   FUSE_HOST_ARGS="--split=1200" tests/fuse/run-probe-host.sh   extra server options
+#   FUSE_HOST_ARGS="--split=4500" tests/fuse/run-probe-host.sh   extra server options
 # Needs root and /dev/fuse; skipped (exit 0) without them.
 # Last line: probe-host: N passed, N failed, N skipped
 set -u
