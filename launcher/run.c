@@ -1047,13 +1047,6 @@ int run_command(struct arca_opts *o, struct arca_result *res, struct arca_err *e
 	return r;
 }
 
-/*
- * One run in three steps over one context (struct run_ctx), so each has a
- * single job: prepare (decide, validate, open every resource while
- * privileged, the spec and the VMM's argv), spawn (the cgroup, signals,
- * the terminal, the jailed VMM), wait (supervise it). run_ctx_free()
- * removes whatever exists, whichever step failed.
- */
 /* The launcher's own steps, in order, for --timings' detail lines: each
  * mark is when that step ended (CLOCK_MONOTONIC ns; 0: not reached). */
 enum run_lmark {
@@ -1081,6 +1074,13 @@ static const char *const run_lmark_names[RUN_LMARK_NR] = {
 	[RUN_LMARK_SPAWN] = "launcher: jailed child forked",
 };
 
+/*
+ * One run in three steps over one context (struct run_ctx), so each has a
+ * single job: prepare (decide, validate, open every resource while
+ * privileged, the spec and the VMM's argv), spawn (the cgroup, signals,
+ * the terminal, the jailed VMM), wait (supervise it). run_ctx_free()
+ * removes whatever exists, whichever step failed.
+ */
 struct run_ctx {
 	struct run_disks rd;
 	struct run_shares rs;

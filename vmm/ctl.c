@@ -75,6 +75,14 @@ static void fail(struct ctl *c, const char *why)
 		c->on_exit(c->opaque);
 }
 
+/* When a message arrived, for the breakdown (hello_ns, exit_ns). */
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void handle(struct ctl *c, const struct arca_msg *m)
 {
 	uint32_t a, b;
@@ -87,11 +95,8 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 		if (c->hello)
 			return; /* once: a repeated HELLO means nothing */
 		c->hello = true;
-		if (!c->hello_ns) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			c->hello_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		}
+		if (!c->hello_ns)
+			c->hello_ns = mono_now_ns();
 		if (c->on_hello)
 			c->on_hello(c->hello_opaque);
 		break;
@@ -109,11 +114,7 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 		c->exit_kind = a;
 		c->exit_value = b;
 		c->have_exit = true;
-		{
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			c->exit_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		}
+		c->exit_ns = mono_now_ns();
 		if (c->on_exit)
 			c->on_exit(c->opaque);
 		break;

@@ -47,12 +47,12 @@ int gm_alloc(struct guest_mem *gm, uint64_t size)
 	uint8_t *p = gm_align_up(raw, GM_HUGE_PAGE);
 	if (p > raw)
 		munmap(raw, (size_t)(p - raw));
-	if (raw + slack > p)
-		munmap(p + size, (size_t)(raw + slack - p));
+	munmap(p + size, (size_t)(raw + slack - p)); /* p - raw < slack: never empty */
 	/* Guest RAM must never end up in a core dump of the VMM. */
 	madvise(p, size, MADV_DONTDUMP);
-	/* Transparent huge pages where the host allows them (its "madvise"
-	 * mode, Debian's default), as QEMU asks for its guests' RAM: the
+	/* Transparent huge pages where the host allows them (needed in its
+	 * "madvise" mode, Ubuntu's default; Debian's "always" needs only the
+	 * alignment above), as QEMU asks for its guests' RAM: the
 	 * kernel then maps guest RAM in 2 MiB second-level (EPT/NPT) entries,
 	 * a boot takes one fault per 2 MiB it touches instead of one per
 	 * 4 KiB, and the guest's TLB misses walk one level less. The cost: a
