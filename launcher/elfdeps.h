@@ -30,4 +30,14 @@ struct elf_deps {
  */
 int elf_deps_parse(const uint8_t *b, size_t len, struct elf_deps *d);
 
+/*
+ * The prefix rule: "static" (0 with interp "") depends only on the ELF and
+ * program headers, so a prefix of the file that holds them gives the same
+ * answer as the whole file, and a prefix of a dynamic executable never
+ * parses as static (it fails, or finds the interpreter). A caller may read
+ * ELFDEPS_HEAD bytes first and the whole file only when they do not say
+ * static.
+ */
+#define ELFDEPS_HEAD 4096
+
 #endif

@@ -364,10 +364,20 @@ static int vmm_binds(int vmm_fd, struct jail_bind *b, size_t *n, struct arca_err
 	if (!(st.st_mode & S_IXUSR))
 		return arca_error(e, EACCES, "arca-vmm is not executable");
 	size_t len = (size_t)st.st_size;
+	/* The ELF and program headers are in the file's first page; a static
+	 * arca-vmm (the intended build) is told from them alone, without
+	 * reading its ~2 MiB on every run (elf_deps_parse's prefix rule). */
+	uint8_t head[ELFDEPS_HEAD];
+	size_t hl = len < sizeof(head) ? len : sizeof(head);
+	int r = pread_all(vmm_fd, head, hl, 0);
+	if (r < 0)
+		return arca_error_errno(e, -r, "cannot read arca-vmm");
+	if (elf_deps_parse(head, hl, &d) == 0 && !d.interp[0])
+		return 0;
 	_cleanup_free_ uint8_t *buf = malloc(len);
 	if (!buf)
 		return arca_error(e, ENOMEM, "out of memory");
-	int r = pread_all(vmm_fd, buf, len, 0);
+	r = pread_all(vmm_fd, buf, len, 0);
 	if (r < 0)
 		return arca_error_errno(e, -r, "cannot read arca-vmm");
 	r = elf_deps_parse(buf, len, &d);

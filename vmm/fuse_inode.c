@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuse_dir.h"
 #include "fuse_inode.h"
+#include "lazymem.h"
 
 static uint64_t make_id(uint32_t gen, unsigned slot)
 {
@@ -30,27 +30,6 @@ static unsigned hash(const struct fuse_tables *t, dev_t dev, ino_t ino)
 {
 	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
 	return (unsigned)(h >> 32) & (t->nbuckets - 1);
-}
-
-/* Slot arrays sized for max_fds (64 Ki) but used from the bottom up: fresh
- * anonymous small pages, so only the slots ever used cost memory (calloc
- * may hand out recycled heap memory and zero all of it). */
-static void *table_alloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/* With transparent huge pages "always", touching the first slot would
-	 * fault in 2 MiB. */
-	madvise(p, size, MADV_NOHUGEPAGE);
-	return p;
-}
-
-static void table_free(void *p, size_t size)
-{
-	if (p)
-		munmap(p, size);
 }
 
 unsigned fuse_handle_reserve(unsigned max_fds)
@@ -83,12 +62,14 @@ int fuse_tables_init(struct fuse_tables *t, int root_fd, unsigned max_fds)
 	t->nbuckets = 64;
 	while (t->nbuckets * 16 < max_fds && t->nbuckets < (1u << 16))
 		t->nbuckets <<= 1;
-	t->inodes = table_alloc(t->icap * sizeof(*t->inodes));
-	t->handles = table_alloc(t->hcap * sizeof(*t->handles));
+	/* Sized for max_fds (64 Ki) but used from the bottom up: only the
+	 * slots ever used cost memory. */
+	t->inodes = lazymem_alloc(t->icap * sizeof(*t->inodes));
+	t->handles = lazymem_alloc(t->hcap * sizeof(*t->handles));
 	t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
 	if (!t->inodes || !t->handles || !t->buckets) {
-		table_free(t->inodes, t->icap * sizeof(*t->inodes));
-		table_free(t->handles, t->hcap * sizeof(*t->handles));
+		lazymem_free(t->inodes, t->icap * sizeof(*t->inodes));
+		lazymem_free(t->handles, t->hcap * sizeof(*t->handles));
 		free(t->buckets);
 		return -ENOMEM;
 	}
@@ -190,8 +171,8 @@ void fuse_tables_destroy(struct fuse_tables *t)
 		return;
 	fuse_tables_reset(t);
 	close(t->inodes[0].fd);
-	table_free(t->inodes, t->icap * sizeof(*t->inodes));
-	table_free(t->handles, t->hcap * sizeof(*t->handles));
+	lazymem_free(t->inodes, t->icap * sizeof(*t->inodes));
+	lazymem_free(t->handles, t->hcap * sizeof(*t->handles));
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
 }

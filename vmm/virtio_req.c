@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 
 #include "virtio_req.h"
+#include "lazymem.h"
 
 static bool slot_free(const struct vreq_dev *v)
 {
@@ -154,16 +154,11 @@ int vreq_dev_init(struct vreq_dev *v, const struct virtio_dev_ops *ops, void *ow
 	v->bops = bops;
 	v->backend = backend;
 	v->nqueues = ops->nqueues;
-	/* Fresh anonymous memory, not calloc's (which may zero recycled heap
-	 * pages, all of them): a slot's page is touched when the slot is
-	 * first used (slot_take), and small pages only, as with transparent
-	 * huge pages "always" the first touch would fault in 2 MiB. */
+	/* A slot's page is touched when the slot is first used (slot_take). */
 	size_t size = (size_t)nslots * sizeof(*v->reqs);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	void *p = lazymem_alloc(size);
+	if (!p)
 		return -errno;
-	madvise(p, size, MADV_NOHUGEPAGE);
 	v->reqs = p;
 	v->nslots = nslots;
 	v->fresh = 0;
@@ -178,7 +173,7 @@ void vreq_dev_fini(struct vreq_dev *v)
 {
 	evloop_fini(&v->loop);
 	if (v->reqs)
-		munmap(v->reqs, (size_t)v->nslots * sizeof(*v->reqs));
+		lazymem_free(v->reqs, (size_t)v->nslots * sizeof(*v->reqs));
 	v->reqs = NULL;
 }
 

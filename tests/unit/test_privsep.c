@@ -266,6 +266,8 @@ static void test_elfdeps_real(void **state)
 		memcpy(c, b, cut);
 		int r = elf_deps_parse(c, cut, &d);
 		assert_true(r == 0 || r == -ENOEXEC);
+		/* the prefix rule: a dynamic executable never looks static */
+		assert_false(r == 0 && !d.interp[0]);
 		free(c);
 	}
 	free(b);
@@ -302,6 +304,11 @@ static void test_elfdeps_synthetic(void **state)
 	assert_int_equal(elf_deps_parse(b, len, &d), 0);
 	assert_string_equal(d.interp, ""); /* static: nothing to bind */
 	assert_int_equal(d.nneeded, 0);
+	/* the prefix rule: the headers alone say static too; a byte less fails */
+	size_t head = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+	assert_int_equal(elf_deps_parse(b, head, &d), 0);
+	assert_string_equal(d.interp, "");
+	assert_int_equal(elf_deps_parse(b, head - 1, &d), -ENOEXEC);
 
 	/* PT_INTERP: must be absolute, NUL-terminated inside its segment,
 	 * without ".." */
