@@ -172,8 +172,7 @@ int vreq_dev_init(struct vreq_dev *v, const struct virtio_dev_ops *ops, void *ow
 void vreq_dev_fini(struct vreq_dev *v)
 {
 	evloop_fini(&v->loop);
-	if (v->reqs)
-		lazymem_free(v->reqs, (size_t)v->nslots * sizeof(*v->reqs));
+	lazymem_free(v->reqs, (size_t)v->nslots * sizeof(*v->reqs));
 	v->reqs = NULL;
 }
 
