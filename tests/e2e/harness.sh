@@ -33,12 +33,13 @@ now() { read -r _u _ </proc/uptime; echo "$_u"; }
 arca() {
 	# -k: an arca that ignores TERM (its VMM stuck in an unkillable KVM_RUN, as a stalled
 	# nested host can leave it) is killed, so one stall cannot hang the whole run.
-	_t0=$(date +%s)
+	# A name of its own: scenarios keep their own start times (_t0) across a call.
+	_arca_t0=$(date +%s)
 	timeout -k 10 "$LIMIT" "$ARCA" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
 	# 137 is also what a SIGKILL after an ignored TERM gives: the time tells.
 	HIT_LIMIT=
-	[ $(($(date +%s) - _t0)) -ge "$LIMIT" ] && HIT_LIMIT=1
+	[ $(($(date +%s) - _arca_t0)) -ge "$LIMIT" ] && HIT_LIMIT=1
 	return 0
 }
 
@@ -169,8 +170,8 @@ harness_run() { # PREFIX
 				echo "note: $name stalled (harness limit ${LIMIT}s or the boot deadline); running it once more"
 			fi
 			# In a fresh directory: the first try may have left its files.
-			_t0=$T
-			T=$(mktemp -d "$_t0/retry.XXXXXX") || exit 1
+			_outer_T=$T
+			T=$(mktemp -d "$_outer_T/retry.XXXXXX") || exit 1
 			_r=$("sc_$name" 2>&1)
 			_st=$?
 			# A reset again: one more try. QEMU's own microvm guests reset early in
@@ -180,12 +181,12 @@ harness_run() { # PREFIX
 			case "$_retry:$_st:$_r" in
 			reset:[1-9]*:*"the guest reset (triple fau"*)
 				echo "note: $name: the guest reset (triple fault) again; running it a last time"
-				T=$(mktemp -d "$_t0/retry.XXXXXX") || exit 1
+				T=$(mktemp -d "$_outer_T/retry.XXXXXX") || exit 1
 				_r=$("sc_$name" 2>&1)
 				_st=$?
 				;;
 			esac
-			T=$_t0
+			T=$_outer_T
 			;;
 		esac
 		report "$name" "$_st" "$(echo "$_r" | sed 's/^SKIP: //' | tr '\n' ' ' | sed 's/ *$//')"
