@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "monotime.h"
 
 void ctl_init(struct ctl *c, bool verbose, void (*on_exit)(void *), void *opaque)
 {
@@ -75,14 +76,6 @@ static void fail(struct ctl *c, const char *why)
 		c->on_exit(c->opaque);
 }
 
-/* When a message arrived, for the breakdown (hello_ns, exit_ns). */
-static uint64_t mono_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void handle(struct ctl *c, const struct arca_msg *m)
 {
 	uint32_t a, b;
@@ -96,7 +89,7 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 			return; /* once: a repeated HELLO means nothing */
 		c->hello = true;
 		if (!c->hello_ns)
-			c->hello_ns = mono_now_ns();
+			c->hello_ns = mono_ns();
 		if (c->on_hello)
 			c->on_hello(c->hello_opaque);
 		break;
@@ -114,7 +107,7 @@ static void handle(struct ctl *c, const struct arca_msg *m)
 		c->exit_kind = a;
 		c->exit_value = b;
 		c->have_exit = true;
-		c->exit_ns = mono_now_ns();
+		c->exit_ns = mono_ns();
 		if (c->on_exit)
 			c->on_exit(c->opaque);
 		break;

@@ -13,15 +13,7 @@
 #include <unistd.h>
 
 #include "fuse_ops.h"
-
-/* For --verbose's per-share times only (clock_gettime is in the fs
- * thread's policy for that). */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "monotime.h"
 
 int fuse_io_prepare(struct fuse_server *s, const struct fuse_req *r, const struct iovec *in,
 		    int nin, const struct iovec *out, int nout, struct fuse_io *io)
@@ -103,6 +95,7 @@ int fuse_io_prepare(struct fuse_server *s, const struct fuse_req *r, const struc
 	io->niov = n;
 	fuse_handle_hold(h);
 	s->inflight++;
+	/* --verbose only (clock_gettime is in the fs thread's policy for it) */
 	io->t0 = s->cfg.timed ? mono_ns() : 0;
 	return 0;
 }
